@@ -7,8 +7,8 @@ namespace geoloc::cells {
 
 absl::Status ValidateAdaptiveCellOptions(const AdaptiveCellOptions& options) {
   if (options.lvl_start < 0 || options.lvl_start > kMaxCellLevel) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "lvl_start must be an S2 level in [0, ", kMaxCellLevel, "], got ", options.lvl_start));
+    return absl::InvalidArgumentError(absl::StrCat("lvl_start must be an S2 level in [0, ",
+                                                   kMaxCellLevel, "], got ", options.lvl_start));
   }
   if (options.lvl_end < options.lvl_start || options.lvl_end > kMaxCellLevel) {
     return absl::InvalidArgumentError(absl::StrCat("lvl_end must be in [lvl_start, ", kMaxCellLevel,
@@ -20,8 +20,8 @@ absl::Status ValidateAdaptiveCellOptions(const AdaptiveCellOptions& options) {
         absl::StrCat("t_min must be >= 0 points, got ", options.t_min));
   }
   if (options.t_max < options.t_min) {
-    return absl::InvalidArgumentError(absl::StrCat("t_max must be >= t_min (", options.t_min,
-                                                   " points), got ", options.t_max));
+    return absl::InvalidArgumentError(
+        absl::StrCat("t_max must be >= t_min (", options.t_min, " points), got ", options.t_max));
   }
   return absl::OkStatus();
 }

@@ -1,10 +1,10 @@
 // Settings of the adaptive cell generation (seed 001, Algorithm 1), shared by the generator and the
 // hierarchy that records them.
 //
-//   AdaptiveCellOptions options;  // lvl_start 2, lvl_end 15, t_min 50, t_max 1000
-//   options.t_min = 5000; options.t_max = 40000;  // GEOLOC_RETURN_IF_ERROR(Validate...(options))
+//   AdaptiveCellOptions options;  // defaults: lvl_start 2, lvl_end 15, t_min 50, t_max 1000
+//   options.t_min = 5000, options.t_max = 40000;  // the seed's 50-class setting on ~970k images
 //
-// A plain value type.
+// A plain value type. Everything that takes options validates them (ValidateAdaptiveCellOptions).
 #ifndef GEOLOC_CORE_CELLS_ADAPTIVE_CELL_OPTIONS_H_
 #define GEOLOC_CORE_CELLS_ADAPTIVE_CELL_OPTIONS_H_
 

@@ -21,15 +21,18 @@
 //   that far (so the classifier never gets an empty softmax).
 //
 // Lookups:
-// | call                        | answer                                                        |
-// | --------------------------- | ------------------------------------------------------------- |
-// | NodeIndex(id)               | node index of exactly that cell, -1 when it is not a node     |
-// | LeafClassOfCell(id)         | class of the leaf that contains the cell (the leaf itself or   |
-// |                             | any cell below it); -1 for an internal node's cell, a cell    |
-// |                             | above or beside every leaf, or an invalid id                   |
-// | LeafClassOf(point)          | LeafClassOfCell of the point's leaf cell; -1 for a point in  |
-// |                             | no kept leaf (a dropped cell's area) or an invalid coordinate |
-// | AncestorsOf(node)           | proper ancestors, root first (empty for a root or a bad index)|
+// | call               | answer                                                                 |
+// | ------------------ | ---------------------------------------------------------------------- |
+// | NodeIndex(id)      | node index of exactly that cell; -1 when it is not a node              |
+// | LeafClassOfCell(id)| class of the leaf that contains the cell (the leaf itself or any cell  |
+// |                    | below it); -1 for an internal node's cell, a cell above or beside      |
+// |                    | every leaf, or an invalid id                                           |
+// | LeafClassOf(point) | LeafClassOfCell of the point's leaf cell; -1 for a point in no kept    |
+// |                    | leaf (a dropped or never-created cell's area) or an invalid coordinate |
+// | AncestorsOf(node)  | proper ancestors (not the node), root first; empty for a root or an    |
+// |                    | index outside [0, num_nodes())                                         |
+// NodeIndex is a hash lookup; LeafClassOfCell a binary search over the leaves' disjoint id ranges;
+// LeafClassOf adds one S2 leaf id (about 160 ns in all, tools/bench/cells).
 #ifndef GEOLOC_CORE_CELLS_CELL_HIERARCHY_H_
 #define GEOLOC_CORE_CELLS_CELL_HIERARCHY_H_
 

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/geo/distance.h"
 #include "s2/s2cell.h"
 #include "s2/s2cell_id.h"
 #include "s2/s2edge_distances.h"
@@ -13,9 +14,6 @@
 
 namespace geoloc::cells {
 namespace {
-
-// Mean Earth radius (IUGG), the radius every geoloc distance uses.
-constexpr double kEarthRadiusKm = 6371.0088;
 
 geo::LatLon ToLatLon(const S2Point& p) {
   const S2LatLng ll(p);
@@ -39,9 +37,9 @@ absl::StatusOr<CellId> CellFromToken(absl::string_view token) {
   // FromToken accepts spellings with trailing zeros and ids that are no cell; the canonical
   // spelling keeps one id to one token, so tokens can serve as keys in files.
   if (!id.is_valid() || id.ToToken() != absl::AsciiStrToLower(token)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", token, "' is not an S2 cell token (canonical lower-case hex, e.g. '47e66f')",
-                     id.is_valid() ? absl::StrCat("; did you mean '", id.ToToken(), "'?") : ""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", token, "' is not an S2 cell token (canonical lower-case hex, e.g. '47e66f')",
+        id.is_valid() ? absl::StrCat("; did you mean '", id.ToToken(), "'?") : ""));
   }
   return id.id();
 }
@@ -114,7 +112,7 @@ std::vector<geo::LatLon> CellVertices(CellId id, int points_per_edge) {
 double CellAreaKm2(CellId id) {
   const S2CellId cell(id);
   if (!cell.is_valid()) return 0.0;
-  return S2Cell(cell).ExactArea() * kEarthRadiusKm * kEarthRadiusKm;
+  return S2Cell(cell).ExactArea() * geo::kEarthRadiusKm * geo::kEarthRadiusKm;
 }
 
 }  // namespace geoloc::cells

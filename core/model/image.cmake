@@ -2,6 +2,8 @@
 # (geoloc.json). OpenCV + Abseil + geoloc_common only: no LibTorch, so fuzzers, sanitizer builds and
 # the server's decode threads link it cheaply.
 add_library(geoloc_image
+  ${CMAKE_CURRENT_LIST_DIR}/image_decoder.cc
+  ${CMAKE_CURRENT_LIST_DIR}/image_header.cc
   ${CMAKE_CURRENT_LIST_DIR}/model_info.cc
   ${CMAKE_CURRENT_LIST_DIR}/preprocess.cc
 )

@@ -90,11 +90,21 @@ std::string QuoteJson(absl::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += absl::StrFormat("\\u%04x", c);
@@ -116,9 +126,7 @@ bool operator==(const ModelInfo& a, const ModelInfo& b) {
          a.std == b.std && a.fingerprint == b.fingerprint;
 }
 
-absl::string_view MetricName(Metric metric) {
-  return metric == Metric::kL2 ? "l2" : "ip";
-}
+absl::string_view MetricName(Metric metric) { return metric == Metric::kL2 ? "l2" : "ip"; }
 
 absl::StatusOr<Metric> ParseMetric(absl::string_view name) {
   if (name == "ip") return Metric::kInnerProduct;
@@ -145,8 +153,8 @@ absl::StatusOr<ModelInfo> ParseModelInfoJson(absl::string_view json) {
   GEOLOC_ASSIGN_OR_RETURN(const Value* version, Require(root, "format_version"));
   GEOLOC_ASSIGN_OR_RETURN(int format_version, ToInt(*version, "format_version", 1, 1 << 20));
   if (format_version != kFormatVersion) {
-    return FieldError("format_version", absl::StrCat("is ", format_version, "; this build reads ",
-                                                     kFormatVersion));
+    return FieldError("format_version",
+                      absl::StrCat("is ", format_version, "; this build reads ", kFormatVersion));
   }
 
   ModelInfo info;
@@ -195,19 +203,19 @@ std::string ModelInfoToJson(const ModelInfo& info) {
     return absl::StrCat("[", FloatToJson(v[0]), ", ", FloatToJson(v[1]), ", ", FloatToJson(v[2]),
                         "]");
   };
-  return absl::StrCat("{\n",                                                          //
-                      "  \"format_version\": ", kFormatVersion, ",\n",                 //
-                      "  \"name\": ", QuoteJson(info.name), ",\n",                     //
-                      "  \"backbone\": ", QuoteJson(info.backbone), ",\n",             //
-                      "  \"head\": ", QuoteJson(info.head), ",\n",                     //
-                      "  \"dim\": ", info.dim, ",\n",                                  //
-                      "  \"metric\": \"", MetricName(info.metric), "\",\n",            //
-                      "  \"input_size\": [", info.input_height, ", ", info.input_width, "],\n",
-                      "  \"resize\": \"", ResizePolicyName(info.resize), "\",\n",      //
-                      "  \"mean\": ", triple(info.mean), ",\n",                        //
-                      "  \"std\": ", triple(info.std), ",\n",                          //
-                      "  \"fingerprint\": ", QuoteJson(info.fingerprint), "\n",        //
-                      "}\n");
+  std::string out = "{\n";
+  absl::StrAppend(&out, "  \"format_version\": ", kFormatVersion, ",\n");
+  absl::StrAppend(&out, "  \"name\": ", QuoteJson(info.name), ",\n");
+  absl::StrAppend(&out, "  \"backbone\": ", QuoteJson(info.backbone), ",\n");
+  absl::StrAppend(&out, "  \"head\": ", QuoteJson(info.head), ",\n");
+  absl::StrAppend(&out, "  \"dim\": ", info.dim, ",\n");
+  absl::StrAppend(&out, "  \"metric\": \"", MetricName(info.metric), "\",\n");
+  absl::StrAppend(&out, "  \"input_size\": [", info.input_height, ", ", info.input_width, "],\n");
+  absl::StrAppend(&out, "  \"resize\": \"", ResizePolicyName(info.resize), "\",\n");
+  absl::StrAppend(&out, "  \"mean\": ", triple(info.mean), ",\n");
+  absl::StrAppend(&out, "  \"std\": ", triple(info.std), ",\n");
+  absl::StrAppend(&out, "  \"fingerprint\": ", QuoteJson(info.fingerprint), "\n}\n");
+  return out;
 }
 
 }  // namespace geoloc::model

@@ -24,10 +24,10 @@ enum class Metric { kInnerProduct, kL2 };
 enum class ResizePolicy { kResizeCenterCrop, kResize };
 
 struct ModelInfo {
-  std::string name;        // e.g. "resnet18-gem512"
-  std::string backbone;    // e.g. "resnet18"
-  std::string head;        // e.g. "cosplace", "gem", "netvlad"
-  int dim = 0;             // descriptor dimension D
+  std::string name;      // e.g. "resnet18-gem512"
+  std::string backbone;  // e.g. "resnet18"
+  std::string head;      // e.g. "cosplace", "gem", "netvlad"
+  int dim = 0;           // descriptor dimension D
   Metric metric = Metric::kInnerProduct;
   int input_height = 224;
   int input_width = 224;

@@ -26,13 +26,17 @@ size_t PreprocessedSize(const ModelInfo& info);
 //                        whole pixels, odd leftovers go to the right/bottom).
 cv::Rect CropRegion(const cv::Size& image_size, const ModelInfo& info);
 
-// Resizes per info.resize (area interpolation when shrinking, linear when enlarging), converts BGR
-// to RGB, scales to [0, 1] and normalises with info.mean / info.std, writing HWC floats to `out`:
+// Resizes per info.resize, converts BGR to RGB, scales to [0, 1] and normalises with info.mean /
+// info.std, writing HWC floats to `out`:
 //   out[(y * input_width + x) * 3 + c] = (rgb[c] / 255 - mean[c]) / std[c]
 // kResizeCenterCrop crops CropRegion first and resizes only that (same result as scaling then
-// cropping, without resizing pixels that are thrown away). `bgr` must be CV_8UC3 (DecodeImage's
-// output; any stride, ROIs welcome); `out` must hold PreprocessedSize(info) floats.
-// INVALID_ARGUMENT for another image type or a null `out`; nothing is written then.
+// cropping, without resizing pixels that are thrown away). Shrinking averages areas by the largest
+// whole factor k per axis (up to k-1 edge pixels of the region, less than one output pixel, are
+// dropped to make it exact), then interpolates bilinearly for the remaining factor (< 2);
+// enlarging is bilinear. A region already at the input size is only normalised.
+// `bgr` must be CV_8UC3 (DecodeImage's output; any stride, ROIs welcome); `out` must hold
+// PreprocessedSize(info) floats. INVALID_ARGUMENT for another image type, a null `out` or an
+// input size outside [1, kMaxInputSide]; nothing is written then.
 absl::Status PreprocessInto(const cv::Mat& bgr, const ModelInfo& info, float* out);
 
 }  // namespace geoloc::model

@@ -1,0 +1,89 @@
+// GeoJSON (RFC 7946) maps of geoloc answers, for operators' map tools.
+//
+//   GeoJsonBuilder map;
+//   map.AddLocateResponse("flood.jpg", response);
+//   GEOLOC_ASSIGN_OR_RETURN(std::string json, map.ToJson());
+//   GEOLOC_RETURN_IF_ERROR(WriteFileAtomically("flood.geojson", json));
+//
+// One FeatureCollection; every feature has properties.kind and properties.image:
+//
+//   | kind                 | geometry               | other properties                          |
+//   |----------------------|------------------------|-------------------------------------------|
+//   | estimate             | Point                  | estimate (best/retrieval/classifier),     |
+//   |                      |                        | uncertainty_km, confidence                |
+//   | estimate_uncertainty | Polygon / MultiPolygon | estimate "best", uncertainty_km           |
+//   | peak                 | Point                  | rank (0 = most probable, explain --peak), |
+//   |                      |                        | mass, density, support, radius_km         |
+//   | peak_radius          | Polygon / MultiPolygon | rank, mass, radius_km                     |
+//   | cell                 | Polygon / MultiPolygon | token, level, probability (retrieval)     |
+//   | classifier_cell      | Polygon / MultiPolygon | token, level, probability (classifier)    |
+//   | neighbor             | Point                  | rank, id, similarity, source, group       |
+//
+// Positions are [longitude, latitude]; rings are closed and counter-clockwise (right-hand rule).
+// Circles are geodesic (radius on the sphere, 6371.0088 km), 64 vertices; circles of 10,000 km
+// or more (a hemisphere) are left out. A cell the server sent without a polygon
+// (return_cell_polygons unset) becomes a Point at its centre.
+//
+// Antimeridian and poles (RFC 7946 section 3.1.9: cut, don't wrap). A ring is unwrapped into
+// continuous longitudes, then cut at ±180 into pieces that are shifted back into [-180, 180]:
+//
+//   | input ring                                   | output geometry                         |
+//   |----------------------------------------------|-----------------------------------------|
+//   | does not cross ±180                          | Polygon, vertices unchanged             |
+//   | crosses ±180 (e.g. a cell over Fiji)         | MultiPolygon: the east and west parts   |
+//   | encloses a pole (longitudes wind 360°)       | Polygon(s) closed along ±180 and the    |
+//   |                                              | pole's latitude (±90), so the cap draws |
+//   |                                              | as the band it is on a flat map         |
+//
+// Not thread-safe; one builder per map.
+#ifndef GEOLOC_CLIENT_GEOJSON_H_
+#define GEOLOC_CLIENT_GEOJSON_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "geoloc/v1/geoloc.pb.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace geoloc::client {
+
+// A GeoJSON position, in GeoJSON's order.
+struct LonLat {
+  double lon = 0;
+  double lat = 0;
+};
+using Ring = std::vector<LonLat>;  // closed when returned: front == back
+
+// Cuts an open, counter-clockwise lat/lng ring (CellConfidence.polygon's convention) into closed
+// GeoJSON rings inside [-180, 180] (see the table above). Fewer than 3 vertices: no rings.
+std::vector<Ring> SplitRingAtAntimeridian(const std::vector<v1::LatLng>& ring);
+
+// The open, counter-clockwise ring of points `radius_km` from `center` on the sphere.
+std::vector<v1::LatLng> GeodesicCircle(const v1::LatLng& center, double radius_km, int vertices);
+
+class GeoJsonBuilder {
+ public:
+  void AddLocateResponse(absl::string_view image, const v1::LocateResponse& response);
+  // The explained target: a peak (point and radius), a neighbour (point) or a cell (polygon).
+  void AddExplainTarget(absl::string_view image, const v1::ExplainResponse& response);
+
+  int feature_count() const { return features_.values_size(); }
+  // The FeatureCollection, pretty-printed. Non-finite numbers are written as null.
+  absl::StatusOr<std::string> ToJson() const;
+
+ private:
+  void AddPoint(const v1::LatLng& at, google::protobuf::Struct properties);
+  // Adds nothing for a ring that yields no pieces.
+  void AddArea(const std::vector<v1::LatLng>& ring, google::protobuf::Struct properties);
+  void AddCircle(const v1::LatLng& center, double radius_km, google::protobuf::Struct properties);
+  void AddCell(absl::string_view image, absl::string_view kind, const v1::CellConfidence& cell);
+  void AddFeature(google::protobuf::Value geometry, google::protobuf::Struct properties);
+
+  google::protobuf::ListValue features_;
+};
+
+}  // namespace geoloc::client
+
+#endif  // GEOLOC_CLIENT_GEOJSON_H_
