@@ -1,0 +1,174 @@
+// A dynamic batcher: many request threads submit items, one worker thread takes them in batches
+// (up to max_batch, waiting at most max_wait after the first item) and hands each batch to a
+// process function. Concurrent requests thus share one CNN forward pass and one index search.
+//
+//   DynamicBatcher<Work> batcher(options, [](std::vector<Work>& batch) { RunBatch(batch); });
+//   if (absl::Status st = batcher.Submit(std::move(work)); !st.ok()) Reply(st);  // queue full
+//
+// Lifetime and threading:
+//   - Submit() is thread-safe and never blocks: a full queue returns RESOURCE_EXHAUSTED at once,
+//     a stopped batcher returns UNAVAILABLE. A rejected item is not consumed (the caller replies).
+//   - The process function runs on the batcher's worker thread(s), one batch at a time per worker;
+//     it must complete every item it is given (success or error).
+//   - Before a batch is handed over, items whose deadline has passed or whose caller went away are
+//     removed and passed to the expire function instead (DEADLINE_EXCEEDED / CANCELLED), so no
+//     inference is spent on them.
+//   - Stop() (also run by the destructor) stops accepting, processes everything already queued,
+//     and joins the workers.
+//
+// Item requirements: movable; `absl::Time deadline() const`; `bool cancelled() const`.
+//
+// Batch formation (case table):
+//   queue empty                   -> worker sleeps until an item arrives
+//   >= max_batch items queued     -> a full batch is taken at once
+//   fewer than max_batch queued   -> wait until max_batch or until max_wait after the oldest item
+//   Stop() while items queued     -> they are still processed (drain), without waiting
+#ifndef GEOLOC_SERVER_BATCHER_H_
+#define GEOLOC_SERVER_BATCHER_H_
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace geoloc::server {
+
+struct BatcherOptions {
+  int max_batch = 16;
+  absl::Duration max_wait = absl::Milliseconds(2);
+  int queue_capacity = 256;  // items waiting, not counting the batch being processed
+  int num_workers = 1;
+};
+
+template <typename Item>
+class DynamicBatcher {
+ public:
+  using ProcessFn = std::function<void(std::vector<Item>& batch)>;
+  // Receives items dropped before processing, with the reason.
+  using ExpireFn = std::function<void(Item& item, absl::Status reason)>;
+
+  DynamicBatcher(BatcherOptions options, ProcessFn process, ExpireFn expire)
+      : options_(Sanitize(options)), process_(std::move(process)), expire_(std::move(expire)) {
+    for (int i = 0; i < options_.num_workers; ++i) workers_.emplace_back([this] { Run(); });
+  }
+  ~DynamicBatcher() { Stop(); }
+  DynamicBatcher(const DynamicBatcher&) = delete;
+  DynamicBatcher& operator=(const DynamicBatcher&) = delete;
+
+  // On failure the item is handed back through `*rejected` (when non-null) so the caller can
+  // still reply to it.
+  absl::Status Submit(Item item, Item* rejected = nullptr) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      absl::Status st;
+      if (stopping_) {
+        st = absl::UnavailableError("server is shutting down");
+      } else if (static_cast<int>(queue_.size()) >= options_.queue_capacity) {
+        st = absl::ResourceExhaustedError(absl::StrCat(
+            "server queue is full (", options_.queue_capacity, " requests waiting); retry later"));
+      }
+      if (!st.ok()) {
+        if (rejected != nullptr) *rejected = std::move(item);
+        return st;
+      }
+      queue_.push_back(Entry{std::move(item), absl::Now()});
+    }
+    cv_.notify_one();
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_ && workers_.empty()) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) {
+      if (w.joinable()) w.join();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    workers_.clear();
+  }
+
+  int queue_depth() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(queue_.size());
+  }
+  const BatcherOptions& options() const { return options_; }
+
+ private:
+  struct Entry {
+    Item item;
+    absl::Time enqueued;
+  };
+
+  static BatcherOptions Sanitize(BatcherOptions o) {
+    o.max_batch = std::max(1, o.max_batch);
+    o.queue_capacity = std::max(1, o.queue_capacity);
+    o.num_workers = std::max(1, o.num_workers);
+    if (o.max_wait < absl::ZeroDuration()) o.max_wait = absl::ZeroDuration();
+    return o;
+  }
+
+  void Run() {
+    std::vector<Item> batch;
+    std::vector<std::pair<Item, absl::Status>> dropped;
+    for (;;) {
+      batch.clear();
+      dropped.clear();
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        // Wait for a fuller batch, bounded by max_wait after the oldest queued item.
+        const absl::Time flush_at = queue_.front().enqueued + options_.max_wait;
+        while (!stopping_ && static_cast<int>(queue_.size()) < options_.max_batch) {
+          const absl::Duration left = flush_at - absl::Now();
+          if (left <= absl::ZeroDuration()) break;
+          cv_.wait_for(lock, absl::ToChronoNanoseconds(left));
+          if (queue_.empty()) break;  // another worker took them
+        }
+        const absl::Time now = absl::Now();
+        while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+          Entry entry = std::move(queue_.front());
+          queue_.pop_front();
+          if (entry.item.cancelled()) {
+            dropped.emplace_back(std::move(entry.item),
+                                 absl::CancelledError("the caller cancelled the request"));
+          } else if (entry.item.deadline() <= now) {
+            dropped.emplace_back(std::move(entry.item),
+                                 absl::DeadlineExceededError(
+                                     "deadline passed while the request waited in the queue"));
+          } else {
+            batch.push_back(std::move(entry.item));
+          }
+        }
+      }
+      for (auto& [item, reason] : dropped) expire_(item, reason);
+      if (!batch.empty()) process_(batch);
+    }
+  }
+
+  const BatcherOptions options_;
+  const ProcessFn process_;
+  const ExpireFn expire_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Entry> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace geoloc::server
+
+#endif  // GEOLOC_SERVER_BATCHER_H_

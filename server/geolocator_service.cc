@@ -1,0 +1,374 @@
+#include "server/geolocator_service.h"
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/call_support.h"
+#include "server/request_mapping.h"
+
+namespace geoloc::server {
+namespace {
+
+using geoloc::v1::ExplainRequest;
+using geoloc::v1::ExplainResponse;
+using geoloc::v1::LocateRequest;
+using geoloc::v1::LocateResponse;
+using geoloc::v1::LocateStreamRequest;
+using geoloc::v1::LocateStreamResponse;
+
+double MsSince(absl::Time t) { return absl::ToDoubleMilliseconds(absl::Now() - t); }
+
+void FillTimings(const StageTimes& t, double total_ms, geoloc::v1::StageTimings* out) {
+  out->set_decode_ms(t.decode_ms);
+  out->set_queue_ms(t.queue_ms);
+  out->set_encode_ms(t.encode_ms);
+  out->set_search_ms(t.search_ms);
+  out->set_estimate_ms(t.estimate_ms);
+  out->set_batch_size(static_cast<uint32_t>(t.batch_size));
+  out->set_total_ms(total_ms);
+}
+
+absl::Status CheckImage(const std::string& image) {
+  if (image.empty()) return absl::InvalidArgumentError("image is empty");
+  return absl::OkStatus();
+}
+
+// Counts a call in the in-flight gauge and records its code and latency when it ends.
+class CallRecord {
+ public:
+  CallRecord(ServerMetrics* metrics, const char* method)
+      : metrics_(metrics), method_(method), start_(absl::Now()) {
+    metrics_->AddInFlight(1);
+  }
+  ~CallRecord() {
+    metrics_->AddInFlight(-1);
+    metrics_->RecordRequest(method_, StatusCodeName(code_),
+                            absl::ToDoubleSeconds(absl::Now() - start_));
+  }
+  void set_code(absl::StatusCode code) { code_ = code; }
+  absl::Time start() const { return start_; }
+
+ private:
+  ServerMetrics* metrics_;
+  const char* method_;
+  absl::Time start_;
+  absl::StatusCode code_ = absl::StatusCode::kOk;
+};
+
+class LocateReactor : public grpc::ServerUnaryReactor {
+ public:
+  LocateReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
+                const LocateRequest* request, LocateResponse* response)
+      : record_(service->metrics(), "Locate"), response_(response) {
+    if (absl::Status st = Authorize(*ctx, *service->auth().client()); !st.ok()) {
+      Reply(st);
+      return;
+    }
+    absl::StatusOr<engine::LocateParams> params = ToLocateParams(
+        request->options(), service->config().defaults, service->config().max_k);
+    if (!params.ok()) {
+      Reply(params.status());
+      return;
+    }
+    if (absl::Status st = CheckImage(request->image()); !st.ok()) {
+      Reply(st);
+      return;
+    }
+    const bool return_neighbors = request->options().return_neighbors();
+    LocateJob job;
+    job.image = request->image();
+    job.params = *params;
+    job.deadline = CallDeadline(*ctx);
+    job.cancelled = [this] { return cancelled_.load(); };
+    job.done = [this, return_neighbors, params = *params](
+                   absl::StatusOr<engine::LocateResult> result,
+                   std::shared_ptr<const engine::Locator> snapshot, const StageTimes& times) {
+      if (result.ok()) {
+        ToLocateResponse(*result, params, return_neighbors, *snapshot, response_);
+        FillTimings(times, MsSince(record_.start()), response_->mutable_timings());
+      }
+      Reply(result.status());
+    };
+    service->pipeline()->Submit(std::move(job));
+  }
+
+  void OnCancel() override { cancelled_.store(true); }
+  void OnDone() override { delete this; }
+
+ private:
+  void Reply(const absl::Status& status) {
+    record_.set_code(status.code());
+    Finish(ToGrpcStatus(status));
+  }
+
+  CallRecord record_;
+  LocateResponse* response_;
+  std::atomic<bool> cancelled_{false};
+};
+
+class ExplainReactor : public grpc::ServerUnaryReactor {
+ public:
+  ExplainReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
+                 const ExplainRequest* request, ExplainResponse* response)
+      : record_(service->metrics(), "Explain"), response_(response) {
+    if (absl::Status st = Authorize(*ctx, *service->auth().client()); !st.ok()) {
+      Reply(st);
+      return;
+    }
+    absl::StatusOr<engine::LocateParams> params = ToLocateParams(
+        request->options(), service->config().defaults, service->config().max_k);
+    if (!params.ok()) {
+      Reply(params.status());
+      return;
+    }
+    if (absl::Status st = CheckImage(request->image()); !st.ok()) {
+      Reply(st);
+      return;
+    }
+    ExplainJob job;
+    switch (request->target_case()) {
+      case ExplainRequest::kPeakIndex:
+        job.target.kind = engine::ExplainTarget::Kind::kPeak;
+        if (request->peak_index() >= 100) {
+          Reply(absl::InvalidArgumentError(
+              absl::StrCat("peak_index ", request->peak_index(), " is out of range")));
+          return;
+        }
+        job.target.peak_index = static_cast<int>(request->peak_index());
+        break;
+      case ExplainRequest::kNeighborId:
+        job.target.kind = engine::ExplainTarget::Kind::kNeighbor;
+        job.target.neighbor_id = request->neighbor_id();
+        break;
+      case ExplainRequest::kCellToken:
+        job.target.kind = engine::ExplainTarget::Kind::kCell;
+        job.target.cell_token = request->cell_token();
+        break;
+      case ExplainRequest::TARGET_NOT_SET:
+        job.target.kind = engine::ExplainTarget::Kind::kPeak;
+        job.target.peak_index = 0;
+        break;
+    }
+    // The peaks a peak target refers to must exist: keep every peak Locate finds.
+    job.params = *params;
+    job.params.max_peaks = std::max(job.params.max_peaks, job.target.peak_index + 1);
+    job.image = request->image();
+    job.render_overlay = !request->has_return_overlay() || request->return_overlay();
+    job.deadline = CallDeadline(*ctx);
+    job.cancelled = [this] { return cancelled_.load(); };
+    job.done = [this](absl::StatusOr<engine::ExplainResult> result,
+                      std::shared_ptr<const engine::Locator> snapshot, double decode_ms) {
+      if (result.ok()) {
+        ToExplainResponse(*result, *snapshot, response_);
+        auto* t = response_->mutable_timings();
+        t->set_decode_ms(decode_ms);
+        t->set_explain_ms(result->explain_ms);
+        t->set_total_ms(MsSince(record_.start()));
+      }
+      Reply(result.status());
+    };
+    service->explainer()->Submit(std::move(job));
+  }
+
+  void OnCancel() override { cancelled_.store(true); }
+  void OnDone() override { delete this; }
+
+ private:
+  void Reply(const absl::Status& status) {
+    record_.set_code(status.code());
+    Finish(ToGrpcStatus(status));
+  }
+
+  CallRecord record_;
+  ExplainResponse* response_;
+  std::atomic<bool> cancelled_{false};
+};
+
+// Reads items, feeds them to the pipeline with bounded concurrency and writes answers as they
+// complete (out of order). Finishes once the client has half-closed and every item is answered.
+class LocateStreamReactor
+    : public grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse> {
+ public:
+  LocateStreamReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx)
+      : service_(service), record_(service->metrics(), "LocateStream"), ctx_(ctx) {
+    if (absl::Status st = Authorize(*ctx, *service->auth().client()); !st.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      finish_status_ = st;
+      reads_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    LocateStreamRequest item;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!ok || reads_done_) {  // half-closed, broken, or cancelled meanwhile
+        reads_done_ = true;
+        MaybeFinishLocked();
+        return;
+      }
+      ++items_read_;
+      const int max_images = service_->config().max_stream_images;
+      if (max_images > 0 && items_read_ > max_images) {
+        finish_status_ = absl::ResourceExhaustedError(absl::StrCat(
+            "more than ", max_images, " images in one stream; open a new stream"));
+        reads_done_ = true;
+        MaybeFinishLocked();
+        return;
+      }
+      item = std::move(request_);
+      request_.Clear();
+      ++in_flight_;
+    }
+    // Outside the lock: the answer may come back synchronously (e.g. an invalid item).
+    SubmitItem(std::move(item));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (in_flight_ < service_->config().max_stream_in_flight && !write_failed_) {
+      StartRead(&request_);
+    } else {
+      read_paused_ = true;  // resumes when an answer has been written
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    pending_writes_.pop_front();
+    --in_flight_;
+    if (!ok) {  // the client went away: stop reading, drain the rest silently
+      write_failed_ = true;
+      reads_done_ = true;
+    }
+    if (read_paused_ && !reads_done_ && !write_failed_) {
+      read_paused_ = false;
+      StartRead(&request_);
+    }
+    WriteNextLocked();
+    MaybeFinishLocked();
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_.store(true);
+    reads_done_ = true;  // an outstanding read completes with ok=false; nothing new is read
+    WriteNextLocked();   // drops answers nobody will read
+    MaybeFinishLocked();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void SubmitItem(LocateStreamRequest item) {
+    LocateJob job;
+    const std::string item_id = item.item_id();
+    const bool return_neighbors = item.options().return_neighbors();
+    absl::StatusOr<engine::LocateParams> params = ToLocateParams(
+        item.options(), service_->config().defaults, service_->config().max_k);
+    absl::Status invalid = params.ok() ? CheckImage(item.image()) : params.status();
+    auto deliver = [this, item_id, start = absl::Now()](LocateStreamResponse response,
+                                                        absl::Status status) {
+      response.set_item_id(item_id);
+      response.mutable_status()->set_code(static_cast<int>(status.code()));
+      response.mutable_status()->set_message(std::string(status.message()));
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_writes_.push_back(std::move(response));
+      WriteNextLocked();
+      MaybeFinishLocked();
+    };
+    if (!invalid.ok()) {
+      deliver(LocateStreamResponse(), invalid);
+      return;
+    }
+    job.image = std::move(*item.mutable_image());
+    job.params = *params;
+    job.deadline = CallDeadline(*ctx_);
+    job.cancelled = [this] { return cancelled_.load(); };
+    job.done = [this, deliver, return_neighbors, params = *params](
+                   absl::StatusOr<engine::LocateResult> result,
+                   std::shared_ptr<const engine::Locator> snapshot, const StageTimes& times) {
+      LocateStreamResponse response;
+      if (result.ok()) {
+        ToLocateResponse(*result, params, return_neighbors, *snapshot, response.mutable_result());
+        FillTimings(times, 0, response.mutable_result()->mutable_timings());
+      }
+      deliver(std::move(response), result.status());
+    };
+    service_->pipeline()->Submit(std::move(job));
+  }
+
+  void WriteNextLocked() {
+    if (writing_ || pending_writes_.empty()) return;
+    if (write_failed_ || cancelled_.load()) {
+      // Nobody is listening: account for the answers without writing them.
+      while (!pending_writes_.empty()) {
+        pending_writes_.pop_front();
+        --in_flight_;
+      }
+      return;
+    }
+    writing_ = true;
+    StartWrite(&pending_writes_.front());
+  }
+
+  void MaybeFinishLocked() {
+    if (finished_ || !reads_done_ || in_flight_ > 0 || writing_) return;
+    finished_ = true;
+    absl::Status status = finish_status_;
+    if (status.ok() && cancelled_.load()) status = absl::CancelledError("the caller cancelled");
+    record_.set_code(status.code());
+    Finish(ToGrpcStatus(status));
+  }
+
+  GeolocatorService* const service_;
+  CallRecord record_;
+  grpc::CallbackServerContext* const ctx_;
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;  // guards everything below
+  LocateStreamRequest request_;
+  std::deque<LocateStreamResponse> pending_writes_;  // front() is being written when writing_
+  int items_read_ = 0;
+  int in_flight_ = 0;  // read and not yet written (or dropped)
+  bool writing_ = false;
+  bool read_paused_ = false;
+  bool reads_done_ = false;
+  bool write_failed_ = false;
+  bool finished_ = false;
+  absl::Status finish_status_;
+};
+
+}  // namespace
+
+GeolocatorService::GeolocatorService(const ServerConfig& config, LocatePipeline* pipeline,
+                                     ExplainExecutor* explainer, const AuthState* auth,
+                                     ServerMetrics* metrics)
+    : config_(config),
+      pipeline_(pipeline),
+      explainer_(explainer),
+      auth_(auth),
+      metrics_(metrics) {}
+
+grpc::ServerUnaryReactor* GeolocatorService::Locate(grpc::CallbackServerContext* ctx,
+                                                    const LocateRequest* request,
+                                                    LocateResponse* response) {
+  return new LocateReactor(this, ctx, request, response);
+}
+
+grpc::ServerUnaryReactor* GeolocatorService::Explain(grpc::CallbackServerContext* ctx,
+                                                     const ExplainRequest* request,
+                                                     ExplainResponse* response) {
+  return new ExplainReactor(this, ctx, request, response);
+}
+
+grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse>*
+GeolocatorService::LocateStream(grpc::CallbackServerContext* ctx) {
+  return new LocateStreamReactor(this, ctx);
+}
+
+}  // namespace geoloc::server

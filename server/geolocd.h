@@ -1,0 +1,100 @@
+// geolocd, the server: owns the model, the current snapshot, the pipelines, the gRPC server, the
+// metrics endpoint and the swap triggers. main.cc drives it; integration tests embed the same
+// lifecycle through the binary.
+//
+//   Geolocd server(config);
+//   GEOLOC_RETURN_IF_ERROR(server.Start());   // listening; Health NOT_SERVING, calls UNAVAILABLE
+//   GEOLOC_RETURN_IF_ERROR(server.Load());    // model + bundle loaded; Health SERVING
+//   ... server.Reload("sighup") on SIGHUP ...
+//   bool clean = server.Drain(absl::Seconds(20));  // on SIGTERM
+//
+// Lifecycle (case table):
+//   after Start()            listening, Health NOT_SERVING, Geolocator calls -> UNAVAILABLE
+//   after Load() succeeds    Health SERVING
+//   Load() fails             stays NOT_SERVING; the caller exits non-zero
+//   Reload()/SwapIndex/watch a new bundle is loaded off the serving path; on failure the old one
+//                            keeps serving and the error is recorded (GetStatus, metrics)
+//   Drain(grace)             Health NOT_SERVING, new calls refused, in-flight calls finish;
+//                            calls still running after `grace` are cancelled. Returns false then.
+// Thread-safe: Reload may be called from a signal thread while calls are served.
+#ifndef GEOLOC_SERVER_GEOLOCD_H_
+#define GEOLOC_SERVER_GEOLOCD_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "core/engine/locator.h"
+#include "grpcpp/grpcpp.h"
+#include "server/admin_service.h"
+#include "server/auth.h"
+#include "server/explain_executor.h"
+#include "server/geolocator_service.h"
+#include "server/locate_pipeline.h"
+#include "server/metrics.h"
+#include "server/server_config.h"
+#include "server/snapshot_manager.h"
+
+namespace geoloc::server {
+
+inline constexpr char kServerVersion[] = "geolocd 0.1.0";
+
+class Geolocd {
+ public:
+  explicit Geolocd(ServerConfig config);
+  ~Geolocd();
+  Geolocd(const Geolocd&) = delete;
+  Geolocd& operator=(const Geolocd&) = delete;
+
+  absl::Status Start();
+  absl::Status Load();
+  // Re-reads the token files and reloads --bundle (following links). `trigger`: "sighup", "watch".
+  absl::Status Reload(const std::string& trigger);
+  bool Drain(absl::Duration grace);
+
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_.port(); }
+  bool serving() const { return serving_.load(); }
+
+ private:
+  absl::Status SwapTo(const std::string& path, const std::string& trigger,
+                      geoloc::v1::SwapIndexResponse* response);
+  void FillStatus(geoloc::v1::GetStatusResponse* response) const;
+  void SetServing(bool serving);
+  void WatchLoop();
+  std::shared_ptr<const model::Encoder> encoder() const;
+  std::shared_ptr<const model::GradCam> grad_cam() const;
+
+  const ServerConfig config_;
+  const absl::Time started_ = absl::Now();
+  ServerMetrics metrics_;
+  AuthState auth_;
+  // Set once by Load(); read by swaps and GetStatus (which may run while Load is in progress).
+  mutable std::mutex model_mu_;
+  std::shared_ptr<const model::Encoder> encoder_;
+  std::shared_ptr<const model::GradCam> grad_cam_;
+  SnapshotManager<engine::Locator> snapshots_;
+  LocatePipeline pipeline_;
+  ExplainExecutor explainer_;
+  std::unique_ptr<GeolocatorService> geolocator_;
+  std::unique_ptr<IndexAdminService> admin_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::atomic<bool> serving_{false};
+  std::string loaded_path_;  // canonical path of the bundle serving now (guarded by swap_mu_)
+  mutable std::mutex swap_mu_;
+  // Watch thread
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool stop_watch_ = false;
+  std::thread watcher_;
+};
+
+}  // namespace geoloc::server
+
+#endif  // GEOLOC_SERVER_GEOLOCD_H_

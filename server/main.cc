@@ -1,0 +1,119 @@
+// geolocd: the geolocation server. See README.md and docs/SERVER.md; `geolocd --help` lists flags.
+//
+// Signals: SIGHUP reloads the tokens and the --bundle path; SIGTERM/SIGINT drain (Health goes
+// NOT_SERVING, in-flight calls finish within --drain_grace_seconds) and exit 0; a second
+// SIGTERM/SIGINT during the drain, or the end of the grace period, forces exit with status 1.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "core/common/logging.h"
+#include "server/geolocd.h"
+#include "server/server_flags.h"
+
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace {
+
+sigset_t HandledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "geolocd --model=MODEL.pt --bundle=BUNDLE_DIR [--listen=0.0.0.0:50051] [flags]\n"
+      "Serves geoloc.v1.Geolocator and geoloc.v1.IndexAdmin over gRPC.");
+  absl::ParseCommandLine(argc, argv);
+  auto level = geoloc::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) {
+    std::fprintf(stderr, "geolocd: --log_level: %s\n", std::string(level.status().message()).c_str());
+    return 2;
+  }
+  geoloc::SetMinLogLevel(*level);
+  auto config = geoloc::server::ConfigFromFlags();
+  if (!config.ok()) {
+    std::fprintf(stderr, "geolocd: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+
+  // Signals are taken synchronously by this thread (sigtimedwait); every other thread inherits
+  // the mask, so no handler runs at an awkward moment.
+  const sigset_t signals = HandledSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  geoloc::server::Geolocd server(*config);
+  if (absl::Status st = server.Start(); !st.ok()) {
+    GEOLOC_LOG(ERROR) << "cannot start: " << st;
+    return 1;
+  }
+  // Loading runs beside the signal loop, so SIGTERM during a long load still drains promptly.
+  std::atomic<int> load_state{0};  // 0 loading, 1 serving, -1 failed
+  std::thread loader([&] {
+    absl::Status st = server.Load();
+    if (!st.ok()) GEOLOC_LOG(ERROR) << "cannot load the model and bundle: " << st;
+    load_state.store(st.ok() ? 1 : -1);
+  });
+
+  int exit_code = 0;
+  for (;;) {
+    timespec tick{0, 200'000'000};
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (load_state.load() == -1) {
+      exit_code = 1;
+      break;
+    }
+    if (sig == SIGHUP) {
+      if (load_state.load() != 1) {
+        GEOLOC_LOG(WARNING) << "SIGHUP ignored: still loading";
+        continue;
+      }
+      GEOLOC_LOG(INFO) << "SIGHUP: reloading tokens and " << config->bundle_path;
+      if (absl::Status st = server.Reload("sighup"); !st.ok()) {
+        GEOLOC_LOG(ERROR) << "reload failed (the previous bundle keeps serving): " << st;
+      }
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      GEOLOC_LOG(INFO) << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": draining";
+      break;
+    }
+  }
+
+  // A second SIGTERM/SIGINT during the drain forces exit.
+  std::atomic<bool> drained{false};
+  std::thread forcer([&] {
+    while (!drained.load()) {
+      timespec tick{0, 100'000'000};
+      const int sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig == SIGTERM || sig == SIGINT) {
+        GEOLOC_LOG(WARNING) << "second signal during drain: exiting now";
+        std::_Exit(1);
+      }
+    }
+  });
+  const bool clean = server.Drain(absl::Seconds(config->drain_grace_seconds));
+  drained.store(true);
+  forcer.join();
+  if (loader.joinable()) {
+    if (load_state.load() == 0) {
+      // Still loading the model: nothing to serve, nothing to wait for.
+      GEOLOC_LOG(INFO) << "exiting during load";
+      std::_Exit(exit_code == 0 ? 0 : exit_code);
+    }
+    loader.join();
+  }
+  if (!clean && exit_code == 0) exit_code = 1;
+  GEOLOC_LOG(INFO) << "geolocd exits with status " << exit_code;
+  return exit_code;
+}

@@ -1,0 +1,100 @@
+// Prometheus metrics of geolocd: prometheus-cpp's registry, served over HTTP by MetricsHttpServer.
+//
+//   ServerMetrics metrics;                       // families registered, nothing exposed yet
+//   GEOLOC_RETURN_IF_ERROR(metrics.Expose("0.0.0.0:9090"));
+//   metrics.RecordRequest("Locate", grpc::StatusCode::OK, seconds);
+//
+// Series (names are stable; deploy/prometheus alerts and the Grafana dashboard use them):
+//   geoloc_requests_total{method,code}                 counter
+//   geoloc_request_duration_seconds{method}            histogram
+//   geoloc_stage_duration_seconds{stage}               histogram (decode, queue, encode, search,
+//                                                      estimate, classify, explain)
+//   geoloc_batch_size                                  histogram (images per forward pass)
+//   geoloc_queue_depth                                 gauge
+//   geoloc_in_flight_requests                          gauge
+//   geoloc_serving                                     gauge (1 serving, 0 loading or draining)
+//   geoloc_bundle_vectors                              gauge
+//   geoloc_bundle_info{version,path,index_type}        gauge = 1
+//   geoloc_model_info{name,fingerprint,precision,device} gauge = 1
+//   geoloc_swaps_total{result,trigger}                 counter
+//   geoloc_last_swap_timestamp_seconds                 gauge
+//   geoloc_last_swap_success                           gauge (1 ok, 0 failed)
+//   process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
+//   process_start_time_seconds, process_open_fds     (read from /proc at scrape time)
+//
+// Thread-safe: every method may be called from any thread.
+#ifndef GEOLOC_SERVER_METRICS_H_
+#define GEOLOC_SERVER_METRICS_H_
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "server/metrics_http.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace geoloc::server {
+
+class ServerMetrics {
+ public:
+  ServerMetrics();
+  ~ServerMetrics();
+  ServerMetrics(const ServerMetrics&) = delete;
+  ServerMetrics& operator=(const ServerMetrics&) = delete;
+
+  // Starts the HTTP endpoint (path /metrics) on `address` ("host:port"; port 0 picks one).
+  absl::Status Expose(const std::string& address);
+  // The bound port after Expose(), else 0.
+  int port() const;
+
+  // `code` is the gRPC status code name, e.g. "OK", "INVALID_ARGUMENT".
+  void RecordRequest(absl::string_view method, absl::string_view code, double seconds);
+  void RecordStage(absl::string_view stage, double seconds);
+  void RecordBatch(int size);
+  void SetQueueDepth(int depth);
+  void AddInFlight(int delta);
+  int in_flight() const { return in_flight_count_.load(); }
+  void SetServing(bool serving);
+  void SetBundle(const std::string& version, const std::string& path,
+                 const std::string& index_type, int64_t vectors);
+  void SetModel(const std::string& name, const std::string& fingerprint,
+                const std::string& precision, const std::string& device);
+  void RecordSwap(bool ok, absl::string_view trigger, double unix_time);
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> process_collector_;
+
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_duration_;
+  prometheus::Family<prometheus::Histogram>& stage_duration_;
+  prometheus::Histogram& batch_size_;
+  prometheus::Gauge& queue_depth_;
+  prometheus::Gauge& in_flight_;
+  prometheus::Gauge& serving_;
+  prometheus::Gauge& bundle_vectors_;
+  prometheus::Family<prometheus::Gauge>& bundle_info_;
+  prometheus::Family<prometheus::Gauge>& model_info_;
+  prometheus::Family<prometheus::Counter>& swaps_;
+  prometheus::Gauge& last_swap_time_;
+  prometheus::Gauge& last_swap_success_;
+
+  std::atomic<int> in_flight_count_{0};
+  std::mutex info_mu_;  // guards the single live bundle_info / model_info series
+  prometheus::Gauge* bundle_info_series_ = nullptr;
+  prometheus::Gauge* model_info_series_ = nullptr;
+  std::unique_ptr<MetricsHttpServer> http_;  // last: stopped before the families it renders
+};
+
+}  // namespace geoloc::server
+
+#endif  // GEOLOC_SERVER_METRICS_H_

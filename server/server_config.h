@@ -1,0 +1,57 @@
+// Everything geolocd is configured with (flags map onto it one to one: server_flags.h).
+// Plain value type.
+#ifndef GEOLOC_SERVER_SERVER_CONFIG_H_
+#define GEOLOC_SERVER_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/engine/locate_params.h"
+
+namespace geoloc::server {
+
+struct ServerConfig {
+  // Listening
+  std::string listen_address = "0.0.0.0:50051";
+  std::string metrics_address = "0.0.0.0:9090";  // empty: no metrics endpoint
+  std::string port_file;  // when set, "<grpc port> <metrics port>" is written here once listening
+  // Model and bundle
+  std::string model_path;
+  std::string bundle_path;        // loaded at start; reloaded on SIGHUP
+  std::string index_root;         // SwapIndex only accepts bundles under it
+  bool watch_bundle = false;      // reload when bundle_path (e.g. a symlink) changes target
+  int watch_interval_ms = 2000;
+  bool verify_checksums = true;
+  std::string precision = "auto";  // auto | fp32 | bf16
+  int intra_op_threads = 0;
+  bool enable_explain = true;
+  // Batching and concurrency
+  int max_batch = 16;
+  double max_batch_wait_ms = 2.0;
+  int queue_capacity = 64;        // Locate images admitted and not yet in a batch
+  int decode_threads = 2;
+  int estimate_threads = 2;
+  int explain_threads = 1;
+  int explain_queue_capacity = 4;
+  // Limits
+  int64_t max_message_bytes = 16 << 20;
+  int64_t max_image_pixels = 50'000'000;
+  int max_k = 500;
+  int max_stream_images = 100000;  // per LocateStream call; 0: unlimited
+  int max_stream_in_flight = 32;   // images of one stream being processed at once
+  // Defaults for LocateOptions fields the caller leaves unset
+  engine::LocateParams defaults;
+  // Access
+  std::string token_file;          // else $GEOLOC_TOKEN
+  std::string admin_token_file;    // else $GEOLOC_ADMIN_TOKEN
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;       // set: mutual TLS, clients must present a certificate
+  // Lifecycle
+  double drain_grace_seconds = 20;
+};
+
+}  // namespace geoloc::server
+
+#endif  // GEOLOC_SERVER_SERVER_CONFIG_H_

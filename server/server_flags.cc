@@ -1,0 +1,172 @@
+#include "server/server_flags.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/common/status_macros.h"
+#include "core/geo/estimator_options.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC listen address host:port (port 0: any)");
+ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9090",
+          "Prometheus metrics HTTP address host:port; empty disables the endpoint");
+ABSL_FLAG(std::string, port_file, "",
+          "write '<grpc port> <metrics port>' to this file once listening (scripts, tests)");
+ABSL_FLAG(std::string, model, "", "TorchScript model archive (docs/MODEL.md); required");
+ABSL_FLAG(std::string, bundle, "", "index bundle directory loaded at start and on SIGHUP; required");
+ABSL_FLAG(std::string, index_root, "",
+          "SwapIndex accepts only bundles under this directory; empty: the bundle's parent");
+ABSL_FLAG(bool, watch_bundle, false,
+          "reload when --bundle (e.g. a symlink Kubernetes flips) points somewhere new");
+ABSL_FLAG(int32_t, watch_interval_ms, 2000, "how often --watch_bundle checks the path");
+ABSL_FLAG(bool, verify_checksums, true, "verify every bundle file's SHA-256 when loading");
+ABSL_FLAG(std::string, precision, "auto", "encoder precision: auto, fp32 or bf16");
+ABSL_FLAG(int32_t, intra_op_threads, 0, "LibTorch threads per forward pass (0: all cores)");
+ABSL_FLAG(bool, enable_explain, true, "load the Grad-CAM model and serve Explain");
+ABSL_FLAG(int32_t, max_batch, 16, "images per encoder forward pass at most");
+ABSL_FLAG(double, max_batch_wait_ms, 2.0,
+          "how long the batcher waits for a fuller batch after the first image arrives");
+ABSL_FLAG(int32_t, queue_capacity, 64,
+          "Locate images admitted and waiting for a batch; beyond it RESOURCE_EXHAUSTED");
+ABSL_FLAG(int32_t, decode_threads, 2, "threads decoding and preprocessing images");
+ABSL_FLAG(int32_t, estimate_threads, 2, "threads running estimators and cell confidences");
+ABSL_FLAG(int32_t, explain_threads, 1, "Explain calls computed at once (Grad-CAM is heavy)");
+ABSL_FLAG(int32_t, explain_queue_capacity, 4, "Explain calls waiting; beyond it RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_message_bytes, 16 << 20, "largest request message accepted");
+ABSL_FLAG(int64_t, max_image_pixels, 50'000'000,
+          "largest image (width x height, from its header) accepted; bigger: RESOURCE_EXHAUSTED");
+ABSL_FLAG(int32_t, max_k, 500, "largest k a request may ask for");
+ABSL_FLAG(int32_t, max_stream_images, 100000, "images per LocateStream call (0: unlimited)");
+ABSL_FLAG(int32_t, max_stream_in_flight, 32, "images of one stream processed at once");
+ABSL_FLAG(int32_t, default_k, 60, "neighbours retrieved when a request leaves k unset");
+ABSL_FLAG(std::string, estimator, "kde",
+          "default estimator: kde (spherical), grid_kde, weighted_mean, mean or 1nn");
+ABSL_FLAG(double, weight_exponent, 5.0, "default weight exponent m");
+ABSL_FLAG(double, bandwidth_km, 0.5, "default spherical KDE bandwidth, km");
+ABSL_FLAG(double, sigma_deg, 0.0025, "default grid KDE sigma, degrees");
+ABSL_FLAG(double, merge_radius_km, 0, "default peak merge radius, km (0: the bandwidth)");
+ABSL_FLAG(int32_t, max_peaks, 5, "default number of peaks returned");
+ABSL_FLAG(std::string, cell_levels, "6,10,13", "default S2 levels for cell confidences");
+ABSL_FLAG(int32_t, max_cells_per_level, 5, "default cells returned per level");
+ABSL_FLAG(int32_t, max_classifier_cells, 10, "default classifier cells returned");
+ABSL_FLAG(int32_t, nprobe, 0, "IVF lists probed per search (0: the bundle's default)");
+ABSL_FLAG(int32_t, ef_search, 0, "HNSW search depth (0: the bundle's default)");
+ABSL_FLAG(std::string, token_file, "",
+          "file of bearer tokens for Geolocator (one per line); else $GEOLOC_TOKEN; none: open");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "file of bearer tokens for IndexAdmin; else $GEOLOC_ADMIN_TOKEN");
+ABSL_FLAG(std::string, tls_cert, "", "server certificate chain (PEM); with --tls_key enables TLS");
+ABSL_FLAG(std::string, tls_key, "", "server private key (PEM)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "CA bundle (PEM) for client certificates; set: mutual TLS required");
+ABSL_FLAG(double, drain_grace_seconds, 20,
+          "on SIGTERM, how long in-flight calls may take before they are cancelled");
+
+namespace geoloc::server {
+namespace {
+
+absl::Status Bad(absl::string_view flag, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
+}
+
+absl::StatusOr<std::vector<int>> ParseLevels(const std::string& text) {
+  std::vector<int> levels;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int level;
+    if (!absl::SimpleAtoi(part, &level)) {
+      return Bad("cell_levels", absl::StrCat("'", part, "' is not an integer"));
+    }
+    levels.push_back(level);
+  }
+  return levels;
+}
+
+}  // namespace
+
+absl::Status ValidateServerConfig(const ServerConfig& c) {
+  if (c.model_path.empty()) return Bad("model", "required");
+  if (c.bundle_path.empty()) return Bad("bundle", "required");
+  if (c.precision != "auto" && c.precision != "fp32" && c.precision != "bf16") {
+    return Bad("precision", "must be auto, fp32 or bf16");
+  }
+  if (c.max_batch < 1 || c.max_batch > 256) return Bad("max_batch", "must be in [1, 256]");
+  if (c.max_batch_wait_ms < 0 || c.max_batch_wait_ms > 1000) {
+    return Bad("max_batch_wait_ms", "must be in [0, 1000]");
+  }
+  if (c.queue_capacity < 1) return Bad("queue_capacity", "must be >= 1");
+  if (c.decode_threads < 1 || c.estimate_threads < 1 || c.explain_threads < 1) {
+    return Bad("*_threads", "thread counts must be >= 1");
+  }
+  if (c.explain_queue_capacity < 0) return Bad("explain_queue_capacity", "must be >= 0");
+  if (c.max_message_bytes < 1024) return Bad("max_message_bytes", "must be >= 1024");
+  if (c.max_image_pixels < 1) return Bad("max_image_pixels", "must be >= 1");
+  if (c.max_k < 1 || c.max_k > 4096) return Bad("max_k", "must be in [1, 4096]");
+  if (c.max_stream_images < 0) return Bad("max_stream_images", "must be >= 0");
+  if (c.max_stream_in_flight < 1) return Bad("max_stream_in_flight", "must be >= 1");
+  if (c.watch_interval_ms < 10) return Bad("watch_interval_ms", "must be >= 10");
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return Bad("tls_cert", "--tls_cert and --tls_key go together");
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    return Bad("tls_client_ca", "mutual TLS needs --tls_cert and --tls_key");
+  }
+  if (c.drain_grace_seconds < 0) return Bad("drain_grace_seconds", "must be >= 0");
+  return Annotate(engine::ValidateLocateParams(c.defaults, c.max_k), "default LocateOptions");
+}
+
+absl::StatusOr<ServerConfig> ConfigFromFlags() {
+  ServerConfig c;
+  c.listen_address = absl::GetFlag(FLAGS_listen);
+  c.metrics_address = absl::GetFlag(FLAGS_metrics_listen);
+  c.port_file = absl::GetFlag(FLAGS_port_file);
+  c.model_path = absl::GetFlag(FLAGS_model);
+  c.bundle_path = absl::GetFlag(FLAGS_bundle);
+  c.index_root = absl::GetFlag(FLAGS_index_root);
+  c.watch_bundle = absl::GetFlag(FLAGS_watch_bundle);
+  c.watch_interval_ms = absl::GetFlag(FLAGS_watch_interval_ms);
+  c.verify_checksums = absl::GetFlag(FLAGS_verify_checksums);
+  c.precision = absl::GetFlag(FLAGS_precision);
+  c.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
+  c.enable_explain = absl::GetFlag(FLAGS_enable_explain);
+  c.max_batch = absl::GetFlag(FLAGS_max_batch);
+  c.max_batch_wait_ms = absl::GetFlag(FLAGS_max_batch_wait_ms);
+  c.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
+  c.decode_threads = absl::GetFlag(FLAGS_decode_threads);
+  c.estimate_threads = absl::GetFlag(FLAGS_estimate_threads);
+  c.explain_threads = absl::GetFlag(FLAGS_explain_threads);
+  c.explain_queue_capacity = absl::GetFlag(FLAGS_explain_queue_capacity);
+  c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.max_image_pixels = absl::GetFlag(FLAGS_max_image_pixels);
+  c.max_k = absl::GetFlag(FLAGS_max_k);
+  c.max_stream_images = absl::GetFlag(FLAGS_max_stream_images);
+  c.max_stream_in_flight = absl::GetFlag(FLAGS_max_stream_in_flight);
+  c.token_file = absl::GetFlag(FLAGS_token_file);
+  c.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
+  c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  c.tls_key = absl::GetFlag(FLAGS_tls_key);
+  c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  c.drain_grace_seconds = absl::GetFlag(FLAGS_drain_grace_seconds);
+
+  engine::LocateParams& d = c.defaults;
+  d.k = absl::GetFlag(FLAGS_default_k);
+  auto kind = geo::ParseEstimatorKind(absl::GetFlag(FLAGS_estimator));
+  if (!kind.ok()) return Bad("estimator", kind.status().message());
+  d.estimator.kind = *kind;
+  d.estimator.weight_exponent_m = absl::GetFlag(FLAGS_weight_exponent);
+  d.estimator.bandwidth_km = absl::GetFlag(FLAGS_bandwidth_km);
+  d.estimator.sigma_deg = absl::GetFlag(FLAGS_sigma_deg);
+  d.estimator.merge_radius_km = absl::GetFlag(FLAGS_merge_radius_km);
+  d.max_peaks = absl::GetFlag(FLAGS_max_peaks);
+  GEOLOC_ASSIGN_OR_RETURN(d.cell_levels, ParseLevels(absl::GetFlag(FLAGS_cell_levels)));
+  d.max_cells_per_level = absl::GetFlag(FLAGS_max_cells_per_level);
+  d.max_classifier_cells = absl::GetFlag(FLAGS_max_classifier_cells);
+  d.nprobe = absl::GetFlag(FLAGS_nprobe);
+  d.ef_search = absl::GetFlag(FLAGS_ef_search);
+  GEOLOC_RETURN_IF_ERROR(ValidateServerConfig(c));
+  return c;
+}
+
+}  // namespace geoloc::server

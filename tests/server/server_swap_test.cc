@@ -1,0 +1,196 @@
+// Hot swap and lifecycle of a real geolocd: swaps under load, rejected bundles, SIGHUP, a watched
+// symlink, and SIGTERM draining.
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "server_process.h"
+
+namespace geoloc::testing {
+namespace {
+namespace fs = std::filesystem;
+
+class ServerSwapTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fixture_ = GetFixture();
+    queries_ = LoadQueries(fixture_);
+    ASSERT_FALSE(queries_.empty());
+  }
+  v1::LocateRequest Request(int i) const {
+    v1::LocateRequest r;
+    r.set_image(queries_[i % queries_.size()].bytes);
+    return r;
+  }
+  std::string Version(client::Client& c) const {
+    auto r = c.Locate(Request(0));
+    return r.ok() ? r->bundle_version() : "error: " + std::string(r.status().message());
+  }
+  Fixture fixture_;
+  std::vector<QueryImage> queries_;
+};
+
+TEST_F(ServerSwapTest, RepeatedSwapsUnderLoadFailNoRequest) {
+  ServerProcess server(ServerProcess::DefaultFlags(fixture_));
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto admin = server.NewClient();
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 3; ++t) {
+    load.emplace_back([&, t] {
+      auto c = server.NewClient();
+      for (int i = t; !stop.load(); ++i) {
+        auto r = c->Locate(Request(i));
+        if (r.ok()) {
+          ++ok;
+        } else {
+          ++failed;
+          ADD_FAILURE() << "request failed during swaps: " << r.status();
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 8; ++i) {
+    v1::SwapIndexRequest swap;
+    swap.set_bundle_path(i % 2 == 0 ? "v2" : "v1");
+    auto r = admin->SwapIndex(swap, {absl::Seconds(60), false});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->bundle_version().rfind(i % 2 == 0 ? "v2-" : "v1-", 0), 0u);
+    EXPECT_GT(r->vector_count(), 0);
+  }
+  stop.store(true);
+  for (auto& t : load) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load(), 0);
+  // The last swap went to v1; one more to v2 and the answers come from it.
+  v1::SwapIndexRequest swap;
+  swap.set_bundle_path(fixture_.bundle("v2"));
+  ASSERT_TRUE(admin->SwapIndex(swap).ok());
+  EXPECT_EQ(Version(*admin).rfind("v2-", 0), 0u);
+  auto status = admin->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->last_swap().trigger(), "rpc");
+  EXPECT_TRUE(status->last_swap().ok());
+  EXPECT_EQ(status->bundle().shard_count(), 2u);
+  auto metrics = HttpGet(server.metrics_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(MetricValue(*metrics, "geoloc_swaps_total{result=\"ok\",trigger=\"rpc\"}").value_or(0),
+            9);
+}
+
+TEST_F(ServerSwapTest, BadBundlesAreRejectedAndTheOldOneKeepsServing) {
+  ServerProcess server(ServerProcess::DefaultFlags(fixture_));
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto c = server.NewClient();
+  const std::string before = Version(*c);
+  ASSERT_EQ(before.rfind("v1-", 0), 0u);
+  struct Case {
+    std::string path;
+    absl::StatusCode code;
+    std::string mentions;
+  };
+  for (const Case& k : std::vector<Case>{
+           {"corrupt", absl::StatusCode::kFailedPrecondition, "shard"},
+           {"mismatch", absl::StatusCode::kFailedPrecondition, "fingerprint"},
+           {"no-such-bundle", absl::StatusCode::kFailedPrecondition, "no bundle"},
+           {"../world", absl::StatusCode::kPermissionDenied, "outside"},
+           {"/etc", absl::StatusCode::kPermissionDenied, "outside"}}) {
+    v1::SwapIndexRequest swap;
+    swap.set_bundle_path(k.path);
+    auto r = c->SwapIndex(swap, {absl::Seconds(60), false});
+    EXPECT_EQ(r.status().code(), k.code) << k.path << ": " << r.status();
+    EXPECT_TRUE(absl::StrContains(r.status().message(), k.mentions))
+        << k.path << ": " << r.status();
+    EXPECT_EQ(Version(*c), before) << "after " << k.path;
+  }
+  auto status = c->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(status->serving());
+  EXPECT_FALSE(status->last_swap().ok());  // the mismatch/no-such attempts are recorded
+  auto metrics = HttpGet(server.metrics_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(MetricValue(*metrics, "geoloc_last_swap_success").value_or(-1), 0);
+}
+
+TEST_F(ServerSwapTest, SighupAndTheWatchedLinkFollowTheCurrentSymlink) {
+  const fs::path dir = fs::temp_directory_path() / ("geoloc-watch-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::create_directory_symlink(fixture_.bundle("v1"), dir / "current");
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture_);
+  flags.push_back("--bundle=" + (dir / "current").string());
+  flags.push_back("--index_root=" + fixture_.dir + "/bundles");
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto c = server.NewClient();
+  ASSERT_EQ(Version(*c).rfind("v1-", 0), 0u);
+
+  // SIGHUP reloads --bundle, following the link to wherever it points now.
+  fs::remove(dir / "current");
+  fs::create_directory_symlink(fixture_.bundle("v2"), dir / "current");
+  server.Signal(SIGHUP);
+  std::string version;
+  for (int i = 0; i < 600 && version.rfind("v2-", 0) != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    version = Version(*c);
+  }
+  EXPECT_EQ(version.rfind("v2-", 0), 0u) << version << "\n" << server.Log();
+  auto status = c->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->last_swap().trigger(), "sighup");
+  EXPECT_EQ(server.Stop(SIGTERM), 0) << server.Log();
+
+  // --watch_bundle swaps by itself when the link flips.
+  flags.push_back("--watch_bundle");
+  flags.push_back("--watch_interval_ms=100");
+  ServerProcess watched(flags);
+  ASSERT_TRUE(watched.Start().ok()) << watched.Log();
+  auto w = watched.NewClient();
+  ASSERT_EQ(Version(*w).rfind("v2-", 0), 0u);
+  fs::remove(dir / "current");
+  fs::create_directory_symlink(fixture_.bundle("v1"), dir / "current");
+  version.clear();
+  for (int i = 0; i < 600 && version.rfind("v1-", 0) != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    version = Version(*w);
+  }
+  EXPECT_EQ(version.rfind("v1-", 0), 0u) << version << "\n" << watched.Log();
+  status = w->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->last_swap().trigger(), "watch");
+  fs::remove_all(dir);
+}
+
+TEST_F(ServerSwapTest, SigtermDrainsInFlightCallsThenExitsZero) {
+  ServerProcess server(ServerProcess::DefaultFlags(fixture_));
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> callers;
+  std::atomic<int> started{0};
+  for (int t = 0; t < 6; ++t) {
+    callers.emplace_back([&, t] {
+      auto c = server.NewClient();
+      ++started;
+      auto r = c->Locate(Request(t));
+      (r.ok() ? ok : failed)++;
+    });
+  }
+  while (started.load() < 6) absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(30));  // let the calls reach the server
+  server.Signal(SIGTERM);
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(server.Stop(0, absl::Seconds(60)), 0) << server.Log();
+  // Calls that reached the server before SIGTERM finish; later ones are refused cleanly.
+  EXPECT_EQ(ok.load() + failed.load(), 6);
+  EXPECT_TRUE(absl::StrContains(server.Log(), "draining")) << server.Log();
+  EXPECT_TRUE(absl::StrContains(server.Log(), "exits with status 0")) << server.Log();
+}
+
+}  // namespace
+}  // namespace geoloc::testing
