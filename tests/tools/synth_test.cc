@@ -371,7 +371,7 @@ TEST_F(SynthDirTest, SameOptionsGiveIdenticalFilesWhateverTheThreadCount) {
   ASSERT_TRUE(GenerateWorld(o, (dir_ / "b").string()).ok());
   const auto a = Digests(dir_ / "a");
   const auto b = Digests(dir_ / "b");
-  EXPECT_EQ(a.size(), 18u * 3 + 1);
+  EXPECT_EQ(a.size(), 18u * 3 + 3);  // images + world.csv, database.csv, query.csv
   EXPECT_EQ(a, b);
   EXPECT_TRUE(a.count("world.csv"));
 }
@@ -423,6 +423,20 @@ TEST_F(SynthDirTest, CsvParsesAndMatchesThePlanAndTheImages) {
     ASSERT_TRUE(file.ok());
     EXPECT_EQ(*file, std::string(jpeg.begin(), jpeg.end())) << plan.images[i].path;
   }
+  // database.csv and query.csv partition world.csv's rows by split, in the same order.
+  std::string split_header;
+  const std::vector<CsvRow> db = ReadCsv(dir_ / "database.csv", &split_header);
+  EXPECT_EQ(split_header, header);
+  const std::vector<CsvRow> queries = ReadCsv(dir_ / "query.csv", &split_header);
+  EXPECT_EQ(split_header, header);
+  ASSERT_EQ(db.size() + queries.size(), rows.size());
+  size_t next_db = 0, next_query = 0;
+  for (const CsvRow& row : rows) {
+    const CsvRow& other = row.split == "database" ? db[next_db++] : queries[next_query++];
+    EXPECT_EQ(other.path, row.path);
+    EXPECT_EQ(other.split, row.split);
+  }
+  EXPECT_EQ(next_db, db.size());
   ImageRecord foreign = plan.images[0];
   foreign.city = 99;
   EXPECT_TRUE(RenderView(o, plan, foreign).empty());
@@ -454,7 +468,7 @@ TEST_F(SynthDirTest, OutputDirectoryRules) {
   smaller.num_regions = 1;
   ASSERT_TRUE(GenerateWorld(smaller, world.string()).ok());
   EXPECT_FALSE(fs::exists(world / "images" / "taveuni"));
-  EXPECT_EQ(Digests(world).size(), 2u * 3 * 3 + 1);
+  EXPECT_EQ(Digests(world).size(), 2u * 3 * 3 + 3);
 
   // A world directory that someone added a file to is no longer ours.
   std::ofstream(world / "extra.bin") << "x";

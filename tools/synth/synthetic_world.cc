@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -45,6 +46,9 @@ constexpr int64_t kMaxImages = 10'000'000;
 constexpr double kCityGapKm = 20.0;
 
 constexpr char kCsvName[] = "world.csv";
+// The same rows split in two, for building a bundle from the database split and evaluating on the
+// queries. Written before world.csv, which marks a complete world.
+constexpr const char* kSplitCsvNames[] = {"database.csv", "query.csv"};
 constexpr char kImagesDir[] = "images";
 constexpr char kCsvHeader[] = "path,lat,lon,place,split,city,region,view";
 
@@ -152,10 +156,11 @@ absl::Status PrepareOutputDirectory(const std::string& dir, bool force) {
     for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
       empty = false;
       const std::string name = it->path().filename().string();
-      if (name == kCsvName) {
+      const bool split_csv = name == kSplitCsvNames[0] || name == kSplitCsvNames[1];
+      if (name == kCsvName || split_csv) {
         previous_world = previous_world && IsWorldCsv(it->path());
         csv_files.push_back(it->path());
-      } else if (absl::StartsWith(name, absl::StrCat(kCsvName, ".tmp-"))) {
+      } else if (absl::StrContains(name, ".csv.tmp-")) {
         csv_files.push_back(it->path());  // left by an interrupted WriteFileAtomically
       } else if (name != kImagesDir || !it->is_directory()) {
         previous_world = false;
@@ -210,10 +215,12 @@ absl::Status SyncFileSystem(const std::string& dir) {
   return status;
 }
 
-std::string WorldCsv(const World& world) {
+// All rows, or only those of `split` when given.
+std::string WorldCsv(const World& world, std::optional<Split> split = std::nullopt) {
   std::string csv = absl::StrCat(kCsvHeader, "\n");
   csv.reserve(world.images.size() * 96);
   for (const ImageRecord& r : world.images) {
+    if (split && r.split != *split) continue;
     absl::StrAppendFormat(&csv, "%s,%.8f,%.8f,%d,%s,%s,%d,%d\n", r.path, r.lat, r.lon, r.place,
                           SplitName(r.split), world.cities[r.city].name, r.region, r.view);
   }
@@ -401,6 +408,10 @@ absl::StatusOr<World> GenerateWorld(const WorldOptions& options, const std::stri
   if (failed) return first_error;
 
   GEOLOC_RETURN_IF_ERROR(SyncFileSystem(out_dir));
+  GEOLOC_RETURN_IF_ERROR(WriteFileAtomically((root / kSplitCsvNames[0]).string(),
+                                             WorldCsv(world, Split::kDatabase)));
+  GEOLOC_RETURN_IF_ERROR(
+      WriteFileAtomically((root / kSplitCsvNames[1]).string(), WorldCsv(world, Split::kQuery)));
   GEOLOC_RETURN_IF_ERROR(WriteFileAtomically((root / kCsvName).string(), WorldCsv(world)));
   if (progress) progress->Finish();
   return world;

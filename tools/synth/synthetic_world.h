@@ -112,13 +112,15 @@ struct GenerateOptions {
 
 // Plans, renders and writes every image as JPEG plus world.csv
 // (header: path,lat,lon,place,split,city,region,view; one row per image in World::images order;
-// lat/lon with 8 decimals; city is the city's name; split is SplitName). The CSV is written
-// atomically after all images, so a world without world.csv is incomplete.
+// lat/lon with 8 decimals; city is the city's name; split is SplitName), plus database.csv and
+// query.csv holding the same rows of one split each (build a bundle from the first, evaluate on the
+// second). The CSVs are written atomically after all images, world.csv last, so a world without
+// world.csv is incomplete.
 //
 // What happens to `out_dir`:
 //   | out_dir                                               | action                             |
 //   | missing or empty                                      | created and filled                 |
-//   | only world.csv (ours), images/ and CSV temporaries    | world.csv and images/ are removed, |
+//   | only our CSVs, images/ and CSV temporaries            | the CSVs and images/ are removed,  |
 //   |   (a previous synthetic world, complete or not)       |   then regenerated                 |
 //   | anything else                                         | FailedPrecondition, unless force:  |
 //   |                                                       |   then world.csv is replaced and   |
