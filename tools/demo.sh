@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The main job, on an embedded default: installs, builds, exports a demo model (random weights,
+# fixed seed: nothing is downloaded), generates a small synthetic world, builds its index bundle,
+# starts geolocd, locates and explains a query photo with the geoloc CLI, and stops the server.
+# Usage: tools/demo.sh   (env: GEOLOC_BUILD_DIR, default build/; GEOLOC_DEMO_DIR, default demo-output/)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+build="${GEOLOC_BUILD_DIR:-$root/build}"
+out="${GEOLOC_DEMO_DIR:-$root/demo-output}"
+py=/usr/bin/python3  # Debian's python3, which has python3-torch (another python3 may not)
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "1/7 dependencies"
+tools/install_deps.sh
+
+step "2/7 build (geolocd, geoloc, geoloc-index, geoloc-synth)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j "$(nproc)" --target geolocd geoloc geoloc-index geoloc-synth
+
+mkdir -p "$out"
+step "3/7 export the demo model (ResNet-18 + GeM + FC-512, random weights, seed 0)"
+"$py" tools/export_model.py --demo -o "$out/model.pt"
+
+step "4/7 generate a synthetic world (preset small: ~1,000 geotagged photos in 48 cities)"
+"$build/tools/synth/geoloc-synth" --preset small --seed 1 --out "$out/world"
+
+step "5/7 build the index bundle from the world's database split"
+"$build/tools/index/geoloc-index" build --model "$out/model.pt" --csv "$out/world/database.csv" \
+  --output "$out/bundle" --name demo --replace
+"$build/tools/index/geoloc-index" info "$out/bundle" | head -n 12
+
+step "6/7 start geolocd"
+rm -f "$out/ports"
+"$build/server/geolocd" --model "$out/model.pt" --bundle "$out/bundle" \
+  --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 --port_file "$out/ports" \
+  --log_level warning 2>"$out/geolocd.log" &
+server_pid=$!
+stop_server() {
+  if kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid"
+    wait "$server_pid" || true
+  fi
+}
+trap stop_server EXIT
+for _ in $(seq 1 600); do
+  [[ -s "$out/ports" ]] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$out/geolocd.log"; exit 1; }
+  sleep 0.1
+done
+read -r grpc_port metrics_port <"$out/ports"
+cli=("$build/client/geoloc" --server "127.0.0.1:$grpc_port")
+for _ in $(seq 1 600); do
+  "${cli[@]}" health >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$out/geolocd.log"; exit 1; }
+  sleep 0.2
+done
+echo "geolocd serving on 127.0.0.1:$grpc_port (metrics: http://127.0.0.1:$metrics_port/metrics)"
+
+step "7/7 locate and explain a query photo"
+# The first query of the world: its true location is in the CSV, for comparison.
+IFS=, read -r query_path query_lat query_lon _ < <(sed -n 2p "$out/world/query.csv")
+echo "query: $query_path (taken at $query_lat, $query_lon)"
+"${cli[@]}" locate "$out/world/$query_path" --levels 10,13 --neighbors --geojson "$out/answer.geojson"
+"${cli[@]}" explain "$out/world/$query_path" --out "$out/explain.png"
+
+stop_server
+trap - EXIT
+echo
+echo "files written:"
+echo "  $out/answer.geojson   peaks and S2 cells (open in geojson.io or QGIS)"
+echo "  $out/explain.png      Grad-CAM overlay: what in the photo drove the top peak"
+echo "  $out/bundle/          the index bundle;  $out/geolocd.log  the server's log"
