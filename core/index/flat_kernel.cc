@@ -1,0 +1,242 @@
+#include "core/index/flat_kernel.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "core/index/flat_kernel_isa.h"
+
+namespace geoloc::index {
+namespace {
+
+// Rows per scoring block: the block (at most kBlockBytes of vectors) stays in L2 while every query
+// tile passes over it, and the block's scores (queries x rows, at most kScoreBytes) stay small.
+constexpr int64_t kBlockBytes = 256 * 1024;
+constexpr int64_t kScoreBytes = 512 * 1024;
+// Queries per pass: bounds the per-thread score buffer and heaps for huge batches.
+constexpr int64_t kQueryChunk = 256;
+// Below this many rows per thread, extra threads cost more than they save.
+constexpr int64_t kMinRowsPerThread = 8192;
+
+internal::ScoreBlockFn ScoreFn(KernelIsa isa) {
+  if (isa == KernelIsa::kAuto) isa = DetectKernelIsa();
+  // A forced instruction set the CPU lacks would crash with SIGILL: fall back instead.
+  const KernelIsa best = DetectKernelIsa();
+  if (isa == KernelIsa::kAvx512 && best != KernelIsa::kAvx512) isa = best;
+  if (isa == KernelIsa::kAvx2 && best == KernelIsa::kScalar) isa = best;
+  switch (isa) {
+#if GEOLOC_X86
+    case KernelIsa::kAvx512:
+      return internal::ScoreBlockAvx512;
+    case KernelIsa::kAvx2:
+      return internal::ScoreBlockAvx2;
+#endif
+    default:
+      return internal::ScoreBlockScalar;
+  }
+}
+
+// One candidate: `key` is the score made "higher is better" (the inner product, or minus the
+// squared distance), so one heap serves both metrics.
+struct Candidate {
+  float key;
+  int64_t row;
+};
+
+// a is better than b: higher key, then lower row.
+inline bool Better(const Candidate& a, const Candidate& b) {
+  return a.key > b.key || (a.key == b.key && a.row < b.row);
+}
+
+// The k best candidates seen so far, as a heap whose front is the worst of them.
+class TopK {
+ public:
+  void Reset(int k) {
+    k_ = k;
+    heap_.clear();
+    heap_.reserve(k);
+  }
+  // Threshold below which (or at which, for later rows) a candidate cannot enter.
+  bool Full() const { return static_cast<int>(heap_.size()) == k_; }
+  float WorstKey() const { return heap_.front().key; }
+  void Push(const Candidate& c) {
+    if (!Full()) {
+      heap_.push_back(c);
+      std::push_heap(heap_.begin(), heap_.end(), Better);
+    } else if (Better(c, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), Better);
+      heap_.back() = c;
+      std::push_heap(heap_.begin(), heap_.end(), Better);
+    }
+  }
+  const std::vector<Candidate>& items() const { return heap_; }
+
+ private:
+  int k_ = 0;
+  std::vector<Candidate> heap_;
+};
+
+// Feeds one query's block of scores into its heap. Rows arrive in increasing order within a
+// thread, so a later row with a key equal to the current worst never enters: `>` suffices.
+template <bool kL2>
+inline void Scan(const float* scores, int64_t rows, int64_t first_row, TopK* top) {
+  int64_t r = 0;
+  for (; r < rows && !top->Full(); ++r) {
+    top->Push({kL2 ? -scores[r] : scores[r], first_row + r});
+  }
+  if (r == rows) return;
+  float worst = top->WorstKey();
+  for (; r < rows; ++r) {
+    const float key = kL2 ? -scores[r] : scores[r];
+    if (key > worst) {
+      top->Push({key, first_row + r});
+      worst = top->WorstKey();
+    }
+  }
+}
+
+}  // namespace
+
+absl::string_view KernelIsaName(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::kAuto:
+      return "auto";
+    case KernelIsa::kScalar:
+      return "scalar";
+    case KernelIsa::kAvx2:
+      return "avx2";
+    case KernelIsa::kAvx512:
+      return "avx512";
+  }
+  return "unknown";
+}
+
+KernelIsa DetectKernelIsa() {
+  // libgcc's checks include the OS's XSAVE support for the wider registers.
+  static const KernelIsa detected = [] {
+#if GEOLOC_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return KernelIsa::kAvx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return KernelIsa::kAvx2;
+#endif
+    return KernelIsa::kScalar;
+  }();
+  return detected;
+}
+
+void ComputeScores(const float* x, int64_t n, int d, model::Metric metric, const float* queries,
+                   int nq, float* out, int64_t ldo, KernelIsa isa) {
+  ScoreFn(isa)(x, n, d, queries, nq, metric == model::Metric::kL2, out, ldo);
+}
+
+namespace {
+
+// Writes one query's best candidates, sorted, padding with row -1.
+void WriteResults(std::vector<Candidate> best, int k, bool l2, float* out_scores,
+                  int64_t* out_rows) {
+  std::sort(best.begin(), best.end(), Better);
+  for (int i = 0; i < k; ++i) {
+    if (i < static_cast<int>(best.size())) {
+      out_scores[i] = l2 ? -best[i].key : best[i].key;
+      out_rows[i] = best[i].row;
+    } else {
+      out_scores[i] =
+          l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+      out_rows[i] = -1;
+    }
+  }
+}
+
+// Scores rows [begin, end) against `chunk` queries block by block into `tops`.
+void ScanRange(internal::ScoreBlockFn score_block, const float* x, int64_t begin, int64_t end,
+               int d, bool l2, const float* queries, int chunk, int64_t block_rows,
+               std::vector<float>* block_scores, TopK* tops) {
+  for (int64_t b0 = begin; b0 < end; b0 += block_rows) {
+    const int64_t b_rows = std::min(block_rows, end - b0);
+    score_block(x + b0 * d, b_rows, d, queries, chunk, l2, block_scores->data(), block_rows);
+    for (int q = 0; q < chunk; ++q) {
+      const float* s = block_scores->data() + static_cast<size_t>(q) * block_rows;
+      if (l2) {
+        Scan<true>(s, b_rows, b0, &tops[q]);
+      } else {
+        Scan<false>(s, b_rows, b0, &tops[q]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void ExactSearch(const float* x, int64_t n, int d, model::Metric metric, const float* queries,
+                 int64_t nq, int k, float* scores, int64_t* rows,
+                 const ExactSearchOptions& options) {
+  const bool l2 = metric == model::Metric::kL2;
+  const internal::ScoreBlockFn score_block = ScoreFn(options.isa);
+  const int64_t block_rows = std::max<int64_t>(
+      16, std::min({kBlockBytes / (static_cast<int64_t>(d) * int64_t{sizeof(float)}),
+                    kScoreBytes /
+                        (std::min(kQueryChunk, std::max<int64_t>(nq, 1)) * int64_t{sizeof(float)}),
+                    std::max<int64_t>(n, 1)}));
+  const int max_threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  const int64_t chunks = (nq + kQueryChunk - 1) / kQueryChunk;
+
+  // A small database (a coarse quantizer, a PQ codebook) with many queries: threads take whole
+  // query chunks, each scanning all rows.
+  if (max_threads > 1 && n < 2 * kMinRowsPerThread && chunks > 1) {
+#pragma omp parallel for schedule(dynamic) num_threads(max_threads)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t q0 = c * kQueryChunk;
+      const int chunk = static_cast<int>(std::min(kQueryChunk, nq - q0));
+      std::vector<TopK> tops(chunk);
+      for (TopK& t : tops) t.Reset(k);
+      std::vector<float> block_scores(static_cast<size_t>(chunk) * block_rows);
+      ScanRange(score_block, x, 0, n, d, l2, queries + q0 * d, chunk, block_rows, &block_scores,
+                tops.data());
+      for (int q = 0; q < chunk; ++q) {
+        WriteResults(tops[q].items(), k, l2, scores + (q0 + q) * k, rows + (q0 + q) * k);
+      }
+    }
+    return;
+  }
+
+  // Otherwise threads split the database: each streams its own contiguous rows once per chunk
+  // of queries, and the per-thread heaps are merged.
+  const int threads =
+      static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(max_threads, n / kMinRowsPerThread)));
+  for (int64_t q0 = 0; q0 < nq; q0 += kQueryChunk) {
+    const int chunk = static_cast<int>(std::min(kQueryChunk, nq - q0));
+    const float* chunk_queries = queries + q0 * d;
+    // tops[t * chunk + q]: thread t's best candidates for query q of this chunk.
+    std::vector<TopK> tops(static_cast<size_t>(threads) * chunk);
+
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const int t = omp_get_thread_num();
+      const int nt = omp_get_num_threads();
+      TopK* my_tops = tops.data() + static_cast<size_t>(t) * chunk;
+      for (int q = 0; q < chunk; ++q) my_tops[q].Reset(k);
+      std::vector<float> block_scores(static_cast<size_t>(chunk) * block_rows);
+      ScanRange(score_block, x, n * t / nt, n * (t + 1) / nt, d, l2, chunk_queries, chunk,
+                block_rows, &block_scores, my_tops);
+      // When fewer threads ran than planned, the missing ones' heaps stay empty.
+#pragma omp barrier
+#pragma omp for schedule(static)
+      for (int q = 0; q < chunk; ++q) {
+        TopK merged;
+        merged.Reset(k);
+        for (int s = 0; s < threads; ++s) {
+          for (const Candidate& c : tops[static_cast<size_t>(s) * chunk + q].items()) {
+            merged.Push(c);
+          }
+        }
+        WriteResults(merged.items(), k, l2, scores + (q0 + q) * k, rows + (q0 + q) * k);
+      }
+    }
+  }
+}
+
+}  // namespace geoloc::index

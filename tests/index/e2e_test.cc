@@ -1,0 +1,132 @@
+// End to end: a tiny synthetic world, a real exported model (random weights), the image pipeline,
+// a sharded bundle, and a self-query check: every database image's own descriptor, computed again
+// from its file, must find that image at rank 1.
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/index/bundle.h"
+#include "core/index/image_builder.h"
+#include "core/index/image_source.h"
+#include "core/model/encoder.h"
+#include "gtest/gtest.h"
+#include "tests/index/test_util.h"
+#include "tools/synth/synthetic_world.h"
+
+namespace geoloc::index {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ScratchDir;
+using testing::WriteAll;
+
+std::unique_ptr<model::Encoder> LoadTestEncoder() {
+  model::EncoderOptions options;
+  options.precision = model::Precision::kFp32;  // bit-for-bit repeatable descriptors
+  absl::StatusOr<std::unique_ptr<model::Encoder>> encoder =
+      model::Encoder::Load(GEOLOC_INDEX_TEST_MODEL, options);
+  EXPECT_TRUE(encoder.ok()) << encoder.status();
+  return encoder.ok() ? std::move(*encoder) : nullptr;
+}
+
+class EndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    synth::WorldOptions options = synth::WorldPreset("tiny").value();
+    options.threads = 2;
+    absl::StatusOr<synth::World> world = synth::GenerateWorld(options, dir_.Sub("world"));
+    ASSERT_TRUE(world.ok()) << world.status();
+    world_ = *world;
+  }
+
+  ScratchDir dir_;
+  synth::World world_;
+};
+
+TEST_F(EndToEnd, EveryDatabaseImageFindsItselfFirst) {
+  std::unique_ptr<model::Encoder> encoder = LoadTestEncoder();
+  ASSERT_NE(encoder, nullptr);
+  absl::StatusOr<SourceList> all = ReadCsvSource(dir_.Sub("world/world.csv"), "");
+  ASSERT_TRUE(all.ok()) << all.status();
+  // The database split, plus one unreadable file that must be skipped, not abort the build.
+  std::set<std::string> database_paths;
+  for (const synth::ImageRecord& r : world_.images) {
+    if (r.split == synth::Split::kDatabase) database_paths.insert(r.path);
+  }
+  SourceList source = *all;
+  source.entries.clear();
+  for (const SourceEntry& e : all->entries) {
+    if (database_paths.count(e.meta.source) > 0) source.entries.push_back(e);
+  }
+  const size_t database = source.entries.size();
+  ASSERT_EQ(database, world_.images.size() * 2 / 3);  // tiny: 2 database views of 3
+  WriteAll(dir_.Sub("broken.jpg"), "\xFF\xD8 not really a jpeg");
+  SourceEntry broken;
+  broken.path = dir_.Sub("broken.jpg");
+  broken.meta.source = "broken.jpg";
+  source.entries.insert(source.entries.begin() + 5, broken);
+
+  ImageEncodeOptions encode;
+  encode.batch_size = 7;  // batches that do not divide the set, with a hole in one
+  encode.decode_threads = 2;
+  encode.show_progress = false;
+  BundleWriteOptions write;
+  write.output = dir_.Sub("bundle");
+  write.shards = 3;
+  write.show_progress = false;
+  absl::StatusOr<BundleManifest> manifest = BuildBundleFromImages(*encoder, source, encode, write);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  EXPECT_EQ(manifest->total_count(), static_cast<int64_t>(database));
+  EXPECT_EQ(manifest->build().inputs_skipped(), 1);
+  EXPECT_EQ(manifest->model().fingerprint(), encoder->info().fingerprint);
+
+  BundleLoadOptions load;
+  load.expected_model = &encoder->info();
+  absl::StatusOr<std::shared_ptr<const Bundle>> bundle = Bundle::Load(write.output, load);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+
+  // Encode every database image again, independently of the build, and search.
+  SourceList again;
+  for (const SourceEntry& e : source.entries) {
+    if (e.meta.source != "broken.jpg") again.entries.push_back(e);
+  }
+  encode.batch_size = 5;
+  absl::StatusOr<EncodedImages> queries = EncodeImages(*encoder, again, encode);
+  ASSERT_TRUE(queries.ok()) << queries.status();
+  ASSERT_EQ(queries->rows.size(), database);
+  absl::StatusOr<std::vector<std::vector<Neighbor>>> hits =
+      (*bundle)->Search(queries->descriptors, {5, 0, 0});
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  for (size_t i = 0; i < database; ++i) {
+    ASSERT_FALSE((*hits)[i].empty());
+    const Neighbor& top = (*hits)[i][0];
+    EXPECT_EQ(top.source, again.entries[i].meta.source) << "query " << i;
+    EXPECT_EQ(top.id, again.entries[i].meta.id);
+    EXPECT_EQ(top.lat, again.entries[i].meta.lat);
+    EXPECT_EQ(top.group, again.entries[i].meta.group);
+    EXPECT_NEAR(top.score, 1.0, 1e-4);  // cosine of a descriptor with itself
+  }
+}
+
+// The command-line path: CSV in, bundle out, verified against the model.
+TEST_F(EndToEnd, CommandBuildsAndVerifiesFromTheWorldCsv) {
+  const std::string bundle = dir_.Sub("cli-bundle");
+  const std::string common =
+      absl::StrCat(" --model=", GEOLOC_INDEX_TEST_MODEL, " --precision=fp32 --log_level=warning");
+  const std::string build =
+      absl::StrCat(GEOLOC_INDEX_BIN, " build --output=", bundle,
+                   " --csv=", dir_.Sub("world/world.csv"), " --index=hnsw --shards=2", common);
+  ASSERT_EQ(std::system(build.c_str()), 0) << build;
+  absl::StatusOr<std::shared_ptr<const Bundle>> loaded = Bundle::Load(bundle);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->size(), static_cast<int64_t>(world_.images.size()));
+  EXPECT_EQ((*loaded)->metadata().group(0), "0");  // `place` became the group
+  const std::string verify = absl::StrCat(GEOLOC_INDEX_BIN, " verify ", bundle, common);
+  EXPECT_EQ(std::system(verify.c_str()), 0) << verify;
+}
+
+}  // namespace
+}  // namespace geoloc::index
