@@ -38,26 +38,29 @@ absl::Status CheckImage(const std::string& image) {
   return absl::OkStatus();
 }
 
-// Counts a call in the in-flight gauge and records its code and latency when it ends.
+// Counts a call in the in-flight gauge and records its code and latency. Recorded just before
+// the reply is sent, so a scrape that follows a response always sees it.
 class CallRecord {
  public:
   CallRecord(ServerMetrics* metrics, const char* method)
       : metrics_(metrics), method_(method), start_(absl::Now()) {
     metrics_->AddInFlight(1);
   }
-  ~CallRecord() {
+  ~CallRecord() { Record(absl::StatusCode::kCancelled); }  // only if never replied
+  void Record(absl::StatusCode code) {
+    if (recorded_) return;
+    recorded_ = true;
     metrics_->AddInFlight(-1);
-    metrics_->RecordRequest(method_, StatusCodeName(code_),
+    metrics_->RecordRequest(method_, StatusCodeName(code),
                             absl::ToDoubleSeconds(absl::Now() - start_));
   }
-  void set_code(absl::StatusCode code) { code_ = code; }
   absl::Time start() const { return start_; }
 
  private:
   ServerMetrics* metrics_;
   const char* method_;
   absl::Time start_;
-  absl::StatusCode code_ = absl::StatusCode::kOk;
+  bool recorded_ = false;
 };
 
 class LocateReactor : public grpc::ServerUnaryReactor {
@@ -102,7 +105,7 @@ class LocateReactor : public grpc::ServerUnaryReactor {
 
  private:
   void Reply(const absl::Status& status) {
-    record_.set_code(status.code());
+    record_.Record(status.code());
     Finish(ToGrpcStatus(status));
   }
 
@@ -180,7 +183,7 @@ class ExplainReactor : public grpc::ServerUnaryReactor {
 
  private:
   void Reply(const absl::Status& status) {
-    record_.set_code(status.code());
+    record_.Record(status.code());
     Finish(ToGrpcStatus(status));
   }
 
@@ -322,7 +325,7 @@ class LocateStreamReactor
     finished_ = true;
     absl::Status status = finish_status_;
     if (status.ok() && cancelled_.load()) status = absl::CancelledError("the caller cancelled");
-    record_.set_code(status.code());
+    record_.Record(status.code());
     Finish(ToGrpcStatus(status));
   }
 
