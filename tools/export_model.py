@@ -8,11 +8,14 @@ Run with Debian's Python, which has python3-torch and python3-torchvision:
       --checkpoint ResNet50_2048_cosplace.pth --checkpoint-format cosplace -o models/cosplace.pt
   /usr/bin/python3 tools/export_model.py --backbone resnet18 --head netvlad --truncate-last-stage \\
       --checkpoint resnet18-f37072fd.pth --checkpoint-format torchvision -o models/netvlad.pt
+  /usr/bin/python3 tools/export_model.py --demo --quantize int8 \\
+      --calibration-images /tmp/world/world.csv -o models/demo-int8.pt
 
 The archive is written atomically (a temporary file beside the target, verified, then renamed),
 so a reader never sees a half-written model. The contract and the checkpoint key mapping are in
-docs/MODEL.md. Exit status: 0 on success, 2 on a usage or checkpoint error, 1 when verification
-fails.
+docs/MODEL.md. `--quantize int8` makes the backbone int8 (tools/python/geoloc_quantize.py) and
+refuses a result whose descriptors drift from fp32 (docs/MODEL.md, "int8"). Exit status: 0 on
+success, 2 on a usage, checkpoint or calibration error, 1 when verification fails.
 """
 
 import argparse
@@ -26,9 +29,13 @@ from typing import Dict, List, NamedTuple, Optional
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "python"))
 
 import geoloc_models as gm  # noqa: E402
+import geoloc_quantize as gq  # noqa: E402
 import torch  # noqa: E402
 
 VERIFY_TOLERANCE = 1e-4
+# int8 quality guard: descriptors of the check images must keep at least this cosine to fp32's.
+DEFAULT_INT8_MIN_COSINE = 0.99
+INT8_CHECK_COUNT = 16
 DEMO = {"backbone": "resnet18", "head": "cosplace", "dim": 512, "seed": 0, "input_size": [224, 224]}
 
 
@@ -69,6 +76,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--checkpoint-format", choices=("torchvision", "cosplace"), default=None,
                    help="torchvision: a backbone state dict; "
                         "cosplace: a CosPlace/EigenPlaces model")
+    p.add_argument("--quantize", choices=gq.QUANTIZATIONS, default=None,
+                   help="int8: statically quantize the backbone (features) after calibration; "
+                        "pool stays fp32 [none: fp32]")
+    p.add_argument("--calibration-images", default=None, metavar="DIR|CSV",
+                   help="--quantize: a folder of images, or a CSV naming them (path column or "
+                        "first column; a geoloc-synth world.csv's query rows are skipped) "
+                        "[procedural scenes, a stand-in fit for random weights only]")
+    p.add_argument("--calibration-count", type=int, default=None, metavar="N",
+                   help="--quantize: images used for calibration, evenly spaced over the set "
+                        f"[{gq.DEFAULT_CALIBRATION_COUNT}]")
+    p.add_argument("--int8-min-cosine", type=float, default=None, metavar="C",
+                   help="--quantize: fail when the int8 descriptors of the check images fall "
+                        f"below this cosine to fp32's [{DEFAULT_INT8_MIN_COSINE}]")
     p.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
                    help="check the written archive against the eager module "
                         f"(max abs diff < {VERIFY_TOLERANCE})")
@@ -81,7 +101,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
             if given is not None and given != value:
                 p.error(f"--demo fixes --{key.replace('_', '-')} to {value}; drop one of them")
             setattr(args, key, value)
-        args.name = args.name or "demo-resnet18-cosplace512"
+        if args.name is None:
+            args.name = "demo-resnet18-cosplace512" + (f"-{args.quantize}" if args.quantize else "")
     args.backbone = args.backbone or "resnet18"
     args.head = args.head or "gem"
     args.seed = 0 if args.seed is None else args.seed
@@ -91,6 +112,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args.input_size = (size[0], size[-1])
     if (args.checkpoint is None) != (args.checkpoint_format is None):
         p.error("--checkpoint and --checkpoint-format go together")
+    int8_flags = (args.calibration_images, args.calibration_count, args.int8_min_cosine)
+    if args.quantize is None and any(flag is not None for flag in int8_flags):
+        p.error("--calibration-images, --calibration-count and --int8-min-cosine need --quantize")
+    if args.calibration_count is None:
+        args.calibration_count = gq.DEFAULT_CALIBRATION_COUNT
+    if args.int8_min_cosine is None:
+        args.int8_min_cosine = DEFAULT_INT8_MIN_COSINE
+    if args.calibration_count < 1:
+        p.error(f"--calibration-count must be at least 1, got {args.calibration_count}")
+    if not -1.0 <= args.int8_min_cosine <= 1.0:
+        p.error(f"--int8-min-cosine must be within [-1, 1], got {args.int8_min_cosine}")
     return args
 
 
@@ -169,16 +201,56 @@ def verify_archive(path: str, model: torch.nn.Module, config: gm.ModelConfig) ->
 
 class Exported(NamedTuple):
     info: Dict[str, object]  # geoloc.json's content
-    model: torch.nn.Module  # the eager module the archive was scripted from
+    model: torch.nn.Module  # the eager module the archive was scripted from (int8 if quantized)
     config: gm.ModelConfig
     verify_max_abs_diff: Optional[float]
+    float_model: Optional[torch.nn.Module] = None  # --quantize: the fp32 module it came from
+
+
+def quantize(args: argparse.Namespace, model: gm.GeolocNet, config: gm.ModelConfig):
+    """(int8 model, geoloc.json fields) for --quantize int8. Raises gm.ModelError for a bad
+    calibration set and ExportError when the int8 descriptors drift from fp32's."""
+    sets = gq.calibration_sets(config, args.calibration_images, args.calibration_count,
+                               INT8_CHECK_COUNT)
+    qmodel = gq.quantize_backbone(model, sets.calibration)
+    with torch.no_grad():
+        cosines = gq.descriptor_cosines(model(sets.check), qmodel(sets.check))
+    low, mean = float(cosines.min()), float(cosines.mean())
+    if not low >= args.int8_min_cosine:
+        raise ExportError(
+            f"int8 descriptors drift from fp32 on the {sets.check.shape[0]} check images "
+            f"(cosine min {low:.4f}, mean {mean:.4f} < --int8-min-cosine "
+            f"{args.int8_min_cosine}); keep this model in fp32, or calibrate with images closer "
+            "to what it will serve (--calibration-images)")
+    fields = {
+        "quantization": args.quantize,
+        "quantization_scheme": gq.quantization_record(),
+        "calibration": sets.record,
+        "int8_check": {"images": int(sets.check.shape[0]), "source": sets.check_source,
+                       "min_cosine_to_fp32": round(low, 6), "mean_cosine_to_fp32": round(mean, 6)},
+    }
+    return qmodel, fields
 
 
 def export(args: argparse.Namespace) -> Exported:
-    """Builds, scripts, writes and (unless --no-verify) verifies the archive."""
+    """Builds, (with --quantize) quantizes, scripts, writes and (unless --no-verify) verifies the
+    archive."""
     model, config, source = build(args)
-    fingerprint = gm.model_fingerprint(model, config)
-    info = gm.geoloc_json(config, fingerprint, source)
+    float_model = None
+    if args.quantize is not None:
+        if config.name is None:
+            config.name = f"{config.default_name()}-{args.quantize}"
+        float_model = model
+        model, quantized_fields = quantize(args, float_model, config)
+        # The int8 weights, scales and zero points are hashed, so the calibration set counts too;
+        # the scheme is hashed as well: an int8 archive never shares an fp32 archive's fingerprint.
+        fingerprint = gm.state_dict_fingerprint(
+            model.state_dict(),
+            {**gm.architecture_record(config), "quantization": gq.quantization_record()})
+        info = {**gm.geoloc_json(config, fingerprint, source), **quantized_fields}
+    else:
+        fingerprint = gm.model_fingerprint(model, config)
+        info = gm.geoloc_json(config, fingerprint, source)
     scripted = torch.jit.script(model)
     out = os.path.abspath(args.output)
     out_dir = os.path.dirname(out)
@@ -203,7 +275,7 @@ def export(args: argparse.Namespace) -> Exported:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return Exported(info, model, config, diff)
+    return Exported(info, model, config, diff, float_model)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -220,8 +292,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         info, verified = exported.info, exported.verify_max_abs_diff
         check = (f", verified (max abs diff {verified:.2g})" if verified is not None
                  else ", not verified")
+        int8 = ""
+        if "int8_check" in info:
+            c = info["int8_check"]
+            int8 = (f", int8 (calibration: {info['calibration']['images']} "
+                    f"{info['calibration']['source']} images; cosine to fp32 min "
+                    f"{c['min_cosine_to_fp32']:.4f} mean {c['mean_cosine_to_fp32']:.4f})")
         print(f"wrote {args.output}: {info['name']} dim {info['dim']} input {info['input_size']} "
-              f"fingerprint {info['fingerprint'][:16]}{check}")
+              f"fingerprint {info['fingerprint'][:16]}{int8}{check}")
     return 0
 
 

@@ -37,13 +37,16 @@ CpuFeatures Detect() {
   if (__get_cpuid_max(0, nullptr) < 7) return f;
   __cpuid_count(7, 0, eax, ebx, ecx, edx);
   const unsigned int leaf7_ebx = ebx;
+  const unsigned int leaf7_ecx = ecx;
   const unsigned int leaf7_edx = edx;
   const unsigned int max_subleaf = eax;
   f.avx2 = os_avx && ((leaf7_ebx >> 5) & 1);
   f.avx512f = os_avx512 && ((leaf7_ebx >> 16) & 1);
+  f.avx512_vnni = f.avx512f && ((leaf7_ecx >> 11) & 1);
   f.amx_bf16 = os_amx && ((leaf7_edx >> 22) & 1) && ((leaf7_edx >> 24) & 1);  // AMX-BF16, AMX-TILE
   if (max_subleaf >= 1) {
     __cpuid_count(7, 1, eax, ebx, ecx, edx);
+    f.avx_vnni = os_avx && ((eax >> 4) & 1);
     f.avx512_bf16 = f.avx512f && ((eax >> 5) & 1);
   }
   return f;
@@ -62,7 +65,9 @@ const CpuFeatures& GetCpuFeatures() {
 std::string CpuFeaturesString(const CpuFeatures& f) {
   std::vector<const char*> names;
   if (f.avx2) names.push_back("avx2");
+  if (f.avx_vnni) names.push_back("avx_vnni");
   if (f.avx512f) names.push_back("avx512f");
+  if (f.avx512_vnni) names.push_back("avx512_vnni");
   if (f.avx512_bf16) names.push_back("avx512_bf16");
   if (f.amx_bf16) names.push_back("amx_bf16");
   return names.empty() ? "none" : absl::StrJoin(names, " ");

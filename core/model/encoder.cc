@@ -1,5 +1,7 @@
 #include "core/model/encoder.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -27,6 +29,8 @@ namespace {
 constexpr double kMinBf16Cosine = 0.99;
 // The profiling executor specialises a graph on its first runs; two passes reach the fast plan.
 constexpr int kWarmupPasses = 2;
+// optimize_for_inference must not change descriptors beyond float reassociation (docs/MODEL.md).
+constexpr double kMaxOptimizedDiff = 1e-4;
 
 // Sets this thread's autocast state for one forward pass and restores it afterwards. Autocast
 // state is thread-local in LibTorch, so it must be set on the thread that runs the forward.
@@ -91,11 +95,17 @@ absl::StatusOr<Precision> ParsePrecision(absl::string_view name) {
 }
 
 struct Encoder::Impl {
-  torch::jit::Module module;  // frozen, eval
+  torch::jit::Module module;  // frozen (or frozen and optimized), eval
   ModelInfo info;
   Precision precision = Precision::kFp32;
   c10::Device device = c10::Device(c10::kCPU);
   int intra_op_threads = 0;
+  bool int8 = false;
+  bool graph_optimized = false;
+
+  // Replaces `module` (frozen) by optimize_for_inference(`unfrozen`) when that is known to be safe
+  // and gives the same descriptors (EncoderOptions::optimize_graph); else keeps it and says why.
+  absl::Status MaybeOptimize(torch::jit::Module& unfrozen, const std::string& path);
 
   // One forward pass of `batch` images at `precision`; descriptors are L2-normalised in fp32.
   absl::Status Forward(const float* images, int batch, Precision run_precision, float* out) {
@@ -132,6 +142,49 @@ struct Encoder::Impl {
   }
 };
 
+absl::Status Encoder::Impl::MaybeOptimize(torch::jit::Module& unfrozen, const std::string& path) {
+  const std::string unknown_op = FirstOpNotKnownToOptimize(*module.get_method("forward").graph());
+  if (!unknown_op.empty()) {
+    GEOLOC_LOG(INFO) << path << ": running the frozen graph without optimize_for_inference ("
+                     << unknown_op << " is not among the ops it is tested with)";
+    return absl::OkStatus();
+  }
+  torch::jit::Module optimized;
+  try {
+    // From the unfrozen module: it freezes a copy first, leaving `module` as it is.
+    optimized = torch::jit::optimize_for_inference(unfrozen);
+  } catch (const std::exception& e) {
+    GEOLOC_LOG(WARNING) << TorchErrorToStatus(e, absl::StrCat(path,
+                                                              ": optimize_for_inference "
+                                                              "failed; running the frozen graph"));
+    return absl::OkStatus();
+  }
+  // The same descriptors on a batch of two different images (the rewrite must neither change the
+  // maths nor mix up images within a batch).
+  const std::vector<float> probe = ProbeImageHwc(info);
+  std::vector<float> batch(probe);
+  for (float v : probe) batch.push_back(0.5f - 0.75f * v);
+  std::vector<float> frozen_out(2 * static_cast<size_t>(info.dim));
+  std::vector<float> optimized_out(frozen_out.size());
+  GEOLOC_RETURN_IF_ERROR(Forward(batch.data(), 2, Precision::kFp32, frozen_out.data()));
+  std::swap(module, optimized);
+  const absl::Status status = Forward(batch.data(), 2, Precision::kFp32, optimized_out.data());
+  double diff = 0;
+  for (size_t i = 0; i < frozen_out.size(); ++i) {
+    diff = std::max(diff, static_cast<double>(std::fabs(frozen_out[i] - optimized_out[i])));
+  }
+  if (!status.ok() || !(diff < kMaxOptimizedDiff)) {
+    std::swap(module, optimized);
+    GEOLOC_LOG(WARNING) << path << ": optimize_for_inference changed the descriptors ("
+                        << (status.ok() ? absl::StrFormat("max abs diff %.3g", diff)
+                                        : status.ToString())
+                        << "); running the frozen graph";
+    return absl::OkStatus();
+  }
+  graph_optimized = true;
+  return absl::OkStatus();
+}
+
 Encoder::Encoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Encoder::~Encoder() = default;
 
@@ -148,25 +201,10 @@ absl::StatusOr<std::unique_ptr<Encoder>> Encoder::Load(const std::string& path,
     GEOLOC_LOG(WARNING) << "Encoder: CUDA probe failed, using the CPU: " << e.what();
   }
   impl->device = cuda ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
-  const bool cpu_bf16 = CpuSupportsBf16();
-  switch (options.precision) {
-    case Precision::kFp32:
-      impl->precision = Precision::kFp32;
-      break;
-    case Precision::kBf16:
-      if (!cuda && !cpu_bf16) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "Encoder: precision bf16 needs a CPU with avx512_bf16 or amx_bf16; this one has: ",
-            CpuFeaturesString(GetCpuFeatures()), " (use precision auto or fp32)"));
-      }
-      impl->precision = Precision::kBf16;
-      break;
-    case Precision::kAuto:
-      // bf16 pays off with AMX tiles. With AVX512_BF16 alone, oneDNN 2.6's bf16 convolutions
-      // ran slower than fp32 on our Xeon VMs (docs/MODEL.md, "Precision"), so auto keeps fp32
-      // there; an explicit kBf16 still runs bf16 on such CPUs.
-      impl->precision = (cuda || GetCpuFeatures().amx_bf16) ? Precision::kBf16 : Precision::kFp32;
-      break;
+  if (options.precision == Precision::kBf16 && !cuda && !CpuSupportsBf16()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Encoder: precision bf16 needs a CPU with avx512_bf16 or amx_bf16; this one has: ",
+        CpuFeaturesString(GetCpuFeatures()), " (use precision auto or fp32)"));
   }
   impl->intra_op_threads = options.intra_op_threads;
   GEOLOC_RETURN_IF_ERROR(SetIntraOpThreads(options.intra_op_threads));
@@ -174,11 +212,38 @@ absl::StatusOr<std::unique_ptr<Encoder>> Encoder::Load(const std::string& path,
   GEOLOC_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelArchive(path, impl->device));
   impl->info = std::move(loaded.info);
   try {
-    // Freezing inlines the weights as constants and folds conv+bn; the unfrozen copy is dropped.
+    // Freezing inlines the weights as constants and folds conv+bn.
     impl->module = torch::jit::freeze(loaded.module);
+    impl->int8 = GraphIsQuantized(*impl->module.get_method("forward").graph());
   } catch (const std::exception& e) {
     return TorchErrorToStatus(e, absl::StrCat(path, ": torch::jit::freeze failed"));
   }
+
+  switch (options.precision) {
+    case Precision::kFp32:
+      impl->precision = Precision::kFp32;
+      break;
+    case Precision::kBf16:
+      if (impl->int8) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            path,
+            ": an int8 archive runs its float head in fp32, not bf16 (use precision auto "
+            "or fp32, or export the model without --quantize for bf16)"));
+      }
+      impl->precision = Precision::kBf16;
+      break;
+    case Precision::kAuto:
+      // bf16 pays off with AMX tiles. With AVX512_BF16 alone, oneDNN 2.6's bf16 convolutions
+      // ran slower than fp32 on our Xeon VMs (docs/MODEL.md, "Precision"), so auto keeps fp32
+      // there; an explicit kBf16 still runs bf16 on such CPUs. An int8 archive's head is fp32.
+      impl->precision =
+          !impl->int8 && (cuda || GetCpuFeatures().amx_bf16) ? Precision::kBf16 : Precision::kFp32;
+      break;
+  }
+  if (impl->precision == Precision::kFp32 && !cuda && !impl->int8 && options.optimize_graph) {
+    GEOLOC_RETURN_IF_ERROR(impl->MaybeOptimize(loaded.module, path));
+  }
+  loaded.module = torch::jit::Module();  // the unfrozen copy is no longer needed
 
   // bf16 guard on a fixed image-like input: a model that bf16 breaks (e.g. a very sharp softmax)
   // falls back to fp32 under kAuto and is refused under an explicit kBf16.
@@ -211,7 +276,10 @@ absl::StatusOr<std::unique_ptr<Encoder>> Encoder::Load(const std::string& path,
   }
   GEOLOC_LOG(INFO) << "Encoder: loaded " << path << " (" << impl->info.name << ", dim "
                    << impl->info.dim << ", input " << impl->info.input_height << "x"
-                   << impl->info.input_width << ", " << PrecisionName(impl->precision) << " on "
+                   << impl->info.input_width << ", "
+                   << (impl->int8 ? absl::StrCat("int8 (", SelectQuantizedEngine(), ")")
+                                  : std::string(PrecisionName(impl->precision)))
+                   << (impl->graph_optimized ? ", optimized graph" : ", frozen graph") << " on "
                    << impl->device.str() << ", cpu: " << CpuFeaturesString(GetCpuFeatures()) << ")";
   return std::unique_ptr<Encoder>(new Encoder(std::move(impl)));
 }
@@ -219,6 +287,11 @@ absl::StatusOr<std::unique_ptr<Encoder>> Encoder::Load(const std::string& path,
 const ModelInfo& Encoder::info() const { return impl_->info; }
 Precision Encoder::precision() const { return impl_->precision; }
 std::string Encoder::device() const { return impl_->device.str(); }
+bool Encoder::int8() const { return impl_->int8; }
+std::string Encoder::precision_name() const {
+  return impl_->int8 ? "int8" : std::string(PrecisionName(impl_->precision));
+}
+bool Encoder::graph_optimized() const { return impl_->graph_optimized; }
 
 absl::Status Encoder::Encode(const float* images, int batch, float* out) const {
   return impl_->Forward(images, batch, impl_->precision, out);

@@ -8,12 +8,20 @@
 // Lifetime: an Encoder owns its module; descriptors are written into caller-owned memory.
 // Threading: Encode() is safe to call concurrently from many threads (each call is one forward
 // pass; callers that want shared batches use the server's batcher). Load() freezes the module for
-// inference, selects precision and device, and runs a warm-up forward pass.
+// inference (and, for fp32 on the CPU, optimizes the frozen graph when that is safe), selects
+// precision and device, and runs a warm-up forward pass.
 //
-// Precision (case table):
-//   kFp32 -> fp32 everywhere.
-//   kBf16 -> bf16 autocast on CPU (fails at Load if the CPU lacks avx512_bf16/AMX), fp16/bf16 on CUDA.
-//   kAuto -> kBf16 when the CPU supports it (or on CUDA), else kFp32.
+// Precision (case table; docs/MODEL.md, "Precision"):
+//   archive  option  -> runs
+//   float    kFp32   -> fp32 (optimize_for_inference'd on the CPU when safe, see optimize_graph)
+//   float    kBf16   -> bf16 autocast on CPU (fails at Load if the CPU lacks avx512_bf16/AMX),
+//                       fp16 autocast on CUDA
+//   float    kAuto   -> kBf16 on CPUs with AMX-BF16 (or on CUDA), else kFp32
+//   int8     kFp32   -> int8 backbone, fp32 head; precision() kFp32, int8() true
+//   int8     kAuto   -> the same
+//   int8     kBf16   -> FAILED_PRECONDITION (the int8 archive's float head runs in fp32)
+// "int8" archives have a statically quantized backbone (export_model.py --quantize int8); they
+// are recognised by the quantized ops in their graph, and precision_name() reports "int8".
 // Device: CUDA when LibTorch was built with CUDA and a device is present and allowed, else CPU.
 #ifndef GEOLOC_CORE_MODEL_ENCODER_H_
 #define GEOLOC_CORE_MODEL_ENCODER_H_
@@ -41,6 +49,11 @@ struct EncoderOptions {
   int intra_op_threads = 0;  // 0: leave LibTorch's default
   bool allow_cuda = true;    // use CUDA when the build and the machine have it
   int warmup_batch = 1;      // 0 skips the warm-up forward pass
+  // fp32 on the CPU: rewrite the frozen graph with torch::jit::optimize_for_inference (oneDNN
+  // layouts, prepacked weights) when every op in it is one the tests run through that rewrite and
+  // its descriptors match the frozen graph's within 1e-4 on a probe batch; otherwise, or when
+  // false, the frozen graph runs as it is. See graph_optimized().
+  bool optimize_graph = true;
 };
 
 class Encoder {
@@ -52,8 +65,14 @@ class Encoder {
   Encoder& operator=(const Encoder&) = delete;
 
   const ModelInfo& info() const;
-  Precision precision() const;  // resolved: never kAuto
+  Precision precision() const;  // resolved: never kAuto; for an int8 archive, its float part's
   std::string device() const;   // "cpu" or "cuda:0"
+  // The archive's backbone runs int8 kernels (a statically quantized archive).
+  bool int8() const;
+  // What runs, for logs and metrics: "int8" for an int8 archive, else PrecisionName(precision()).
+  std::string precision_name() const;
+  // Load applied optimize_for_inference (EncoderOptions::optimize_graph).
+  bool graph_optimized() const;
 
   // images: batch * PreprocessedSize(info()) floats (HWC per image, see preprocess.h).
   // out: batch * info().dim floats, L2-normalised descriptors.

@@ -19,15 +19,19 @@
 namespace geoloc::model {
 
 GradCamTarget GradCamTarget::Similarity(std::vector<float> descriptor) {
-  return GradCamTarget(Kind::kSimilarity, std::move(descriptor), nullptr, 0);
+  return GradCamTarget(Kind::kSimilarity, std::move(descriptor), nullptr, {});
 }
 
 GradCamTarget GradCamTarget::MeanSimilarity(std::vector<float> descriptors) {
-  return GradCamTarget(Kind::kMeanSimilarity, std::move(descriptors), nullptr, 0);
+  return GradCamTarget(Kind::kMeanSimilarity, std::move(descriptors), nullptr, {});
 }
 
 GradCamTarget GradCamTarget::HeadOutput(const DescriptorHead& head, int index) {
-  return GradCamTarget(Kind::kHeadOutput, {}, &head, index);
+  return GradCamTarget(Kind::kHeadOutput, {}, &head, {index});
+}
+
+GradCamTarget GradCamTarget::HeadOutputSum(const DescriptorHead& head, std::vector<int> indices) {
+  return GradCamTarget(Kind::kHeadOutput, {}, &head, std::move(indices));
 }
 
 namespace {
@@ -57,10 +61,15 @@ absl::Status ValidateTarget(const GradCamTarget& target, int dim) {
             absl::StrCat("Grad-CAM head takes ", target.head()->input_dim(),
                          "-d descriptors, the model's dimension is ", dim));
       }
-      if (target.index() < 0 || target.index() >= target.head()->num_outputs()) {
-        return absl::InvalidArgumentError(absl::StrCat("Grad-CAM head output index ",
-                                                       target.index(), " outside [0, ",
-                                                       target.head()->num_outputs(), ")"));
+      if (target.indices().empty()) {
+        return absl::InvalidArgumentError("Grad-CAM head target without an output index");
+      }
+      for (int index : target.indices()) {
+        if (index < 0 || index >= target.head()->num_outputs()) {
+          return absl::InvalidArgumentError(absl::StrCat("Grad-CAM head output index ", index,
+                                                         " outside [0, ",
+                                                         target.head()->num_outputs(), ")"));
+        }
       }
       return absl::OkStatus();
   }
@@ -83,7 +92,10 @@ at::Tensor TargetScore(const at::Tensor& desc, const GradCamTarget& target) {
     case GradCamTarget::Kind::kHeadOutput: {
       at::Tensor out =
           internal::DescriptorHeadAccess::Module(*target.head()).forward({desc}).toTensor();
-      return out.select(0, 0).select(0, target.index());
+      const at::Tensor row = out.select(0, 0);
+      if (target.indices().size() == 1) return row.select(0, target.indices().front());
+      std::vector<int64_t> indices(target.indices().begin(), target.indices().end());
+      return row.index_select(0, torch::tensor(indices, at::kLong)).sum();
     }
   }
   return at::Tensor();

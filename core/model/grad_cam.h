@@ -15,6 +15,8 @@
 //   Similarity(t)          s = <d, t>                  why the query looks like neighbour t
 //   MeanSimilarity(T)      s = mean_j <d, t_j>         why it looks like the neighbours of a peak
 //   HeadOutput(head, k)    s = head.forward(d)[0, k]   e.g. a cell classifier's probability
+//   HeadOutputSum(head, K) s = sum_{k in K} head.forward(d)[0, k]   e.g. an ancestor cell's
+//                                                      probability (the sum over its leaves)
 //
 // Map normalisation (case table):
 //   max(coarse) > 0  -> map = upsampled / max, in [0, 1], the strongest evidence is 1.
@@ -50,19 +52,25 @@ class GradCamTarget {
   static GradCamTarget MeanSimilarity(std::vector<float> descriptors);
   // Output `index` of `head` applied to the query's descriptor.
   static GradCamTarget HeadOutput(const DescriptorHead& head, int index);
+  // The sum of outputs `indices` (n >= 1, each in [0, num_outputs)) of `head`.
+  static GradCamTarget HeadOutputSum(const DescriptorHead& head, std::vector<int> indices);
 
   Kind kind() const { return kind_; }
   const std::vector<float>& descriptors() const { return descriptors_; }
   const DescriptorHead* head() const { return head_; }
-  int index() const { return index_; }
+  const std::vector<int>& indices() const { return indices_; }  // kHeadOutput: summed outputs
 
  private:
-  GradCamTarget(Kind kind, std::vector<float> descriptors, const DescriptorHead* head, int index)
-      : kind_(kind), descriptors_(std::move(descriptors)), head_(head), index_(index) {}
+  GradCamTarget(Kind kind, std::vector<float> descriptors, const DescriptorHead* head,
+                std::vector<int> indices)
+      : kind_(kind),
+        descriptors_(std::move(descriptors)),
+        head_(head),
+        indices_(std::move(indices)) {}
   Kind kind_;
   std::vector<float> descriptors_;
   const DescriptorHead* head_;
-  int index_;
+  std::vector<int> indices_;
 };
 
 struct GradCamResult {
@@ -91,7 +99,7 @@ class GradCam {
   // image: one preprocessed image, PreprocessedSize(info()) floats (HWC, preprocess.h).
   // The map is upsampled to `output_size`; an empty size means the model input size.
   // INVALID_ARGUMENT for a target whose descriptors do not have info().dim floats (per row), a
-  // head whose input_dim differs, or an output index outside [0, num_outputs).
+  // head whose input_dim differs, or no or an out-of-range output index (outside [0, num_outputs)).
   absl::StatusOr<GradCamResult> Compute(const float* image, const GradCamTarget& target,
                                         cv::Size output_size = cv::Size()) const;
 

@@ -3,17 +3,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "ATen/Context.h"
 #include "ATen/Parallel.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/common/logging.h"
 #include "core/common/status_macros.h"
 
 namespace geoloc::model {
@@ -86,7 +93,110 @@ absl::Status ValidateContract(torch::jit::Module& module, const ModelInfo& info,
   return absl::OkStatus();
 }
 
+// Every op in the frozen fp32 graphs of the models tests/model runs through
+// optimize_for_inference (make_test_models.py: ResNet-18/50 with every head, VGG-16,
+// EfficientNet-B0/B1, checkpoint imports, the hand-written user model). Adding an op here needs a
+// test model that contains it.
+constexpr absl::string_view kOpsKnownToOptimize[] = {
+    "aten::__contains__",
+    "aten::__isnot__",
+    "aten::adaptive_avg_pool2d",
+    "aten::add_",
+    "aten::amax",
+    "aten::avg_pool2d",
+    "aten::bmm",
+    "aten::cat",
+    "aten::clamp",
+    "aten::clamp_min",
+    "aten::conv2d",
+    "aten::div",
+    "aten::expand_as",
+    "aten::flatten",
+    "aten::gt",
+    "aten::len",
+    "aten::linear",
+    "aten::max_pool2d",
+    "aten::mul",
+    "aten::norm",
+    "aten::pow",
+    "aten::relu",
+    "aten::relu_",
+    "aten::sigmoid",
+    "aten::silu_",
+    "aten::size",
+    "aten::softmax",
+    "aten::sub",
+    "aten::sum",
+    "aten::transpose",
+    "aten::unsqueeze",
+    "aten::upsample_bilinear2d",
+    "prim::Constant",
+    "prim::If",
+    "prim::ListConstruct",
+    "prim::RaiseException",
+    "prim::Uninitialized",
+    "prim::unchecked_cast",
+};
+
+// Calls `visit` on every node of `block` and of the blocks nested in it; stops when it returns
+// false. Returns false when stopped.
+bool VisitNodes(const torch::jit::Block* block,
+                const std::function<bool(const torch::jit::Node*)>& visit) {
+  for (const torch::jit::Node* node : block->nodes()) {
+    if (!visit(node)) return false;
+    for (const torch::jit::Block* nested : node->blocks()) {
+      if (!VisitNodes(nested, visit)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string SelectQuantizedEngine() {
+  static std::once_flag once;
+  static std::string name = "none";
+  std::call_once(once, [] {
+    const std::vector<at::QEngine>& supported = at::globalContext().supportedQEngines();
+    for (const at::QEngine engine :
+         {at::QEngine::X86, at::QEngine::FBGEMM, at::QEngine::ONEDNN, at::QEngine::QNNPACK}) {
+      if (std::find(supported.begin(), supported.end(), engine) == supported.end()) continue;
+      try {
+        if (at::globalContext().qEngine() != engine) at::globalContext().setQEngine(engine);
+        name = c10::toString(engine);
+      } catch (const std::exception& e) {
+        GEOLOC_LOG(WARNING) << "selecting the quantized engine " << c10::toString(engine)
+                            << " failed: " << e.what();
+        continue;
+      }
+      break;
+    }
+    name = absl::AsciiStrToLower(name);
+  });
+  return name;
+}
+
+bool GraphIsQuantized(const torch::jit::Graph& graph) {
+  const torch::jit::Symbol quantize = c10::Symbol::fromQualString("aten::quantize_per_tensor");
+  return !VisitNodes(graph.block(), [&](const torch::jit::Node* node) {
+    const std::string kind = node->kind().toQualString();
+    return !(node->kind() == quantize || absl::StartsWith(kind, "quantized::"));
+  });
+}
+
+std::string FirstOpNotKnownToOptimize(const torch::jit::Graph& graph) {
+  std::string unknown;
+  VisitNodes(graph.block(), [&](const torch::jit::Node* node) {
+    const absl::string_view kind = node->kind().toQualString();
+    if (std::find(std::begin(kOpsKnownToOptimize), std::end(kOpsKnownToOptimize), kind) !=
+        std::end(kOpsKnownToOptimize)) {
+      return true;
+    }
+    unknown = std::string(kind);
+    return false;
+  });
+  return unknown;
+}
 
 absl::Status TorchErrorToStatus(const std::exception& e, absl::string_view context,
                                 absl::StatusCode code) {
@@ -129,6 +239,7 @@ absl::Status CheckReadableFile(const std::string& path) {
 
 absl::StatusOr<LoadedModel> LoadModelArchive(const std::string& path, const c10::Device& device) {
   GEOLOC_RETURN_IF_ERROR(CheckReadableFile(path));
+  SelectQuantizedEngine();  // before loading: int8 weights are packed for the engine on load
   LoadedModel loaded;
   torch::jit::ExtraFilesMap extra_files{{kModelInfoFile, ""}};
   try {

@@ -59,6 +59,23 @@ at::Tensor WrapHwcBatch(const float* images, int batch, const ModelInfo& info);
 absl::Status SetIntraOpThreads(int threads);
 void ApplyIntraOpThreads(int threads);
 
+// The quantized engine int8 archives run on, chosen once per process before the first archive is
+// loaded (quantized weights are packed for the engine at load time): the first of X86, FBGEMM,
+// ONEDNN, QNNPACK that this LibTorch build supports (Debian's 1.13 has ONEDNN and QNNPACK). The
+// choice is process-wide, as LibTorch's engine setting is. Returns the engine's name ("onednn").
+std::string SelectQuantizedEngine();
+
+// True when `graph` (a frozen, inlined forward) runs int8 kernels: a quantized:: op or a
+// quantize_per_tensor node, as FX-quantized backbones (export_model.py --quantize int8) have.
+bool GraphIsQuantized(const torch::jit::Graph& graph);
+
+// torch::jit::optimize_for_inference rewrites a frozen graph for oneDNN (blocked layouts,
+// prepacked weights). An internal assert in its rewrite aborts the process (it cannot be caught),
+// so it is only applied to graphs made of ops that the tests run through it (every exported
+// backbone and head, and a hand-written model). Returns "" when every op of `graph` (a frozen,
+// inlined forward) is on that list, else the first op that is not (e.g. "aten::lstm").
+std::string FirstOpNotKnownToOptimize(const torch::jit::Graph& graph);
+
 // Turns an exception from LibTorch (c10::Error without its C++ backtrace) into a status.
 absl::Status TorchErrorToStatus(const std::exception& e, absl::string_view context,
                                 absl::StatusCode code = absl::StatusCode::kInternal);

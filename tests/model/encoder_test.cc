@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <ostream>
@@ -82,6 +83,8 @@ TEST(CpuFeaturesTest, Bf16SupportAgreesWithProcCpuinfo) {
   const bool listed = flags.count("avx512_bf16") > 0 || flags.count("amx_bf16") > 0;
   EXPECT_EQ(CpuSupportsBf16(), listed) << CpuFeaturesString(GetCpuFeatures());
   EXPECT_EQ(GetCpuFeatures().avx512f, flags.count("avx512f") > 0);
+  EXPECT_EQ(GetCpuFeatures().avx512_vnni, flags.count("avx512_vnni") > 0);
+  EXPECT_EQ(GetCpuFeatures().avx_vnni, flags.count("avx_vnni") > 0);
 }
 
 TEST(EncoderTest, LoadsTheDemoModel) {
@@ -99,6 +102,64 @@ TEST(EncoderTest, LoadsTheDemoModel) {
   EXPECT_EQ(encoder->device(), "cpu");
   // kAuto resolves to bf16 exactly when the CPU has AMX-BF16 (the demo model passes the guard).
   EXPECT_EQ(encoder->precision(), GetCpuFeatures().amx_bf16 ? Precision::kBf16 : Precision::kFp32);
+  EXPECT_FALSE(encoder->int8());
+  EXPECT_EQ(encoder->precision_name(), PrecisionName(encoder->precision()));
+  // fp32 on the CPU runs the optimize_for_inference'd graph (every op of the demo model is known).
+  EXPECT_EQ(encoder->graph_optimized(), encoder->precision() == Precision::kFp32);
+}
+
+// The int8 twin of the demo model (export_model.py --demo --quantize int8, default calibration):
+// same metadata but another fingerprint, reported as int8, and its descriptors of synthetic-world
+// photos (which calibration never saw) stay within cosine 0.99 of the fp32 model's.
+TEST(EncoderTest, Int8ArchiveStaysCloseToFp32OnRealisticImages) {
+  std::unique_ptr<Encoder> fp32 = LoadOrDie("demo.pt", Fp32());
+  EncoderOptions automatic = Fp32();
+  automatic.precision = Precision::kAuto;
+  std::unique_ptr<Encoder> int8 = LoadOrDie("demo_int8.pt", automatic);
+  ASSERT_NE(fp32, nullptr);
+  ASSERT_NE(int8, nullptr);
+  EXPECT_TRUE(int8->int8());
+  EXPECT_EQ(int8->precision(), Precision::kFp32);  // the float head; auto never picks bf16 here
+  EXPECT_EQ(int8->precision_name(), "int8");
+  EXPECT_FALSE(int8->graph_optimized());
+  EXPECT_EQ(int8->info().name, "demo-resnet18-cosplace512-int8");
+  EXPECT_EQ(int8->info().dim, fp32->info().dim);
+  EXPECT_EQ(int8->info().fingerprint.size(), 64u);
+  // A bundle built with one must not load with the other.
+  EXPECT_NE(int8->info().fingerprint, fp32->info().fingerprint);
+
+  const std::vector<cv::Mat> images = RealisticImages(16);
+  ASSERT_EQ(images.size(), 16u);
+  absl::StatusOr<std::vector<float>> a = fp32->EncodeImages(images);
+  absl::StatusOr<std::vector<float>> b = int8->EncodeImages(images);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  const int dim = fp32->info().dim;
+  double min_cosine = 1, sum = 0;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const float* d = b->data() + i * dim;
+    EXPECT_NEAR(Dot(d, d, dim), 1.0, 1e-5) << "image " << i;
+    const double cosine = Dot(a->data() + i * dim, d, dim);
+    min_cosine = std::min(min_cosine, cosine);
+    sum += cosine;
+    EXPECT_GE(cosine, 0.99) << "image " << i;
+  }
+  // int8 really ran: close to fp32, not identical.
+  EXPECT_LT(min_cosine, 1.0 - 1e-6);
+  std::printf("int8 vs fp32 on %zu synthetic-world photos: cosine min %.5f mean %.5f\n",
+              images.size(), min_cosine, sum / images.size());
+  RecordProperty("min_int8_cosine", std::to_string(min_cosine));
+  RecordProperty("mean_int8_cosine", std::to_string(sum / images.size()));
+}
+
+TEST(EncoderTest, Int8ArchiveRefusesBf16) {
+  EncoderOptions bf16 = Fp32();
+  bf16.precision = Precision::kBf16;
+  absl::StatusOr<std::unique_ptr<Encoder>> refused = Encoder::Load(DataPath("demo_int8.pt"), bf16);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  // Without bf16 in the CPU, the CPU check refuses first.
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr(CpuSupportsBf16() ? "int8 archive" : "needs a CPU"));
 }
 
 TEST(EncoderTest, DescriptorsAreUnitNormInBothPrecisions) {
@@ -276,18 +337,21 @@ TEST(EncoderTest, RejectsADirectory) {
   EXPECT_EQ(encoder.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// Concurrent Encode calls give exactly what sequential calls give. With bf16 available, an fp32
-// and a bf16 encoder run side by side: autocast state is per thread, and a leak from one thread to
-// another would change the other encoder's results.
+// Concurrent Encode calls give exactly what sequential calls give. An fp32 (optimized graph), an
+// int8 and, with bf16 available, a bf16 encoder run side by side: autocast state is per thread,
+// and a leak from one thread to another would change the other encoders' results.
 TEST(EncoderTest, ConcurrentEncodeMatchesSequential) {
   std::vector<std::unique_ptr<Encoder>> encoders;
   encoders.push_back(LoadOrDie("resnet18-cosplace.pt", Fp32()));
+  encoders.push_back(LoadOrDie("resnet18-cosplace-int8.pt", Fp32()));
   if (CpuSupportsBf16()) {
     EncoderOptions bf16 = Fp32();
     bf16.precision = Precision::kBf16;
     encoders.push_back(LoadOrDie("resnet18-cosplace.pt", bf16));
   }
   for (const auto& encoder : encoders) ASSERT_NE(encoder, nullptr);
+  EXPECT_TRUE(encoders[0]->graph_optimized());
+  EXPECT_TRUE(encoders[1]->int8());
   const ModelInfo& info = encoders[0]->info();
   const int dim = info.dim;
   const size_t per_image = PreprocessedSize(info);
@@ -326,8 +390,8 @@ TEST(EncoderTest, ConcurrentEncodeMatchesSequential) {
   for (std::thread& thread : threads) thread.join();
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(failures[t], 0) << "thread " << t;
-    EXPECT_LE(max_diff[t], 1e-6) << "thread " << t << " ("
-                                 << PrecisionName(encoder_of(t)->precision()) << ")";
+    EXPECT_LE(max_diff[t], 1e-6) << "thread " << t << " (" << encoder_of(t)->precision_name()
+                                 << ")";
   }
 }
 

@@ -71,6 +71,40 @@ TEST_P(ExportedModelTest, CppEncoderMatchesEagerPython) {
   }
 }
 
+// torch::jit::optimize_for_inference (what EncoderOptions::optimize_graph enables for fp32 on the
+// CPU) is applied to every exported backbone and head, and gives the frozen graph's descriptors
+// within 1e-4.
+TEST_P(ExportedModelTest, OptimizedGraphMatchesTheFrozenGraph) {
+  const Case& c = GetParam();
+  EncoderOptions options;
+  options.precision = Precision::kFp32;
+  options.intra_op_threads = kTestThreads;
+  options.warmup_batch = 0;
+  options.optimize_graph = false;
+  const std::string path = DataPath(std::string(c.name) + ".pt");
+  absl::StatusOr<std::unique_ptr<Encoder>> frozen = Encoder::Load(path, options);
+  options.optimize_graph = true;
+  absl::StatusOr<std::unique_ptr<Encoder>> optimized = Encoder::Load(path, options);
+  ASSERT_TRUE(frozen.ok()) << frozen.status();
+  ASSERT_TRUE(optimized.ok()) << optimized.status();
+  EXPECT_FALSE((*frozen)->graph_optimized());
+  EXPECT_TRUE((*optimized)->graph_optimized());
+
+  const Tensor inputs = ReadTensor(DataPath(std::string(c.name) + ".inputs.glt"));
+  const int batch = static_cast<int>(inputs.dim(0));
+  const int dim = (*frozen)->info().dim;
+  std::vector<float> want(batch * dim), got(batch * dim);
+  ASSERT_TRUE((*frozen)->Encode(inputs.data.data(), batch, want.data()).ok());
+  ASSERT_TRUE((*optimized)->Encode(inputs.data.data(), batch, got.data()).ok());
+  const double diff = MaxAbsDiff(got, want);
+  EXPECT_LT(diff, 1e-4);
+  RecordProperty("max_abs_diff", std::to_string(diff));
+  // One image at a time too: the optimized graph must not depend on the batch it was checked at.
+  std::vector<float> one(dim);
+  ASSERT_TRUE((*optimized)->Encode(inputs.data.data(), 1, one.data()).ok());
+  EXPECT_LT(MaxAbsDiff(one, std::vector<float>(want.begin(), want.begin() + dim)), 1e-4);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Matrix, ExportedModelTest,
     ::testing::Values(
@@ -129,6 +163,60 @@ TEST(ExportTest, FingerprintIsStableForASeedAndChangesWithTheWeights) {
   EXPECT_EQ(a, b);                                 // two exports with seed 0
   EXPECT_NE(a, c);                                 // seed 1: other weights
   EXPECT_NE(a, FingerprintOf("resnet18-gem.pt"));  // another architecture
+  // The int8 export of the same seed is another model: a bundle built with one must not load with
+  // the other.
+  const std::string int8 = FingerprintOf("fp_seed0_int8.pt");
+  ASSERT_EQ(int8.size(), 64u);
+  EXPECT_NE(a, int8);
+  EXPECT_NE(FingerprintOf("demo.pt"), FingerprintOf("demo_int8.pt"));
+}
+
+EncoderOptions OptimizingFp32() {
+  EncoderOptions options;
+  options.precision = Precision::kFp32;
+  options.intra_op_threads = kTestThreads;
+  options.optimize_graph = true;
+  return options;
+}
+
+// A graph with an op outside the list the tests cover (bf16_fragile.pt's aten::mean) keeps the
+// frozen graph: optimize_for_inference can abort the process on graphs it mishandles.
+TEST(OptimizeGraphTest, UnknownOpsKeepTheFrozenGraph) {
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Load(DataPath("bf16_fragile.pt"), OptimizingFp32());
+  ASSERT_TRUE(encoder.ok()) << encoder.status();
+  EXPECT_FALSE((*encoder)->graph_optimized());
+}
+
+// optimize_fragile.pt uses only known ops, but its descriptor is a small difference of large
+// activations, so the rewrite moves it by about 6e-4: the load-time comparison rejects the
+// rewrite, and the encoder serves exactly what the frozen graph gives.
+TEST(OptimizeGraphTest, ARewriteThatChangesDescriptorsIsRejected) {
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Load(DataPath("optimize_fragile.pt"), OptimizingFp32());
+  ASSERT_TRUE(encoder.ok()) << encoder.status();
+  EXPECT_FALSE((*encoder)->graph_optimized());
+  EncoderOptions frozen_only = OptimizingFp32();
+  frozen_only.optimize_graph = false;
+  absl::StatusOr<std::unique_ptr<Encoder>> frozen =
+      Encoder::Load(DataPath("optimize_fragile.pt"), frozen_only);
+  ASSERT_TRUE(frozen.ok()) << frozen.status();
+  const int dim = (*encoder)->info().dim;
+  std::vector<float> image(PreprocessedSize((*encoder)->info()));
+  for (size_t i = 0; i < image.size(); ++i) image[i] = static_cast<float>((i % 7) * 0.3 - 1.0);
+  std::vector<float> a(dim), b(dim);
+  ASSERT_TRUE((*encoder)->Encode(image.data(), 1, a.data()).ok());
+  ASSERT_TRUE((*frozen)->Encode(image.data(), 1, b.data()).ok());
+  EXPECT_EQ(a, b);
+}
+
+// int8 archives never go through optimize_for_inference (its oneDNN rewrite is for float convs).
+TEST(OptimizeGraphTest, Int8ArchivesAreNotRewritten) {
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder =
+      Encoder::Load(DataPath("resnet18-cosplace-int8.pt"), OptimizingFp32());
+  ASSERT_TRUE(encoder.ok()) << encoder.status();
+  EXPECT_TRUE((*encoder)->int8());
+  EXPECT_FALSE((*encoder)->graph_optimized());
 }
 
 }  // namespace

@@ -13,10 +13,14 @@ import unittest
 import model_reference as ref  # noqa: E402 (puts tools/ and tools/python/ on sys.path)
 import export_model as em  # noqa: E402
 import geoloc_models as gm  # noqa: E402
+import geoloc_quantize as gq  # noqa: E402
 import torch  # noqa: E402
 import torchvision  # noqa: E402
 
 TOLERANCE = 1e-4
+# A small model for the int8 tests: truncated ResNet-18 + CosPlace 128 at 48x48.
+INT8_BASE = ["--backbone", "resnet18", "--truncate-last-stage", "--head", "cosplace", "--dim",
+             "128", "--input-size", "48", "--seed", "2"]
 
 
 def script_round_trip(model: torch.nn.Module) -> torch.jit.ScriptModule:
@@ -299,6 +303,173 @@ class ExportTest(unittest.TestCase):
         with self.assertRaisesRegex(em.ExportError, "differs from the eager module"):
             em.verify_archive(path, other, config)
 
+
+    # --quantize int8 --------------------------------------------------------------------------
+
+    def write_photos(self, directory, count, seed):
+        """`count` procedural scenes as JPEG files; returns their paths relative to `directory`."""
+        from PIL import Image
+
+        os.makedirs(directory, exist_ok=True)
+        gen = torch.Generator().manual_seed(seed)
+        names = []
+        for i in range(count):
+            scene = gq.procedural_scene(gen, 60, 80)  # larger than the input: resized and cropped
+            data = (scene.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+            name = f"photo_{i:02d}.jpg"
+            Image.fromarray(data).save(os.path.join(directory, name), quality=92)
+            names.append(name)
+        return names
+
+    def test_int8_export_quantizes_the_backbone_and_keeps_the_contract(self):
+        out, fp32_out = self.path("int8.pt"), self.path("fp32.pt")
+        status, err = run_cli(INT8_BASE + ["--quantize", "int8", "--calibration-count", "8",
+                                           "-o", out])
+        self.assertEqual(status, 0, err)
+        status, err = run_cli(INT8_BASE + ["-o", fp32_out])
+        self.assertEqual(status, 0, err)
+        module, info = load_archive(out)
+        fp32_module, fp32_info = load_archive(fp32_out)
+        self.assertEqual(info["quantization"], "int8")
+        self.assertEqual(info["quantization_scheme"]["qconfig"], "fbgemm")
+        self.assertEqual(info["quantization_scheme"]["scope"], "backbone")
+        self.assertEqual(info["calibration"], {"source": "procedural", "images": 8,
+                                               "seed": gq.DEFAULT_CALIBRATION_SEED})
+        self.assertEqual(info["int8_check"]["source"], "procedural")
+        self.assertGreaterEqual(info["int8_check"]["min_cosine_to_fp32"], 0.99)
+        self.assertEqual(info["name"], "resnet18-trunc-cosplace128-int8")
+        self.assertNotIn("quantization", fp32_info)
+        for key in ("dim", "input_size", "mean", "std", "metric", "resize", "source"):
+            self.assertEqual(info[key], fp32_info[key], key)
+        # Another model: a bundle built with one must not load with the other.
+        self.assertNotEqual(info["fingerprint"], fp32_info["fingerprint"])
+
+        x = gq.procedural_images(gm.ModelConfig(input_size=(48, 48)), 4, seed=99)
+        x = x.contiguous(memory_format=torch.channels_last)  # the server's input layout
+        with torch.no_grad():
+            fmap = module.features(x)
+            pooled = module.pool(fmap)
+            got = module(x)
+            want = fp32_module(x)
+        # features() ends with a dequantize: a float map, so pool() and Grad-CAM work unchanged.
+        self.assertFalse(fmap.is_quantized)
+        self.assertEqual(fmap.dtype, torch.float32)
+        self.assertEqual(tuple(fmap.shape), (4, 256, 3, 3))
+        self.assertLess(gm.max_abs_diff(got, pooled), 1e-6)
+        self.assertTrue(torch.allclose(got.norm(dim=1), torch.ones(4), atol=1e-5))
+        cosine = gq.descriptor_cosines(got, want)
+        self.assertGreaterEqual(float(cosine.min()), 0.99)
+        self.assertLess(float(cosine.min()), 1 - 1e-7)  # really int8, not a copy of fp32
+        self.assertIn("quantized::conv2d", str(module.backbone.inlined_graph))
+        self.assertNotIn("quantized::", str(module.aggregation.inlined_graph))
+        # Grad-CAM's recipe: gradients of a pool() score reach the (dequantized) map.
+        a = module.features(x[:1]).detach().requires_grad_(True)
+        (module.pool(a) * want[1:2]).sum().backward()
+        self.assertGreater(float(a.grad.abs().sum()), 0.0)
+
+        # The same options and calibration give the same archive fingerprint.
+        status, err = run_cli(INT8_BASE + ["--quantize", "int8", "--calibration-count", "8",
+                                           "-o", self.path("again.pt")])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(load_archive(self.path("again.pt"))[1]["fingerprint"], info["fingerprint"])
+
+    def test_fast_input_quantize_gives_quantize_per_tensors_integers(self):
+        gen = torch.Generator().manual_seed(4)
+        x = (torch.randn(4, 3, 20, 24, generator=gen) * 3).contiguous(
+            memory_format=torch.channels_last)
+        x[0, 0, 0, :4] = torch.tensor([-1e6, 1e6, 0.0, 0.5 * 0.037])  # clamped both ways, a tie
+        for scale, zero_point in ((0.037, 57), (0.5, 0), (0.0123, 127)):
+            # As in the converted graph: scale and zero point are tensors (float32, int64).
+            scale, zero_point = torch.tensor(scale), torch.tensor(zero_point)
+            want = torch.quantize_per_tensor(x, scale, zero_point, torch.quint8)
+            got = gq.quantize_input(x, scale, zero_point)
+            self.assertEqual(got.q_scale(), want.q_scale())
+            self.assertEqual(got.q_zero_point(), want.q_zero_point())
+            self.assertTrue(torch.equal(got.int_repr(), want.int_repr()), (scale, zero_point))
+            self.assertEqual(got.stride(), want.stride())
+        # The exporter uses it in place of the input's quantize_per_tensor.
+        config = gm.ModelConfig(backbone="resnet18", truncate=True, head="gem",
+                                input_size=(32, 32))
+        qmodel = gq.quantize_backbone(gm.build_model(config), gq.procedural_images(config, 2))
+        code = qmodel.backbone.code
+        self.assertIn("quantize_input", code)
+        self.assertNotIn("quantize_per_tensor", code)
+
+    def test_int8_calibration_from_a_directory_and_a_csv(self):
+        photos = os.path.join(self.dir, "world")
+        names = self.write_photos(os.path.join(photos, "images"), 12, seed=5)
+        csv_path = os.path.join(photos, "world.csv")
+        with open(csv_path, "w") as f:  # geoloc-synth's layout: the last 4 rows are queries
+            f.write("path,lat,lon,place,split,city,region,view\n")
+            for i, name in enumerate(names):
+                split = "query" if i >= 8 else "database"
+                f.write(f"images/{name},1.0,2.0,{i},{split},x,0,0\n")
+        fingerprints = {}
+        for label, source, count in (("csv", csv_path, 100), ("dir", photos, 100),
+                                     ("dir4", photos, 4)):
+            with self.subTest(source=label):
+                out = self.path(f"{label}.pt")
+                status, err = run_cli(INT8_BASE + ["--quantize", "int8", "--calibration-images",
+                                                   source, "--calibration-count", str(count),
+                                                   "-o", out])
+                self.assertEqual(status, 0, err)
+                info = load_archive(out)[1]
+                fingerprints[label] = info["fingerprint"]
+                record = info["calibration"]
+                self.assertEqual(record["source"], "csv" if label == "csv" else "directory")
+                self.assertEqual(record["available"], 8 if label == "csv" else 12)
+                self.assertEqual(record["images"], {"csv": 8, "dir": 12, "dir4": 4}[label])
+                self.assertEqual(len(record["paths_sha256"]), 64)
+                self.assertGreaterEqual(info["int8_check"]["min_cosine_to_fp32"], 0.99)
+        # Another calibration set gives other int8 parameters, hence another fingerprint.
+        self.assertEqual(len(set(fingerprints.values())), 3)
+
+        # Images left over after calibration become the check set.
+        sets = gq.calibration_sets(gm.ModelConfig(input_size=(48, 48)), photos, 4, check_count=8)
+        self.assertEqual(sets.check_source, "held_out")
+        self.assertEqual(tuple(sets.calibration.shape), (4, 3, 48, 48))
+        self.assertEqual(tuple(sets.check.shape), (8, 3, 48, 48))
+
+    def test_int8_usage_and_calibration_errors(self):
+        empty = os.path.join(self.dir, "empty")
+        os.makedirs(empty)
+        broken = os.path.join(self.dir, "broken.csv")
+        with open(broken, "w") as f:
+            f.write("path,lat,lon\nmissing.jpg,1,2\n")
+        cases = [
+            (["--calibration-images", empty], 2, "need --quantize"),
+            (["--calibration-count", "3"], 2, "need --quantize"),
+            (["--quantize", "int8", "--calibration-count", "0"], 2, "at least 1"),
+            (["--quantize", "int8", "--calibration-images", self.path("nope")], 2,
+             "no such file or directory"),
+            (["--quantize", "int8", "--calibration-images", empty], 2, "no images found"),
+            (["--quantize", "int8", "--calibration-images", broken], 2, "missing.jpg"),
+            # The quality guard: no int8 model reproduces fp32 exactly.
+            (["--quantize", "int8", "--calibration-count", "4", "--int8-min-cosine", "1"], 1,
+             "int8 descriptors drift from fp32"),
+        ]
+        for argv, code, message in cases:
+            with self.subTest(argv=argv):
+                status, err = run_cli(INT8_BASE + argv + ["-o", self.path("x.pt")])
+                self.assertEqual(status, code, err)
+                self.assertIn(message, err)
+                self.assertFalse(os.path.exists(self.path("x.pt")))
+
+    def test_int8_guard_refuses_efficientnet(self):
+        # Measured: static int8 moves a random-init EfficientNet-B0's descriptors to cosine ~0.9
+        # (depthwise convolutions and squeeze-excitation gates); the exporter refuses it.
+        status, err = run_cli(["--backbone", "efficientnet_b0", "--head", "gem", "--input-size",
+                               "64", "--quantize", "int8", "--calibration-count", "8",
+                               "-o", self.path("e.pt")])
+        self.assertEqual(status, 1, err)
+        self.assertIn("int8 descriptors drift from fp32", err)
+        self.assertFalse(os.path.exists(self.path("e.pt")))
+
+    def test_demo_preset_in_int8(self):
+        args = em.parse_args(["--demo", "--quantize", "int8", "-o", "x.pt"])
+        self.assertEqual(args.name, "demo-resnet18-cosplace512-int8")
+        self.assertEqual(args.calibration_count, gq.DEFAULT_CALIBRATION_COUNT)
+        self.assertEqual(em.parse_args(["--demo", "-o", "x.pt"]).quantize, None)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,6 +1,7 @@
 #include "core/model/grad_cam.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 #include "tests/model/test_tensors.h"
+#include "tools/synth/synthetic_world.h"
 
 namespace geoloc::model {
 namespace {
@@ -193,6 +195,65 @@ TEST_F(GradCamTest, HighlightsThePartOfTheImageThatMatchesTheTarget) {
   EXPECT_GT(b_right, 2 * b_left) << "target B: left " << b_left << " right " << b_right;
 }
 
+// Grad-CAM on the int8 twin of gradcam.pt (export_model.py --quantize int8): features() is the
+// quantized backbone ending in a dequantize, pool() stays fp32, so the same recipe applies. Its
+// maps stay in [0, 1] and follow the fp32 model's maps on synthetic-world photos.
+TEST_F(GradCamTest, Int8ArchiveGivesMapsThatFollowTheFp32Model) {
+  absl::StatusOr<std::unique_ptr<GradCam>> int8_cam =
+      GradCam::Load(DataPath("gradcam_int8.pt"), CamOptions());
+  ASSERT_TRUE(int8_cam.ok()) << int8_cam.status();
+  EncoderOptions options;
+  options.precision = Precision::kFp32;
+  options.intra_op_threads = kTestThreads;
+  absl::StatusOr<std::unique_ptr<Encoder>> encoder = Encoder::Load(DataPath("gradcam.pt"), options);
+  ASSERT_TRUE(encoder.ok()) << encoder.status();
+
+  synth::WorldOptions world_options = synth::WorldPreset("tiny").value();
+  world_options.seed = 17;
+  const synth::World world = synth::PlanWorld(world_options);
+  std::vector<cv::Mat> photos;
+  for (size_t i = 0; i < world.images.size() && photos.size() < 6; i += 7) {
+    photos.push_back(synth::RenderView(world_options, world, world.images[i]));
+  }
+  ASSERT_EQ(photos.size(), 6u);
+  absl::StatusOr<std::vector<float>> desc = (*encoder)->EncodeImages(photos);
+  ASSERT_TRUE(desc.ok()) << desc.status();
+
+  double min_r = 1, sum_r = 0;
+  int maps = 0;
+  for (size_t i = 0; i < photos.size(); ++i) {
+    // Why photo i looks like photo i + 1 (an fp32 descriptor, as the index holds), and why the
+    // head gives its class 2.
+    const size_t j = (i + 1) % photos.size();
+    const std::vector<float> neighbour(desc->begin() + j * kDim, desc->begin() + (j + 1) * kDim);
+    for (const GradCamTarget& target :
+         {GradCamTarget::Similarity(neighbour), GradCamTarget::HeadOutput(*head_, 2)}) {
+      absl::StatusOr<GradCamResult> want = cam_->ComputeForImage(photos[i], target);
+      absl::StatusOr<GradCamResult> got = (*int8_cam)->ComputeForImage(photos[i], target);
+      ASSERT_TRUE(want.ok()) << want.status();
+      ASSERT_TRUE(got.ok()) << got.status();
+      ASSERT_EQ(got->coarse.size(), want->coarse.size());
+      EXPECT_NEAR(got->score, want->score, 0.05) << "photo " << i;
+      double lo = 0, hi = 0;
+      cv::minMaxLoc(got->map, &lo, &hi);
+      EXPECT_GE(lo, 0.0);
+      EXPECT_DOUBLE_EQ(hi, 1.0);
+      const double r = Pearson(got->coarse, want->coarse);
+      min_r = std::min(min_r, r);
+      sum_r += r;
+      ++maps;
+    }
+  }
+  std::printf(
+      "Grad-CAM int8 vs fp32 coarse maps on %d (photo, target) pairs: Pearson min %.3f "
+      "mean %.3f\n",
+      maps, min_r, sum_r / maps);
+  RecordProperty("min_pearson_int8_vs_fp32", std::to_string(min_r));
+  RecordProperty("mean_pearson_int8_vs_fp32", std::to_string(sum_r / maps));
+  EXPECT_GE(min_r, 0.8);
+  EXPECT_GE(sum_r / maps, 0.9);
+}
+
 // ComputeForImage maps back onto the photo: only the centre crop the model saw can be non-zero.
 TEST_F(GradCamTest, ComputeForImageCoversTheCropRegionOnly) {
   cv::Mat wide(kInput, 2 * kInput, CV_8UC3);
@@ -231,6 +292,28 @@ TEST_F(GradCamTest, RejectsMismatchedTargets) {
   EXPECT_EQ(cam_->Compute(image, GradCamTarget::HeadOutput(*head_, -1)).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(cam_->Compute(nullptr, GradCamTarget::HeadOutput(*head_, 0)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(GradCamTest, HeadOutputSumScoresTheSumOfItsOutputs) {
+  const Tensor inputs = ReadTensor(DataPath("gradcam.inputs.glt"));
+  const float* image = inputs.data.data();
+  absl::StatusOr<GradCamResult> one = cam_->Compute(image, GradCamTarget::HeadOutput(*head_, 1));
+  absl::StatusOr<GradCamResult> four = cam_->Compute(image, GradCamTarget::HeadOutput(*head_, 4));
+  absl::StatusOr<GradCamResult> sum =
+      cam_->Compute(image, GradCamTarget::HeadOutputSum(*head_, {1, 4}));
+  ASSERT_TRUE(one.ok() && four.ok() && sum.ok()) << sum.status();
+  EXPECT_NEAR(sum->score, one->score + four->score, 1e-5);
+  // A single index is the plain HeadOutput target.
+  absl::StatusOr<GradCamResult> single =
+      cam_->Compute(image, GradCamTarget::HeadOutputSum(*head_, {4}));
+  ASSERT_TRUE(single.ok()) << single.status();
+  EXPECT_EQ(single->coarse, four->coarse);
+  EXPECT_EQ(cam_->Compute(image, GradCamTarget::HeadOutputSum(*head_, {})).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(cam_->Compute(image, GradCamTarget::HeadOutputSum(*head_, {0, kHeadOutputs}))
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
 }
 

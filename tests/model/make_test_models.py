@@ -10,7 +10,10 @@ Writes, under --out (CMake runs this once and caches it; see tests/model/runtime
   fp_seed0_a.pt, fp_seed0_b.pt, fp_seed1.pt                                   fingerprints
   ckpt_torchvision.pt, ckpt_cosplace.pt (+ .inputs/.descriptors.glt)          checkpoint imports
   user_model.pt (+ .inputs/.descriptors.glt), bf16_fragile.pt                 hand-written models
+  optimize_fragile.pt                                                         optimize_for_inference
   retrieval.pt, demo.pt                                                       retrieval, bf16 tests
+  demo_int8.pt, retrieval_int8.pt, gradcam_int8.pt, resnet18-cosplace-int8.pt,
+  fp_seed0_int8.pt                                                            int8 (--quantize)
   stamp                                                                       written last
 """
 
@@ -63,6 +66,19 @@ GRADCAM_ARGS = ["--backbone", "resnet18", "--truncate-last-stage", "--head", "co
 HEAD_OUTPUTS = 6
 BAD_BASE = ["--backbone", "resnet18", "--truncate-last-stage", "--head", "gem", "--input-size",
             "32"]
+# int8 twins of fp32 archives above (same weights, backbone quantized): (name, arguments). The
+# demo and retrieval models use the exporter's default calibration (procedural scenes), so the
+# C++ tests measure int8 on synthetic-world photos the calibration never saw.
+INT8 = [
+    ("demo_int8", ["--demo", "--quantize", "int8"]),
+    ("retrieval_int8", ["--backbone", "resnet18", "--head", "gem", "--seed", "0", "--input-size",
+                        "160", "--quantize", "int8"]),
+    ("gradcam_int8", GRADCAM_ARGS + ["--quantize", "int8", "--calibration-count", "32"]),
+    ("resnet18-cosplace-int8", ["--backbone", "resnet18", "--head", "cosplace", "--dim", "128",
+                                "--input-size", "64", "--quantize", "int8",
+                                "--calibration-count", "16"]),
+    ("fp_seed0_int8", BAD_BASE + ["--seed", "0", "--quantize", "int8", "--calibration-count", "8"]),
+]
 
 
 def export(out_dir: str, name: str, argv) -> em.Exported:
@@ -204,6 +220,30 @@ class Bf16Fragile(nn.Module):
         return self.pool(self.features(x))
 
 
+class OptimizeFragile(nn.Module):
+    """Meets the contract with ops optimize_for_inference handles, but its descriptor is a small
+    difference of large activations, so the rewrite's reordered float sums move it by more than
+    1e-4: the encoder must notice and keep the frozen graph."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 32, 3, stride=4, padding=1)
+        with torch.no_grad():
+            self.conv.bias.fill_(1000.0)
+
+    @torch.jit.export
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+    @torch.jit.export
+    def pool(self, fmap: torch.Tensor) -> torch.Tensor:
+        pooled = nn.functional.adaptive_avg_pool2d(fmap, 1).flatten(1)
+        return nn.functional.normalize(pooled - 1000.0, dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.features(x))
+
+
 def make_user_model(out_dir: str) -> None:
     torch.manual_seed(12)
     model = UserModel().eval()
@@ -219,6 +259,12 @@ def make_user_model(out_dir: str) -> None:
     info = {**info, "name": "bf16-fragile", "dim": 32, "input_size": [32, 32],
             "fingerprint": "bf16-fragile-v1"}
     torch.jit.save(torch.jit.script(fragile), os.path.join(out_dir, "bf16_fragile.pt"),
+                   _extra_files={"geoloc.json": json.dumps(info)})
+
+    torch.manual_seed(14)
+    info = {**info, "name": "optimize-fragile", "fingerprint": "optimize-fragile-v1"}
+    torch.jit.save(torch.jit.script(OptimizeFragile().eval()),
+                   os.path.join(out_dir, "optimize_fragile.pt"),
                    _extra_files={"geoloc.json": json.dumps(info)})
 
 
@@ -289,6 +335,8 @@ def main() -> int:
     export(args.out, "retrieval", ["--backbone", "resnet18", "--head", "gem", "--seed", "0",
                                    "--input-size", "160"])
     export(args.out, "demo", ["--demo"])
+    for name, argv in INT8:
+        export(args.out, name, argv)
     with open(stamp, "w") as f:
         f.write(f"{len(MATRIX)} matrix models, {time.time() - start:.1f} s\n")
     return 0

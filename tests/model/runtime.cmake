@@ -1,6 +1,6 @@
 # Tests of geoloc_model (encoder, Grad-CAM, descriptor heads) and of tools/export_model.py.
 #
-# The archives they load are exported once at build time by make_test_models.py (about 1.5 min,
+# The archives they load are exported once at build time by make_test_models.py (about 2 min,
 # ~1 GB under build/tests/model/data) and reused until the exporter or the script changes.
 # Python always runs as Debian's /usr/bin/python3: it has python3-torch and python3-torchvision
 # matching LibTorch 1.13; another python3 earlier on PATH may not.
@@ -16,6 +16,7 @@ add_custom_command(
     "${CMAKE_CURRENT_LIST_DIR}/model_reference.py"
     "${PROJECT_SOURCE_DIR}/tools/export_model.py"
     "${PROJECT_SOURCE_DIR}/tools/python/geoloc_models.py"
+    "${PROJECT_SOURCE_DIR}/tools/python/geoloc_quantize.py"
   COMMENT "Exporting the model test archives (tests/model/make_test_models.py)"
   VERBATIM)
 add_custom_target(geoloc_model_test_data DEPENDS "${GEOLOC_MODEL_TEST_DATA}/stamp")
@@ -33,7 +34,8 @@ geoloc_add_model_test(model_encoder_test
 geoloc_add_model_test(model_export_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/export_test.cc)
 geoloc_add_model_test(model_grad_cam_test
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/grad_cam_test.cc LIBS opencv_imgproc opencv_imgcodecs)
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/grad_cam_test.cc
+  LIBS geoloc_synth opencv_imgproc opencv_imgcodecs)
 geoloc_add_model_test(model_retrieval_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/retrieval_test.cc LIBS geoloc_synth)
 

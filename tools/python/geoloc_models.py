@@ -455,17 +455,39 @@ def architecture_record(config: ModelConfig) -> Dict[str, object]:
 
 def state_dict_fingerprint(state: Dict[str, Tensor],
                            extra: Optional[Dict[str, object]] = None) -> str:
-    """SHA-256 over the state dict (keys sorted; per entry: key, dtype, shape, raw bytes) and,
-    when given, the canonical JSON of `extra`. Any change of any weight changes it."""
+    """SHA-256 over the state dict (keys sorted; per entry: key, dtype, shape, raw bytes; for a
+    quantized tensor also its scheme, scales and zero points, then its integers) and, when given,
+    the canonical JSON of `extra`. Any change of any weight changes it. Float entries hash exactly
+    as they always did, so fp32 fingerprints of earlier exports stay valid."""
     h = hashlib.sha256()
     for key in sorted(state):
-        t = state[key].detach().to("cpu").contiguous()
+        value = state[key]
         h.update(key.encode())
+        if not isinstance(value, Tensor):  # e.g. a packed-parameter dtype in a quantized module
+            h.update(f"|{type(value).__name__}|{value!r}|".encode())
+            continue
+        t = value.detach().to("cpu")
         h.update(f"|{t.dtype}|{list(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        if t.is_quantized:
+            # int8 weights: the integers plus the quantization parameters that give them meaning.
+            h.update(f"{t.qscheme()}|".encode())
+            if t.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric,
+                               torch.per_channel_affine_float_qparams):
+                h.update(f"axis {t.q_per_channel_axis()}|".encode())
+                h.update(_tensor_bytes(t.q_per_channel_scales().to(torch.float64)))
+                h.update(_tensor_bytes(t.q_per_channel_zero_points().to(torch.int64)))
+            else:
+                h.update(f"{float(t.q_scale())!r}|{int(t.q_zero_point())}|".encode())
+            t = t.int_repr()
+        h.update(_tensor_bytes(t))
     if extra is not None:
         h.update(json.dumps(extra, sort_keys=True, separators=(",", ":")).encode())
     return h.hexdigest()
+
+
+def _tensor_bytes(t: Tensor) -> bytes:
+    t = t.contiguous()
+    return t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
 
 
 def model_fingerprint(model: nn.Module, config: ModelConfig) -> str:
