@@ -12,7 +12,8 @@
 //     it must complete every item it is given (success or error).
 //   - Before a batch is handed over, items whose deadline has passed or whose caller went away are
 //     removed and passed to the expire function instead (DEADLINE_EXCEEDED / CANCELLED), so no
-//     inference is spent on them.
+//     inference is spent on them. An item past its deadline is DEADLINE_EXCEEDED even when it is
+//     also cancelled (gRPC cancels calls whose deadline passes).
 //   - Stop() (also run by the destructor) stops accepting, processes everything already queued,
 //     and joins the workers.
 //
@@ -142,13 +143,15 @@ class DynamicBatcher {
         while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
           Entry entry = std::move(queue_.front());
           queue_.pop_front();
-          if (entry.item.cancelled()) {
-            dropped.emplace_back(std::move(entry.item),
-                                 absl::CancelledError("the caller cancelled the request"));
-          } else if (entry.item.deadline() <= now) {
+          // The deadline first: gRPC also cancels a call whose deadline passes, so a cancelled
+          // item past its deadline expired rather than being abandoned by its caller.
+          if (entry.item.deadline() <= now) {
             dropped.emplace_back(std::move(entry.item),
                                  absl::DeadlineExceededError(
                                      "deadline passed while the request waited in the queue"));
+          } else if (entry.item.cancelled()) {
+            dropped.emplace_back(std::move(entry.item),
+                                 absl::CancelledError("the caller cancelled the request"));
           } else {
             batch.push_back(std::move(entry.item));
           }

@@ -60,11 +60,12 @@ void ExplainExecutor::Run(std::shared_ptr<ExplainJob> job,
     job->done(std::move(result), snapshot, decode_ms);
   };
   const absl::Time start = absl::Now();
-  if (job->cancelled && job->cancelled()) {
-    return finish(absl::CancelledError("the caller cancelled the request"), 0);
-  }
+  // The deadline first: gRPC cancels a call whose deadline passes, and that is an expiry.
   if (job->deadline <= start) {
     return finish(absl::DeadlineExceededError("deadline passed while Explain waited"), 0);
+  }
+  if (job->cancelled && job->cancelled()) {
+    return finish(absl::CancelledError("the caller cancelled the request"), 0);
   }
   const model::ModelInfo& info = snapshot->model_info();
   model::DecodeOptions options;

@@ -9,7 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/call_support.h"
-#include "server/request_mapping.h"
+#include "server/request_options.h"
+#include "server/response_mapping.h"
 
 namespace geoloc::server {
 namespace {
@@ -29,6 +30,7 @@ void FillTimings(const StageTimes& t, double total_ms, geoloc::v1::StageTimings*
   out->set_encode_ms(t.encode_ms);
   out->set_search_ms(t.search_ms);
   out->set_estimate_ms(t.estimate_ms);
+  out->set_classify_ms(t.classify_ms);
   out->set_batch_size(static_cast<uint32_t>(t.batch_size));
   out->set_total_ms(total_ms);
 }

@@ -13,7 +13,7 @@
 #include "core/model/grad_cam.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "server/request_mapping.h"
+#include "server/request_options.h"
 
 namespace geoloc::server {
 namespace {

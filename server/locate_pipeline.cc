@@ -63,7 +63,17 @@ void LocatePipeline::Stop() {
 }
 
 void LocatePipeline::Release() {
-  metrics_->SetQueueDepth(admitted_.fetch_sub(1) - 1);
+  admitted_.fetch_sub(1);
+  PublishQueueDepth();
+}
+
+void LocatePipeline::PublishQueueDepth() {
+  // admitted_ changes on many threads at once. Publishing the value each thread computed could
+  // leave the gauge at a stale value when two updates land out of order (e.g. 1 after 0 with the
+  // queue empty, until the next call); re-reading the counter under a lock makes the last
+  // publication see the last change.
+  std::lock_guard<std::mutex> lock(depth_mu_);
+  metrics_->SetQueueDepth(admitted_.load());
 }
 
 void LocatePipeline::Fail(Work& work, absl::Status status) {
@@ -85,16 +95,19 @@ void LocatePipeline::Submit(LocateJob job) {
              StageTimes{});
     return;
   }
-  const int before = admitted_.fetch_add(1);
-  if (before >= config_.queue_capacity) {
-    admitted_.fetch_sub(1);
-    job.done(absl::ResourceExhaustedError(absl::StrCat(
-                 "the server is at capacity (", config_.queue_capacity,
-                 " images waiting for the encoder); retry with backoff")),
-             snapshot, StageTimes{});
-    return;
-  }
-  metrics_->SetQueueDepth(before + 1);
+  // Take a slot only if one is free: the count never exceeds the capacity, not even for a moment
+  // (a refused call would otherwise show up briefly in the depth others read and publish).
+  int before = admitted_.load();
+  do {
+    if (before >= config_.queue_capacity) {
+      job.done(absl::ResourceExhaustedError(absl::StrCat(
+                   "the server is at capacity (", config_.queue_capacity,
+                   " images waiting for the encoder); retry with backoff")),
+               snapshot, StageTimes{});
+      return;
+    }
+  } while (!admitted_.compare_exchange_weak(before, before + 1));
+  PublishQueueDepth();
   auto work = std::make_shared<Work>();
   work->job = std::move(job);
   work->snapshot = std::move(snapshot);
@@ -103,12 +116,13 @@ void LocatePipeline::Submit(LocateJob job) {
 
 void LocatePipeline::Decode(std::shared_ptr<Work> work) {
   const absl::Time start = absl::Now();
-  if (work->job.cancelled && work->job.cancelled()) {
-    Fail(*work, absl::CancelledError("the caller cancelled the request"));
-    return;
-  }
+  // The deadline first: gRPC cancels a call whose deadline passes, and that is an expiry.
   if (work->job.deadline <= start) {
     Fail(*work, absl::DeadlineExceededError("deadline passed before the image was decoded"));
+    return;
+  }
+  if (work->job.cancelled && work->job.cancelled()) {
+    Fail(*work, absl::CancelledError("the caller cancelled the request"));
     return;
   }
   const model::ModelInfo& info = work->snapshot->model_info();
@@ -210,6 +224,10 @@ void LocatePipeline::RunBatch(std::vector<WorkItem>& batch) {
         if (result.ok()) {
           w->times.estimate_ms = result->estimate_ms;
           metrics_->RecordStage("estimate", result->estimate_ms / 1000.0);
+          if (result->classifier.has_value()) {
+            w->times.classify_ms = result->classify_ms;
+            metrics_->RecordStage("classify", result->classify_ms / 1000.0);
+          }
         }
         w->job.done(std::move(result), w->snapshot, w->times);
       });

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -46,6 +47,7 @@ struct StageTimes {
   double encode_ms = 0;
   double search_ms = 0;
   double estimate_ms = 0;
+  double classify_ms = 0;  // the cell classifier head (0 without one)
   int batch_size = 0;
 };
 
@@ -81,11 +83,13 @@ class LocatePipeline {
   void RunBatch(std::vector<WorkItem>& batch);
   void Fail(Work& work, absl::Status status);
   void Release();
+  void PublishQueueDepth();
 
   const ServerConfig config_;
   SnapshotManager<engine::Locator>* const snapshots_;
   ServerMetrics* const metrics_;
-  std::atomic<int> admitted_{0};  // admitted and not yet taken into a batch
+  std::atomic<int> admitted_{0};  // admitted and not yet taken into a batch; <= queue_capacity
+  std::mutex depth_mu_;           // orders the geoloc_queue_depth updates (PublishQueueDepth)
   std::atomic<bool> stopping_{false};
   std::unique_ptr<ThreadPool> decode_pool_;
   std::unique_ptr<ThreadPool> estimate_pool_;

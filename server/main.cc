@@ -30,6 +30,56 @@ sigset_t HandledSignals() {
   return set;
 }
 
+// The signal loops below take SIGTERM/SIGINT/SIGHUP synchronously, and every thread main starts
+// inherits a mask that blocks them. Threads that shared libraries start before main never got
+// that mask (OpenBLAS starts its worker pool, one thread per core, in a library constructor).
+// When the loop is busy (a SIGHUP reload, the drain), the kernel hands a new signal to such a
+// thread, where its default action would kill the process: a second SIGHUP during a reload, or
+// the forcing second SIGTERM, would end geolocd with "terminated by signal" instead of a drain
+// or exit 1. So a handler is installed too: it only counts the signal, and the loops take counted
+// signals at their next tick.
+static_assert(std::atomic<int>::is_always_lock_free, "the handler needs lock-free atomics");
+std::atomic<int> g_caught_term{0};
+std::atomic<int> g_caught_int{0};
+std::atomic<int> g_caught_hup{0};
+
+void CountSignal(int sig) {  // async-signal-safe: lock-free atomics only
+  (sig == SIGHUP ? g_caught_hup : sig == SIGINT ? g_caught_int : g_caught_term).fetch_add(1);
+}
+
+void InstallCountingHandlers() {
+  struct sigaction action {};
+  action.sa_handler = CountSignal;
+  action.sa_mask = HandledSignals();
+  action.sa_flags = SA_RESTART;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &action, nullptr);
+}
+
+bool TakeOne(std::atomic<int>& count) {
+  int n = count.load();
+  while (n > 0) {
+    if (count.compare_exchange_weak(n, n - 1)) return true;
+  }
+  return false;
+}
+
+// A signal a stray thread counted, else 0.
+int TakeCountedSignal() {
+  if (TakeOne(g_caught_term)) return SIGTERM;
+  if (TakeOne(g_caught_int)) return SIGINT;
+  if (TakeOne(g_caught_hup)) return SIGHUP;
+  return 0;
+}
+
+// The next signal (taken from the blocked set, or counted by the handler), or -1 after `wait`.
+int NextSignal(const sigset_t& signals, long wait_ns) {
+  if (const int sig = TakeCountedSignal(); sig != 0) return sig;
+  timespec tick{0, wait_ns};
+  if (const int sig = sigtimedwait(&signals, nullptr, &tick); sig > 0) return sig;
+  const int sig = TakeCountedSignal();
+  return sig != 0 ? sig : -1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,9 +99,10 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Signals are taken synchronously by this thread (sigtimedwait); every other thread inherits
-  // the mask, so no handler runs at an awkward moment.
+  // Signals are taken synchronously by this thread (sigtimedwait); every thread started from here
+  // on inherits the mask. Threads libraries started earlier only count them (CountSignal).
   const sigset_t signals = HandledSignals();
+  InstallCountingHandlers();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   geoloc::server::Geolocd server(*config);
@@ -69,8 +120,7 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   for (;;) {
-    timespec tick{0, 200'000'000};
-    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    const int sig = NextSignal(signals, 200'000'000);
     if (load_state.load() == -1) {
       exit_code = 1;
       break;
@@ -94,8 +144,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> drained{false};
   std::thread forcer([&] {
     while (!drained.load()) {
-      timespec tick{0, 100'000'000};
-      const int sig = sigtimedwait(&signals, nullptr, &tick);
+      const int sig = NextSignal(signals, 100'000'000);
       if (sig == SIGTERM || sig == SIGINT) {
         GEOLOC_LOG(WARNING) << "second signal during drain: exiting now";
         std::_Exit(1);

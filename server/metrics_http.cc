@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -20,6 +21,7 @@ namespace geoloc::server {
 namespace {
 
 constexpr size_t kMaxRequestBytes = 8192;
+constexpr int kRequestSeconds = 2;  // to receive a whole request; also each send's timeout
 
 void WriteAll(int fd, const std::string& data) {
   size_t off = 0;
@@ -110,9 +112,13 @@ void MetricsHttpServer::Serve() {
 }
 
 void MetricsHttpServer::Handle(int fd) {
-  timeval timeout{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  timeval timeout{kRequestSeconds, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  // The whole request must arrive within kRequestSeconds. A timeout per recv() alone would let a
+  // client that trickles a byte every second hold this single thread (and so every scrape) for
+  // hours.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(kRequestSeconds);
   std::string request;
   char buf[1024];
   while (request.find("\r\n\r\n") == std::string::npos &&
@@ -121,9 +127,17 @@ void MetricsHttpServer::Handle(int fd) {
       WriteAll(fd, Response(431, "Request Header Fields Too Large", "text/plain", "too large\n"));
       return;
     }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) return;  // too slow: drop the connection
+    pollfd readable{fd, POLLIN, 0};
+    const int ready = ::poll(&readable, 1, static_cast<int>(left));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;  // timed out or failed
     ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // closed or timed out
+    if (n <= 0) return;  // closed
     request.append(buf, static_cast<size_t>(n));
   }
   const size_t line_end = request.find_first_of("\r\n");

@@ -9,7 +9,8 @@
 // registry and TextSerializer.
 //
 // One thread serves one connection at a time (scrapes are rare and small). Hostile clients cannot
-// hold it: each connection has a 2 s read/write timeout and an 8 KiB request limit. Responses:
+// hold it: a connection has 2 s in all to deliver its request (a trickle of bytes does not extend
+// it), each send times out after 2 s, and requests are limited to 8 KiB. Responses:
 // GET /metrics -> 200 text/plain; version=0.0.4; GET / -> 200 with a link; other paths -> 404;
 // other methods -> 405. The destructor stops the thread and closes the socket.
 #ifndef GEOLOC_SERVER_METRICS_HTTP_H_
