@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, on an embedded default: installs, builds, exports a demo model (random weights,
 # fixed seed: nothing is downloaded), generates a small synthetic world, builds its index bundle,
-# starts geolocd, locates and explains a query photo with the geoloc CLI, and stops the server.
+# adds adaptive S2 cells and trains the hierarchical cell classifier on it, starts geolocd, locates
+# a query photo and explains the answer and the classifier's top cell with the geoloc CLI, and
+# stops the server.
 # Usage: tools/demo.sh   (env: GEOLOC_BUILD_DIR, default build/; GEOLOC_DEMO_DIR, default demo-output/)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,26 +14,33 @@ py=/usr/bin/python3  # Debian's python3, which has python3-torch (another python
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "1/7 dependencies"
+step "1/8 dependencies"
 tools/install_deps.sh
 
-step "2/7 build (geolocd, geoloc, geoloc-index, geoloc-synth)"
+step "2/8 build (geolocd, geoloc, geoloc-index, geoloc-synth, geoloc-cells)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$(nproc)" --target geolocd geoloc geoloc-index geoloc-synth
+cmake --build "$build" -j "$(nproc)" --target geolocd geoloc geoloc-index geoloc-synth geoloc-cells
 
 mkdir -p "$out"
-step "3/7 export the demo model (ResNet-18 + GeM + FC-512, random weights, seed 0)"
+step "3/8 export the demo model (ResNet-18 + GeM + FC-512, random weights, seed 0)"
 "$py" tools/export_model.py --demo -o "$out/model.pt"
 
-step "4/7 generate a synthetic world (preset small: ~1,000 geotagged photos in 48 cities)"
+step "4/8 generate a synthetic world (preset small: 1,008 geotagged photos of 252 places in 18 cities)"
 "$build/tools/synth/geoloc-synth" --preset small --seed 1 --out "$out/world"
 
-step "5/7 build the index bundle from the world's database split"
+step "5/8 build the index bundle from the world's database split"
 "$build/tools/index/geoloc-index" build --model "$out/model.pt" --csv "$out/world/database.csv" \
   --output "$out/bundle" --name demo --replace
 "$build/tools/index/geoloc-index" info "$out/bundle" | head -n 12
 
-step "6/7 start geolocd"
+step "6/8 adaptive S2 cells and the hierarchical cell classifier (HMC) for the bundle"
+# The small world's 18 cities hold 42 database photos each: cells of 20..100 photos are cities.
+"$build/tools/cells/geoloc-cells" generate --bundle "$out/bundle" --lvl_start 2 --lvl_end 12 \
+  --t_min 20 --t_max 100 --force
+"$build/tools/cells/geoloc-cells" train --bundle "$out/bundle" --variant hmc --hidden 256 \
+  --epochs 60 --progress=false | tail -n 4
+
+step "7/8 start geolocd"
 rm -f "$out/ports"
 "$build/server/geolocd" --model "$out/model.pt" --bundle "$out/bundle" \
   --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 --port_file "$out/ports" \
@@ -58,17 +67,29 @@ for _ in $(seq 1 600); do
 done
 echo "geolocd serving on 127.0.0.1:$grpc_port (metrics: http://127.0.0.1:$metrics_port/metrics)"
 
-step "7/7 locate and explain a query photo"
+step "8/8 locate and explain a query photo"
 # The first query of the world: its true location is in the CSV, for comparison.
 IFS=, read -r query_path query_lat query_lon _ < <(sed -n 2p "$out/world/query.csv")
 echo "query: $query_path (taken at $query_lat, $query_lon)"
-"${cli[@]}" locate "$out/world/$query_path" --levels 10,13 --neighbors --geojson "$out/answer.geojson"
+"${cli[@]}" locate "$out/world/$query_path" --levels 10,13 --neighbors --classifier_cells 5 \
+  --geojson "$out/answer.geojson"
 "${cli[@]}" explain "$out/world/$query_path" --out "$out/explain.png"
+# The classifier's most probable cell, from the answer's GeoJSON.
+top_cell="$("$py" -c '
+import json, sys
+cells = [f["properties"] for f in json.load(open(sys.argv[1]))["features"]
+         if f["properties"].get("kind") == "classifier_cell"]
+print(max(cells, key=lambda c: c["probability"])["token"] if cells else "")
+' "$out/answer.geojson")"
+if [[ -n "$top_cell" ]]; then
+  "${cli[@]}" explain "$out/world/$query_path" --cell "$top_cell" --out "$out/explain-cell.png"
+fi
 
 stop_server
 trap - EXIT
 echo
 echo "files written:"
 echo "  $out/answer.geojson   peaks and S2 cells (open in geojson.io or QGIS)"
-echo "  $out/explain.png      Grad-CAM overlay: what in the photo drove the top peak"
+echo "  $out/explain.png      Grad-CAM overlay: what in the photo drove the answer's top peak"
+echo "  $out/explain-cell.png Grad-CAM overlay: what drove the classifier's top cell"
 echo "  $out/bundle/          the index bundle;  $out/geolocd.log  the server's log"

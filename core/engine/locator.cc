@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/common/status_macros.h"
+#include "core/engine/fusion.h"
 #include "core/geo/estimator.h"
 #include "core/model/preprocess.h"
 
@@ -23,8 +24,12 @@ constexpr int kInProcessBatch = 16;
 
 Locator::Locator(std::shared_ptr<const model::Encoder> encoder,
                  std::shared_ptr<const model::GradCam> grad_cam,
-                 std::shared_ptr<const index::Bundle> bundle)
-    : encoder_(std::move(encoder)), grad_cam_(std::move(grad_cam)), bundle_(std::move(bundle)) {
+                 std::shared_ptr<const index::Bundle> bundle,
+                 std::unique_ptr<const BundleClassifier> classifier)
+    : encoder_(std::move(encoder)),
+      grad_cam_(std::move(grad_cam)),
+      bundle_(std::move(bundle)),
+      classifier_(std::move(classifier)) {
   const auto& info = encoder_->info();
   model_version_ = absl::StrCat(info.name, "@", info.fingerprint.substr(0, 12));
 }
@@ -39,8 +44,10 @@ absl::StatusOr<std::shared_ptr<const Locator>> Locator::Create(
   if (grad_cam != nullptr && grad_cam->info().fingerprint != encoder->info().fingerprint) {
     return absl::InvalidArgumentError("the Grad-CAM model is not the encoder's model");
   }
-  return std::shared_ptr<const Locator>(
-      new Locator(std::move(encoder), std::move(grad_cam), std::move(bundle)));
+  GEOLOC_ASSIGN_OR_RETURN(std::unique_ptr<const BundleClassifier> classifier,
+                          BundleClassifier::Load(*bundle, encoder->info()));
+  return std::shared_ptr<const Locator>(new Locator(std::move(encoder), std::move(grad_cam),
+                                                    std::move(bundle), std::move(classifier)));
 }
 
 absl::StatusOr<std::shared_ptr<const Locator>> Locator::Load(
@@ -70,7 +77,6 @@ absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Locator::Search(
 absl::StatusOr<LocateResult> Locator::Finish(absl::Span<const float> descriptor,
                                              std::vector<index::Neighbor> neighbors,
                                              const LocateParams& params) const {
-  (void)descriptor;  // the classifier head (when the bundle has one) reads it
   const absl::Time start = absl::Now();
   neighbors.erase(std::remove_if(neighbors.begin(), neighbors.end(),
                                  [](const index::Neighbor& n) {
@@ -107,7 +113,40 @@ absl::StatusOr<LocateResult> Locator::Finish(absl::Span<const float> descriptor,
   result.weights = std::move(estimate.weights);
   result.neighbors = std::move(neighbors);
   result.estimate_ms = MsSince(start);
+  if (classifier_ != nullptr) {
+    GEOLOC_RETURN_IF_ERROR(Classify(descriptor, params, &result));
+  }
   return result;
+}
+
+absl::Status Locator::Classify(absl::Span<const float> descriptor, const LocateParams& params,
+                               LocateResult* result) const {
+  const absl::Time start = absl::Now();
+  if (descriptor.size() != static_cast<size_t>(encoder_->info().dim)) {
+    return absl::InvalidArgumentError(absl::StrCat("the classifier needs a ",
+                                                   encoder_->info().dim, "-d descriptor, got ",
+                                                   descriptor.size(), " floats"));
+  }
+  std::vector<float> probs(classifier_->num_classes());
+  GEOLOC_RETURN_IF_ERROR(classifier_->Predict(descriptor.data(), 1, probs.data()));
+  const ClassifierEstimate top = classifier_->Estimate(probs);
+  result->classifier = LocationEstimate{top.pos, top.radius_km, top.probability};
+  result->classifier_cells = classifier_->TopCells(probs, params.max_classifier_cells,
+                                                   params.cell_polygons,
+                                                   params.polygon_points_per_edge);
+  // The fused answer (fusion.h): the peaks re-ranked by the classifier's leaf probabilities.
+  std::vector<double> leaf_probability(result->peaks.size());
+  for (size_t i = 0; i < result->peaks.size(); ++i) {
+    leaf_probability[i] = classifier_->LeafProbabilityAt(probs, result->peaks[i].pos);
+  }
+  const FusedChoice fused =
+      FusePeaks(result->peaks, leaf_probability, classifier_->num_classes());
+  if (fused.peak >= 0) {
+    const geo::Peak& p = result->peaks[fused.peak];
+    result->best = LocationEstimate{p.pos, p.radius_km, fused.confidence};
+  }
+  result->classify_ms = MsSince(start);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<LocateResult>> Locator::LocateImages(absl::Span<const cv::Mat> images,

@@ -1,5 +1,6 @@
 // The Locator: one immutable snapshot {encoder, bundle} that turns images into answers:
-// encode -> search -> estimate (spherical KDE by default) -> peaks -> S2 cell confidences.
+// encode -> search -> estimate (spherical KDE by default) -> peaks -> S2 cell confidences, and,
+// when the bundle has a cell classifier (bundle_classifier.h), its cells and a fused answer.
 //
 //   GEOLOC_ASSIGN_OR_RETURN(auto locator, Locator::Load(encoder, grad_cam, "/bundles/v1", {}));
 //   GEOLOC_ASSIGN_OR_RETURN(auto results, locator->LocateImages(images, params));
@@ -24,7 +25,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "core/engine/bundle_classifier.h"
 #include "core/engine/cell_confidence.h"
 #include "core/engine/locate_params.h"
 #include "core/geo/peak.h"
@@ -43,13 +46,18 @@ struct LocationEstimate {
 };
 
 struct LocateResult {
-  LocationEstimate best;       // what the caller should use
+  LocationEstimate best;       // what the caller should use: fused with a classifier, else retrieval
   LocationEstimate retrieval;  // the top peak
+  std::optional<LocationEstimate> classifier;  // the most probable leaf cell (with a classifier)
   std::vector<geo::Peak> peaks;  // most probable first, at most params.max_peaks
   std::vector<CellConfidence> cells;  // retrieval cell confidences, per requested level
   std::vector<index::Neighbor> neighbors;  // the k retrieved neighbours, best first
   std::vector<double> weights;             // their normalised estimator weights
+  // With a classifier: its cells (leaves and ancestors), most probable first, at most
+  // params.max_classifier_cells.
+  std::vector<CellConfidence> classifier_cells;
   double estimate_ms = 0;
+  double classify_ms = 0;
 };
 
 struct ExplainTarget {
@@ -81,7 +89,8 @@ class Locator {
       std::shared_ptr<const model::Encoder> encoder,
       std::shared_ptr<const model::GradCam> grad_cam, const std::string& bundle_path,
       const index::BundleLoadOptions& options);
-  // Wraps an already loaded bundle (checked against the encoder the same way).
+  // Wraps an already loaded bundle (checked against the encoder the same way). A bundle with a
+  // cell classifier head gets it loaded and checked too (BundleClassifier::Load's errors).
   static absl::StatusOr<std::shared_ptr<const Locator>> Create(
       std::shared_ptr<const model::Encoder> encoder,
       std::shared_ptr<const model::GradCam> grad_cam, std::shared_ptr<const index::Bundle> bundle);
@@ -94,6 +103,8 @@ class Locator {
   const std::string& model_version() const { return model_version_; }
   const std::string& bundle_version() const { return bundle_->version(); }
   bool can_explain() const { return grad_cam_ != nullptr; }
+  // The bundle's cell classifier; null when the bundle has none.
+  const BundleClassifier* classifier() const { return classifier_.get(); }
 
   // --- Stage API (the server's batcher) ---
   // images: n preprocessed images (model::PreprocessedSize floats each); out: n * dim floats.
@@ -110,24 +121,43 @@ class Locator {
   // --- Whole pipeline, in-process ---
   absl::StatusOr<std::vector<LocateResult>> LocateImages(absl::Span<const cv::Mat> images,
                                                          const LocateParams& params) const;
-  // Grad-CAM of what in `bgr` drove the target (see ExplainTarget). Errors: FAILED_PRECONDITION
+  // Grad-CAM of what in `bgr` drove the target (see ExplainTarget). A cell of the bundle's
+  // classifier is explained through the head (the cell's probability: its leaf's output, or the
+  // sum over the leaves below it); any other cell, or every cell without a classifier, through
+  // the mean similarity to the retrieved neighbours inside it. Errors: FAILED_PRECONDITION
   // without a Grad-CAM model; INVALID_ARGUMENT for a peak index beyond the peaks found or a
-  // malformed cell token; NOT_FOUND for a neighbour id not in the bundle or a cell holding none of
-  // the retrieved neighbours.
+  // malformed cell token; NOT_FOUND for a neighbour id not in the bundle or a cell that is
+  // neither a classifier cell nor holds a retrieved neighbour.
   absl::StatusOr<ExplainResult> Explain(const cv::Mat& bgr, const ExplainTarget& target,
                                         const LocateParams& params, bool render_overlay) const;
 
  private:
   Locator(std::shared_ptr<const model::Encoder> encoder,
           std::shared_ptr<const model::GradCam> grad_cam,
-          std::shared_ptr<const index::Bundle> bundle);
+          std::shared_ptr<const index::Bundle> bundle,
+          std::unique_ptr<const BundleClassifier> classifier);
 
+  // The classifier's part of Finish: probabilities, cells, its estimate and the fused best.
+  absl::Status Classify(absl::Span<const float> descriptor, const LocateParams& params,
+                        LocateResult* result) const;
+  // Explain for a cell of the classifier: Grad-CAM of the cell's probability through the head.
+  absl::StatusOr<ExplainResult> ExplainClassifierCell(cells::CellId cell,
+                                                      const std::vector<float>& image,
+                                                      const cv::Mat& bgr,
+                                                      const LocateParams& params,
+                                                      bool render_overlay, absl::Time start,
+                                                      ExplainResult result) const;
+  // Grad-CAM of `target` for the preprocessed `image`; fills score, saliency and the overlay.
+  absl::Status RunGradCam(const std::vector<float>& image, const cv::Mat& bgr,
+                          const model::GradCamTarget& target, bool render_overlay,
+                          ExplainResult* result) const;
   // Descriptors of bundle rows (exact for flat, approximate for PQ), rows.size() * dim floats.
   absl::StatusOr<std::vector<float>> RowDescriptors(absl::Span<const int64_t> rows) const;
 
   std::shared_ptr<const model::Encoder> encoder_;
   std::shared_ptr<const model::GradCam> grad_cam_;
   std::shared_ptr<const index::Bundle> bundle_;
+  std::unique_ptr<const BundleClassifier> classifier_;
   std::string model_version_;
 };
 

@@ -107,6 +107,10 @@ absl::StatusOr<ExplainResult> Locator::Explain(const cv::Mat& bgr, const Explain
     }
     case ExplainTarget::Kind::kCell: {
       GEOLOC_ASSIGN_OR_RETURN(cells::CellId cell, cells::CellFromToken(target.cell_token));
+      if (classifier_ != nullptr && classifier_->cells().NodeIndex(cell) >= 0) {
+        return ExplainClassifierCell(cell, image, bgr, params, render_overlay, start,
+                                     std::move(result));
+      }
       double mass = 0;
       for (size_t i = 0; i < located.neighbors.size(); ++i) {
         const auto& n = located.neighbors[i];
@@ -117,9 +121,10 @@ absl::StatusOr<ExplainResult> Locator::Explain(const cv::Mat& bgr, const Explain
         }
       }
       if (rows.empty()) {
-        return absl::NotFoundError(absl::StrCat("none of the ", located.neighbors.size(),
-                                                " retrieved neighbours lies in cell ",
-                                                target.cell_token));
+        return absl::NotFoundError(absl::StrCat(
+            "none of the ", located.neighbors.size(), " retrieved neighbours lies in cell ",
+            target.cell_token,
+            classifier_ == nullptr ? "" : ", and it is not one of the classifier's cells"));
       }
       result.cell = DescribeCell(cell, mass, params.cell_polygons, params.polygon_points_per_edge);
       result.description = absl::StrFormat("cell %s (level %d, %d neighbours, probability %.2f)",
@@ -133,17 +138,43 @@ absl::StatusOr<ExplainResult> Locator::Explain(const cv::Mat& bgr, const Explain
   const model::GradCamTarget cam_target =
       rows.size() == 1 ? model::GradCamTarget::Similarity(std::move(targets))
                        : model::GradCamTarget::MeanSimilarity(std::move(targets));
-  GEOLOC_ASSIGN_OR_RETURN(model::GradCamResult cam,
-                          grad_cam_->Compute(image.data(), cam_target,
-                                             cv::Size(info.input_width, info.input_height)));
-  result.score = cam.score;
-  result.saliency = cam.map;
-  if (render_overlay) {
-    GEOLOC_ASSIGN_OR_RETURN(result.overlay_png,
-                            model::RenderOverlayPng(ModelView(bgr, info), cam.map));
-  }
+  GEOLOC_RETURN_IF_ERROR(RunGradCam(image, bgr, cam_target, render_overlay, &result));
   result.explain_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
   return result;
+}
+
+absl::StatusOr<ExplainResult> Locator::ExplainClassifierCell(
+    cells::CellId cell, const std::vector<float>& image, const cv::Mat& bgr,
+    const LocateParams& params, bool render_overlay, absl::Time start,
+    ExplainResult result) const {
+  GEOLOC_ASSIGN_OR_RETURN(std::vector<int> leaves, classifier_->LeafClassesOf(cell));
+  GEOLOC_RETURN_IF_ERROR(RunGradCam(
+      image, bgr, model::GradCamTarget::HeadOutputSum(classifier_->head(), leaves),
+      render_overlay, &result));
+  // The score is the cell's probability for the unmodified image (the head's outputs summed).
+  result.cell = DescribeCell(cell, result.score, params.cell_polygons,
+                             params.polygon_points_per_edge);
+  result.description =
+      absl::StrFormat("classifier cell %s (level %d, %d leaf cell(s), probability %.3f)",
+                      result.cell->token, result.cell->level, leaves.size(), result.score);
+  result.explain_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  return result;
+}
+
+absl::Status Locator::RunGradCam(const std::vector<float>& image, const cv::Mat& bgr,
+                                 const model::GradCamTarget& target, bool render_overlay,
+                                 ExplainResult* result) const {
+  const model::ModelInfo& info = encoder_->info();
+  GEOLOC_ASSIGN_OR_RETURN(model::GradCamResult cam,
+                          grad_cam_->Compute(image.data(), target,
+                                             cv::Size(info.input_width, info.input_height)));
+  result->score = cam.score;
+  result->saliency = cam.map;
+  if (render_overlay) {
+    GEOLOC_ASSIGN_OR_RETURN(result->overlay_png,
+                            model::RenderOverlayPng(ModelView(bgr, info), cam.map));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace geoloc::engine

@@ -5,13 +5,15 @@
 #   bundles/corrupt          v1 with one byte of its shard flipped (must be rejected)
 #   bundles/mismatch         built with a different model (must be rejected)
 #   bundles/current -> v1    a symlink, for SIGHUP and --watch_bundle tests
+#   bundles/classified       v1 with adaptive cells and a trained HMC cell classifier head
 # Usage: make_fixture.sh BUILD_DIR OUT_DIR
 set -euo pipefail
 build="$1"
 out="$2"
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 py=/usr/bin/python3
-stamp="$out/.complete"
+# The stamp names the fixture's layout: a build tree with an older layout rebuilds it.
+stamp="$out/.complete-2"
 if [[ -f "$stamp" ]]; then
   echo "server fixture: $out is up to date"
   exit 0
@@ -47,6 +49,12 @@ with open(path, "r+b") as f:
     f.seek(offset)
     f.write(bytes([b[0] ^ 0xFF]))
 PY
+cells="$build/tools/cells/geoloc-cells"
+cp -r "$out/bundles/v1" "$out/bundles/classified"
+"$cells" generate --bundle "$out/bundles/classified" --lvl_start 2 --lvl_end 10 --t_min 2 \
+  --t_max 12 >/dev/null
+"$cells" train --bundle "$out/bundles/classified" --variant hmc --epochs 30 --hidden 64 \
+  --threads 1 --progress=false >/dev/null
 ln -sfn v1 "$out/bundles/current"
 touch "$stamp"
 echo "server fixture: ready in $out"

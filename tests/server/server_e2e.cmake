@@ -21,7 +21,7 @@ protobuf_generate(TARGET geoloc_server_test_support LANGUAGE grpc
   GENERATE_EXTENSIONS .grpc.pb.h .grpc.pb.cc
   PLUGIN "protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>"
   IMPORT_DIRS "${CMAKE_CURRENT_SOURCE_DIR}" PROTOC_OUT_DIR "${CMAKE_CURRENT_BINARY_DIR}")
-add_dependencies(geoloc_server_test_support geolocd geoloc-synth geoloc-index)
+add_dependencies(geoloc_server_test_support geolocd geoloc-synth geoloc-index geoloc-cells)
 
 function(geoloc_add_server_test name)
   geoloc_add_test(${name} SOURCES ${ARGN} LIBS geoloc_server_test_support geoloc_geo

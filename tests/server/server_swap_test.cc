@@ -118,6 +118,60 @@ TEST_F(ServerSwapTest, BadBundlesAreRejectedAndTheOldOneKeepsServing) {
   EXPECT_EQ(MetricValue(*metrics, "geoloc_last_swap_success").value_or(-1), 0);
 }
 
+TEST_F(ServerSwapTest, AClassifierSwapsInAndOutWithItsBundle) {
+  ServerProcess server(ServerProcess::DefaultFlags(fixture_));
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto c = server.NewClient();
+  v1::LocateRequest request = Request(0);
+  request.mutable_options()->set_max_classifier_cells(3);
+  auto before = c->Locate(request);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_FALSE(before->has_classifier());
+  EXPECT_EQ(before->classifier_cells_size(), 0);
+
+  v1::SwapIndexRequest swap;
+  swap.set_bundle_path("classified");
+  ASSERT_TRUE(c->SwapIndex(swap, {absl::Seconds(60), false}).ok()) << server.Log();
+  auto status = c->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(status->bundle().has_cells());
+  EXPECT_TRUE(status->bundle().has_classifier());
+  auto with = c->Locate(request);
+  ASSERT_TRUE(with.ok()) << with.status();
+  ASSERT_TRUE(with->has_classifier());
+  EXPECT_GT(with->classifier().confidence(), 0);
+  ASSERT_EQ(with->classifier_cells_size(), 3);
+  EXPECT_GE(with->classifier_cells(0).probability(), with->classifier_cells(2).probability());
+  // The fused best is one of the retrieval peaks; retrieval's own answer stays the top peak.
+  bool best_is_a_peak = false;
+  for (const v1::Peak& p : with->peaks()) {
+    best_is_a_peak |= p.location().latitude() == with->best().location().latitude() &&
+                      p.location().longitude() == with->best().location().longitude();
+  }
+  EXPECT_TRUE(best_is_a_peak);
+  EXPECT_EQ(with->retrieval().location().latitude(), with->peaks(0).location().latitude());
+  EXPECT_GE(with->timings().classify_ms(), 0);
+
+  // Explain of the most probable classifier cell back-propagates its probability.
+  v1::ExplainRequest explain;
+  explain.set_image(request.image());
+  explain.set_cell_token(with->classifier_cells(0).token());
+  explain.set_return_overlay(false);
+  auto why = c->Explain(explain);
+  ASSERT_TRUE(why.ok()) << why.status();
+  EXPECT_EQ(why->target_kind(), v1::ExplainResponse::TARGET_KIND_CELL);
+  EXPECT_NEAR(why->target_score(), with->classifier_cells(0).probability(), 1e-3);
+  EXPECT_TRUE(absl::StrContains(why->target_description(), "classifier cell"))
+      << why->target_description();
+
+  swap.set_bundle_path("v1");
+  ASSERT_TRUE(c->SwapIndex(swap, {absl::Seconds(60), false}).ok());
+  auto after = c->Locate(request);
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->has_classifier());
+  EXPECT_EQ(after->classifier_cells_size(), 0);
+}
+
 TEST_F(ServerSwapTest, SighupAndTheWatchedLinkFollowTheCurrentSymlink) {
   const fs::path dir = fs::temp_directory_path() / ("geoloc-watch-" + std::to_string(::getpid()));
   fs::remove_all(dir);

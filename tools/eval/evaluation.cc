@@ -15,6 +15,7 @@
 #include "core/common/thread_pool.h"
 #include "core/geo/distance.h"
 #include "core/geo/estimator.h"
+#include "core/engine/fusion.h"
 #include "core/geo/metrics.h"
 #include "core/model/image_decoder.h"
 #include "core/model/preprocess.h"
@@ -91,10 +92,23 @@ absl::StatusOr<RetrievalRun> RetrieveAll(const engine::Locator& locator,
       std::vector<float> descriptors(static_cast<size_t>(m) * info.dim);
       GEOLOC_RETURN_IF_ERROR(locator.Encode(pixels.data(), m, descriptors.data()));
       GEOLOC_ASSIGN_OR_RETURN(auto hits, locator.Search(descriptors, options.max_k, 0, 0));
+      std::vector<float> probs;
+      const engine::BundleClassifier* classifier = locator.classifier();
+      if (classifier != nullptr) {
+        probs.resize(static_cast<size_t>(m) * classifier->num_classes());
+        const absl::Time t0 = absl::Now();
+        GEOLOC_RETURN_IF_ERROR(classifier->Predict(descriptors.data(), m, probs.data()));
+        run.classifier_seconds += absl::ToDoubleSeconds(absl::Now() - t0);
+      }
       for (int i = 0; i < m; ++i) {
         const index::SourceEntry& e = queries.entries[kept[i]];
-        run.queries.push_back(RetrievedQuery{e.meta.source, geo::LatLon{e.meta.lat, e.meta.lon},
-                                             std::move(hits[i])});
+        RetrievedQuery q{e.meta.source, geo::LatLon{e.meta.lat, e.meta.lon}, std::move(hits[i]),
+                         {}};
+        if (classifier != nullptr) {
+          const auto row = probs.begin() + static_cast<size_t>(i) * classifier->num_classes();
+          q.classifier_probs.assign(row, row + classifier->num_classes());
+        }
+        run.queries.push_back(std::move(q));
       }
     }
     if (options.show_progress) progress.Add(n);
@@ -106,9 +120,13 @@ absl::StatusOr<RetrievalRun> RetrieveAll(const engine::Locator& locator,
   return run;
 }
 
-EstimatorReport Evaluate(const RetrievalRun& run, geo::ScoreKind kind, int k,
-                         const geo::EstimatorOptions& options,
-                         const std::vector<double>& thresholds_km) {
+namespace {
+
+// Evaluate and EvaluateFused: `fuse_with` null answers with the top peak.
+EstimatorReport EvaluateEstimator(const RetrievalRun& run, geo::ScoreKind kind, int k,
+                                  const geo::EstimatorOptions& options,
+                                  const std::vector<double>& thresholds_km, int max_peaks,
+                                  const engine::BundleClassifier* fuse_with) {
   EstimatorReport report;
   report.label = Label(options, k);
   report.options = options;
@@ -132,12 +150,65 @@ EstimatorReport Evaluate(const RetrievalRun& run, geo::ScoreKind kind, int k,
       errors.push_back(std::numeric_limits<double>::infinity());
       continue;
     }
-    errors.push_back(geo::HaversineKm(estimate->peaks.front().pos, q.truth));
+    geo::LatLon answer = estimate->peaks.front().pos;
+    if (fuse_with != nullptr) {
+      const size_t n = std::min<size_t>(estimate->peaks.size(), max_peaks);
+      std::vector<double> leaf_probability(n);
+      for (size_t i = 0; i < n; ++i) {
+        leaf_probability[i] = fuse_with->LeafProbabilityAt(q.classifier_probs,
+                                                           estimate->peaks[i].pos);
+      }
+      const engine::FusedChoice fused =
+          engine::FusePeaks(absl::MakeConstSpan(estimate->peaks).first(n), leaf_probability,
+                            fuse_with->num_classes());
+      answer = estimate->peaks[fused.peak].pos;
+    }
+    errors.push_back(geo::HaversineKm(answer, q.truth));
   }
   report.accuracy = geo::AccuracyAtThresholds(errors, thresholds_km);
   report.median_error_km = geo::MedianError(errors);
   report.ms_per_query =
       run.queries.empty() ? 0 : absl::ToDoubleMilliseconds(spent) / run.queries.size();
+  return report;
+}
+
+}  // namespace
+
+EstimatorReport Evaluate(const RetrievalRun& run, geo::ScoreKind kind, int k,
+                         const geo::EstimatorOptions& options,
+                         const std::vector<double>& thresholds_km) {
+  return EvaluateEstimator(run, kind, k, options, thresholds_km, 0, nullptr);
+}
+
+EstimatorReport EvaluateFused(const RetrievalRun& run, geo::ScoreKind kind, int k,
+                              const geo::EstimatorOptions& options, int max_peaks,
+                              const engine::BundleClassifier& classifier,
+                              const std::vector<double>& thresholds_km) {
+  EstimatorReport report = EvaluateEstimator(run, kind, k, options, thresholds_km,
+                                             std::max(max_peaks, 1), &classifier);
+  report.label = "fused " + report.label;
+  report.method = "fused";
+  return report;
+}
+
+EstimatorReport EvaluateClassifier(const RetrievalRun& run,
+                                   const engine::BundleClassifier& classifier,
+                                   const std::vector<double>& thresholds_km) {
+  EstimatorReport report;
+  report.label = absl::StrFormat("classifier (top leaf of %d, %s)", classifier.num_classes(),
+                                 model::CellHeadVariantName(classifier.info().variant));
+  report.method = "classifier";
+  report.thresholds_km = thresholds_km;
+  std::vector<double> errors;
+  errors.reserve(run.queries.size());
+  for (const RetrievedQuery& q : run.queries) {
+    errors.push_back(geo::HaversineKm(classifier.Estimate(q.classifier_probs).pos, q.truth));
+  }
+  report.accuracy = geo::AccuracyAtThresholds(errors, thresholds_km);
+  report.median_error_km = geo::MedianError(errors);
+  // The head's forward pass (batched, measured in RetrieveAll), per query.
+  report.ms_per_query = run.queries.empty() ? 0
+                                            : run.classifier_seconds * 1000 / run.queries.size();
   return report;
 }
 

@@ -34,6 +34,8 @@ struct RetrievedQuery {
   std::string source;
   geo::LatLon truth;
   std::vector<index::Neighbor> neighbors;  // best first, up to max_k
+  // The bundle's cell classifier's leaf probabilities (empty when the bundle has no head).
+  std::vector<float> classifier_probs;
 };
 
 struct RetrievalRun {
@@ -41,6 +43,7 @@ struct RetrievalRun {
   int64_t unreadable = 0;  // queries skipped because the image could not be decoded
   double seconds = 0;      // wall time of decoding + encoding + searching everything
   double images_per_second = 0;
+  double classifier_seconds = 0;  // the classifier head's share of `seconds`
 };
 
 absl::StatusOr<RetrievalRun> RetrieveAll(const engine::Locator& locator,
@@ -49,6 +52,9 @@ absl::StatusOr<RetrievalRun> RetrieveAll(const engine::Locator& locator,
 
 struct EstimatorReport {
   std::string label;               // e.g. "spherical_kde k=60 m=5 h=0.5km"
+  // "retrieval" (the estimator's top peak), "classifier" (its top leaf cell; options unused) or
+  // "fused" (the estimator's peaks re-ranked by the classifier).
+  std::string method = "retrieval";
   geo::EstimatorOptions options;
   int k = 0;
   std::vector<double> thresholds_km;
@@ -62,6 +68,19 @@ struct EstimatorReport {
 EstimatorReport Evaluate(const RetrievalRun& run, geo::ScoreKind kind, int k,
                          const geo::EstimatorOptions& options,
                          const std::vector<double>& thresholds_km);
+
+// The same estimator, answering with the fused best as Locate does with a classifier
+// (core/engine/fusion.h): its first `max_peaks` peaks re-ranked by the classifier's probability
+// of each peak's leaf cell. Needs RetrievedQuery::classifier_probs.
+EstimatorReport EvaluateFused(const RetrievalRun& run, geo::ScoreKind kind, int k,
+                              const geo::EstimatorOptions& options, int max_peaks,
+                              const engine::BundleClassifier& classifier,
+                              const std::vector<double>& thresholds_km);
+
+// The classifier alone: the most probable leaf cell's centre.
+EstimatorReport EvaluateClassifier(const RetrievalRun& run,
+                                   const engine::BundleClassifier& classifier,
+                                   const std::vector<double>& thresholds_km);
 
 // recall@N for each N (within radius_km of the query's truth).
 std::vector<double> RecallAtN(const RetrievalRun& run, const std::vector<int>& ns,

@@ -5,6 +5,8 @@
 //
 // `run` prints, for every estimator side by side, accuracy at the distance thresholds, the median
 // error and the estimator's time, plus recall@1/5/10/20 (25 m) and the retrieval throughput.
+// When the bundle has a cell classifier, also the classifier alone (its top leaf cell) and every
+// estimator fused with it, the way Locate's `best` is (docs/CLASSIFIER.md "Fusion").
 // `tune` runs the seed's grid search over k, m and sigma (grid KDE) and our bandwidth in km
 // (spherical KDE) and prints the best parameters per threshold, like the thesis' table.
 // Exit status: 0 ok, 1 evaluation failed, 2 usage error.
@@ -43,6 +45,8 @@ ABSL_FLAG(double, sigma_deg, 0.0025, "run: grid KDE sigma in degrees");
 ABSL_FLAG(double, bandwidth_km, 0.5, "run: spherical KDE bandwidth in km");
 ABSL_FLAG(std::string, thresholds_km, "0.01,0.1,0.5,1,5,25,200,750,2500",
           "accuracy thresholds in km, comma-separated");
+ABSL_FLAG(int32_t, max_peaks, 5,
+          "run, bundles with a classifier: peaks the fused answer chooses from (Locate's default)");
 ABSL_FLAG(int32_t, batch, 16, "images per encoder forward pass");
 ABSL_FLAG(int32_t, max_queries, 0, "evaluate at most this many queries (0: all)");
 ABSL_FLAG(std::string, precision, "auto", "encoder precision: auto, fp32 or bf16");
@@ -94,10 +98,10 @@ std::string JsonReport(const EstimatorReport& r) {
     acc.push_back(absl::StrFormat("\"%s\": %.6f", ThresholdName(r.thresholds_km[t]), r.accuracy[t]));
   }
   return absl::StrFormat(
-      "{\"label\": \"%s\", \"estimator\": \"%s\", \"k\": %d, \"weight_exponent\": %g, "
+      "{\"label\": \"%s\", \"method\": \"%s\", \"estimator\": \"%s\", \"k\": %d, \"weight_exponent\": %g, "
       "\"sigma_deg\": %g, \"bandwidth_km\": %g, \"accuracy\": {%s}, \"median_error_km\": %.6f, "
       "\"failures\": %d, \"ms_per_query\": %.4f}",
-      r.label, geo::EstimatorName(r.options.kind), r.k, r.options.weight_exponent_m,
+      r.label, r.method, geo::EstimatorName(r.options.kind), r.k, r.options.weight_exponent_m,
       r.options.sigma_deg, r.options.bandwidth_km, absl::StrJoin(acc, ", "), r.median_error_km,
       r.failures, r.ms_per_query);
 }
@@ -125,6 +129,9 @@ int Main(const std::string& command) {
   const int max_k = absl::GetFlag(FLAGS_max_k);
   if (k < 1 || max_k < std::max(k, 20)) {
     return Fail(absl::InvalidArgumentError("need 1 <= --k <= --max_k and --max_k >= 20"));
+  }
+  if (absl::GetFlag(FLAGS_max_peaks) < 1) {
+    return Fail(absl::InvalidArgumentError("--max_peaks must be >= 1"));
   }
   std::vector<geo::EstimatorKind> kinds;
   for (absl::string_view name : absl::StrSplit(absl::GetFlag(FLAGS_estimators), ',',
@@ -177,6 +184,16 @@ int Main(const std::string& command) {
       o.bandwidth_km = absl::GetFlag(FLAGS_bandwidth_km);
       if (absl::Status st = geo::ValidateEstimatorOptions(o); !st.ok()) return Fail(st);
       reports.push_back(Evaluate(*run, score_kind, k, o, *thresholds));
+    }
+    // With a cell classifier: its own answer, and each estimator fused with it (as Locate's best).
+    if (const engine::BundleClassifier* classifier = (*locator)->classifier()) {
+      const size_t retrieval_rows = reports.size();
+      reports.push_back(EvaluateClassifier(*run, *classifier, *thresholds));
+      for (size_t i = 0; i < retrieval_rows; ++i) {
+        reports.push_back(EvaluateFused(*run, score_kind, k, reports[i].options,
+                                        absl::GetFlag(FLAGS_max_peaks), *classifier,
+                                        *thresholds));
+      }
     }
     if (json) {
       std::vector<std::string> rows;
