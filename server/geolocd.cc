@@ -49,6 +49,10 @@ Geolocd::Geolocd(ServerConfig config)
                      -> absl::StatusOr<std::shared_ptr<const engine::Locator>> {
         index::BundleLoadOptions options;
         options.verify_checksums = config_.verify_checksums;
+        options.gpu = config_.index_device == "gpu"             ? index::GpuPlacement::kShardPerDevice
+                      : config_.index_device == "gpu_replicate" ? index::GpuPlacement::kReplicate
+                                                                : index::GpuPlacement::kCpu;
+        options.gpu_devices = config_.index_gpu_devices;
         return engine::Locator::Load(encoder(), grad_cam(), path, options);
       }),
       pipeline_(config_, &snapshots_, &metrics_),

@@ -24,6 +24,11 @@ struct ServerConfig {
   int watch_interval_ms = 2000;
   bool verify_checksums = true;
   std::string precision = "auto";  // auto | fp32 | bf16
+  // Where the Faiss index lives: cpu | gpu (shard i on device i mod n) | gpu_replicate (a copy
+  // per device). GPU needs a Faiss with GPU support; without it the bundle loads on the CPU with
+  // a log line (core/index/bundle.h).
+  std::string index_device = "cpu";
+  std::vector<int> index_gpu_devices;  // empty: every visible device
   int intra_op_threads = 0;
   bool enable_explain = true;
   // Batching and concurrency

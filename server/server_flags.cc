@@ -24,6 +24,11 @@ ABSL_FLAG(bool, watch_bundle, false,
 ABSL_FLAG(int32_t, watch_interval_ms, 2000, "how often --watch_bundle checks the path");
 ABSL_FLAG(bool, verify_checksums, true, "verify every bundle file's SHA-256 when loading");
 ABSL_FLAG(std::string, precision, "auto", "encoder precision: auto, fp32 or bf16");
+ABSL_FLAG(std::string, index_device, "cpu",
+          "where the index lives: cpu, gpu (shards spread over GPUs) or gpu_replicate (a copy per "
+          "GPU); GPU needs a Faiss built with GPU support, else the CPU is used with a log line");
+ABSL_FLAG(std::vector<std::string>, index_gpu_devices, {},
+          "with --index_device gpu*: GPU ordinals, comma-separated (empty: every visible GPU)");
 ABSL_FLAG(int32_t, intra_op_threads, 0, "LibTorch threads per forward pass (0: all cores)");
 ABSL_FLAG(bool, enable_explain, true, "load the Grad-CAM model and serve Explain");
 ABSL_FLAG(int32_t, max_batch, 16, "images per encoder forward pass at most");
@@ -92,6 +97,12 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (c.precision != "auto" && c.precision != "fp32" && c.precision != "bf16") {
     return Bad("precision", "must be auto, fp32 or bf16");
   }
+  if (c.index_device != "cpu" && c.index_device != "gpu" && c.index_device != "gpu_replicate") {
+    return Bad("index_device", "must be cpu, gpu or gpu_replicate");
+  }
+  for (int d : c.index_gpu_devices) {
+    if (d < 0) return Bad("index_gpu_devices", "GPU ordinals must be >= 0");
+  }
   if (c.max_batch < 1 || c.max_batch > 256) return Bad("max_batch", "must be in [1, 256]");
   if (c.max_batch_wait_ms < 0 || c.max_batch_wait_ms > 1000) {
     return Bad("max_batch_wait_ms", "must be in [0, 1000]");
@@ -129,6 +140,12 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.watch_interval_ms = absl::GetFlag(FLAGS_watch_interval_ms);
   c.verify_checksums = absl::GetFlag(FLAGS_verify_checksums);
   c.precision = absl::GetFlag(FLAGS_precision);
+  c.index_device = absl::GetFlag(FLAGS_index_device);
+  for (const std::string& d : absl::GetFlag(FLAGS_index_gpu_devices)) {
+    int ordinal = -1;
+    if (!absl::SimpleAtoi(d, &ordinal)) ordinal = -1;  // rejected by ValidateServerConfig
+    c.index_gpu_devices.push_back(ordinal);
+  }
   c.intra_op_threads = absl::GetFlag(FLAGS_intra_op_threads);
   c.enable_explain = absl::GetFlag(FLAGS_enable_explain);
   c.max_batch = absl::GetFlag(FLAGS_max_batch);

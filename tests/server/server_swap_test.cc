@@ -172,6 +172,25 @@ TEST_F(ServerSwapTest, AClassifierSwapsInAndOutWithItsBundle) {
   EXPECT_EQ(after->classifier_cells_size(), 0);
 }
 
+TEST_F(ServerSwapTest, IndexPlacementFlagFallsBackToTheCpuAndRejectsUnknownDevices) {
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture_);
+  flags.push_back("--index_device=tpu");
+  ServerProcess bad(flags);
+  EXPECT_FALSE(bad.Start(true, absl::Seconds(60)).ok());
+  EXPECT_TRUE(absl::StrContains(bad.Log(), "--index_device")) << bad.Log();
+
+  flags.back() = "--index_device=gpu";
+  ServerProcess gpu(flags);
+  ASSERT_TRUE(gpu.Start().ok()) << gpu.Log();
+  auto c = gpu.NewClient();
+  auto status = c->GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  // Debian's Faiss has no GPU code: the bundle serves from the CPU and the log says why. (A build
+  // with a GPU Faiss on a machine with a GPU would report "gpu:<ordinals>" here instead.)
+  EXPECT_EQ(Version(*c).rfind("v1-", 0), 0u);
+  EXPECT_TRUE(absl::StrContains(gpu.Log(), "serving on CPU")) << gpu.Log();
+}
+
 TEST_F(ServerSwapTest, SighupAndTheWatchedLinkFollowTheCurrentSymlink) {
   const fs::path dir = fs::temp_directory_path() / ("geoloc-watch-" + std::to_string(::getpid()));
   fs::remove_all(dir);
