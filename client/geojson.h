@@ -24,16 +24,9 @@
 // or more (a hemisphere) are left out. A cell the server sent without a polygon
 // (return_cell_polygons unset) becomes a Point at its centre.
 //
-// Antimeridian and poles (RFC 7946 section 3.1.9: cut, don't wrap). A ring is unwrapped into
-// continuous longitudes, then cut at ±180 into pieces that are shifted back into [-180, 180]:
-//
-//   | input ring                                   | output geometry                         |
-//   |----------------------------------------------|-----------------------------------------|
-//   | does not cross ±180                          | Polygon, vertices unchanged             |
-//   | crosses ±180 (e.g. a cell over Fiji)         | MultiPolygon: the east and west parts   |
-//   | encloses a pole (longitudes wind 360°)       | Polygon(s) closed along ±180 and the    |
-//   |                                              | pole's latitude (±90), so the cap draws |
-//   |                                              | as the band it is on a flat map         |
+// Antimeridian and poles (RFC 7946 section 3.1.9: cut, don't wrap): rings are cut at ±180 by
+// geo::SplitRingAtAntimeridian (core/geo/geojson_ring.h); a ring over ±180 (e.g. a cell over
+// Fiji) becomes a MultiPolygon, a ring around a pole the band it is on a flat map.
 //
 // Not thread-safe; one builder per map.
 #ifndef GEOLOC_CLIENT_GEOJSON_H_
@@ -44,20 +37,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/geo/geojson_ring.h"
 #include "geoloc/v1/geoloc.pb.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace geoloc::client {
 
-// A GeoJSON position, in GeoJSON's order.
-struct LonLat {
-  double lon = 0;
-  double lat = 0;
-};
-using Ring = std::vector<LonLat>;  // closed when returned: front == back
+using geo::LonLat;
+using Ring = geo::GeoJsonRing;  // closed when returned: front == back
 
 // Cuts an open, counter-clockwise lat/lng ring (CellConfidence.polygon's convention) into closed
-// GeoJSON rings inside [-180, 180] (see the table above). Fewer than 3 vertices: no rings.
+// GeoJSON rings inside [-180, 180]: geo::SplitRingAtAntimeridian (core/geo/geojson_ring.h).
 std::vector<Ring> SplitRingAtAntimeridian(const std::vector<v1::LatLng>& ring);
 
 // The open, counter-clockwise ring of points `radius_km` from `center` on the sphere.

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/common/status_macros.h"
 #include "server/call_support.h"
 #include "server/request_options.h"
 #include "server/response_mapping.h"
@@ -65,23 +66,29 @@ class CallRecord {
   bool recorded_ = false;
 };
 
+// The checks every unary call makes before any work, in this order: the caller's token, the
+// options, the image bytes. Returns the call's resolved parameters.
+absl::StatusOr<engine::LocateParams> AdmitCall(GeolocatorService& service,
+                                               const grpc::CallbackServerContext& ctx,
+                                               const geoloc::v1::LocateOptions& options,
+                                               const std::string& image) {
+  GEOLOC_RETURN_IF_ERROR(Authorize(ctx, *service.auth().client()));
+  GEOLOC_ASSIGN_OR_RETURN(
+      engine::LocateParams params,
+      ToLocateParams(options, service.config().defaults, service.config().max_k));
+  GEOLOC_RETURN_IF_ERROR(CheckImage(image));
+  return params;
+}
+
 class LocateReactor : public grpc::ServerUnaryReactor {
  public:
   LocateReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
                 const LocateRequest* request, LocateResponse* response)
       : record_(service->metrics(), "Locate"), response_(response) {
-    if (absl::Status st = Authorize(*ctx, *service->auth().client()); !st.ok()) {
-      Reply(st);
-      return;
-    }
-    absl::StatusOr<engine::LocateParams> params = ToLocateParams(
-        request->options(), service->config().defaults, service->config().max_k);
+    absl::StatusOr<engine::LocateParams> params =
+        AdmitCall(*service, *ctx, request->options(), request->image());
     if (!params.ok()) {
       Reply(params.status());
-      return;
-    }
-    if (absl::Status st = CheckImage(request->image()); !st.ok()) {
-      Reply(st);
       return;
     }
     const bool return_neighbors = request->options().return_neighbors();
@@ -121,18 +128,10 @@ class ExplainReactor : public grpc::ServerUnaryReactor {
   ExplainReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
                  const ExplainRequest* request, ExplainResponse* response)
       : record_(service->metrics(), "Explain"), response_(response) {
-    if (absl::Status st = Authorize(*ctx, *service->auth().client()); !st.ok()) {
-      Reply(st);
-      return;
-    }
-    absl::StatusOr<engine::LocateParams> params = ToLocateParams(
-        request->options(), service->config().defaults, service->config().max_k);
+    absl::StatusOr<engine::LocateParams> params =
+        AdmitCall(*service, *ctx, request->options(), request->image());
     if (!params.ok()) {
       Reply(params.status());
-      return;
-    }
-    if (absl::Status st = CheckImage(request->image()); !st.ok()) {
-      Reply(st);
       return;
     }
     ExplainJob job;

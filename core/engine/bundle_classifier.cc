@@ -74,8 +74,19 @@ absl::StatusOr<std::unique_ptr<const BundleClassifier>> BundleClassifier::Load(
   context.head_outputs = (*head)->num_outputs();
   absl::Status check = model::CheckCellHeadInfo(*info, context);
   if (!check.ok()) return Annotate(check, head_path);
+  return Create(std::move(*cells), std::move(*head), std::move(*info));
+}
+
+absl::StatusOr<std::unique_ptr<const BundleClassifier>> BundleClassifier::Create(
+    cells::CellHierarchy cells, std::unique_ptr<model::DescriptorHead> head,
+    model::CellHeadInfo info) {
+  if (head == nullptr || cells.num_classes() < 1 || head->num_outputs() != cells.num_classes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a cell classifier needs one head output per leaf cell: ", cells.num_classes(),
+        " leaves, ", head == nullptr ? 0 : head->num_outputs(), " outputs"));
+  }
   return std::unique_ptr<const BundleClassifier>(
-      new BundleClassifier(std::move(*cells), std::move(*head), std::move(*info)));
+      new BundleClassifier(std::move(cells), std::move(head), std::move(info)));
 }
 
 absl::Status BundleClassifier::Predict(const float* desc, int n, float* probs) const {

@@ -54,6 +54,11 @@ class BundleClassifier {
   // See the table above. Errors name the bundle and the extra.
   static absl::StatusOr<std::unique_ptr<const BundleClassifier>> Load(
       const index::Bundle& bundle, const model::ModelInfo& model);
+  // From parts already checked against each other (Load runs CheckCellHeadInfo first), e.g. in a
+  // benchmark. INVALID_ARGUMENT when the head's outputs are not one per leaf of `cells`.
+  static absl::StatusOr<std::unique_ptr<const BundleClassifier>> Create(
+      cells::CellHierarchy cells, std::unique_ptr<model::DescriptorHead> head,
+      model::CellHeadInfo info);
 
   const cells::CellHierarchy& cells() const { return cells_; }
   const model::DescriptorHead& head() const { return *head_; }

@@ -46,7 +46,7 @@ struct LocationEstimate {
 };
 
 struct LocateResult {
-  LocationEstimate best;       // what the caller should use: fused with a classifier, else retrieval
+  LocationEstimate best;       // the answer: fused with a classifier (fusion.h), else retrieval
   LocationEstimate retrieval;  // the top peak
   std::optional<LocationEstimate> classifier;  // the most probable leaf cell (with a classifier)
   std::vector<geo::Peak> peaks;  // most probable first, at most params.max_peaks

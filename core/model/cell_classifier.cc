@@ -41,16 +41,24 @@ def logits(self, desc: Tensor) -> Tensor:
     return torch.linear(self.hidden_features(desc), self.output_weight, self.output_bias)
 )JIT";
 
-// s_i = softmax_i(level i's logits) x M_i for every level i.
+// s_i = softmax_i(level i's logits) x M_i for every level i, as a gather: column k of M_i is 1 at
+// the row of leaf k's branch cell and epsilon elsewhere, so s_i[k] = eps + (1 - eps) p_i[row];
+// a leaf above level i (no branch cell there) has `shallow_fill` in every row, so s_i[k] =
+// shallow_fill (p_i sums to 1). O(leaves) per level instead of O(cells x leaves).
 constexpr char kLevelSource[] = R"JIT(
 def level_scores(self, desc: Tensor) -> List[Tensor]:
     z = self.logits(desc)
     scores: List[Tensor] = []
     start = 0
+    level = 0
     for n in self.level_sizes:
         p = torch.softmax(z.narrow(1, start, n), 1)
-        scores.append(torch.matmul(p, self.level_matrix.narrow(0, start, n)))
+        on_branch = self.level_on_branch[level]
+        branch = p.index_select(1, self.level_rows[level])
+        scores.append(on_branch * (self.epsilon + (1.0 - self.epsilon) * branch)
+                      + (1.0 - on_branch) * self.shallow_fill)
         start += n
+        level += 1
     return scores
 )JIT";
 
@@ -275,25 +283,14 @@ absl::StatusOr<std::unique_ptr<CellClassifier>> CellClassifier::Create(
   impl->source = ScriptSource(options.variant);
 
   const bool hierarchical = IsHierarchical(options.variant);
-  std::vector<cells::LevelMatrix> matrices;
+  std::vector<std::vector<int>> ancestor_rows;  // per level, per leaf (cells::LevelAncestorRows)
   int64_t total_rows = 0;
   if (hierarchical) {
     for (const std::vector<cells::CellId>& level : cells::LevelCells(cells)) {
       impl->level_sizes.push_back(static_cast<int>(level.size()));
       total_rows += static_cast<int64_t>(level.size());
     }
-    if (total_rows * num_classes > kMaxLevelMatrixEntries) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cell classifier: the level matrices would hold ", total_rows, " x ", num_classes,
-          " entries, more than ", kMaxLevelMatrixEntries,
-          "; generate fewer cells (raise t_min / t_max) or use --variant mc"));
-    }
-    cells::LevelMatrixOptions mopts;
-    mopts.epsilon = options.epsilon;
-    mopts.shallow_leaf_fill = options.variant == CellHeadVariant::kHmcSmooth
-                                  ? cells::ShallowLeafFill::kZero
-                                  : cells::ShallowLeafFill::kOne;
-    GEOLOC_ASSIGN_OR_RETURN(matrices, cells::LevelMatrices(cells, mopts));
+    ancestor_rows = cells::LevelAncestorRows(cells);
   }
   impl->num_outputs = hierarchical ? static_cast<int>(total_rows) : num_classes;
 
@@ -310,13 +307,26 @@ absl::StatusOr<std::unique_ptr<CellClassifier>> CellClassifier::Create(
     module.register_parameter("output_weight", UniformInit({o, h}, h, gen), false);
     module.register_parameter("output_bias", UniformInit({o}, h, gen), false);
     if (hierarchical) {
-      at::Tensor stacked = torch::empty({total_rows, num_classes}, at::kFloat);
-      float* dst = stacked.data_ptr<float>();
-      for (const cells::LevelMatrix& m : matrices) {
-        std::memcpy(dst, m.values.data(), sizeof(float) * m.values.size());
-        dst += m.values.size();
+      // The level matrices (cells::LevelMatrices, docs/CELLS.md) as indices: per level, each
+      // leaf's branch row (0 where it has none) and whether it has one.
+      const int64_t depth = static_cast<int64_t>(ancestor_rows.size());
+      at::Tensor rows = torch::zeros({depth, num_classes}, at::kLong);
+      at::Tensor on_branch = torch::zeros({depth, num_classes}, at::kFloat);
+      for (int64_t i = 0; i < depth; ++i) {
+        for (int k = 0; k < num_classes; ++k) {
+          const int row = ancestor_rows[i][k];
+          if (row < 0) continue;
+          rows[i][k] = row;
+          on_branch[i][k] = 1.0f;
+        }
       }
-      module.register_buffer("level_matrix", stacked);
+      module.register_buffer("level_rows", rows);
+      module.register_buffer("level_on_branch", on_branch);
+      module.register_attribute("epsilon", c10::FloatType::get(),
+                                c10::IValue(static_cast<double>(options.epsilon)));
+      // kOne for HMC and HMC-sol, kZero for HMC-smooth (with SmoothNormalizers); docs/CELLS.md.
+      const double fill = options.variant == CellHeadVariant::kHmcSmooth ? 0.0 : 1.0;
+      module.register_attribute("shallow_fill", c10::FloatType::get(), c10::IValue(fill));
       c10::List<int64_t> sizes;
       for (int n : impl->level_sizes) sizes.push_back(n);
       module.register_attribute("level_sizes", c10::ListType::ofInts(), c10::IValue(sizes));

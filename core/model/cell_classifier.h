@@ -12,7 +12,9 @@
 //   h   = ReLU(W_h x + b_h)                the shared dense layer (D -> H)
 //   MC:           p = softmax(W_o h + b_o)                               (one layer H -> L)
 //   hierarchical: p_i = softmax(W_i h + b_i) over the n_i cells of level i,
-//                 s_i = p_i M_i,  M_i = LevelMatrices(cells)[i]  [n_i x L]  (module buffers)
+//                 s_i = p_i M_i,  M_i = LevelMatrices(cells)[i]  [n_i x L], computed as the
+//                 gather eps + (1 - eps) p_i[branch row of k] (shallow leaves: the fill) from
+//                 LevelAncestorRows: O(L) per level, so thousands of leaves stay fast
 //     HMC:        q_k = prod_i s_i[k]                       (M_i with kOne fill)
 //     HMC-sol:    q_k = exp(sum_i log s_i[k])               (kOne fill; computed in log space)
 //     HMC-smooth: q_k = norm_k * sum_i alpha^(depth-i-1) s_i[k]   (kZero fill, SmoothNormalizers)
@@ -56,9 +58,6 @@ namespace geoloc::model {
 
 // A true leaf's probability below this counts as this in the loss.
 inline constexpr double kCellLossMinProbability = 1e-12;
-// Entries of all level matrices together (4 bytes each): 1 GiB. Larger hierarchies need a
-// gather-based head (LevelAncestorRows) instead of dense matrices.
-inline constexpr int64_t kMaxLevelMatrixEntries = int64_t{1} << 28;
 
 struct CellClassifierOptions {
   CellHeadVariant variant = CellHeadVariant::kHmc;
@@ -134,7 +133,7 @@ class CellClassifier {
   // A freshly initialised head for `input_dim`-dimensional descriptors over `cells`' leaves
   // (the hierarchy is only read here). INVALID_ARGUMENT for: a hierarchy without classes,
   // input_dim outside [1, kMaxDescriptorDim], hidden outside [1, 65536], epsilon outside [0, 1],
-  // a non-finite or non-positive alpha (HMC-smooth), level matrices above kMaxLevelMatrixEntries.
+  // a non-finite or non-positive alpha (HMC-smooth).
   static absl::StatusOr<std::unique_ptr<CellClassifier>> Create(
       const cells::CellHierarchy& cells, int input_dim, const CellClassifierOptions& options);
   ~CellClassifier();

@@ -3,9 +3,11 @@
 // for Grad-CAM, training on separable data, early stopping, input validation.
 #include "core/model/cell_classifier.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "absl/status/status.h"
 #include "core/cells/adaptive_cells.h"
 #include "core/cells/cell_hierarchy.h"
+#include "core/cells/level_matrices.h"
 #include "core/model/cell_head_info.h"
 #include "core/model/descriptor_head.h"
 #include "gtest/gtest.h"
@@ -200,6 +203,70 @@ TEST(CellClassifierTest, HmcAndHmcSolAgreeOnRandomWeights) {
       sum += y;
     }
     EXPECT_NEAR(sum, 1.0, 1e-5);
+  }
+}
+
+// The module computes s_i = p_i M_i as a gather (cell_classifier.cc); this recomputes the whole
+// forward pass with the dense level matrices of cells::LevelMatrices on a multi-level hierarchy.
+TEST(CellClassifierTest, GatheredLevelScoresEqualTheDenseLevelMatrices) {
+  const cells::CellHierarchy h = ClusteredHierarchy();
+  constexpr int kD = 8, kH = 16;
+  for (CellHeadVariant variant : {CellHeadVariant::kHmc, CellHeadVariant::kHmcSmooth}) {
+    auto head = MakeHead(h, variant, 0.05f, kD, kH, /*seed=*/5);
+    ASSERT_NE(head, nullptr);
+    const CellClassifierWeights w = *head->GetWeights();
+    cells::LevelMatrixOptions mopts;
+    mopts.epsilon = 0.05f;
+    mopts.shallow_leaf_fill = variant == CellHeadVariant::kHmcSmooth ? cells::ShallowLeafFill::kZero
+                                                                     : cells::ShallowLeafFill::kOne;
+    const std::vector<cells::LevelMatrix> m = *cells::LevelMatrices(h, mopts);
+    const std::vector<float> norm = cells::SmoothNormalizers(h, 0.9);
+    std::mt19937 rng(2);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> desc(kD);
+    for (float& v : desc) v = dist(rng);
+    // h = ReLU(W_h (desc - mean) * scale + b_h), z = W_o h + b_o.
+    std::vector<double> hid(kH), z(w.output_bias.size());
+    for (int j = 0; j < kH; ++j) {
+      double a = w.hidden_bias[j];
+      for (int d = 0; d < kD; ++d) {
+        a += w.hidden_weight[j * kD + d] * (desc[d] - w.input_mean[d]) * w.input_scale[d];
+      }
+      hid[j] = std::max(a, 0.0);
+    }
+    for (size_t o = 0; o < z.size(); ++o) {
+      z[o] = w.output_bias[o];
+      for (int j = 0; j < kH; ++j) z[o] += w.output_weight[o * kH + j] * hid[j];
+    }
+    const int L = h.num_classes();
+    std::vector<double> q(L, variant == CellHeadVariant::kHmc ? 1.0 : 0.0);
+    size_t start = 0;
+    for (size_t i = 0; i < m.size(); ++i) {
+      const int64_t n = m[i].rows;
+      double zmax = -1e300, zsum = 0;
+      for (int64_t r = 0; r < n; ++r) zmax = std::max(zmax, z[start + r]);
+      for (int64_t r = 0; r < n; ++r) zsum += std::exp(z[start + r] - zmax);
+      const double level_weight = std::pow(0.9, static_cast<double>(m.size() - i - 1));
+      for (int k = 0; k < L; ++k) {
+        double s_ik = 0;
+        for (int64_t r = 0; r < n; ++r) {
+          s_ik += std::exp(z[start + r] - zmax) / zsum * m[i].values[r * L + k];
+        }
+        if (variant == CellHeadVariant::kHmc) {
+          q[k] *= s_ik;
+        } else {
+          q[k] += level_weight * s_ik;
+        }
+      }
+      start += n;
+    }
+    if (variant == CellHeadVariant::kHmcSmooth) {
+      for (int k = 0; k < L; ++k) q[k] *= norm[k];
+    }
+    const double total = std::accumulate(q.begin(), q.end(), 0.0);
+    std::vector<double> want(L);
+    for (int k = 0; k < L; ++k) want[k] = q[k] / total;
+    ExpectProbs(PredictOne(*head, desc), want, 1e-5);
   }
 }
 

@@ -98,8 +98,9 @@ std::string JsonReport(const EstimatorReport& r) {
     acc.push_back(absl::StrFormat("\"%s\": %.6f", ThresholdName(r.thresholds_km[t]), r.accuracy[t]));
   }
   return absl::StrFormat(
-      "{\"label\": \"%s\", \"method\": \"%s\", \"estimator\": \"%s\", \"k\": %d, \"weight_exponent\": %g, "
-      "\"sigma_deg\": %g, \"bandwidth_km\": %g, \"accuracy\": {%s}, \"median_error_km\": %.6f, "
+      "{\"label\": \"%s\", \"method\": \"%s\", \"estimator\": \"%s\", \"k\": %d, "
+      "\"weight_exponent\": %g, \"sigma_deg\": %g, \"bandwidth_km\": %g, \"accuracy\": {%s}, "
+      "\"median_error_km\": %.6f, "
       "\"failures\": %d, \"ms_per_query\": %.4f}",
       r.label, r.method, geo::EstimatorName(r.options.kind), r.k, r.options.weight_exponent_m,
       r.options.sigma_deg, r.options.bandwidth_km, absl::StrJoin(acc, ", "), r.median_error_km,
