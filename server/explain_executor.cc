@@ -25,8 +25,8 @@ void ExplainExecutor::Stop() {
 }
 
 void ExplainExecutor::Submit(ExplainJob job) {
-  if (stopping_.load()) {
-    job.done(absl::UnavailableError("the server is shutting down"), nullptr, 0);
+  if (stopping_.load() || draining_.load()) {
+    job.done(absl::UnavailableError(kDrainingMessage), nullptr, 0);
     return;
   }
   std::shared_ptr<const engine::Locator> snapshot = snapshots_->Current();

@@ -47,6 +47,8 @@ class ExplainExecutor {
                   ServerMetrics* metrics);
   ~ExplainExecutor();
   void Submit(ExplainJob job);
+  // Refuses new calls with UNAVAILABLE from now on (SIGTERM's drain); admitted ones go on.
+  void BeginDrain() { draining_.store(true); }
   void Stop();
 
  private:
@@ -57,6 +59,7 @@ class ExplainExecutor {
   ServerMetrics* const metrics_;
   std::atomic<int> admitted_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
   std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -1,5 +1,6 @@
 #include "server/geolocd.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <utility>
 
@@ -17,6 +18,9 @@
 
 namespace geoloc::server {
 namespace {
+
+// How long a drain refuses new calls itself before gRPC stops accepting (at most half the grace).
+constexpr absl::Duration kDrainRefuseWindow = absl::Seconds(1);
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const ServerConfig& config) {
@@ -241,6 +245,12 @@ bool Geolocd::Drain(absl::Duration grace) {
   const absl::Time deadline = start + grace;
   GEOLOC_LOG(INFO) << "draining: " << metrics_.in_flight() << " call(s) in flight, grace "
                    << absl::FormatDuration(grace);
+  // First refuse new work ourselves, with a retriable UNAVAILABLE that says why, while clients
+  // and load balancers see NOT_SERVING; only then stop gRPC from accepting. (A call that reaches
+  // gRPC exactly as it shuts down can otherwise end CANCELLED, which clients do not retry.)
+  pipeline_.BeginDrain();
+  explainer_.BeginDrain();
+  absl::SleepFor(std::min(kDrainRefuseWindow, grace / 2));
   // Stops accepting at once; waits for in-flight calls until the deadline, then cancels them.
   server_->Shutdown(absl::ToChronoTime(deadline));
   const bool clean = absl::Now() < deadline;

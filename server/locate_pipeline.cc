@@ -85,8 +85,8 @@ void LocatePipeline::Fail(Work& work, absl::Status status) {
 }
 
 void LocatePipeline::Submit(LocateJob job) {
-  if (stopping_.load()) {
-    job.done(absl::UnavailableError("the server is shutting down"), nullptr, StageTimes{});
+  if (stopping_.load() || draining_.load()) {
+    job.done(absl::UnavailableError(kDrainingMessage), nullptr, StageTimes{});
     return;
   }
   std::shared_ptr<const engine::Locator> snapshot = snapshots_->Current();

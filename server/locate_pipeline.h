@@ -13,6 +13,8 @@
 //   deadline passed / caller cancelled before -> done(DEADLINE_EXCEEDED / CANCELLED) without
 //     the batch was formed                       spending inference on it
 //   bad image / bad size                      -> done(INVALID_ARGUMENT / RESOURCE_EXHAUSTED)
+//   BeginDrain()                              -> new jobs: done(UNAVAILABLE "draining") at once;
+//                                                admitted ones go on
 //   Stop()                                    -> finishes every admitted job, rejects new ones
 //
 // Snapshots: a job takes the current snapshot when it is admitted and uses only that one, so a
@@ -71,6 +73,8 @@ class LocatePipeline {
   LocatePipeline& operator=(const LocatePipeline&) = delete;
 
   void Submit(LocateJob job);
+  // Refuses new jobs with UNAVAILABLE from now on (SIGTERM's drain); admitted ones go on.
+  void BeginDrain() { draining_.store(true); }
   // Stops admitting; finishes what was admitted; joins the threads. Idempotent.
   void Stop();
   int queue_depth() const { return admitted_.load(); }
@@ -91,6 +95,7 @@ class LocatePipeline {
   std::atomic<int> admitted_{0};  // admitted and not yet taken into a batch; <= queue_capacity
   std::mutex depth_mu_;           // orders the geoloc_queue_depth updates (PublishQueueDepth)
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
   std::unique_ptr<ThreadPool> decode_pool_;
   std::unique_ptr<ThreadPool> estimate_pool_;
   std::unique_ptr<DynamicBatcher<WorkItem>> batcher_;

@@ -11,6 +11,10 @@
 
 namespace geoloc::server {
 
+// The message of UNAVAILABLE for calls that arrive while geolocd drains (SIGTERM): retriable.
+inline constexpr char kDrainingMessage[] =
+    "geolocd is draining (shutting down); retry on another replica";
+
 struct ServerConfig {
   // Listening
   std::string listen_address = "0.0.0.0:50051";
