@@ -1,7 +1,10 @@
 #include "server/geolocd.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +24,18 @@ namespace {
 
 // How long a drain refuses new calls itself before gRPC stops accepting (at most half the grace).
 constexpr absl::Duration kDrainRefuseWindow = absl::Seconds(1);
+
+// --intra_op_threads, with 0 resolved to the CPUs this process may run on (its affinity mask:
+// a container's cpuset, taskset). LibTorch's own default is half the logical CPUs on x86 (it
+// assumes hyper-threading), which on a 2-vCPU VM leaves one core idle and halves throughput
+// (docs/BENCHMARKS.md "Locate under load").
+int ForwardThreads(int flag) {
+  if (flag > 0) return flag;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const ServerConfig& config) {
@@ -132,13 +147,14 @@ absl::Status Geolocd::Load() {
   const absl::Time start = absl::Now();
   model::EncoderOptions options;
   GEOLOC_ASSIGN_OR_RETURN(options.precision, model::ParsePrecision(config_.precision));
-  options.intra_op_threads = config_.intra_op_threads;
+  options.intra_op_threads = ForwardThreads(config_.intra_op_threads);
+  GEOLOC_LOG(INFO) << "LibTorch intra-op threads: " << options.intra_op_threads;
   GEOLOC_ASSIGN_OR_RETURN(std::shared_ptr<const model::Encoder> encoder,
                           model::Encoder::Load(config_.model_path, options));
   std::shared_ptr<const model::GradCam> cam;
   if (config_.enable_explain) {
     model::GradCamOptions cam_options;
-    cam_options.intra_op_threads = config_.intra_op_threads;
+    cam_options.intra_op_threads = options.intra_op_threads;
     GEOLOC_ASSIGN_OR_RETURN(cam, model::GradCam::Load(config_.model_path, cam_options));
   }
   {

@@ -29,7 +29,8 @@ ABSL_FLAG(std::string, index_device, "cpu",
           "GPU); GPU needs a Faiss built with GPU support, else the CPU is used with a log line");
 ABSL_FLAG(std::vector<std::string>, index_gpu_devices, {},
           "with --index_device gpu*: GPU ordinals, comma-separated (empty: every visible GPU)");
-ABSL_FLAG(int32_t, intra_op_threads, 0, "LibTorch threads per forward pass (0: all cores)");
+ABSL_FLAG(int32_t, intra_op_threads, 0,
+          "LibTorch threads per forward pass (0: every CPU this process may run on)");
 ABSL_FLAG(bool, enable_explain, true, "load the Grad-CAM model and serve Explain");
 ABSL_FLAG(int32_t, max_batch, 16, "images per encoder forward pass at most");
 ABSL_FLAG(double, max_batch_wait_ms, 2.0,
