@@ -80,11 +80,33 @@ absl::StatusOr<engine::LocateParams> AdmitCall(GeolocatorService& service,
   return params;
 }
 
-class LocateReactor : public grpc::ServerUnaryReactor {
+// What the unary reactors share: the call's metrics record, its cancellation flag (read by the
+// pipeline before spending inference) and the reply, which records the call's code first.
+template <typename Response>
+class UnaryCall : public grpc::ServerUnaryReactor {
+ public:
+  void OnCancel() override { cancelled_.store(true); }
+  void OnDone() override { delete this; }
+
+ protected:
+  UnaryCall(ServerMetrics* metrics, const char* method, Response* response)
+      : record_(metrics, method), response_(response) {}
+
+  void Reply(const absl::Status& status) {
+    record_.Record(status.code());
+    Finish(ToGrpcStatus(status));
+  }
+
+  CallRecord record_;
+  Response* response_;
+  std::atomic<bool> cancelled_{false};
+};
+
+class LocateReactor : public UnaryCall<LocateResponse> {
  public:
   LocateReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
                 const LocateRequest* request, LocateResponse* response)
-      : record_(service->metrics(), "Locate"), response_(response) {
+      : UnaryCall(service->metrics(), "Locate", response) {
     absl::StatusOr<engine::LocateParams> params =
         AdmitCall(*service, *ctx, request->options(), request->image());
     if (!params.ok()) {
@@ -109,25 +131,13 @@ class LocateReactor : public grpc::ServerUnaryReactor {
     service->pipeline()->Submit(std::move(job));
   }
 
-  void OnCancel() override { cancelled_.store(true); }
-  void OnDone() override { delete this; }
-
- private:
-  void Reply(const absl::Status& status) {
-    record_.Record(status.code());
-    Finish(ToGrpcStatus(status));
-  }
-
-  CallRecord record_;
-  LocateResponse* response_;
-  std::atomic<bool> cancelled_{false};
 };
 
-class ExplainReactor : public grpc::ServerUnaryReactor {
+class ExplainReactor : public UnaryCall<ExplainResponse> {
  public:
   ExplainReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
                  const ExplainRequest* request, ExplainResponse* response)
-      : record_(service->metrics(), "Explain"), response_(response) {
+      : UnaryCall(service->metrics(), "Explain", response) {
     absl::StatusOr<engine::LocateParams> params =
         AdmitCall(*service, *ctx, request->options(), request->image());
     if (!params.ok()) {
@@ -179,18 +189,6 @@ class ExplainReactor : public grpc::ServerUnaryReactor {
     service->explainer()->Submit(std::move(job));
   }
 
-  void OnCancel() override { cancelled_.store(true); }
-  void OnDone() override { delete this; }
-
- private:
-  void Reply(const absl::Status& status) {
-    record_.Record(status.code());
-    Finish(ToGrpcStatus(status));
-  }
-
-  CallRecord record_;
-  ExplainResponse* response_;
-  std::atomic<bool> cancelled_{false};
 };
 
 // Reads items, feeds them to the pipeline with bounded concurrency and writes answers as they
