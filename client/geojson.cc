@@ -6,8 +6,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/json_proto.h"
 #include "core/geo/distance.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace geoloc::client {
 namespace {
@@ -239,15 +239,7 @@ absl::StatusOr<std::string> GeoJsonBuilder::ToJson() const {
   auto& fields = *collection.mutable_fields();
   fields["type"] = StringValue("FeatureCollection");
   *fields["features"].mutable_list_value() = features_;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  std::string json;
-  const auto status = google::protobuf::util::MessageToJsonString(collection, &json, options);
-  if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("cannot print GeoJSON: ", status.message().as_string()));
-  }
-  return json;
+  return ToJsonString(collection);
 }
 
 }  // namespace geoloc::client

@@ -8,9 +8,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/json_proto.h"
 #include "core/cells/s2_cells.h"
 #include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace geoloc::cells_cli {
 namespace {
@@ -91,15 +91,7 @@ absl::StatusOr<std::string> CellsToGeoJson(const cells::CellHierarchy& cells,
     p["area_km2"] = NumberValue(cells::CellAreaKm2(node.id));
     *features->add_values() = std::move(feature);
   }
-  google::protobuf::util::JsonPrintOptions print;
-  print.add_whitespace = true;
-  std::string json;
-  const auto status = google::protobuf::util::MessageToJsonString(collection, &json, print);
-  if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("cannot print GeoJSON: ", status.message().as_string()));
-  }
-  return json;
+  return ToJsonString(collection);
 }
 
 }  // namespace geoloc::cells_cli
