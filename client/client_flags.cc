@@ -7,10 +7,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "core/common/status_macros.h"
 
 ABSL_FLAG(std::string, server, "localhost:50051", "geolocd address, host:port (any gRPC target)");
@@ -52,58 +50,7 @@ absl::Status CheckPositive(absl::string_view name, const std::optional<double>& 
   return absl::OkStatus();
 }
 
-// Abseil's --help family is not in the flag registry: ParseCommandLine recognises it by name.
-bool IsAbslUsageFlag(absl::string_view name) {
-  for (const char* usage : {"help", "helpfull", "helpshort", "helppackage", "helpon", "helpmatch",
-                            "version", "only_check_args"}) {
-    if (name == usage) return true;
-  }
-  return false;
-}
-
 }  // namespace
-
-absl::Status CheckCommandLineFlags(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--") break;  // the rest is positional
-    if (arg.size() < 2 || arg[0] != '-') continue;
-    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
-    absl::string_view name = arg;
-    absl::string_view value;
-    const size_t eq = arg.find('=');
-    const bool has_value = eq != absl::string_view::npos;
-    if (has_value) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    if (IsAbslUsageFlag(name)) continue;  // absl::ParseCommandLine handles these itself
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr && !has_value) {
-      // --noflag sets a boolean flag to false.
-      absl::string_view negated = name;
-      if (absl::ConsumePrefix(&negated, "no")) {
-        absl::CommandLineFlag* bool_flag = absl::FindCommandLineFlag(negated);
-        if (bool_flag != nullptr && bool_flag->IsOfType<bool>()) continue;
-      }
-    }
-    if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
-    if (flag->IsOfType<bool>() && !has_value) continue;
-    if (!has_value) {
-      if (i + 1 >= argc) {
-        return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
-      }
-      value = argv[++i];
-    }
-    // Parsing here sets the value absl::ParseCommandLine is about to set anyway.
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad value '", value, "' for --", name, ": ", error));
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<ClientOptions> ClientOptionsFromFlags() {
   ClientOptions options;

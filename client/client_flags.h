@@ -6,8 +6,7 @@
 //   Locate      --k --estimator --bandwidth_km --weight_exponent --sigma_deg --merge_radius_km
 //               --peaks --levels --cells_per_level --classifier_cells --neighbors
 //
-//   GEOLOC_RETURN_IF_ERROR(CheckCommandLineFlags(argc, argv));  // before absl::ParseCommandLine
-//   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+//   std::vector<char*> args = ParseCommandLineOrExit(argc, argv, "geoloc", kUsage);
 //   GEOLOC_ASSIGN_OR_RETURN(ClientOptions options, ClientOptionsFromFlags());
 //
 // Tokens are read from files or the environment only: a token on the command line would show in
@@ -25,11 +24,6 @@ namespace geoloc::client {
 
 inline constexpr char kTokenEnvVar[] = "GEOLOC_TOKEN";
 inline constexpr char kAdminTokenEnvVar[] = "GEOLOC_ADMIN_TOKEN";
-
-// Checks every flag on the command line (name known, value parses) and returns INVALID_ARGUMENT
-// naming the first bad one. absl::ParseCommandLine would instead print an error and exit(1); tools
-// here reserve 1 for server errors and exit 2 on usage errors, so they check first.
-absl::Status CheckCommandLineFlags(int argc, char** argv);
 
 // ClientOptions from the connection and token flags (token files read, environment consulted).
 // INVALID_ARGUMENT for inconsistent flags; the token file's error when it cannot be read.

@@ -7,15 +7,13 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/client_flags.h"
 #include "client/commands.h"
 #include "client/exit_codes.h"
 #include "client/geoloc_client.h"
+#include "core/common/command_line.h"
 
 ABSL_FLAG(bool, json, false, "Machine output: each response as protobuf JSON, one object per line");
 ABSL_FLAG(std::string, geojson, "",
@@ -35,7 +33,7 @@ ABSL_FLAG(std::string, service, "", "health: the service to check (empty: the wh
 namespace geoloc::client {
 namespace {
 
-// Abseil prints "geoloc: " before the usage message on --help.
+// --help prints "geoloc: " before the usage message.
 constexpr char kUsage[] = R"(where was this photo taken? Client of geolocd.
 
 usage: geoloc COMMAND [ARGS] [FLAGS]
@@ -85,14 +83,7 @@ bool IsLoopback(absl::string_view target) {
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
-  absl::FlagsUsageConfig usage_config;
-  usage_config.version_string = [] { return std::string("geoloc " GEOLOC_VERSION "\n"); };
-  absl::SetFlagsUsageConfig(usage_config);
-  if (absl::Status flags = CheckCommandLineFlags(argc, argv); !flags.ok()) {
-    return UsageError(flags.message());
-  }
-  const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::vector<char*> args = ParseCommandLineOrExit(argc, argv, "geoloc", kUsage);
   if (args.size() < 2) return UsageError("no command given");
   const std::string name = args[1];
   if (name == "help") {

@@ -11,8 +11,7 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
+#include "core/common/command_line.h"
 #include "core/common/logging.h"
 #include "server/geolocd.h"
 #include "server/server_flags.h"
@@ -83,10 +82,15 @@ int NextSignal(const sigset_t& signals, long wait_ns) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "geolocd --model=MODEL.pt --bundle=BUNDLE_DIR [--listen=0.0.0.0:50051] [flags]\n"
-      "Serves geoloc.v1.Geolocator and geoloc.v1.IndexAdmin over gRPC.");
-  absl::ParseCommandLine(argc, argv);
+  const std::vector<char*> args = geoloc::ParseCommandLineOrExit(
+      argc, argv, "geolocd",
+      "serves geoloc.v1.Geolocator and geoloc.v1.IndexAdmin over gRPC.\n"
+      "  geolocd --model=MODEL.pt --bundle=BUNDLE_DIR [--listen=0.0.0.0:50051] [flags]");
+  if (args.size() > 1) {
+    std::fprintf(stderr, "geolocd: error: unexpected argument '%s' (all options are --flags)\n",
+                 args[1]);
+    return geoloc::kExitUsageError;
+  }
   auto level = geoloc::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) {
     std::fprintf(stderr, "geolocd: --log_level: %s\n", std::string(level.status().message()).c_str());

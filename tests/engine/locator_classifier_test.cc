@@ -154,10 +154,14 @@ TEST_F(LocatorTest, ExplainOfAClassifierCellBackPropagatesItsProbability) {
     auto r = locator->Explain(image, target, LocateParams(), true);
     ASSERT_TRUE(r.ok()) << r.status();
     const double expected = CellProbability(*classifier, probs, target.cell_token);
-    EXPECT_NEAR(r->score, expected, 1e-4) << target.cell_token;
+    // Explain runs the unoptimised Grad-CAM module, `probs` the optimised encoder graph: their
+    // descriptors agree to rounding (cosine >= 0.999), which the softmax over many cells can
+    // stretch to about 1% of a small probability on some CPUs (seen: 0.01402 against 0.01390).
+    const double tolerance = 1e-4 + 0.02 * expected;
+    EXPECT_NEAR(r->score, expected, tolerance) << target.cell_token;
     ASSERT_TRUE(r->cell.has_value());
     EXPECT_EQ(r->cell->token, target.cell_token);
-    EXPECT_NEAR(r->cell->probability, expected, 1e-4);
+    EXPECT_NEAR(r->cell->probability, expected, tolerance);
     EXPECT_NE(r->description.find("classifier cell"), std::string::npos) << r->description;
     EXPECT_EQ(r->saliency.cols, locator->model_info().input_width);
     EXPECT_FALSE(r->overlay_png.empty());

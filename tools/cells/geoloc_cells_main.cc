@@ -16,10 +16,9 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/command_line.h"
 #include "core/common/logging.h"
 #include "core/model/cell_head_info.h"
 #include "tools/cells/cells_commands.h"
@@ -132,7 +131,8 @@ int Train() {
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  std::vector<char*> args = ParseCommandLineOrExit(
+      argc, argv, "geoloc-cells",
       "adaptive S2 cells and the hierarchical cell classifier of an index bundle "
       "(docs/CLASSIFIER.md).\n"
       "  geoloc-cells generate --bundle=B [--csv=F] [--out=cells.json] [--lvl_start=2] "
@@ -142,7 +142,6 @@ int Main(int argc, char** argv) {
       "  geoloc-cells train --bundle=B [--variant=mc|hmc|hmc_sol|hmc_smooth|all] [--hidden=512] "
       "[--epochs=200] [--lr=1e-3] [--batch=256] [--patience=10] [--val_fraction=0.2] [--seed=0] "
       "[--alpha=0.9] [--epsilon=0.01] [--threads=0]");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   absl::StatusOr<LogLevel> level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return Usage(std::string(level.status().message()));
   SetMinLogLevel(*level);

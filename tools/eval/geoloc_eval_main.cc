@@ -16,13 +16,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/common/command_line.h"
 #include "core/common/logging.h"
 #include "core/engine/locator.h"
 #include "core/geo/metrics.h"
@@ -249,9 +248,10 @@ int Main(const std::string& command) {
 }  // namespace geoloc::eval
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "geoloc-eval run|tune --model M.pt --bundle DIR (--csv F | --vpr_dir D | --exif_dir D)");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> args = geoloc::ParseCommandLineOrExit(
+      argc, argv, "geoloc-eval",
+      "evaluates estimators on geotagged queries (docs/EVALUATION.md).\n"
+      "  geoloc-eval run|tune --model M.pt --bundle DIR (--csv F | --vpr_dir D | --exif_dir D)");
   auto level = geoloc::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return geoloc::eval::Fail(level.status());
   geoloc::SetMinLogLevel(*level);

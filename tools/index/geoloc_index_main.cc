@@ -18,8 +18,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -28,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "core/common/file_util.h"
 #include "core/common/json_proto.h"
+#include "core/common/command_line.h"
 #include "core/common/logging.h"
 #include "core/common/status_macros.h"
 #include "core/index/bundle.h"
@@ -364,7 +363,8 @@ int AddExtra(const std::string& bundle) {
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  std::vector<char*> args = ParseCommandLineOrExit(
+      argc, argv, "geoloc-index",
       "builds, inspects and verifies geoloc index bundles (docs/INDEX.md).\n"
       "  geoloc-index build --output=DIR (--csv=F | --vpr_dir=D | --exif_dir=D | --npy=F "
       "--npy_csv=F) (--model=ARCHIVE | --model_info=geoloc.json) [--index=flat|ivf_flat|ivf_pq|"
@@ -372,7 +372,6 @@ int Main(int argc, char** argv) {
       "  geoloc-index info BUNDLE [--json]\n"
       "  geoloc-index verify BUNDLE [--model=ARCHIVE | --model_info=geoloc.json]\n"
       "  geoloc-index add-extra BUNDLE --name=NAME --file=FILE");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   absl::StatusOr<LogLevel> level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return Usage(std::string(level.status().message()));
   SetMinLogLevel(*level);

@@ -7,15 +7,13 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/client_flags.h"
 #include "client/exit_codes.h"
 #include "client/geoloc_client.h"
 #include "client/image_files.h"
+#include "core/common/command_line.h"
 #include "tools/loadgen/load_report.h"
 #include "tools/loadgen/load_runner.h"
 
@@ -40,7 +38,7 @@ using client::kExitUsage;
 
 constexpr int64_t kDefaultTotal = 200;  // ghz's -n default
 
-// Abseil prints "geoloc-loadgen: " before the usage message on --help.
+// --help prints "geoloc-loadgen: " before the usage message.
 constexpr char kUsage[] = R"(load geolocd with Locate or Explain calls and report latency.
 
 usage: geoloc-loadgen --images DIR|FILE [--server host:port] [--concurrency N]
@@ -58,14 +56,7 @@ int UsageError(absl::string_view message) {
 extern "C" void HandleInterrupt(int) { RequestStop(); }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
-  absl::FlagsUsageConfig usage_config;
-  usage_config.version_string = [] { return std::string("geoloc-loadgen " GEOLOC_VERSION "\n"); };
-  absl::SetFlagsUsageConfig(usage_config);
-  if (absl::Status flags = client::CheckCommandLineFlags(argc, argv); !flags.ok()) {
-    return UsageError(flags.message());
-  }
-  const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::vector<char*> args = ParseCommandLineOrExit(argc, argv, "geoloc-loadgen", kUsage);
   if (args.size() > 1) return UsageError(absl::StrCat("unexpected argument '", args[1], "'"));
 
   LoadOptions load;

@@ -14,14 +14,13 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/common/command_line.h"
 #include "core/common/logging.h"
 #include "tools/synth/synthetic_world.h"
 
@@ -71,10 +70,10 @@ std::string HumanBytes(uint64_t bytes) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Writes a deterministic synthetic world of geotagged photos (docs/SYNTH.md).\n"
+  const std::vector<char*> positional = geoloc::ParseCommandLineOrExit(
+      argc, argv, "geoloc-synth",
+      "writes a deterministic synthetic world of geotagged photos (docs/SYNTH.md).\n"
       "Usage: geoloc-synth --preset tiny|small|medium|large --out DIR [--seed N] [overrides]");
-  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     return Fail(kUsageError, absl::StrCat("unexpected argument '", positional[1],
                                           "' (all options are --flags; see --help)"));
