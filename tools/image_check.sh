@@ -8,16 +8,16 @@
 #      machine's Debian mirror, shaped like the official images, imported under the names the
 #      Dockerfile's FROM lines use (no registry needed); reused when present
 #   2. builds geoloc/geolocd and geoloc/geoloc-tools (`--target tools`) from docker/Dockerfile
-#      with the repository as context, as `docker build` would; the build stage compiles with
-#      the host's ccache mounted in
+#      with the repository as context and in Docker's image format, as `docker build` would;
+#      the build stage compiles with the host's ccache mounted in
 #   3. end to end, every container as deploy/k8s runs it (tests/deploy/podman_args.py: user
 #      10001, read-only root file system, capabilities dropped, volumes at the manifests' paths
-#      and read-only where they are): geoloc-synth writes a small world into a data folder; the
+#      and read-only where they are): geoloc-synth writes a tiny world into a data folder; the
 #      model-export Job exports the demo model and the bundle-build Job (ACTIVATE=true) builds
 #      and activates its bundle, both from the tools image; geolocd starts from the server image
 #      with the base flagfile and token files, the data mounted read-only; the host's CLI waits
-#      for grpc.health.v1 SERVING, runs Locate (and one without a token, refused) and Explain;
-#      /metrics is scraped and checked; an Explain is started, SIGTERM sent while it is in
+#      for grpc.health.v1 SERVING (and the image's own CLI sees it too), runs Locate (and one
+#      without a token, refused) and Explain; /metrics is scraped and checked; an Explain is started, SIGTERM sent while it is in
 #      flight, and geolocd must drain it and exit 0
 #   4. prints the image sizes and the time of each step
 #
@@ -27,7 +27,7 @@
 #   GEOLOC_BUILD_DIR      the host build whose client/geoloc talks to the container (default
 #                         build/; the target is built if missing)
 #   GEOLOC_IMAGE_CCACHE   1 (default): mount the host's ccache into the build stage; 0: build
-#                         exactly as a plain `docker build` (ccache only inside the build)
+#                         exactly as a plain `docker build` (ccache in the build's cache mount)
 #   GEOLOC_IMAGE_KEEP     1: keep the scratch folder (data, logs) even when the check passes
 # Exit status: 0 images built and the check passed, 1 a step failed (its log is printed),
 # 2 usage error.
@@ -129,8 +129,9 @@ make_base_images() {
   echo "debootstrap --variant=minbase bookworm from $mirror"
   logged "$work/debootstrap.log" debootstrap --variant=minbase bookworm "$rootfs" "$mirror"
   # What the official images (debuerreotype) change after debootstrap: deb822 sources with the
-  # updates and security suites, apt that deletes downloaded .debs and fetches no translations,
-  # and no caches, logs or machine id.
+  # updates and security suites; dpkg without fsync (a failed install is redone, not repaired);
+  # apt that deletes downloaded .debs, keeps its lists compressed, fetches no translations and
+  # does not keep Suggests from autoremoval; no caches, logs or machine id.
   rm -f "$rootfs/etc/apt/sources.list"
   cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
@@ -152,6 +153,10 @@ Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 EOF
   echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
+  echo 'Acquire::GzipIndexes "true";' >"$rootfs/etc/apt/apt.conf.d/docker-gzip-indexes"
+  echo 'Apt::AutoRemove::SuggestsImportant "false";' \
+    >"$rootfs/etc/apt/apt.conf.d/docker-autoremove-suggests"
+  echo 'force-unsafe-io' >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
   chroot "$rootfs" apt-get clean
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/tmp/* \
     "$rootfs"/var/log/apt/* "$rootfs"/var/log/*.log "$rootfs"/var/cache/ldconfig/aux-cache
@@ -202,6 +207,11 @@ fi
 # Docker's image format: the OCI format podman defaults to has no SHELL (the Dockerfile's RUN lines
 # are bash) and no HEALTHCHECK.
 build_args=(--format docker --network host --pull=never -f docker/Dockerfile)
+# ccache's hit and miss counters, "HITS MISSES" (the whole cache: other users' builds count too).
+ccache_counts() {
+  ccache --print-stats | awk '$1 ~ /^(direct|preprocessed)_cache_hit$/ { h += $2 }
+    $1 == "cache_miss" { m = $2 } END { print h + 0, m + 0 }'
+}
 if [[ "${GEOLOC_IMAGE_CCACHE:-1}" == 1 ]]; then
   # The build stage compiles in the checkout's own path, so the compiler command lines equal the
   # host build's: with the host's cache and base_dir, the files the host compiled are hits.
@@ -213,26 +223,39 @@ if [[ "${GEOLOC_IMAGE_CCACHE:-1}" == 1 ]]; then
   for var in LANG LC_ALL LC_CTYPE LC_MESSAGES; do
     [[ -n "${!var+set}" ]] && build_args+=(--build-arg "$var=${!var}")
   done
-  ccache_before="$(ccache --print-stats | awk '$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { h += $2 } $1 == "cache_miss" { m = $2 } END { print h + 0, m + 0 }')"
 fi
 
-layer_summary() {
-  echo "$(grep -cE 'STEP [0-9]+/[0-9]+:' "$1") steps, $(grep -c -- '--> Using cache' "$1") from the layer cache; $(grep -E '^Successfully tagged|^COMMIT' "$1" | tail -n 1)"
+# build_image LOG [ARG...]: podman build with a time stamp on every output line, then a summary:
+# steps, how many came from the layer cache, and the slowest three.
+build_image() {
+  local log="$1"
+  shift
+  if ! podman build "${build_args[@]}" "$@" . 2>&1 |
+    while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done >"$log"; then
+    echo "image_check: failed: podman build $*" >&2
+    tail -n 60 "$log" | cut -d' ' -f2- >&2
+    return 1
+  fi
+  echo "$(grep -cE ' STEP [0-9]+/[0-9]+: ' "$log") steps, $(grep -c -- '--> Using cache' "$log") from the layer cache; the slowest:"
+  awk '/ STEP [0-9]+\/[0-9]+: / { if (name != "") print $1 - start, name
+                                  start = $1; name = substr($0, index($0, "STEP")) }
+       { last = $1 }
+       END { if (name != "") print last - start, name }' "$log" |
+    sort -rn | head -n 3 | awk '{ d = $1; $1 = ""; printf "  %5d s %s\n", d, substr($0, 2, 100) }'
 }
 
 begin "build $server_image"
-logged "$work/build-server.log" podman build "${build_args[@]}" -t "$server_image" .
-layer_summary "$work/build-server.log"
-end "build server image"
-if [[ -n "${ccache_before:-}" ]]; then
+ccache_before="$(ccache_counts)"
+build_image "$work/build-server.log" -t "$server_image"
+if [[ "${GEOLOC_IMAGE_CCACHE:-1}" == 1 ]]; then
   read -r hits0 misses0 <<<"$ccache_before"
-  read -r hits1 misses1 < <(ccache --print-stats | awk '$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { h += $2 } $1 == "cache_miss" { m = $2 } END { print h + 0, m + 0 }')
-  echo "ccache in the build stage: $((hits1 - hits0)) hits, $((misses1 - misses0)) misses"
+  read -r hits1 misses1 < <(ccache_counts)
+  echo "ccache during the build: $((hits1 - hits0)) hits, $((misses1 - misses0)) misses"
 fi
+end "build server image"
 
 begin "build $tools_image"
-logged "$work/build-tools.log" podman build "${build_args[@]}" --target tools -t "$tools_image" .
-layer_summary "$work/build-tools.log"
+build_image "$work/build-tools.log" --target tools -t "$tools_image"
 end "build tools image"
 
 sizes=()
@@ -268,7 +291,7 @@ begin "world: geoloc-synth (tools image)"
 logged "$work/synth.log" podman run "${run_opts[@]}" --user 10001:10001 --read-only \
   --read-only-tmpfs=false --cap-drop=all --security-opt=no-new-privileges \
   --volume "$data:/var/lib/geoloc" --entrypoint geoloc-synth "$tools_image" \
-  --preset small --seed 1 --out /var/lib/geoloc/sources/world
+  --preset tiny --seed 1 --out /var/lib/geoloc/sources/world
 end "world (geoloc-synth)"
 
 begin "model-export Job (deploy/k8s/ops/model-export)"
