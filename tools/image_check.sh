@@ -221,7 +221,7 @@ if [[ "${GEOLOC_IMAGE_CCACHE:-1}" == 1 ]]; then
     --build-arg "CCACHE_BASEDIR=$(ccache --get-config base_dir)" --build-arg "SRC_DIR=$root")
   # ccache hashes these: the build stage compiles under the host's locale.
   for var in LANG LC_ALL LC_CTYPE LC_MESSAGES; do
-    [[ -n "${!var+set}" ]] && build_args+=(--build-arg "$var=${!var}")
+    if [[ -n "${!var+set}" ]]; then build_args+=(--build-arg "$var=${!var}"); fi
   done
 fi
 
@@ -303,6 +303,8 @@ tail -n 2 "$work/model-export.log"
 end "model-export Job"
 
 begin "bundle-build Job (deploy/k8s/ops/bundle-build, ACTIVATE=true)"
+# OMP_NUM_THREADS: the manifests derive it from their CPU limit (4 for geolocd, 4 here), which can
+# exceed this machine's CPUs; one OpenMP thread per CPU here, as the limit means in a pod.
 pod_args deploy/k8s/ops/bundle-build/job.yaml build --volume "data=$data" \
   --env SOURCE_ARGS=--csv=/var/lib/geoloc/sources/world/database.csv --env ACTIVATE=true \
   --env "OMP_NUM_THREADS=$(nproc)"
