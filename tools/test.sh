@@ -4,12 +4,14 @@
 # image decoding and request parsing for a bounded time (docs/TESTING.md). Exits non-zero on any
 # failure or finding.
 #
-# Usage: tools/test.sh [STAGE ...]   STAGE: release asan tsan fuzz (default: all four, in order)
+# Usage: tools/test.sh [STAGE ...]   STAGE: release asan tsan fuzz image (default: all, in order)
 # Environment:
 #   GEOLOC_BUILD_DIR     the Release build (default build/); the other stages build in
 #                        $GEOLOC_BUILD_DIR-asan, -tsan and -fuzz
 #   GEOLOC_TEST_QUICK=1  the Release stage only (a quick local run; CI runs everything)
 #   GEOLOC_FUZZ_SECONDS  seconds per fuzz target in the fuzz stage (default 60)
+# The image stage builds docker/Dockerfile's images with podman and runs them end to end
+# (tools/image_check.sh; needs root).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,13 +22,13 @@ fuzz_seconds="${GEOLOC_FUZZ_SECONDS:-60}"
 
 stages=("$@")
 if [[ ${#stages[@]} -eq 0 ]]; then
-  stages=(release asan tsan fuzz)
+  stages=(release asan tsan fuzz image)
   if [[ "${GEOLOC_TEST_QUICK:-0}" == 1 ]]; then stages=(release); fi
 fi
 for s in "${stages[@]}"; do
   case "$s" in
-    release | asan | tsan | fuzz) ;;
-    *) echo "test.sh: unknown stage '$s' (release asan tsan fuzz)" >&2; exit 2 ;;
+    release | asan | tsan | fuzz | image) ;;
+    *) echo "test.sh: unknown stage '$s' (release asan tsan fuzz image)" >&2; exit 2 ;;
   esac
 done
 
@@ -176,6 +178,15 @@ stage_fuzz() {
   return $failed
 }
 
+# Container images: docker/Dockerfile's server and tools images built with podman (the build
+# stage reuses this build's ccache) and checked end to end: geolocd serving from the image as
+# deploy/k8s runs it, Locate/Explain from this build's CLI, /metrics, the SIGTERM drain, and the
+# tools image's model-export and bundle-build Jobs (docs/OPERATIONS.md, "The image check").
+stage_image() {
+  step "container images: build and end-to-end check"
+  GEOLOC_BUILD_DIR="$build" tools/image_check.sh
+}
+
 step "dependencies"
 tools/install_deps.sh
 
@@ -185,11 +196,12 @@ for s in "${stages[@]}"; do
     asan) timed "sanitizers (ASan+UBSan)" stage_asan ;;
     tsan) timed "sanitizers (TSan)" stage_tsan ;;
     fuzz) timed "fuzzing (bounded)" stage_fuzz ;;
+    image) timed "container images" stage_image ;;
   esac
 done
 
 if [[ "${stages[*]}" == "release" && "${GEOLOC_TEST_QUICK:-0}" == 1 ]]; then
-  step "all tests passed (quick run: sanitizer and fuzzing stages skipped)"
+  step "all tests passed (quick run: sanitizer, fuzzing and image stages skipped)"
 else
   step "all tests passed (stages: ${stages[*]})"
 fi

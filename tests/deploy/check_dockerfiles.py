@@ -96,6 +96,9 @@ def parse(text: str) -> Tuple[Dict[str, str], List[Stage]]:
                 name, _, value = args.partition("=")
                 global_args[name.strip()] = value.strip().strip('"')
         else:
+            if keyword == "RUN":
+                # RUN's own flags (--mount=..., --network=...) are not part of the command.
+                args = re.sub(r"^(--[a-z]+=\S+\s+)+", "", args)
             stages[-1].instructions.append(Instruction(keyword, args, number))
     return global_args, stages
 

@@ -108,6 +108,11 @@ class DockerfileTest(unittest.TestCase):
         text = insert_after(CPU, "FROM base AS geolocd", "RUN gcc --version")
         self.assertFails(errors(text), r"runtime stage geolocd runs gcc")
 
+    def test_compiler_behind_run_flags(self):
+        text = insert_after(CPU, "FROM base AS geolocd",
+                            "RUN --mount=type=cache,target=/root/.cache/ccache g++ -c x.cc")
+        self.assertFails(errors(text), r"runtime stage geolocd runs g\+\+")
+
     def test_source_tree_copied_into_runtime(self):
         text = insert_after(CPU, "FROM base AS geolocd", "COPY --from=build /src /src")
         self.assertFails(errors(text), r"copies /src from the build stage")
