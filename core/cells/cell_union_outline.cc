@@ -118,26 +118,39 @@ class BoundaryWalker {
       : cells_(cells), sets_(cells.size()), segments_(segments) {}
 
   void Walk() {
+    S2CellId neighbors[4];
     for (size_t c = 0; c < cells_.size(); ++c) {
       const S2CellId id(cells_[c]);
-      for (int side = 0; side < 4; ++side) Side(id, side, static_cast<int>(c));
+      const CellSquare square = SquareOf(id);
+      id.GetEdgeNeighbors(neighbors);
+      for (int side = 0; side < 4; ++side) {
+        Side(square, id.level(), side, neighbors[side], static_cast<int>(c));
+      }
     }
   }
   DisjointSets& sets() { return sets_; }
 
  private:
-  // Side `side` of `cell` (the owner cell or a descendant of it along that side).
-  void Side(S2CellId cell, int side, int owner) {
-    S2CellId neighbors[4];
-    cell.GetEdgeNeighbors(neighbors);
-    const S2CellId across = neighbors[side];
-    const int cover = FindContainingCell(cells_, across.id());
-    if (cover >= 0) {  // the whole side is inside
-      sets_.Union(owner, cover);
+  // Side `side` of the cell `square` at `level` (the owner cell or a descendant of it along that
+  // side), whose neighbour across that side is `across`.
+  void Side(const CellSquare& square, int level, int side, S2CellId across, int owner) {
+    // One binary search: a union cell containing `across`, or else whether any lies inside it
+    // (S2CellUnion::Contains and ::Intersects share it).
+    const auto it = std::lower_bound(cells_.begin(), cells_.end(), across.id());
+    const bool has_next = it != cells_.end();
+    const bool has_previous = it != cells_.begin();
+    if (has_next && S2CellId(*it).range_min() <= across) {  // *it contains `across`
+      sets_.Union(owner, static_cast<int>(it - cells_.begin()));
       return;
     }
-    const CellSquare square = SquareOf(cell);
-    if (!CellUnionIntersects(cells_, across.id())) {  // the whole side is boundary
+    if (has_previous && S2CellId(*(it - 1)).range_max() >= across) {  // so does *(it - 1)
+      sets_.Union(owner, static_cast<int>(it - cells_.begin()) - 1);
+      return;
+    }
+    const bool partly_inside =
+        (has_next && S2CellId(*it).range_min() <= across.range_max()) ||
+        (has_previous && S2CellId(*(it - 1)).range_max() >= across.range_min());
+    if (!partly_inside) {  // nothing of the union across: the whole side is boundary
       if (segments_ != nullptr) {
         const auto [i0, j0] = Corner(square, side);
         const auto [i1, j1] = Corner(square, side + 1);
@@ -149,11 +162,12 @@ class BoundaryWalker {
     // Finer cells of the union lie across: split the side between the two children along it (a
     // leaf's neighbour is either in or out, so this ends).
     const int half = square.size / 2;
+    S2CellId neighbors[4];
     for (const auto& q : kSideChildren[side]) {
-      const S2CellId child =
-          S2CellId::FromFaceIJ(square.face, square.i + q[0] * half, square.j + q[1] * half)
-              .parent(cell.level() + 1);
-      Side(child, side, owner);
+      const CellSquare child{square.face, square.i + q[0] * half, square.j + q[1] * half, half};
+      S2CellId::FromFaceIJ(child.face, child.i, child.j).parent(level + 1).GetEdgeNeighbors(
+          neighbors);
+      Side(child, level + 1, side, neighbors[side], owner);
     }
   }
 

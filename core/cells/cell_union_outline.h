@@ -43,7 +43,7 @@ namespace geoloc::cells {
 struct CellUnionPiece {
   // The piece's cells, a normalised union of their own (sorted by id).
   std::vector<CellId> cells;
-  // Exact area of the cells, km^2.
+  // Area of the cells, km^2 (CellUnionAreaKm2: within 0.1%).
   double area_km2 = 0;
   // Counter-clockwise outer boundary (empty only for the whole sphere, or when outlines were not
   // asked for).

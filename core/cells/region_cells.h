@@ -31,15 +31,16 @@ struct SphereCap {
   double chord = 0;
 };
 
-// A cell's centre and two discs about it (chords, as above): every point of the cell lies within
-// outer_chord of the centre, and every point within inner_chord of the centre lies in the cell.
-// Both are conservative by a few units in the last place. An invalid id gives zero chords.
+// A cell's centre and a disc about it (chord, as above) that holds every point of the cell,
+// conservative by a few units in the last place. An invalid id gives a zero chord.
 struct CellDisc {
   geo::Vec3 centre;
   double outer_chord = 0;
-  double inner_chord = 0;
 };
 CellDisc CellBoundingDisc(CellId id);
+
+// The cell's centre (where S2 splits it, CellCenter) as a unit vector; zero for an invalid id.
+geo::Vec3 CellCentreVector(CellId id);
 
 // The level-`level` cell containing the unit vector p (kNoCell for a zero or non-finite vector or
 // a level outside [0, 30]). Cheaper than CellIdAt for callers that already hold unit vectors.
@@ -72,8 +73,9 @@ bool CellUnionIntersects(absl::Span<const CellId> normalized, CellId cell);
 // True when the point lies in the normalised union (false for an invalid coordinate).
 bool CellUnionContains(absl::Span<const CellId> normalized, geo::LatLon point);
 
-// Exact area of the cells on the sphere of geo's mean Earth radius, in km^2 (overlaps counted
-// twice: pass a normalised union for the area of the region).
+// Area of the cells on the sphere of geo's mean Earth radius, in km^2, within 0.1% (S2's
+// ApproxArea from level 5 on, ExactArea above; overlaps counted twice: pass a normalised union for
+// the area of the region).
 double CellUnionAreaKm2(absl::Span<const CellId> cells);
 
 // The six face cells: the whole sphere as a normalised union.
