@@ -44,7 +44,7 @@ absl::StatusOr<CellMassComponent> CellMassComponent::Create(
     c.ids_.push_back(cells[i]);
     c.probability_.push_back(p);
     c.density_.push_back(p / cells::CellAreaKm2(cells[i]));
-    c.discs_.push_back(cells::CellBoundingDisc(cells[i]));
+    c.discs_.push_back(cells::CellGeometryOf(cells[i]));
     c.scale_km_ = std::min(c.scale_km_, cells::CellAverageEdgeKm(cells::CellLevel(cells[i])));
   }
   return c;
@@ -66,7 +66,7 @@ double CellMassComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) c
   return 0.0;
 }
 
-TermBounds CellMassComponent::BoundsOverTerms(cells::CellId id, const cells::CellDisc&,
+TermBounds CellMassComponent::BoundsOverTerms(cells::CellId id, const cells::CellGeometry&,
                                               TermSubset terms, double, std::vector<int32_t>*) const {
   // Every term is kept (the subset passed down is always all of them): the binary searches below
   // already find the only cells that meet the query.

@@ -44,7 +44,7 @@ class CellMassComponent final : public DensityComponent {
   double LogDensity(const geo::Vec3& x) const override;
   int32_t NumTerms() const override { return static_cast<int32_t>(ids_.size()); }
   double DensityOfTerms(const geo::Vec3& x, TermSubset terms) const override;
-  TermBounds BoundsOverTerms(cells::CellId id, const cells::CellDisc& disc, TermSubset terms,
+  TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc, TermSubset terms,
                              double negligible, std::vector<int32_t>* kept) const override;
   void AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const override;
   double MassWithin(const geo::Vec3& x, double distance_km) const override;
@@ -56,7 +56,7 @@ class CellMassComponent final : public DensityComponent {
   // Sorted by id (a normalised union's order), with each cell's density, probability and disc.
   std::vector<cells::CellId> ids_;
   std::vector<double> density_, probability_;
-  std::vector<cells::CellDisc> discs_;
+  std::vector<cells::CellGeometry> discs_;
   double scale_km_ = 0;
 };
 

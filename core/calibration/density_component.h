@@ -3,7 +3,7 @@
 //
 //   const DensityComponent& c = kde;          // VmfKdeComponent, CellMassComponent, ...
 //   double f = c.Density(geo::ToUnitVector(p));
-//   DensityBounds b = c.BoundsOverCell(id, cells::CellBoundingDisc(id));  // b.lo <= f <= b.hi
+//   DensityBounds b = c.BoundsOverCell(id, cells::CellGeometryOf(id));  // b.lo <= f <= b.hi
 //
 // f is a sum of terms (kernels, cells) so that region extraction can stop evaluating the terms
 // that cannot matter inside a cell and its descendants (BoundsOverTerms).
@@ -40,7 +40,7 @@ struct TermSubset {
 
 // Bounds over a cell from a subset of the terms (DensityComponent::BoundsOverTerms).
 struct TermBounds {
-  // Bounds of the sum of the evaluated terms, plus left_out_hi in hi.
+  // Bounds of the sum of the given terms over the cell.
   DensityBounds bounds;
   // True when some terms were left out as negligible: *kept then holds the ones evaluated, and
   // the cell's descendants need only those (plus left_out_hi, which bounds the others over the
@@ -62,13 +62,13 @@ class DensityComponent {
   virtual int32_t NumTerms() const = 0;
   // The sum of the terms of `terms` at x (Density when terms.all).
   virtual double DensityOfTerms(const geo::Vec3& x, TermSubset terms) const = 0;
-  // Bounds over the cell `id`, whose disc (cells::CellBoundingDisc) is `disc`, of the terms in
+  // Bounds over the cell `id`, whose geometry (cells::CellGeometryOf) is `disc`, of the terms in
   // `terms`. Must be conservative: lo <= (sum of those terms) <= hi everywhere in the cell; tighter
   // bounds make regions cheaper. A term whose upper bound over the cell is at most `negligible`
-  // (per km^2; 0 = never) may be left out: then `negligible` is added to left_out_hi for it, and
-  // the indices of the terms kept are appended to *kept (see TermBounds). kept may be null when
-  // negligible is 0.
-  virtual TermBounds BoundsOverTerms(cells::CellId id, const cells::CellDisc& disc,
+  // (per km^2; 0 = never) may be left out of the cell's descendants: then `negligible` is added to
+  // left_out_hi for it, and the indices of the terms kept are appended to *kept (see TermBounds).
+  // kept may be null when negligible is 0.
+  virtual TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc,
                                      TermSubset terms, double negligible,
                                      std::vector<int32_t>* kept) const = 0;
   // Appends caps whose union contains {x : f(x) >= t}, for t > 0 (nothing when f < t everywhere).
@@ -81,7 +81,7 @@ class DensityComponent {
   virtual double ScaleKm() const = 0;
 
   // Bounds of f itself over the cell (every term, nothing left out).
-  DensityBounds BoundsOverCell(cells::CellId id, const cells::CellDisc& disc) const {
+  DensityBounds BoundsOverCell(cells::CellId id, const cells::CellGeometry& disc) const {
     return BoundsOverTerms(id, disc, TermSubset{}, 0.0, nullptr).bounds;
   }
 };

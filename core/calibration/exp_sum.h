@@ -21,6 +21,8 @@
 namespace geoloc::calibration {
 
 inline constexpr double kExpSumRelativeError = 1e-14;
+// What one term counted as 0 (argument below -700) can hide, at most.
+inline constexpr double kExpSumUnderflow = 1e-304;
 
 // sum_i w[i] exp(-e[i]), e[i] >= 0 (NaN or negative e: unspecified but finite for e > -700).
 double WeightedExpSum(const double* w, const double* e, size_t n);

@@ -70,7 +70,7 @@ double PredictiveDensity::LogDensity(const geo::Vec3& x) const {
 }
 
 DensityBounds PredictiveDensity::BoundsOverCell(cells::CellId id,
-                                                const cells::CellDisc& disc) const {
+                                                const cells::CellGeometry& disc) const {
   DensityBounds total{FloorDensity(), FloorDensity()};
   for (const Part& p : parts_) {
     if (p.weight <= 0) continue;

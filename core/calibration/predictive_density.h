@@ -54,7 +54,7 @@ class PredictiveDensity {
   double Density(const geo::Vec3& x) const;
   // Accurate where Density underflows; never -infinity when floor_weight > 0.
   double LogDensity(const geo::Vec3& x) const;
-  DensityBounds BoundsOverCell(cells::CellId id, const cells::CellDisc& disc) const;
+  DensityBounds BoundsOverCell(cells::CellId id, const cells::CellGeometry& disc) const;
   // Caps whose union holds {f >= t}; *whole_sphere is set instead when f >= t everywhere may hold
   // (t <= a_0 u); both empty when no part can reach t.
   std::vector<cells::SphereCap> SuperlevelCover(double t, bool* whole_sphere) const;

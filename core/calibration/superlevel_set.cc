@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <limits>
+#include <queue>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/cells/region_cells.h"
@@ -19,7 +21,7 @@ constexpr double kNegligibleShare = 1e-3;
 // constant over a small cell).
 constexpr double kFrozenShare = 1e-2;
 
-// One part's state for one pending cell.
+// One part's state for one cell.
 struct PartState {
   bool frozen = false;
   DensityBounds frozen_bounds;
@@ -31,13 +33,205 @@ struct PartState {
   double left_out_hi = 0;
 };
 
-// A cell still to look at, with the range [a, b) of (descending) thresholds it is undecided for;
-// its parts' states are at [state, state + parts) of the frontier's state list.
-struct Pending {
+// An evaluated cell still undecided for the (descending) thresholds [out, in).
+struct Undecided {
   cells::CellId id = cells::kNoCell;
-  int a = 0;
-  int b = 0;
-  int64_t state = 0;
+  int out = 0;
+  int in = 0;
+  int finest = 0;         // the level it may be refined to
+  double area_km2 = 0;
+  int64_t own_state = 0;  // its parts' states as it was evaluated (np of them)
+  int64_t child_state = 0;  // the states its children start from (np)
+  int64_t bounds = 0;       // its parts' bounds (np)
+};
+
+class Extractor {
+ public:
+  Extractor(const PredictiveDensity& f, std::vector<double> t, const SuperlevelOptions& options,
+            SuperlevelResult* result)
+      : f_(f), t_(std::move(t)), options_(options), result_(result),
+        inside_(t_.size()), inside_area_(t_.size(), 0.0), boundary_area_(t_.size(), 0.0) {
+    for (const PredictiveDensity::Part& p : f.parts()) {
+      if (p.weight > 0) {
+        parts_.push_back(p.component.get());
+        weights_.push_back(p.weight);
+      }
+    }
+    np_ = static_cast<int64_t>(parts_.size());
+    floor_ = f.FloorDensity();
+    for (const DensityComponent* c : parts_) part_level_.push_back(LevelForScale(c->ScaleKm()));
+    result_->finest_level = LevelForScale(f.ScaleKm());
+  }
+
+  void Run() {
+    const int m = static_cast<int>(t_.size());
+    bool whole = false;
+    const std::vector<cells::SphereCap> caps = f_.SuperlevelCover(t_[m - 1], &whole);
+    const std::vector<cells::CellId> start =
+        whole ? cells::WholeSphereCells()
+              : cells::CellsCoveringCaps(caps, result_->finest_level);
+    const int64_t initial = static_cast<int64_t>(states_.size());
+    states_.resize(states_.size() + np_);  // every term of every part
+    for (cells::CellId id : start) Evaluate(id, 0, m, initial);
+    // Refine the undecided cell that matters most for its region's area, until none is worth it.
+    while (!queue_.empty()) {
+      const auto [stale_priority, index] = queue_.top();
+      queue_.pop();
+      const Undecided u = undecided_[index];
+      const double priority = Priority(u);
+      if (priority < stale_priority && !queue_.empty() && priority < queue_.top().first) {
+        queue_.push({priority, index});  // regions grew since it was queued
+        continue;
+      }
+      const bool can_refine = cells::CellLevel(u.id) < u.finest &&
+                              priority >= options_.min_relative_cell_area;
+      if (can_refine && result_->cells_evaluated + 4 > options_.max_cells) {
+        result_->capped = true;
+      }
+      if (!can_refine || result_->capped) {
+        Settle(u);
+        continue;
+      }
+      for (cells::CellId child : cells::CellChildren(u.id)) {
+        Evaluate(child, u.out, u.in, u.child_state);
+      }
+    }
+    for (int j = 0; j < m; ++j) {
+      SuperlevelSet& set = result_->sets[j];
+      set.cells = cells::NormalizeCellUnion(std::move(inside_[j]));
+      set.boundary_area_km2 = boundary_area_[j];
+    }
+  }
+
+ private:
+  int LevelForScale(double scale_km) const {
+    const double edge_km = options_.finest_edge_fraction * scale_km;
+    return std::isfinite(edge_km) ? cells::CellLevelForEdgeKm(edge_km) : 0;
+  }
+
+  TermSubset SubsetOf(const PartState& st) const {
+    TermSubset subset;
+    subset.all = st.all;
+    if (!st.all) subset.indices = absl::MakeConstSpan(arena_.data() + st.offset, st.count);
+    return subset;
+  }
+
+  // A cell's share of the smallest region it may still change (the highest undecided threshold's,
+  // by nesting); regions not found yet make every cell worth refining, larger cells first.
+  double Priority(const Undecided& u) const {
+    const double region = inside_area_[u.out];
+    return region > 0 ? u.area_km2 / region : u.area_km2 * 1e300;
+  }
+
+  void MarkInside(cells::CellId id, double area, int j) {
+    inside_[j].push_back(id);
+    inside_area_[j] += area;
+  }
+
+  // Bounds f over the cell and decides it for the thresholds [a, b), given its parts' states.
+  void Evaluate(cells::CellId id, int a, int b, int64_t state) {
+    ++result_->cells_evaluated;
+    result_->deepest_level = std::max(result_->deepest_level, cells::CellLevel(id));
+    const cells::CellGeometry disc = cells::CellGeometryOf(id);
+    const double slack = t_[b - 1] - floor_;  // the lowest threshold still undecided, > 0
+    const int64_t child_state = static_cast<int64_t>(states_.size());
+    states_.resize(states_.size() + np_);
+    const int64_t bounds_at = static_cast<int64_t>(bounds_.size());
+    bounds_.resize(bounds_.size() + np_);
+    DensityBounds total{floor_, floor_};
+    int finest = 0;
+    for (int64_t c = 0; c < np_; ++c) {
+      const PartState st = states_[state + c];
+      PartState child = st;
+      DensityBounds b_c;
+      if (st.frozen) {
+        b_c = st.frozen_bounds;
+      } else {
+        const double terms =
+            std::max<double>(1.0, static_cast<double>(st.all ? parts_[c]->NumTerms() : st.count));
+        const double negligible = kNegligibleShare * slack / (weights_[c] * terms);
+        kept_.clear();
+        const TermBounds tb =
+            parts_[c]->BoundsOverTerms(id, disc, SubsetOf(st), negligible, &kept_);
+        b_c = tb.bounds;
+        b_c.hi += st.left_out_hi;
+        if (tb.pruned) {
+          child.all = false;
+          child.offset = static_cast<int64_t>(arena_.size());
+          child.count = static_cast<int64_t>(kept_.size());
+          arena_.insert(arena_.end(), kept_.begin(), kept_.end());
+          child.left_out_hi = st.left_out_hi + tb.left_out_hi;
+        }
+        if (weights_[c] * (b_c.hi - b_c.lo) <= kFrozenShare * slack) {
+          child.frozen = true;
+          child.frozen_bounds = b_c;
+        }
+      }
+      states_[child_state + c] = child;
+      bounds_[bounds_at + c] = b_c;
+      total.lo += weights_[c] * b_c.lo;
+      total.hi += weights_[c] * b_c.hi;
+      if (!child.frozen && (child.all || child.count > 0)) {
+        finest = std::max(finest, part_level_[c]);
+      }
+    }
+    // Thresholds descend: outside for [a, out), undecided for [out, in), inside for [in, b).
+    int out = a;
+    while (out < b && t_[out] > total.hi) ++out;
+    int in = out;
+    while (in < b && t_[in] > total.lo) ++in;
+    const double area = disc.area_km2;
+    for (int j = in; j < b; ++j) MarkInside(id, area, j);
+    if (out < in) {
+      Undecided u{id, out, in, finest, area, state, child_state, bounds_at};
+      undecided_.push_back(u);
+      queue_.push({Priority(u), static_cast<int64_t>(undecided_.size()) - 1});
+    }
+  }
+
+  // Decides an undecided cell by the boundary rule.
+  void Settle(const Undecided& u) {
+    for (int j = u.out; j < u.in; ++j) boundary_area_[j] += u.area_km2;
+    if (options_.boundary == BoundaryRule::kInclude ||
+        cells::CellLevel(u.id) == cells::kMaxCellLevel) {
+      for (int j = u.out; j < u.in; ++j) MarkInside(u.id, u.area_km2, j);
+      return;
+    }
+    // kCentre: each quarter of the cell by the density at its centre (the terms still in play),
+    // which halves the outline's error for four point evaluations.
+    for (cells::CellId quarter : cells::CellChildren(u.id)) {
+      const geo::Vec3 x = cells::CellCentreVector(quarter);
+      double value = floor_;
+      for (int64_t c = 0; c < np_; ++c) {
+        const PartState& st = states_[u.own_state + c];
+        const DensityBounds& b = bounds_[u.bounds + c];
+        value += weights_[c] * (st.frozen ? 0.5 * (b.lo + b.hi)
+                                          : parts_[c]->DensityOfTerms(x, SubsetOf(st)));
+      }
+      const double area = 0.25 * u.area_km2;
+      for (int j = u.in - 1; j >= u.out && value >= t_[j]; --j) MarkInside(quarter, area, j);
+    }
+  }
+
+  const PredictiveDensity& f_;
+  const std::vector<double> t_;
+  const SuperlevelOptions& options_;
+  SuperlevelResult* result_;
+  std::vector<const DensityComponent*> parts_;
+  std::vector<double> weights_;
+  std::vector<int> part_level_;
+  int64_t np_ = 0;
+  double floor_ = 0;
+  // Append-only stores: part states, part bounds, kept term indices, undecided cells.
+  std::vector<PartState> states_;
+  std::vector<DensityBounds> bounds_;
+  std::vector<int32_t> arena_;
+  std::vector<int32_t> kept_;
+  std::vector<Undecided> undecided_;
+  std::priority_queue<std::pair<double, int64_t>> queue_;
+  std::vector<std::vector<cells::CellId>> inside_;
+  std::vector<double> inside_area_;
+  std::vector<double> boundary_area_;
 };
 
 }  // namespace
@@ -46,6 +240,10 @@ absl::Status ValidateSuperlevelOptions(const SuperlevelOptions& options) {
   if (!(options.finest_edge_fraction > 0 && options.finest_edge_fraction <= 10)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "finest_edge_fraction must be in (0, 10], got ", options.finest_edge_fraction));
+  }
+  if (!(options.min_relative_cell_area >= 0 && options.min_relative_cell_area < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "min_relative_cell_area must be in [0, 1), got ", options.min_relative_cell_area));
   }
   if (options.max_cells < 1) {
     return absl::InvalidArgumentError(
@@ -64,9 +262,7 @@ absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& 
   std::vector<int> order;
   for (size_t i = 0; i < thresholds.size(); ++i) {
     const double t = thresholds[i];
-    if (std::isnan(t)) {
-      return absl::InvalidArgumentError(absl::StrCat("threshold ", i, " is NaN"));
-    }
+    if (std::isnan(t)) return absl::InvalidArgumentError(absl::StrCat("threshold ", i, " is NaN"));
     result.sets[i].threshold = t;
     if (t <= f.FloorDensity()) {
       result.sets[i].whole_sphere = true;
@@ -75,159 +271,21 @@ absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& 
       order.push_back(static_cast<int>(i));
     }
   }
+  if (order.empty()) return result;
   std::sort(order.begin(), order.end(), [&](int x, int y) { return thresholds[x] > thresholds[y]; });
-  const int m = static_cast<int>(order.size());
-  if (m == 0) return result;
-  std::vector<double> t(m);
-  for (int j = 0; j < m; ++j) t[j] = thresholds[order[j]];
-
-  const double finest_edge_km = options.finest_edge_fraction * f.ScaleKm();
-  result.finest_level = std::isfinite(finest_edge_km) ? cells::CellLevelForEdgeKm(finest_edge_km)
-                                                      : 0;
-  bool whole = false;
-  const std::vector<cells::SphereCap> caps = f.SuperlevelCover(t[m - 1], &whole);
-  std::vector<Pending> frontier;
-  const std::vector<cells::CellId> start =
-      whole ? cells::WholeSphereCells() : cells::CellsCoveringCaps(caps, result.finest_level);
-  for (cells::CellId id : start) frontier.push_back({id, 0, m, 0});
-
-  // The weighted parts; their terms' subsets live in one append-only arena.
-  std::vector<const DensityComponent*> parts;
-  std::vector<double> weights;
-  for (const PredictiveDensity::Part& p : f.parts()) {
-    if (p.weight > 0) {
-      parts.push_back(p.component.get());
-      weights.push_back(p.weight);
-    }
+  std::vector<double> t;
+  for (int i : order) t.push_back(thresholds[i]);
+  SuperlevelResult sorted;
+  sorted.sets.resize(order.size());
+  Extractor(f, std::move(t), options, &sorted).Run();
+  for (size_t j = 0; j < order.size(); ++j) {
+    sorted.sets[j].threshold = thresholds[order[j]];
+    result.sets[order[j]] = std::move(sorted.sets[j]);
   }
-  const int64_t np = static_cast<int64_t>(parts.size());
-  const double floor = f.FloorDensity();
-  std::vector<int32_t> arena;
-  std::vector<int32_t> kept;
-  std::vector<PartState> states(frontier.size() * np), next_states;
-  for (size_t i = 0; i < frontier.size(); ++i) frontier[i].state = static_cast<int64_t>(i) * np;
-  auto subset_of = [&](const PartState& st) {
-    TermSubset subset;
-    subset.all = st.all;
-    if (!st.all) subset.indices = absl::MakeConstSpan(arena.data() + st.offset, st.count);
-    return subset;
-  };
-
-  std::vector<std::vector<cells::CellId>> inside(m);
-  std::vector<double> boundary_area(m, 0.0);
-  std::vector<Pending> next;
-  struct Undecided {
-    size_t item;
-    int out, in;
-    cells::CellDisc disc;
-  };
-  std::vector<Undecided> undecided;
-  std::vector<PartState> undecided_parts;
-  std::vector<DensityBounds> undecided_bounds;
-  std::vector<PartState> cell_parts(np);
-  std::vector<DensityBounds> part_bounds(np);
-  while (!frontier.empty()) {
-    // Decide how deep this level may go before evaluating it: the cap applies to the children.
-    next.clear();
-    next_states.clear();
-    int64_t refinable = 0;
-    result.cells_evaluated += static_cast<int64_t>(frontier.size());
-    // First pass: bounds and decisions; collect the undecided with their parts' states for the
-    // children and their parts' bounds (flat, np per undecided cell).
-    undecided.clear();
-    undecided_parts.clear();
-    undecided_bounds.clear();
-    for (size_t item = 0; item < frontier.size(); ++item) {
-      const Pending& p = frontier[item];
-      const cells::CellDisc disc = cells::CellBoundingDisc(p.id);
-      result.deepest_level = std::max(result.deepest_level, cells::CellLevel(p.id));
-      const double slack = t[p.b - 1] - floor;  // the lowest threshold still undecided, > 0
-      DensityBounds total{floor, floor};
-      for (int64_t c = 0; c < np; ++c) {
-        const PartState& st = states[p.state + c];
-        PartState& child = cell_parts[c];
-        child = st;
-        if (st.frozen) {
-          part_bounds[c] = st.frozen_bounds;
-        } else {
-          const TermSubset subset = subset_of(st);
-          const double terms = std::max<double>(
-              1.0, static_cast<double>(st.all ? parts[c]->NumTerms() : st.count));
-          const double negligible = kNegligibleShare * slack / (weights[c] * terms);
-          kept.clear();
-          const TermBounds tb = parts[c]->BoundsOverTerms(p.id, disc, subset, negligible, &kept);
-          part_bounds[c] = tb.bounds;
-          part_bounds[c].hi += st.left_out_hi;
-          if (tb.pruned) {
-            child.all = false;
-            child.offset = static_cast<int64_t>(arena.size());
-            child.count = static_cast<int64_t>(kept.size());
-            arena.insert(arena.end(), kept.begin(), kept.end());
-            child.left_out_hi = st.left_out_hi + tb.left_out_hi;
-          }
-          if (weights[c] * (part_bounds[c].hi - part_bounds[c].lo) <= kFrozenShare * slack) {
-            child.frozen = true;
-            child.frozen_bounds = part_bounds[c];
-          }
-        }
-        total.lo += weights[c] * part_bounds[c].lo;
-        total.hi += weights[c] * part_bounds[c].hi;
-      }
-      // Thresholds descend: outside for [a, out), undecided for [out, in), inside for [in, b).
-      int out = p.a;
-      while (out < p.b && t[out] > total.hi) ++out;
-      int in = out;
-      while (in < p.b && t[in] > total.lo) ++in;
-      for (int j = in; j < p.b; ++j) inside[j].push_back(p.id);
-      if (out < in) {
-        undecided.push_back({item, out, in, disc});
-        undecided_parts.insert(undecided_parts.end(), cell_parts.begin(), cell_parts.end());
-        undecided_bounds.insert(undecided_bounds.end(), part_bounds.begin(), part_bounds.end());
-        refinable += cells::CellLevel(p.id) < result.finest_level;
-      }
-    }
-    const bool refine = result.cells_evaluated + 4 * refinable <= options.max_cells;
-    if (!refine && refinable > 0) result.capped = true;
-    for (size_t k = 0; k < undecided.size(); ++k) {
-      const Undecided& u = undecided[k];
-      const Pending& p = frontier[u.item];
-      const PartState* child_parts = undecided_parts.data() + k * np;
-      const DensityBounds* bounds = undecided_bounds.data() + k * np;
-      if (refine && cells::CellLevel(p.id) < result.finest_level) {
-        for (cells::CellId child : cells::CellChildren(p.id)) {
-          next.push_back({child, u.out, u.in, static_cast<int64_t>(next_states.size())});
-          next_states.insert(next_states.end(), child_parts, child_parts + np);
-        }
-        continue;
-      }
-      // Settle by the boundary rule.
-      const double area = cells::CellUnionAreaKm2(absl::MakeConstSpan(&p.id, 1));
-      for (int j = u.out; j < u.in; ++j) boundary_area[j] += area;
-      if (options.boundary == BoundaryRule::kInclude || cells::CellLevel(p.id) == cells::kMaxCellLevel) {
-        for (int j = u.out; j < u.in; ++j) inside[j].push_back(p.id);
-        continue;
-      }
-      // kCentre: each quarter of the cell by the density at its centre (the terms still in play),
-      // which halves the outline's error for four point evaluations.
-      for (cells::CellId quarter : cells::CellChildren(p.id)) {
-        const geo::Vec3 x = cells::CellCentreVector(quarter);
-        double value = floor;
-        for (int64_t c = 0; c < np; ++c) {
-          const PartState& st = states[p.state + c];
-          value += weights[c] * (st.frozen ? 0.5 * (bounds[c].lo + bounds[c].hi)
-                                           : parts[c]->DensityOfTerms(x, subset_of(st)));
-        }
-        for (int j = u.in - 1; j >= u.out && value >= t[j]; --j) inside[j].push_back(quarter);
-      }
-    }
-    frontier.swap(next);
-    states.swap(next_states);
-  }
-  for (int j = 0; j < m; ++j) {
-    SuperlevelSet& set = result.sets[order[j]];
-    set.cells = cells::NormalizeCellUnion(std::move(inside[j]));
-    set.boundary_area_km2 = boundary_area[j];
-  }
+  result.finest_level = sorted.finest_level;
+  result.deepest_level = sorted.deepest_level;
+  result.cells_evaluated = sorted.cells_evaluated;
+  result.capped = sorted.capped;
   return result;
 }
 

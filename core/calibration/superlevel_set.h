@@ -9,17 +9,26 @@
 // Method (one traversal for all thresholds, which share their coarse cells):
 //  1. Start from a covering (cells::CellsCoveringCaps) of f's superlevel cover at the lowest
 //     threshold, which holds every set.
-//  2. For every cell, bound f over it (PredictiveDensity::BoundsOverCell). For each threshold t the
-//     cell is inside when lo >= t, outside when hi < t, undecided otherwise. Undecided cells are
-//     split into their four children, level by level.
-//  3. Refinement stops at the finest level: the first S2 level whose average edge is at most
-//     options.finest_edge_fraction times f's ScaleKm() (its smallest bandwidth), or earlier when the
-//     next level would take the number of evaluated cells past options.max_cells (capped = true;
-//     the cells then stay uniformly coarser along the whole boundary). Cells still undecided there
-//     are settled by options.boundary: kCentre puts a cell inside when f at its centre reaches t
-//     (the region is then the exact set up to those boundary cells, in both directions); kInclude
-//     puts every undecided cell inside, so the region contains the exact set (conformal coverage
-//     then holds for the cells as well as for the set, at the price of a larger area).
+//  2. For every cell, bound f over it (the parts' BoundsOverTerms). For each threshold t the cell
+//     is inside when lo >= t, outside when hi < t, undecided otherwise.
+//  3. Undecided cells are split into their four children, most important first: a cell's
+//     importance is its area over the area already inside the smallest region it may still change
+//     (cells of regions not found yet come first, larger first). A cell is not split when
+//       - it has reached the finest level of the terms that still vary over it: the first S2 level
+//         whose average edge is at most options.finest_edge_fraction times the term's ScaleKm (its
+//         bandwidth). Terms that cannot matter inside a cell are dropped for its descendants, and
+//         a term whose bounds over a cell are already tight is frozen there, so the boundary drawn
+//         by a 400 km kernel gets cells of about 140 km while the answer's 0.5 km kernels get
+//         0.1 km cells where they decide;
+//       - its importance is below options.min_relative_cell_area (a 1 km^2 island cannot change a
+//         continent-sized region's area by more than that share);
+//       - or splitting it would take the evaluated cells past options.max_cells (capped = true:
+//         the least important cells are the ones left coarse).
+//  4. Cells left undecided are settled by options.boundary: kCentre puts each quarter of the cell
+//     inside when f at the quarter's centre reaches t (the region is then the exact set up to those
+//     boundary cells, in both directions; an island smaller than a quarter may be missed);
+//     kInclude puts every undecided cell inside, so the region contains the exact set (conformal
+//     coverage then holds for the cells as well as for the set, at the price of a larger area).
 //     boundary_area_km2 is their total area: how far the outline is uncertain.
 //
 // | threshold t                      | set                                              |
@@ -47,9 +56,11 @@ enum class BoundaryRule { kCentre, kInclude };
 
 struct SuperlevelOptions {
   // Finest cells: average edge at most this fraction of the density's ScaleKm, in (0, 10].
-  double finest_edge_fraction = 0.35;
+  double finest_edge_fraction = 0.5;
+  // Cells smaller than this share of the region they may change are not split, in [0, 1).
+  double min_relative_cell_area = 4e-3;
   // Cap on the cells evaluated (all thresholds together), >= 1.
-  int64_t max_cells = 6000;
+  int64_t max_cells = 2000;
   BoundaryRule boundary = BoundaryRule::kCentre;
 };
 
@@ -67,7 +78,7 @@ struct SuperlevelSet {
 struct SuperlevelResult {
   // One per threshold, in the order given.
   std::vector<SuperlevelSet> sets;
-  // The level refinement could reach, and the deepest it did reach.
+  // The finest level of the narrowest term, and the deepest level refinement reached.
   int finest_level = 0;
   int deepest_level = 0;
   int64_t cells_evaluated = 0;

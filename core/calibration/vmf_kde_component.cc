@@ -12,9 +12,6 @@
 namespace geoloc::calibration {
 namespace {
 
-// Kernel terms below exp(-kCutoffExponent) of the peak are bounded by that value instead of
-// evaluated (4e-18: far below any threshold a region is drawn at).
-constexpr double kCutoffExponent = 40.0;
 // Beyond this many deviations from the disc's edge a Gaussian's mass is 0 or 1 to double precision.
 constexpr double kMassTailSigmas = 8.0;
 
@@ -143,53 +140,66 @@ double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) con
   return norm_ * WeightedExpSum(b.w.data(), b.hi.data(), n);
 }
 
-TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellDisc& disc,
+TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeometry& disc,
                                             TermSubset terms, double negligible,
                                             std::vector<int32_t>* kept) const {
   const double rho = disc.outer_chord;
   const geo::Vec3 c = disc.centre;
-  const bool prune = negligible > 0 && kept != nullptr;
-  const double log_negligible = prune ? std::log(negligible) : 0.0;
-  const size_t kept_before = prune ? kept->size() : 0;
-  // Exponents of each kernel at the cell's nearest and farthest possible points; the terms left
-  // out are only counted.
+  // Exponents of each kernel at the cell's nearest and farthest possible points (a branch-free
+  // loop the compiler vectorises), then the two sums.
   Scratch& b = ThreadScratch();
   const size_t n = terms.all ? w_.size() : terms.indices.size();
   b.w.resize(n);
   b.hi.resize(n);
   b.lo.resize(n);
-  size_t m = 0;
-  double cut_weight = 0;
-  int left_out = 0;
-  for (size_t r = 0; r < n; ++r) {
-    const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
-    const double dx = x_[i] - c.x, dy = y_[i] - c.y, dz = z_[i] - c.z;
-    const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
-    const double near = d - rho;
-    const double near_exponent = near > 0 ? half_kappa_ * near * near : 0.0;
-    if (prune) {
-      if (near_exponent >= log_cw_[i] - log_negligible) {
-        ++left_out;
-        continue;
-      }
-      kept->push_back(static_cast<int32_t>(i));
-    } else if (near_exponent > kCutoffExponent) {
-      cut_weight += w_[i];
-      continue;
+  if (terms.all) {
+    for (size_t i = 0; i < n; ++i) {
+      const double dx = x_[i] - c.x, dy = y_[i] - c.y, dz = z_[i] - c.z;
+      const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
+      const double near = std::max(0.0, d - rho);
+      const double far = std::min(2.0, d + rho);
+      b.w[i] = w_[i];
+      b.hi[i] = half_kappa_ * near * near;
+      b.lo[i] = half_kappa_ * far * far;
     }
-    const double far = std::min(2.0, d + rho);
-    b.w[m] = w_[i];
-    b.hi[m] = near_exponent;
-    b.lo[m] = half_kappa_ * far * far;
-    ++m;
+  } else {
+    for (size_t r = 0; r < n; ++r) {
+      const size_t i = static_cast<size_t>(terms.indices[r]);
+      const double dx = x_[i] - c.x, dy = y_[i] - c.y, dz = z_[i] - c.z;
+      const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
+      const double near = std::max(0.0, d - rho);
+      const double far = std::min(2.0, d + rho);
+      b.w[r] = w_[i];
+      b.hi[r] = half_kappa_ * near * near;
+      b.lo[r] = half_kappa_ * far * far;
+    }
   }
-  const double hi = WeightedExpSum(b.w.data(), b.hi.data(), m) * (1 + kExpSumRelativeError);
-  const double lo = WeightedExpSum(b.w.data(), b.lo.data(), m) * (1 - kExpSumRelativeError);
+  // WeightedExpSum counts exp(-e) as 0 beyond e = 700; the upper bound adds what that can hide.
+  double total_w = 0;
+  for (size_t r = 0; r < n; ++r) total_w += b.w[r];
+  const double hi = WeightedExpSum(b.w.data(), b.hi.data(), n) * (1 + kExpSumRelativeError) +
+                    total_w * kExpSumUnderflow;
+  const double lo = WeightedExpSum(b.w.data(), b.lo.data(), n) * (1 - kExpSumRelativeError);
   TermBounds out;
-  out.left_out_hi = left_out * negligible + norm_ * cut_weight * std::exp(-kCutoffExponent);
-  out.bounds = {norm_ * lo, norm_ * hi + out.left_out_hi};
-  out.pruned = left_out > 0;
-  if (prune && !out.pruned) kept->resize(kept_before);
+  out.bounds = {norm_ * lo, norm_ * hi};
+  // The kernels that cannot reach `negligible` anywhere in the cell are left out of its
+  // descendants (each counted there at `negligible`).
+  if (negligible > 0 && kept != nullptr) {
+    const double log_negligible = std::log(negligible);
+    const size_t before = kept->size();
+    int left_out = 0;
+    for (size_t r = 0; r < n; ++r) {
+      const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
+      if (b.hi[r] >= log_cw_[i] - log_negligible) {
+        ++left_out;
+      } else {
+        kept->push_back(static_cast<int32_t>(i));
+      }
+    }
+    out.pruned = left_out > 0;
+    out.left_out_hi = left_out * negligible;
+    if (!out.pruned) kept->resize(before);
+  }
   return out;
 }
 

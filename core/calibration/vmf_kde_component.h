@@ -13,9 +13,9 @@
 // | ---------------------- | ---------------------------------------------------------------- |
 // | LogDensity             | log-sum-exp over the kernels: finite however far x is            |
 // | BoundsOverTerms        | per kernel, the chord to the cell's centre +- the cell's outer   |
-// |                        | chord (triangle inequality in R^3); kernels whose upper bound is |
-// |                        | below exp(-40) C w_i (or `negligible`) are counted at that bound |
-// |                        | (still conservative) without evaluating them                     |
+// |                        | chord (triangle inequality in R^3), summed with WeightedExpSum;  |
+// |                        | kernels whose upper bound is below `negligible` are left out of  |
+// |                        | the cell's descendants                                           |
 // | AppendSuperlevelCover  | one cap per kernel, of the chord where C exp(-kappa r^2 / 2) = t |
 // |                        | (a weighted mean of kernels reaches t only where one of them does)|
 // | MassWithin             | per kernel, the planar mass of a Gaussian of deviation h within  |
@@ -52,7 +52,7 @@ class VmfKdeComponent final : public DensityComponent {
   double LogDensity(const geo::Vec3& x) const override;
   int32_t NumTerms() const override { return static_cast<int32_t>(w_.size()); }
   double DensityOfTerms(const geo::Vec3& x, TermSubset terms) const override;
-  TermBounds BoundsOverTerms(cells::CellId id, const cells::CellDisc& disc, TermSubset terms,
+  TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc, TermSubset terms,
                              double negligible, std::vector<int32_t>* kept) const override;
   void AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const override;
   double MassWithin(const geo::Vec3& x, double distance_km) const override;

@@ -20,21 +20,29 @@ geo::Vec3 ToVec3(const S2Point& p) { return {p.x(), p.y(), p.z()}; }
 
 double Chord(const S2Point& a, const S2Point& b) { return (a - b).Norm(); }
 
+// S2's ApproxArea is within 0.1% from level 5 on (cells under 350 km) and several times cheaper
+// than ExactArea, which the large cells get.
+double SteradiansOf(const S2Cell& cell) {
+  constexpr int kApproxFromLevel = 5;
+  return cell.level() >= kApproxFromLevel ? cell.ApproxArea() : cell.ExactArea();
+}
+
 }  // namespace
 
-CellDisc CellBoundingDisc(CellId id) {
+CellGeometry CellGeometryOf(CellId id) {
   const S2CellId cell_id(id);
-  CellDisc disc;
-  if (!cell_id.is_valid()) return disc;
+  CellGeometry g;
+  if (!cell_id.is_valid()) return g;
   const S2Cell cell(cell_id);
   const S2Point centre = cell.GetCenter();
-  disc.centre = ToVec3(centre);
+  g.centre = ToVec3(centre);
   // The cell is a convex geodesic quadrilateral within a hemisphere of its centre, so its farthest
   // point from the centre is a vertex.
   double outer = 0;
   for (int k = 0; k < 4; ++k) outer = std::max(outer, Chord(centre, cell.GetVertex(k)));
-  disc.outer_chord = outer * (1 + kChordSlack) + kChordSlack;
-  return disc;
+  g.outer_chord = outer * (1 + kChordSlack) + kChordSlack;
+  g.area_km2 = SteradiansOf(cell) * geo::kEarthRadiusKm * geo::kEarthRadiusKm;
+  return g;
 }
 
 geo::Vec3 CellCentreVector(CellId id) {
@@ -135,15 +143,10 @@ bool CellUnionContains(absl::Span<const CellId> normalized, geo::LatLon point) {
 }
 
 double CellUnionAreaKm2(absl::Span<const CellId> cells) {
-  // S2's ApproxArea is within 0.1% from level 5 on (cells under 350 km) and several times cheaper
-  // than ExactArea, which the large cells get.
-  constexpr int kApproxFromLevel = 5;
   double steradians = 0;
   for (CellId id : cells) {
     const S2CellId cell(id);
-    if (!cell.is_valid()) continue;
-    const S2Cell c(cell);
-    steradians += cell.level() >= kApproxFromLevel ? c.ApproxArea() : c.ExactArea();
+    if (cell.is_valid()) steradians += SteradiansOf(S2Cell(cell));
   }
   return steradians * geo::kEarthRadiusKm * geo::kEarthRadiusKm;
 }

@@ -31,13 +31,15 @@ struct SphereCap {
   double chord = 0;
 };
 
-// A cell's centre and a disc about it (chord, as above) that holds every point of the cell,
-// conservative by a few units in the last place. An invalid id gives a zero chord.
-struct CellDisc {
+// What region extraction needs of a cell, from one S2Cell: its centre (where S2 splits it), a
+// disc about the centre (chord, as above) that holds every point of the cell, conservative by a few
+// units in the last place, and its area (km^2, as CellUnionAreaKm2). An invalid id gives zeros.
+struct CellGeometry {
   geo::Vec3 centre;
   double outer_chord = 0;
+  double area_km2 = 0;
 };
-CellDisc CellBoundingDisc(CellId id);
+CellGeometry CellGeometryOf(CellId id);
 
 // The cell's centre (where S2 splits it, CellCenter) as a unit vector; zero for an invalid id.
 geo::Vec3 CellCentreVector(CellId id);

@@ -114,7 +114,7 @@ TEST(VmfKdeComponentTest, BoundsHoldEverywhereInTheCell) {
       const cells::CellId cell =
           cells::CellIdAt(RandomPointAround(centre, 0, 8 * cells::CellAverageEdgeKm(level), rng),
                           level);
-      const cells::CellDisc disc = cells::CellBoundingDisc(cell);
+      const cells::CellGeometry disc = cells::CellGeometryOf(cell);
       const DensityBounds b = kde.BoundsOverCell(cell, disc);
       ASSERT_LE(b.lo, b.hi);
       for (int s = 0; s < 40; ++s) {
@@ -126,7 +126,7 @@ TEST(VmfKdeComponentTest, BoundsHoldEverywhereInTheCell) {
   }
   // Tight for a small cell: hi / lo close to 1 where the density is smooth.
   const cells::CellId small = cells::CellIdAt(centre, 20);  // about 10 m, h = 500 m
-  const DensityBounds b = kde.BoundsOverCell(small, cells::CellBoundingDisc(small));
+  const DensityBounds b = kde.BoundsOverCell(small, cells::CellGeometryOf(small));
   EXPECT_LT(b.hi / b.lo, 1.2);
 }
 
@@ -209,15 +209,15 @@ TEST(CellMassComponentTest, DensityIsProbabilityOverArea) {
   EXPECT_EQ(c.LogDensity(geo::ToUnitVector({-30, 100})), -std::numeric_limits<double>::infinity());
   // Bounds: exact inside, [0, max] over a cell holding one of them, 0 elsewhere.
   const cells::CellId inside = cells::CellIdAt({48.85, 2.35}, 12);
-  const DensityBounds in = c.BoundsOverCell(inside, cells::CellBoundingDisc(inside));
+  const DensityBounds in = c.BoundsOverCell(inside, cells::CellGeometryOf(inside));
   EXPECT_EQ(in.lo, 0.75 / cells::CellAreaKm2(a));
   EXPECT_EQ(in.hi, in.lo);
   const cells::CellId above = cells::CellParent(b, 3);
-  const DensityBounds over = c.BoundsOverCell(above, cells::CellBoundingDisc(above));
+  const DensityBounds over = c.BoundsOverCell(above, cells::CellGeometryOf(above));
   EXPECT_EQ(over.lo, 0);
   EXPECT_GE(over.hi, 0.25 / cells::CellAreaKm2(b));
   const cells::CellId away = cells::CellIdAt({-30, 100}, 5);
-  EXPECT_EQ(c.BoundsOverCell(away, cells::CellBoundingDisc(away)).hi, 0);
+  EXPECT_EQ(c.BoundsOverCell(away, cells::CellGeometryOf(away)).hi, 0);
   // Mass: everything within half the planet of Paris; nothing within 1 km of the far point.
   EXPECT_NEAR(c.MassWithin(geo::ToUnitVector({48.85, 2.35}), 20000), 1.0, 1e-12);
   EXPECT_EQ(c.MassWithin(geo::ToUnitVector({-30, 100}), 1), 0.0);

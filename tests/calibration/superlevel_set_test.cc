@@ -59,7 +59,9 @@ TEST(SuperlevelSetTest, OneKernelGivesACapEverywhere) {
     ASSERT_EQ(r.sets.size(), 4u);
     EXPECT_FALSE(r.capped);
     EXPECT_EQ(r.deepest_level, r.finest_level);
-    EXPECT_LE(cells::CellAverageEdgeKm(r.finest_level), 0.35 * k.h);
+    EXPECT_LE(cells::CellAverageEdgeKm(r.finest_level), SuperlevelOptions{}.finest_edge_fraction * k.h);
+    EXPECT_GT(cells::CellAverageEdgeKm(r.finest_level - 1),
+              SuperlevelOptions{}.finest_edge_fraction * k.h);
     const double margin = 2 * cells::CellAverageEdgeKm(r.finest_level);
     for (size_t i = 0; i < depths.size(); ++i) {
       const SuperlevelSet& set = r.sets[i];
@@ -177,11 +179,11 @@ TEST(SuperlevelSetTest, ClassifierCellsGiveExactlyTheirCells) {
   const CellMassComponent c = *CellMassComponent::Create(leaves, p);
   for (double frac : {0.2, 0.5, 0.8}) {
     double top = 0;
-    for (cells::CellId id : leaves) top = std::max(top, c.Density(cells::CellBoundingDisc(id).centre));
+    for (cells::CellId id : leaves) top = std::max(top, c.Density(cells::CellGeometryOf(id).centre));
     const double t = f.FloorDensity() + 0.9 * frac * top;
     std::vector<cells::CellId> expected;
     for (cells::CellId id : leaves) {
-      if (f.Density(cells::CellBoundingDisc(id).centre) >= t) expected.push_back(id);
+      if (f.Density(cells::CellGeometryOf(id).centre) >= t) expected.push_back(id);
     }
     const SuperlevelResult r = *ExtractSuperlevelSets(f, {t});
     EXPECT_EQ(r.sets[0].cells, cells::NormalizeCellUnion(expected)) << frac;
@@ -213,15 +215,17 @@ TEST(SuperlevelSetTest, SpecialThresholds) {
   EXPECT_FALSE(ExtractSuperlevelSets(f, {1.0}, bad).ok());
 }
 
-TEST(SuperlevelSetTest, CellCapStopsRefinementUniformly) {
+TEST(SuperlevelSetTest, CellCapStopsRefinement) {
   const OneKernel k{{10, 10}, 0.2};
   const PredictiveDensity f = k.Density();
   SuperlevelOptions options;
   options.max_cells = 120;
   const SuperlevelResult r = *ExtractSuperlevelSets(f, {k.Threshold(2.3)}, options);
   EXPECT_TRUE(r.capped);
-  EXPECT_LT(r.deepest_level, r.finest_level);
   EXPECT_LE(r.cells_evaluated, 120);
+  const SuperlevelResult free = *ExtractSuperlevelSets(f, {k.Threshold(2.3)});
+  EXPECT_FALSE(free.capped);
+  EXPECT_GT(free.cells_evaluated, 120);
   // Coarser but still the right place and roughly the right size.
   EXPECT_TRUE(cells::CellUnionContains(r.sets[0].cells, k.centre));
   const double area = cells::CellUnionAreaKm2(r.sets[0].cells);

@@ -27,12 +27,13 @@ TEST(RegionCellsTest, BoundingDiscHoldsTheCell) {
   for (int trial = 0; trial < 60; ++trial) {
     const int level = trial % 20;
     const CellId cell = CellIdAt({lat(rng), lon(rng)}, level);
-    const CellDisc disc = CellBoundingDisc(cell);
+    const CellGeometry disc = CellGeometryOf(cell);
     ASSERT_GT(disc.outer_chord, 0);
     EXPECT_NEAR(geo::Norm(disc.centre), 1.0, 1e-15);
     const geo::LatLon c = geo::FromUnitVector(disc.centre);
     EXPECT_NEAR(geo::HaversineKm(c, CellCenter(cell)), 0, 1e-9);
     EXPECT_NEAR(geo::Norm(CellCentreVector(cell) - disc.centre), 0, 1e-15);
+    EXPECT_EQ(disc.area_km2, CellUnionAreaKm2({cell}));
     double farthest = 0;
     for (const geo::LatLon& v : CellVertices(cell)) {
       farthest = std::max(farthest, ChordBetween(disc.centre, geo::ToUnitVector(v)));
@@ -47,7 +48,7 @@ TEST(RegionCellsTest, BoundingDiscHoldsTheCell) {
 }
 
 TEST(RegionCellsTest, InvalidCellHasEmptyDisc) {
-  EXPECT_EQ(CellBoundingDisc(kNoCell).outer_chord, 0);
+  EXPECT_EQ(CellGeometryOf(kNoCell).outer_chord, 0);
   EXPECT_EQ(geo::Norm(CellCentreVector(kNoCell)), 0);
 }
 

@@ -1,90 +1,183 @@
-// Benchmarks of core/calibration (temporary skeleton, regions only).
+// Benchmarks of core/calibration: the whole per-answer apply step (regions at the four default
+// levels with their cells, areas, pieces and outlines, P(within t km) at the five im2gps scales and
+// P(localizable)) at k = 100, and its stages. The calibration is fitted by the library itself
+// (FitCalibrationEntry) on synthetic answers (synthetic_answers.h: a world of towns, 60% of photos
+// localizable, 10% distractors) and applied to held-out synthetic answers of three kinds:
+//   localized   the retrieval found the place: half the neighbours within ~0.4 km of it
+//   lost        a photo with a place whose neighbours are all in random towns
+//   distractor  a photo with no place (random neighbours)
+// The goal: the apply step under 1 ms per answer at k = 100. Figures and the command are in
+// docs/BENCHMARKS.md:
+//
+//   taskset -c 0 build/tools/bench/calibration/calibration_bench --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true   (one command line)
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "core/calibration/calibrator.h"
+#include "core/calibration/fit.h"
 #include "core/calibration/superlevel_set.h"
-#include "core/calibration/vmf_kde_component.h"
+#include "core/calibration/synthetic_answers.h"
 #include "core/cells/cell_union_outline.h"
-#include "core/cells/region_cells.h"
 #include "core/geo/distance.h"
 #include "core/geo/unit_vector.h"
 
 namespace geoloc::calibration {
 namespace {
 
-constexpr int kQuerySets = 16;
-enum class Layout { kSpread, kClustered, kMixed };
-const char* LayoutName(Layout l) {
-  return l == Layout::kSpread ? "spread" : l == Layout::kClustered ? "clustered" : "mixed";
+constexpr int kAnswersPerKind = 32;
+
+enum class Kind { kLocalized, kLost, kDistractor };
+const char* KindName(Kind k) {
+  return k == Kind::kLocalized ? "localized" : k == Kind::kLost ? "lost" : "distractor";
 }
 
-struct Answer {
-  std::vector<geo::LatLon> pos;
-  std::vector<double> w;
-};
+SyntheticAnswerOptions Options() {
+  SyntheticAnswerOptions o;
+  o.k = 100;
+  return o;
+}
 
-Answer MakeAnswer(Layout layout, int k, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(-2.0, 2.0), bearing(0, 360);
-  std::normal_distribution<double> g(0, 1);
-  const geo::LatLon centre{50.0 + 0.1 * u(rng), 15.0 + 0.1 * u(rng)};
-  const geo::LatLon clusters[3] = {centre, geo::DestinationPoint(centre, 40, 3),
-                                   geo::DestinationPoint(centre, 200, 7)};
-  Answer a;
-  for (int i = 0; i < k; ++i) {
-    geo::LatLon p;
-    const bool spread = layout == Layout::kSpread || (layout == Layout::kMixed && i % 5 >= 3);
-    if (spread) {
-      p = {centre.lat + u(rng), centre.lon + u(rng)};
-    } else {
-      const geo::LatLon c = layout == Layout::kClustered ? centre : clusters[i % 3];
-      const double sd_km = layout == Layout::kClustered ? 0.15 : 0.2;
-      p = geo::DestinationPoint(c, bearing(rng), std::abs(g(rng)) * sd_km);
+// The calibration, fitted once on 1,500 + 1,500 synthetic photos.
+const Calibrator& SharedCalibrator() {
+  static const Calibrator* calibrator = [] {
+    const SyntheticAnswerOptions o = Options();
+    const std::vector<CalibrationExample> val = MakeSyntheticSplit(o, 101, 1500);
+    const std::vector<CalibrationExample> calib = MakeSyntheticSplit(o, 102, 1500);
+    const proto::CalibrationEntry entry =
+        *FitCalibrationEntry(SyntheticSettings(o), {"val", val}, {"calib", calib});
+    return new Calibrator(*Calibrator::Create(entry));
+  }();
+  return *calibrator;
+}
+
+// Held-out answers of one kind.
+const std::vector<CalibrationExample>& Answers(Kind kind) {
+  static std::vector<CalibrationExample>* answers = [] {
+    auto* all = new std::vector<CalibrationExample>[3];
+    const SyntheticAnswerOptions o = Options();
+    for (int64_t i = 0; all[0].size() < kAnswersPerKind || all[1].size() < kAnswersPerKind ||
+                        all[2].size() < kAnswersPerKind;
+         ++i) {
+      CalibrationExample e = MakeSyntheticExample(o, 103, i);
+      const int k = !e.truth.has_value()                          ? 2
+                    : geo::HaversineKm(e.best, *e.truth) <= 1.0 ? 0
+                                                                  : 1;
+      if (all[k].size() < kAnswersPerKind) all[k].push_back(std::move(e));
     }
-    a.pos.push_back(p);
-    a.w.push_back(std::pow(1.9 - 0.4 * i / k, 5));
-  }
-  return a;
+    return all;
+  }();
+  return answers[static_cast<int>(kind)];
 }
 
-void BM_Regions(benchmark::State& state, Layout layout) {
-  std::vector<PredictiveDensity> fs;
-  std::vector<std::vector<double>> ts;
-  for (int s = 0; s < kQuerySets; ++s) {
-    const Answer a = MakeAnswer(layout, 100, 100 + s);
-    std::vector<PredictiveDensity::Part> parts;
-    parts.push_back({0.9, std::make_unique<VmfKdeComponent>(*VmfKdeComponent::Create(a.pos, a.w, 0.5))});
-    parts.push_back({0.09, std::make_unique<VmfKdeComponent>(*VmfKdeComponent::Create(a.pos, a.w, 100))});
-    fs.push_back(*PredictiveDensity::Create(std::move(parts), 0.01));
-    double top = 0;
-    for (const auto& p : a.pos) top = std::max(top, fs.back().Density(geo::ToUnitVector(p)));
-    ts.push_back({top * std::exp(-0.69), top * std::exp(-1.2), top * std::exp(-2.3), top * std::exp(-3)});
-  }
-  int s = 0;
-  double cells = 0, evaluated = 0, pieces = 0;
+void Report(benchmark::State& state, double regions_cells, double evaluated, double pieces,
+            double area95) {
+  const double n = static_cast<double>(state.iterations());
+  state.counters["cells"] = regions_cells / n;
+  state.counters["evaluated"] = evaluated / n;
+  state.counters["pieces"] = pieces / n;
+  state.counters["area95_km2"] = area95 / n;
+}
+
+// The whole per-answer step: what the engine adds to a Locate.
+void BM_Apply(benchmark::State& state, Kind kind, bool outlines) {
+  const Calibrator& calibrator = SharedCalibrator();
+  const std::vector<CalibrationExample>& answers = Answers(kind);
+  ApplyOptions options;
+  options.outlines = outlines;
+  double cells = 0, evaluated = 0, pieces = 0, area95 = 0;
+  size_t i = 0;
   for (auto _ : state) {
-    auto r = ExtractSuperlevelSets(fs[s], ts[s]);
-    for (const auto& set : r->sets) {
-      cells += set.cells.size();
-      if (state.range(0)) pieces += cells::CellUnionPieces(set.cells).size();
+    absl::StatusOr<CalibratedAnswer> a = calibrator.Apply(answers[i].Evidence(), options);
+    if (!a.ok()) {
+      state.SkipWithError(std::string(a.status().message()).c_str());
+      return;
     }
-    evaluated += r->cells_evaluated;
-    s = (s + 1) % kQuerySets;
+    for (const ConfidenceRegion& r : a->regions) {
+      cells += static_cast<double>(r.cells.size());
+      pieces += static_cast<double>(r.pieces.size());
+    }
+    evaluated += static_cast<double>(a->cells_evaluated);
+    area95 += a->regions.back().area_km2;
+    benchmark::DoNotOptimize(a->p_localizable);
+    i = (i + 1) % answers.size();
   }
-  state.counters["cells"] = benchmark::Counter(cells, benchmark::Counter::kAvgIterations);
-  state.counters["evaluated"] = benchmark::Counter(evaluated, benchmark::Counter::kAvgIterations);
-  state.counters["pieces"] = benchmark::Counter(pieces, benchmark::Counter::kAvgIterations);
+  Report(state, cells, evaluated, pieces, area95);
+}
+
+// Stages: the density and probabilities alone, the cells alone, the pieces and outlines alone.
+void BM_Probabilities(benchmark::State& state, Kind kind) {
+  const Calibrator& calibrator = SharedCalibrator();
+  const std::vector<CalibrationExample>& answers = Answers(kind);
+  ApplyOptions options;
+  options.levels = {};
+  size_t i = 0;
+  for (auto _ : state) {
+    absl::StatusOr<CalibratedAnswer> a = calibrator.Apply(answers[i].Evidence(), options);
+    benchmark::DoNotOptimize(a->p_localizable);
+    i = (i + 1) % answers.size();
+  }
+}
+
+void BM_RegionCells(benchmark::State& state, Kind kind) {
+  const Calibrator& calibrator = SharedCalibrator();
+  const std::vector<CalibrationExample>& answers = Answers(kind);
+  std::vector<PredictiveDensity> densities;
+  for (const CalibrationExample& e : answers) densities.push_back(*calibrator.Density(e.Evidence()));
+  std::vector<double> thresholds;
+  for (double level : kDefaultLevels) thresholds.push_back(std::exp(-calibrator.Quantile(level)));
+  double evaluated = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    absl::StatusOr<SuperlevelResult> r = ExtractSuperlevelSets(densities[i], thresholds);
+    evaluated += static_cast<double>(r->cells_evaluated);
+    i = (i + 1) % answers.size();
+  }
+  state.counters["evaluated"] = evaluated / static_cast<double>(state.iterations());
+}
+
+void BM_Outlines(benchmark::State& state, Kind kind) {
+  const Calibrator& calibrator = SharedCalibrator();
+  const std::vector<CalibrationExample>& answers = Answers(kind);
+  ApplyOptions options;
+  options.outlines = false;
+  std::vector<std::vector<std::vector<cells::CellId>>> unions;
+  for (const CalibrationExample& e : answers) {
+    std::vector<std::vector<cells::CellId>> u;
+    for (const ConfidenceRegion& r : calibrator.Apply(e.Evidence(), options)->regions) {
+      u.push_back(r.cells);
+    }
+    unions.push_back(std::move(u));
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    for (const std::vector<cells::CellId>& u : unions[i]) {
+      benchmark::DoNotOptimize(cells::CellUnionPieces(u).size());
+    }
+    i = (i + 1) % answers.size();
+  }
 }
 
 void RegisterAll() {
-  for (Layout layout : {Layout::kSpread, Layout::kClustered, Layout::kMixed}) {
-    benchmark::RegisterBenchmark(absl::StrCat("BM_Regions/", LayoutName(layout)).c_str(),
-                                 [=](benchmark::State& st) { BM_Regions(st, layout); })
-        ->Arg(0)->Arg(1)
+  for (Kind kind : {Kind::kLocalized, Kind::kLost, Kind::kDistractor}) {
+    const std::string k = KindName(kind);
+    benchmark::RegisterBenchmark(("BM_Apply/" + k + "/k:100").c_str(),
+                                 [=](benchmark::State& st) { BM_Apply(st, kind, true); })
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_Apply/" + k + "/k:100/no_outlines").c_str(),
+                                 [=](benchmark::State& st) { BM_Apply(st, kind, false); })
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_Stage_Probabilities/" + k).c_str(),
+                                 [=](benchmark::State& st) { BM_Probabilities(st, kind); })
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_Stage_RegionCells/" + k).c_str(),
+                                 [=](benchmark::State& st) { BM_RegionCells(st, kind); })
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_Stage_Outlines/" + k).c_str(),
+                                 [=](benchmark::State& st) { BM_Outlines(st, kind); })
         ->Unit(benchmark::kMicrosecond);
   }
 }
