@@ -68,7 +68,10 @@ absl::StatusOr<Calibrator> Calibrator::Create(const proto::CalibrationEntry& ent
   Calibrator c;
   c.entry_ = entry;
   c.settings_ = *SettingsFromProto(entry.settings());
-  c.scores_.assign(entry.scores().begin(), entry.scores().end());
+  for (const proto::ScoreGroup& g : entry.score_groups()) {
+    c.group_from_.push_back(g.from_raw_localizability());
+    c.group_scores_.emplace_back(g.scores().begin(), g.scores().end());
+  }
   for (const proto::WithinModel& w : entry.within()) {
     c.thresholds_km_.push_back(w.threshold_km());
     c.within_.push_back(KnotsToFunction(w.isotonic()));
@@ -84,10 +87,17 @@ absl::StatusOr<Calibrator> Calibrator::Create(const proto::CalibrationEntry& ent
   return c;
 }
 
-double Calibrator::Quantile(double level) const { return ConformalQuantileOfSorted(scores_, level); }
+int Calibrator::ScoreGroupOf(double raw_localizability) const {
+  const auto it = std::upper_bound(group_from_.begin(), group_from_.end(), raw_localizability);
+  return std::max(0, static_cast<int>(it - group_from_.begin()) - 1);
+}
 
-double Calibrator::GuaranteedCoverage(double level) const {
-  return ConformalCoverage(static_cast<int64_t>(scores_.size()), level);
+double Calibrator::Quantile(double level, int group) const {
+  return ConformalQuantileOfSorted(group_scores_[group], level);
+}
+
+double Calibrator::GuaranteedCoverage(double level, int group) const {
+  return ConformalCoverage(static_cast<int64_t>(group_scores_[group].size()), level);
 }
 
 absl::StatusOr<PredictiveDensity> Calibrator::Density(const AnswerEvidence& evidence) const {
@@ -101,10 +111,16 @@ absl::StatusOr<CalibratedAnswer> Calibrator::Apply(const AnswerEvidence& evidenc
   CalibratedAnswer out;
   out.calibrated = true;
 
+  // Localizability first: its raw value selects the score group.
+  out.features = AnswerFeatures(evidence, settings_.score_kind, f);
+  out.raw_localizability = logistic_.Predict(out.features);
+  out.p_localizable = Clamp((*localizable_)(out.raw_localizability), localizable_floor_);
+  out.score_group = ScoreGroupOf(out.raw_localizability);
+
   // Regions: one traversal for all levels.
   std::vector<double> thresholds;
   for (double level : options.levels) {
-    const double q = Quantile(level);
+    const double q = Quantile(level, out.score_group);
     thresholds.push_back(std::isinf(q) ? 0.0 : std::exp(-q));
   }
   GEOLOC_ASSIGN_OR_RETURN(SuperlevelResult sets,
@@ -114,8 +130,8 @@ absl::StatusOr<CalibratedAnswer> Calibrator::Apply(const AnswerEvidence& evidenc
   for (size_t i = 0; i < options.levels.size(); ++i) {
     ConfidenceRegion r;
     r.level = options.levels[i];
-    r.guaranteed_coverage = GuaranteedCoverage(r.level);
-    r.score_quantile = Quantile(r.level);
+    r.guaranteed_coverage = GuaranteedCoverage(r.level, out.score_group);
+    r.score_quantile = Quantile(r.level, out.score_group);
     r.density_threshold = thresholds[i];
     r.whole_sphere = sets.sets[i].whole_sphere;
     r.boundary_area_km2 = sets.sets[i].boundary_area_km2;
@@ -135,10 +151,6 @@ absl::StatusOr<CalibratedAnswer> Calibrator::Apply(const AnswerEvidence& evidenc
     out.within.push_back(w);
   }
 
-  // P(localizable).
-  out.features = AnswerFeatures(evidence, settings_.score_kind, f);
-  out.p_localizable =
-      Clamp((*localizable_)(logistic_.Predict(out.features)), localizable_floor_);
   return out;
 }
 

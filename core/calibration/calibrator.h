@@ -9,12 +9,15 @@
 //
 // Per answer: build the predictive density (the answer's neighbours at the calibrated bandwidths
 // and mixture weights), then
-//   regions     level a -> q_a = the conformal quantile of the calibration scores (conformal.h);
-//               region = {x : f(x) >= exp(-q_a)} as S2 cells, area and outline pieces
-//               (superlevel_set.h, cells/cell_union_outline.h). Infinite q_a (too few calibration
-//               photos for that level): the whole sphere, whole_sphere = true.
+//   localizable raw = logistic(AnswerFeatures); P = isotonic(raw)
+//   regions     the answer's score group is the one whose range holds raw (group-conditional
+//               conformal prediction: coverage holds within every group, so confident answers get
+//               their own, smaller regions); level a -> q_a = the conformal quantile of the group's
+//               calibration scores (conformal.h); region = {x : f(x) >= exp(-q_a)} as S2 cells,
+//               area and outline pieces (superlevel_set.h, cells/cell_union_outline.h). Infinite
+//               q_a (too few calibration photos in the group for that level): the whole sphere,
+//               whole_sphere = true.
 //   within      raw = f's mass within t km of the best estimate; P = isotonic_t(raw)
-//   localizable P = isotonic(logistic(AnswerFeatures))
 // Probabilities are clamped to [1/(n+1), n/(n+1)] with n the calibration photos they were fitted
 // on: no finite calibration set supports certainty, so none is reported.
 //
@@ -47,8 +50,8 @@ inline constexpr double kDefaultLevels[] = {0.50, 0.68, 0.90, 0.95};
 inline constexpr double kDefaultThresholdsKm[] = {1, 25, 200, 750, 2500};
 
 struct ConfidenceRegion {
-  // Nominal level a, and the coverage the conformal guarantee gives: k / (n + 1) >= a (1 for the
-  // whole sphere).
+  // Nominal level a, and the coverage the conformal guarantee gives within the answer's score
+  // group: k / (n + 1) >= a with n the group's calibration photos (1 for the whole sphere).
   double level = 0;
   double guaranteed_coverage = 0;
   // The score quantile q_a (-log density; +infinity: whole sphere) and the density on the region's
@@ -79,6 +82,9 @@ struct CalibratedAnswer {
   std::vector<WithinProbability> within;  // in the order of the calibration's thresholds
   double p_localizable = 0;
   FeatureVector features{};
+  // The logistic model's output before calibration, and the score group it selects.
+  double raw_localizability = 0;
+  int score_group = 0;
   // Region extraction's work for this answer (all levels together).
   int64_t cells_evaluated = 0;
   bool regions_capped = false;
@@ -112,10 +118,13 @@ class Calibrator {
   // The answer's predictive density under this calibration (for scoring and evaluation).
   absl::StatusOr<PredictiveDensity> Density(const AnswerEvidence& evidence) const;
 
-  // The score quantile for a level (+infinity when the calibration split is too small for it),
-  // and the coverage the guarantee gives there.
-  double Quantile(double level) const;
-  double GuaranteedCoverage(double level) const;
+  // The score group of a raw localizability (the logistic output), in [0, num_score_groups()).
+  int ScoreGroupOf(double raw_localizability) const;
+  int num_score_groups() const { return static_cast<int>(group_scores_.size()); }
+  // A group's score quantile for a level (+infinity when the group has too few calibration photos
+  // for it), and the coverage the guarantee gives there.
+  double Quantile(double level, int group) const;
+  double GuaranteedCoverage(double level, int group) const;
 
   const EstimatorSettings& settings() const { return settings_; }
   const proto::CalibrationEntry& entry() const { return entry_; }
@@ -125,7 +134,8 @@ class Calibrator {
 
   proto::CalibrationEntry entry_;
   EstimatorSettings settings_;
-  std::vector<double> scores_;  // sorted
+  std::vector<double> group_from_;                // each group's lower limit
+  std::vector<std::vector<double>> group_scores_;  // each sorted
   std::vector<double> thresholds_km_;
   std::vector<IsotonicFunction> within_;
   LogisticModel logistic_;

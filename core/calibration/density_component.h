@@ -62,6 +62,14 @@ class DensityComponent {
   virtual int32_t NumTerms() const = 0;
   // The sum of the terms of `terms` at x (Density when terms.all).
   virtual double DensityOfTerms(const geo::Vec3& x, TermSubset terms) const = 0;
+  // The sum of the terms of `terms` at x and its gradient (in R^3) there, for estimating the sum
+  // near x to first order. The default gives DensityOfTerms and a zero gradient (a term that is
+  // not smooth, like a cell's step, is then taken as constant near x).
+  virtual void DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms, double* value,
+                                         geo::Vec3* gradient) const {
+    *value = DensityOfTerms(x, terms);
+    *gradient = {};
+  }
   // Bounds over the cell `id`, whose geometry (cells::CellGeometryOf) is `disc`, of the terms in
   // `terms`. Must be conservative: lo <= (sum of those terms) <= hi everywhere in the cell; tighter
   // bounds make regions cheaper. A term whose upper bound over the cell is at most `negligible`

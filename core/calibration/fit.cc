@@ -150,9 +150,10 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
     }
     previous = t;
   }
-  if (!(o.prior_count >= 0) || !(o.localizable_within_km > 0) || !(o.ridge >= 0)) {
+  if (!(o.prior_count >= 0) || !(o.localizable_within_km > 0) || !(o.ridge >= 0) ||
+      o.score_groups < 1) {
     return absl::InvalidArgumentError(
-        "fit options: prior_count >= 0, localizable_within_km > 0 and ridge >= 0");
+        "fit options: prior_count >= 0, localizable_within_km > 0, ridge >= 0, score_groups >= 1");
   }
   return absl::OkStatus();
 }
@@ -194,17 +195,36 @@ absl::StatusOr<proto::CalibrationEntry> FitCalibrationEntry(const EstimatorSetti
                                                     options.localizable_within_km, " km)"));
   }
 
+  // Score group limits: quantiles of the raw localizability on the fit split.
+  std::vector<double> fit_raw;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    fit_raw.push_back(logistic->Predict(absl::MakeConstSpan(&features[i * kNumFeatures],
+                                                            kNumFeatures)));
+  }
+  std::sort(fit_raw.begin(), fit_raw.end());
+  std::vector<double> group_from = {0.0};
+  for (int g = 1; g < options.score_groups; ++g) {
+    const double limit = fit_raw[fit_raw.size() * g / options.score_groups];
+    if (limit > group_from.back() && limit < 1) group_from.push_back(limit);
+  }
+
   // Steps 3 and 4 on the calibration split.
-  std::vector<double> scores, logistic_out, localizable;
+  std::vector<std::vector<double>> group_scores(group_from.size());
+  std::vector<double> logistic_out, localizable;
   std::vector<std::vector<double>> raw(options.thresholds_km.size());
   std::vector<std::vector<double>> within(options.thresholds_km.size());
   for (const CalibrationExample& e : calibration.examples) {
     GEOLOC_ASSIGN_OR_RETURN(const PredictiveDensity f,
                             BuildPredictiveDensity(settings, entry.mixture(), e.Evidence()));
-    logistic_out.push_back(logistic->Predict(AnswerFeatures(e.Evidence(), settings.score_kind, f)));
+    const double raw_localizability =
+        logistic->Predict(AnswerFeatures(e.Evidence(), settings.score_kind, f));
+    logistic_out.push_back(raw_localizability);
     localizable.push_back(LocalizableLabel(e, options.localizable_within_km));
     if (!e.truth.has_value()) continue;
-    scores.push_back(-f.LogDensity(geo::ToUnitVector(*e.truth)));
+    const size_t group = static_cast<size_t>(
+        std::upper_bound(group_from.begin(), group_from.end(), raw_localizability) -
+        group_from.begin() - 1);
+    group_scores[group].push_back(-f.LogDensity(geo::ToUnitVector(*e.truth)));
     const double error_km = geo::HaversineKm(e.best, *e.truth);
     const geo::Vec3 best = geo::ToUnitVector(e.best);
     for (size_t t = 0; t < options.thresholds_km.size(); ++t) {
@@ -212,12 +232,19 @@ absl::StatusOr<proto::CalibrationEntry> FitCalibrationEntry(const EstimatorSetti
       within[t].push_back(error_km <= options.thresholds_km[t] ? 1.0 : 0.0);
     }
   }
-  if (scores.empty()) {
+  size_t with_scores = 0;
+  for (size_t g = 0; g < group_from.size(); ++g) {
+    std::vector<double>& s = group_scores[g];
+    std::sort(s.begin(), s.end());
+    with_scores += s.size();
+    proto::ScoreGroup* group = entry.add_score_groups();
+    group->set_from_raw_localizability(group_from[g]);
+    group->mutable_scores()->Assign(s.begin(), s.end());
+  }
+  if (with_scores == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the ", calibration.name, " split has no photo with a true place to calibrate on"));
   }
-  std::sort(scores.begin(), scores.end());
-  entry.mutable_scores()->Assign(scores.begin(), scores.end());
   for (size_t t = 0; t < options.thresholds_km.size(); ++t) {
     GEOLOC_ASSIGN_OR_RETURN(const IsotonicFunction iso, IsotonicFunction::Fit(raw[t], within[t]));
     proto::WithinModel* w = entry.add_within();

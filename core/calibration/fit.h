@@ -15,7 +15,10 @@
 //  2. Localizability: a ridge logistic model (logistic.h) of "the best estimate lies within
 //     options.localizable_within_km of the truth" (0 for a distractor: a photo with no true place)
 //     on AnswerFeatures, fitted on the fit split.
-//  3. Conformal scores: -log f(truth) of every calibration photo with a true place, sorted.
+//  3. Conformal scores: -log f(truth) of every calibration photo with a true place, sorted, in
+//     options.score_groups groups by the logistic model's raw output (group limits at its
+//     quantiles on the fit split; equal limits merge groups): group-conditional conformal
+//     prediction, so the regions of confident answers come from confident answers' scores.
 //  4. Isotonic maps on the calibration split: for each threshold t, from the mass within t km of
 //     the best estimate to "the truth lies within t km" (photos with a true place); and from the
 //     logistic output to "localizable" (every photo).
@@ -67,6 +70,8 @@ struct FitOptions {
   std::vector<double> thresholds_km = {1, 25, 200, 750, 2500};
   double localizable_within_km = 25;
   double ridge = 1e-2;
+  // Score groups for group-conditional conformal regions (1: plain split conformal).
+  int score_groups = 3;
 };
 
 absl::Status ValidateFitOptions(const FitOptions& options);

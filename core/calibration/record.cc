@@ -145,17 +145,33 @@ absl::Status ValidateEntry(const proto::CalibrationEntry& entry) {
       !(m.broad_bandwidth_km() > 0 && m.broad_bandwidth_km() <= geo::kHalfCircumferenceKm)) {
     return Invalid(absl::StrCat("broad bandwidth ", m.broad_bandwidth_km(), " km"));
   }
-  for (int i = 0; i < entry.scores_size(); ++i) {
-    const double s = entry.scores(i);
-    if (std::isnan(s) || s == -std::numeric_limits<double>::infinity()) {
-      return Invalid(absl::StrCat("score ", i, " is ", s));
-    }
-    if (i > 0 && s < entry.scores(i - 1)) {
-      return Invalid(absl::StrCat("scores are not sorted at ", i));
-    }
+  if (entry.score_groups_size() < 1 || entry.score_groups(0).from_raw_localizability() != 0) {
+    return Invalid("needs at least one score group, the first starting at 0");
   }
-  if (entry.scores_size() > entry.calibration_split().with_truth()) {
-    return Invalid(absl::StrCat(entry.scores_size(), " scores from ",
+  int64_t total_scores = 0;
+  for (int g = 0; g < entry.score_groups_size(); ++g) {
+    const proto::ScoreGroup& group = entry.score_groups(g);
+    if (g > 0 && !(group.from_raw_localizability() >
+                   entry.score_groups(g - 1).from_raw_localizability())) {
+      return Invalid(absl::StrCat("score group ", g, " does not start above group ", g - 1));
+    }
+    if (!(group.from_raw_localizability() >= 0 && group.from_raw_localizability() < 1)) {
+      return Invalid(absl::StrCat("score group ", g, " starts at ",
+                                  group.from_raw_localizability()));
+    }
+    for (int i = 0; i < group.scores_size(); ++i) {
+      const double s = group.scores(i);
+      if (std::isnan(s) || s == -std::numeric_limits<double>::infinity()) {
+        return Invalid(absl::StrCat("score ", i, " of group ", g, " is ", s));
+      }
+      if (i > 0 && s < group.scores(i - 1)) {
+        return Invalid(absl::StrCat("scores of group ", g, " are not sorted at ", i));
+      }
+    }
+    total_scores += group.scores_size();
+  }
+  if (total_scores > entry.calibration_split().with_truth()) {
+    return Invalid(absl::StrCat(total_scores, " scores from ",
                                 entry.calibration_split().with_truth(), " photos with truth"));
   }
   double previous = 0;

@@ -17,8 +17,9 @@
 // |                                                                       | its calibration scores    |
 // | mixture weights >= 0, sum 1 (1e-9), classifier weight 0 unless        | a density                 |
 // |   settings.classifier, broad bandwidth valid when its weight > 0      |                           |
-// | scores sorted ascending, none NaN or -infinity, at most the           | conformal.h               |
-// |   calibration split's photos with truth                               |                           |
+// | score groups: at least one, the first from 0, limits increasing in    | conformal.h               |
+// |   [0, 1); scores sorted ascending, none NaN or -infinity; in all at   |                           |
+// |   most the calibration split's photos with truth                      |                           |
 // | within thresholds > 0 and increasing; isotonic knots valid (isotonic.h)| probabilities            |
 // |   with y in [0, 1]                                                    |                           |
 // | localizability features == FeatureNames(), one mean/scale/coefficient | answer_features.h         |

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <queue>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -73,27 +72,20 @@ class Extractor {
     const int64_t initial = static_cast<int64_t>(states_.size());
     states_.resize(states_.size() + np_);  // every term of every part
     for (cells::CellId id : start) Evaluate(id, 0, m, initial);
-    // Refine the undecided cell that matters most for its region's area, until none is worth it.
-    while (!queue_.empty()) {
-      const auto [stale_priority, index] = queue_.top();
-      queue_.pop();
-      const Undecided u = undecided_[index];
-      const double priority = Priority(u);
-      if (priority < stale_priority && !queue_.empty() && priority < queue_.top().first) {
-        queue_.push({priority, index});  // regions grew since it was queued
-        continue;
-      }
-      const bool can_refine = cells::CellLevel(u.id) < u.finest &&
-                              priority >= options_.min_relative_cell_area;
-      if (can_refine && result_->cells_evaluated + 4 > options_.max_cells) {
-        result_->capped = true;
-      }
-      if (!can_refine || result_->capped) {
-        Settle(u);
-        continue;
-      }
-      for (cells::CellId child : cells::CellChildren(u.id)) {
-        Evaluate(child, u.out, u.in, u.child_state);
+    // Coarse levels first, so that a cell is weighed against regions whose coarse parts are known.
+    for (int level = 0; level <= cells::kMaxCellLevel; ++level) {
+      // Evaluate appends to the next level's list only, so this one can be walked by index.
+      for (size_t k = 0; k < by_level_[level].size(); ++k) {
+        const Undecided u = undecided_[by_level_[level][k]];
+        const bool can_refine = level < u.finest && Importance(u) >= options_.min_relative_cell_area;
+        if (can_refine && result_->cells_evaluated + 4 > options_.max_cells) result_->capped = true;
+        if (!can_refine || result_->capped) {
+          Settle(u);
+          continue;
+        }
+        for (cells::CellId child : cells::CellChildren(u.id)) {
+          Evaluate(child, u.out, u.in, u.child_state);
+        }
       }
     }
     for (int j = 0; j < m; ++j) {
@@ -117,10 +109,10 @@ class Extractor {
   }
 
   // A cell's share of the smallest region it may still change (the highest undecided threshold's,
-  // by nesting); regions not found yet make every cell worth refining, larger cells first.
-  double Priority(const Undecided& u) const {
+  // by nesting); a region with nothing inside yet makes every cell worth refining.
+  double Importance(const Undecided& u) const {
     const double region = inside_area_[u.out];
-    return region > 0 ? u.area_km2 / region : u.area_km2 * 1e300;
+    return region > 0 ? u.area_km2 / region : 1.0;
   }
 
   void MarkInside(cells::CellId id, double area, int j) {
@@ -183,9 +175,8 @@ class Extractor {
     const double area = disc.area_km2;
     for (int j = in; j < b; ++j) MarkInside(id, area, j);
     if (out < in) {
-      Undecided u{id, out, in, finest, area, state, child_state, bounds_at};
-      undecided_.push_back(u);
-      queue_.push({Priority(u), static_cast<int64_t>(undecided_.size()) - 1});
+      undecided_.push_back({id, out, in, finest, area, state, child_state, bounds_at});
+      by_level_[cells::CellLevel(id)].push_back(static_cast<int64_t>(undecided_.size()) - 1);
     }
   }
 
@@ -197,19 +188,29 @@ class Extractor {
       for (int j = u.out; j < u.in; ++j) MarkInside(u.id, u.area_km2, j);
       return;
     }
-    // kCentre: each quarter of the cell by the density at its centre (the terms still in play),
-    // which halves the outline's error for four point evaluations.
-    for (cells::CellId quarter : cells::CellChildren(u.id)) {
-      const geo::Vec3 x = cells::CellCentreVector(quarter);
-      double value = floor_;
-      for (int64_t c = 0; c < np_; ++c) {
-        const PartState& st = states_[u.own_state + c];
-        const DensityBounds& b = bounds_[u.bounds + c];
-        value += weights_[c] * (st.frozen ? 0.5 * (b.lo + b.hi)
-                                          : parts_[c]->DensityOfTerms(x, SubsetOf(st)));
+    // kCentre: each quarter of the cell by the density at its centre, estimated to first order
+    // from the cell's centre (one pass over the terms still in play instead of four; the cells
+    // settled here are smaller than the terms' scales).
+    const geo::Vec3 centre = cells::CellCentreVector(u.id);
+    double value = floor_;
+    geo::Vec3 gradient;
+    for (int64_t c = 0; c < np_; ++c) {
+      const PartState& st = states_[u.own_state + c];
+      const DensityBounds& b = bounds_[u.bounds + c];
+      if (st.frozen) {
+        value += weights_[c] * 0.5 * (b.lo + b.hi);
+        continue;
       }
+      double v = 0;
+      geo::Vec3 g;
+      parts_[c]->DensityAndGradientOfTerms(centre, SubsetOf(st), &v, &g);
+      value += weights_[c] * v;
+      gradient = gradient + weights_[c] * g;
+    }
+    for (cells::CellId quarter : cells::CellChildren(u.id)) {
+      const double estimate = value + geo::Dot(gradient, cells::CellCentreVector(quarter) - centre);
       const double area = 0.25 * u.area_km2;
-      for (int j = u.in - 1; j >= u.out && value >= t_[j]; --j) MarkInside(quarter, area, j);
+      for (int j = u.in - 1; j >= u.out && estimate >= t_[j]; --j) MarkInside(quarter, area, j);
     }
   }
 
@@ -228,7 +229,7 @@ class Extractor {
   std::vector<int32_t> arena_;
   std::vector<int32_t> kept_;
   std::vector<Undecided> undecided_;
-  std::priority_queue<std::pair<double, int64_t>> queue_;
+  std::vector<int64_t> by_level_[cells::kMaxCellLevel + 1];  // undecided cells per level
   std::vector<std::vector<cells::CellId>> inside_;
   std::vector<double> inside_area_;
   std::vector<double> boundary_area_;

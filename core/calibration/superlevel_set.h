@@ -11,9 +11,9 @@
 //     threshold, which holds every set.
 //  2. For every cell, bound f over it (the parts' BoundsOverTerms). For each threshold t the cell
 //     is inside when lo >= t, outside when hi < t, undecided otherwise.
-//  3. Undecided cells are split into their four children, most important first: a cell's
+//  3. Undecided cells are split into their four children, level by level (coarse first). A cell's
 //     importance is its area over the area already inside the smallest region it may still change
-//     (cells of regions not found yet come first, larger first). A cell is not split when
+//     (1 while that region has nothing inside yet). A cell is not split when
 //       - it has reached the finest level of the terms that still vary over it: the first S2 level
 //         whose average edge is at most options.finest_edge_fraction times the term's ScaleKm (its
 //         bandwidth). Terms that cannot matter inside a cell are dropped for its descendants, and
@@ -23,10 +23,11 @@
 //       - its importance is below options.min_relative_cell_area (a 1 km^2 island cannot change a
 //         continent-sized region's area by more than that share);
 //       - or splitting it would take the evaluated cells past options.max_cells (capped = true:
-//         the least important cells are the ones left coarse).
+//         the deepest level reached is then left coarser than the rule above asks).
 //  4. Cells left undecided are settled by options.boundary: kCentre puts each quarter of the cell
-//     inside when f at the quarter's centre reaches t (the region is then the exact set up to those
-//     boundary cells, in both directions; an island smaller than a quarter may be missed);
+//     inside when f at the quarter's centre reaches t, f there estimated to first order from the
+//     cell's centre (the region is then the exact set up to those boundary cells, in both
+//     directions; an island smaller than a quarter may be missed);
 //     kInclude puts every undecided cell inside, so the region contains the exact set (conformal
 //     coverage then holds for the cells as well as for the set, at the price of a larger area).
 //     boundary_area_km2 is their total area: how far the outline is uncertain.
@@ -60,7 +61,7 @@ struct SuperlevelOptions {
   // Cells smaller than this share of the region they may change are not split, in [0, 1).
   double min_relative_cell_area = 4e-3;
   // Cap on the cells evaluated (all thresholds together), >= 1.
-  int64_t max_cells = 2000;
+  int64_t max_cells = 1000;
   BoundaryRule boundary = BoundaryRule::kCentre;
 };
 

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
-#include "core/calibration/exp_sum.h"
+#include "core/calibration/kernel_sums.h"
 #include "core/geo/distance.h"
 
 namespace geoloc::calibration {
@@ -17,9 +17,9 @@ constexpr double kMassTailSigmas = 8.0;
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
-// Per-thread buffers for the exponents and weights handed to WeightedExpSum.
+// Per-thread buffers: a subset's kernels gathered into contiguous arrays, and their exponents.
 struct Scratch {
-  std::vector<double> w, hi, lo;
+  std::vector<double> x, y, z, w, near;
 };
 Scratch& ThreadScratch() {
   thread_local Scratch scratch;
@@ -126,71 +126,55 @@ double VmfKdeComponent::LogDensity(const geo::Vec3& x) const {
   return log_norm_ + top + std::log(s);
 }
 
-double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) const {
+KernelCentres VmfKdeComponent::Gather(TermSubset terms) const {
+  if (terms.all) return {x_.data(), y_.data(), z_.data(), w_.data(), w_.size()};
   Scratch& b = ThreadScratch();
-  const size_t n = terms.all ? w_.size() : terms.indices.size();
+  const size_t n = terms.indices.size();
+  b.x.resize(n);
+  b.y.resize(n);
+  b.z.resize(n);
   b.w.resize(n);
-  b.hi.resize(n);
   for (size_t r = 0; r < n; ++r) {
-    const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
-    const double dx = x_[i] - x.x, dy = y_[i] - x.y, dz = z_[i] - x.z;
+    const size_t i = static_cast<size_t>(terms.indices[r]);
+    b.x[r] = x_[i];
+    b.y[r] = y_[i];
+    b.z[r] = z_[i];
     b.w[r] = w_[i];
-    b.hi[r] = half_kappa_ * (dx * dx + dy * dy + dz * dz);
   }
-  return norm_ * WeightedExpSum(b.w.data(), b.hi.data(), n);
+  return {b.x.data(), b.y.data(), b.z.data(), b.w.data(), n};
+}
+
+double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) const {
+  return norm_ * KernelSum(Gather(terms), x, half_kappa_);
+}
+
+void VmfKdeComponent::DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms,
+                                                double* value, geo::Vec3* gradient) const {
+  KernelSumAndGradient(Gather(terms), x, half_kappa_, value, gradient);
+  *value *= norm_;
+  *gradient = norm_ * *gradient;
 }
 
 TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeometry& disc,
                                             TermSubset terms, double negligible,
                                             std::vector<int32_t>* kept) const {
-  const double rho = disc.outer_chord;
-  const geo::Vec3 c = disc.centre;
-  // Exponents of each kernel at the cell's nearest and farthest possible points (a branch-free
-  // loop the compiler vectorises), then the two sums.
+  const KernelCentres k = Gather(terms);
+  const bool prune = negligible > 0 && kept != nullptr;
   Scratch& b = ThreadScratch();
-  const size_t n = terms.all ? w_.size() : terms.indices.size();
-  b.w.resize(n);
-  b.hi.resize(n);
-  b.lo.resize(n);
-  if (terms.all) {
-    for (size_t i = 0; i < n; ++i) {
-      const double dx = x_[i] - c.x, dy = y_[i] - c.y, dz = z_[i] - c.z;
-      const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
-      const double near = std::max(0.0, d - rho);
-      const double far = std::min(2.0, d + rho);
-      b.w[i] = w_[i];
-      b.hi[i] = half_kappa_ * near * near;
-      b.lo[i] = half_kappa_ * far * far;
-    }
-  } else {
-    for (size_t r = 0; r < n; ++r) {
-      const size_t i = static_cast<size_t>(terms.indices[r]);
-      const double dx = x_[i] - c.x, dy = y_[i] - c.y, dz = z_[i] - c.z;
-      const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
-      const double near = std::max(0.0, d - rho);
-      const double far = std::min(2.0, d + rho);
-      b.w[r] = w_[i];
-      b.hi[r] = half_kappa_ * near * near;
-      b.lo[r] = half_kappa_ * far * far;
-    }
-  }
-  // WeightedExpSum counts exp(-e) as 0 beyond e = 700; the upper bound adds what that can hide.
-  double total_w = 0;
-  for (size_t r = 0; r < n; ++r) total_w += b.w[r];
-  const double hi = WeightedExpSum(b.w.data(), b.hi.data(), n) * (1 + kExpSumRelativeError) +
-                    total_w * kExpSumUnderflow;
-  const double lo = WeightedExpSum(b.w.data(), b.lo.data(), n) * (1 - kExpSumRelativeError);
+  b.near.resize(k.n);
+  double lo = 0, hi = 0;
+  KernelSumBounds(k, disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, b.near.data());
   TermBounds out;
   out.bounds = {norm_ * lo, norm_ * hi};
   // The kernels that cannot reach `negligible` anywhere in the cell are left out of its
   // descendants (each counted there at `negligible`).
-  if (negligible > 0 && kept != nullptr) {
+  if (prune) {
     const double log_negligible = std::log(negligible);
     const size_t before = kept->size();
     int left_out = 0;
-    for (size_t r = 0; r < n; ++r) {
+    for (size_t r = 0; r < k.n; ++r) {
       const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
-      if (b.hi[r] >= log_cw_[i] - log_negligible) {
+      if (b.near[r] >= log_cw_[i] - log_negligible) {
         ++left_out;
       } else {
         kept->push_back(static_cast<int32_t>(i));

@@ -13,7 +13,7 @@
 // | ---------------------- | ---------------------------------------------------------------- |
 // | LogDensity             | log-sum-exp over the kernels: finite however far x is            |
 // | BoundsOverTerms        | per kernel, the chord to the cell's centre +- the cell's outer   |
-// |                        | chord (triangle inequality in R^3), summed with WeightedExpSum;  |
+// |                        | chord (triangle inequality in R^3), summed by KernelSumBounds;   |
 // |                        | kernels whose upper bound is below `negligible` are left out of  |
 // |                        | the cell's descendants                                           |
 // | AppendSuperlevelCover  | one cap per kernel, of the chord where C exp(-kappa r^2 / 2) = t |
@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/calibration/density_component.h"
+#include "core/calibration/kernel_sums.h"
 #include "core/geo/lat_lon.h"
 
 namespace geoloc::calibration {
@@ -52,6 +53,8 @@ class VmfKdeComponent final : public DensityComponent {
   double LogDensity(const geo::Vec3& x) const override;
   int32_t NumTerms() const override { return static_cast<int32_t>(w_.size()); }
   double DensityOfTerms(const geo::Vec3& x, TermSubset terms) const override;
+  void DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms, double* value,
+                                 geo::Vec3* gradient) const override;
   TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc, TermSubset terms,
                              double negligible, std::vector<int32_t>* kept) const override;
   void AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const override;
@@ -66,6 +69,8 @@ class VmfKdeComponent final : public DensityComponent {
 
  private:
   VmfKdeComponent() = default;
+  // The terms' centres and weights as arrays (the subset gathered into per-thread scratch).
+  KernelCentres Gather(TermSubset terms) const;
 
   // Kernel centres as unit vectors (structure of arrays) and their normalised weights.
   std::vector<double> x_, y_, z_, w_;

@@ -59,9 +59,15 @@ TEST_F(FitCoverageTest, EntryDescribesItsFit) {
   EXPECT_EQ(e.fit_split().name(), "val");
   EXPECT_EQ(e.fit_split().photos(), 1500);
   EXPECT_EQ(e.calibration_split().name(), "calib");
-  EXPECT_EQ(e.scores_size(), e.calibration_split().with_truth());
+  int64_t scores = 0;
+  ASSERT_EQ(e.score_groups_size(), 3);
+  for (const proto::ScoreGroup& g : e.score_groups()) {
+    scores += g.scores_size();
+    EXPECT_TRUE(std::is_sorted(g.scores().begin(), g.scores().end()));
+    EXPECT_GT(g.scores_size(), 300);
+  }
+  EXPECT_EQ(scores, e.calibration_split().with_truth());
   EXPECT_GT(e.calibration_split().with_truth(), 1500);  // about 90% have a place
-  EXPECT_TRUE(std::is_sorted(e.scores().begin(), e.scores().end()));
   // Every term earns weight here: localizable photos (narrow), wrong-town neighbours near the
   // region (broad) and photos far from all neighbours (floor).
   EXPECT_GT(e.mixture().narrow(), 0.05);
@@ -72,49 +78,71 @@ TEST_F(FitCoverageTest, EntryDescribesItsFit) {
   EXPECT_TRUE(ValidateEntry(e).ok());
 }
 
-// The conformal guarantee on held-out photos: the truth lies in the region at the nominal rate.
-// Bound: 3.5 standard deviations of the two binomial draws (calibration quantile and test count),
-// about 4.5 points at level 0.5 and 2.5 at 0.95; a region at the wrong threshold (e.g. exp(+q)
-// instead of exp(-q), or a quantile of the wrong rank) misses by far more.
-TEST_F(FitCoverageTest, RegionsCoverAtTheNominalRate) {
+// The conformal guarantee on held-out photos: within each score group, the truth lies in the
+// region at the nominal rate. Bound: 3.5 standard deviations of the two binomial draws
+// (calibration quantile and test count), 5 to 8 points per group at level 0.5 and 3 to 4 at 0.95;
+// a region at the wrong threshold (exp(+q) instead of exp(-q), the wrong group's quantile, a
+// quantile of the wrong rank by several percent) misses by more.
+TEST_F(FitCoverageTest, RegionsCoverAtTheNominalRateInEveryGroup) {
   const Calibrator calibrator = *Calibrator::Create(*entry_);
   ApplyOptions options;
   options.outlines = false;
   const std::vector<double> levels = options.levels;
-  std::vector<int> covered(levels.size(), 0), exact(levels.size(), 0);
-  int n = 0, disagree = 0;
-  std::vector<double> median_area(levels.size());
-  std::vector<std::vector<double>> areas(levels.size());
+  const int groups = calibrator.num_score_groups();
+  ASSERT_EQ(groups, 3);
+  // [group][level]
+  std::vector<std::vector<int>> covered(groups, std::vector<int>(levels.size(), 0));
+  std::vector<std::vector<int>> exact = covered;
+  std::vector<std::vector<std::vector<double>>> areas(
+      groups, std::vector<std::vector<double>>(levels.size()));
+  std::vector<int> n(groups, 0);
+  int disagree = 0, total = 0;
   for (const CalibrationExample& e : *test_) {
     if (!e.truth.has_value()) continue;
-    ++n;
     const CalibratedAnswer a = *calibrator.Apply(e.Evidence(), options);
     const PredictiveDensity f = *calibrator.Density(e.Evidence());
     const double score = -f.LogDensity(geo::ToUnitVector(*e.truth));
+    const int g = a.score_group;
+    EXPECT_EQ(g, calibrator.ScoreGroupOf(a.raw_localizability));
+    ++n[g];
+    ++total;
     for (size_t i = 0; i < levels.size(); ++i) {
       const bool in_cells = cells::CellUnionContains(a.regions[i].cells, *e.truth);
       const bool in_set = score <= a.regions[i].score_quantile;
-      covered[i] += in_cells;
-      exact[i] += in_set;
+      EXPECT_EQ(a.regions[i].guaranteed_coverage, calibrator.GuaranteedCoverage(levels[i], g));
+      covered[g][i] += in_cells;
+      exact[g][i] += in_set;
       disagree += in_cells != in_set;
-      areas[i].push_back(a.regions[i].area_km2);
+      areas[g][i].push_back(a.regions[i].area_km2);
     }
   }
-  const double n_cal = entry_->scores_size();
-  for (size_t i = 0; i < levels.size(); ++i) {
-    const double a = levels[i];
-    const double sd = std::sqrt(a * (1 - a) / n + a * (1 - a) / n_cal);
-    const double rate = static_cast<double>(covered[i]) / n;
-    EXPECT_NEAR(rate, calibrator.GuaranteedCoverage(a), 3.5 * sd) << "level " << a;
-    EXPECT_NEAR(static_cast<double>(exact[i]) / n, calibrator.GuaranteedCoverage(a), 3.5 * sd)
-        << "level " << a;
-    std::nth_element(areas[i].begin(), areas[i].begin() + areas[i].size() / 2, areas[i].end());
-    median_area[i] = areas[i][areas[i].size() / 2];
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  for (int g = 0; g < groups; ++g) {
+    ASSERT_GT(n[g], 300) << "group " << g;
+    const double n_cal = entry_->score_groups(g).scores_size();
+    for (size_t i = 0; i < levels.size(); ++i) {
+      const double a = levels[i];
+      const double sd = std::sqrt(a * (1 - a) / n[g] + a * (1 - a) / n_cal);
+      const double guaranteed = calibrator.GuaranteedCoverage(a, g);
+      EXPECT_NEAR(static_cast<double>(covered[g][i]) / n[g], guaranteed, 3.5 * sd)
+          << "group " << g << " level " << a;
+      EXPECT_NEAR(static_cast<double>(exact[g][i]) / n[g], guaranteed, 3.5 * sd)
+          << "group " << g << " level " << a;
+    }
+    // Higher levels, larger regions.
+    for (size_t i = 1; i < levels.size(); ++i) {
+      EXPECT_GE(median(areas[g][i]), median(areas[g][i - 1])) << "group " << g;
+    }
   }
-  // The cells are the exact set up to boundary cells: the two memberships rarely differ.
-  EXPECT_LT(disagree, 0.01 * n * levels.size());
-  // Higher levels, larger regions.
-  for (size_t i = 1; i < levels.size(); ++i) EXPECT_GE(median_area[i], median_area[i - 1]);
+  // The point of the groups: the confident answers' 90% regions are far smaller than the others'.
+  EXPECT_LT(median(areas[groups - 1][2]), 0.01 * median(areas[0][2]));
+  // The cells are the exact set up to boundary cells: the two memberships rarely differ (about 1%
+  // with the default cell budget, which coarsens the outlines of the largest regions; a wrong
+  // boundary rule or threshold gives 10% and more).
+  EXPECT_LT(disagree, 0.02 * total * levels.size());
 }
 
 TEST_F(FitCoverageTest, ProbabilitiesAreCalibratedOnHeldOutPhotos) {
@@ -198,9 +226,12 @@ TEST(FitTest, TinyCalibrationSplitGivesWholeSphereAtHighLevels) {
   }
   // Localizable and not: both present among nine photos with a place, or the isotonic map is
   // constant; either way the fit works.
+  FitOptions one_group;
+  one_group.score_groups = 1;
   const proto::CalibrationEntry entry =
-      *FitCalibrationEntry(SyntheticSettings(o), {"val", val}, {"calib", calib});
-  EXPECT_EQ(entry.scores_size(), 9);
+      *FitCalibrationEntry(SyntheticSettings(o), {"val", val}, {"calib", calib}, one_group);
+  ASSERT_EQ(entry.score_groups_size(), 1);
+  EXPECT_EQ(entry.score_groups(0).scores_size(), 9);
   const Calibrator c = *Calibrator::Create(entry);
   const CalibratedAnswer a = *c.Apply(val[0].Evidence());
   // n = 9: levels 0.5 and 0.68 have ranks 5 and 7; 0.9 has rank 9; 0.95 has rank 10 > 9.

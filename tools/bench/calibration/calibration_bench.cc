@@ -20,6 +20,7 @@
 #include "core/calibration/calibrator.h"
 #include "core/calibration/fit.h"
 #include "core/calibration/superlevel_set.h"
+#include "core/calibration/vmf_kde_component.h"
 #include "core/calibration/synthetic_answers.h"
 #include "core/cells/cell_union_outline.h"
 #include "core/geo/distance.h"
@@ -126,13 +127,20 @@ void BM_RegionCells(benchmark::State& state, Kind kind) {
   const Calibrator& calibrator = SharedCalibrator();
   const std::vector<CalibrationExample>& answers = Answers(kind);
   std::vector<PredictiveDensity> densities;
-  for (const CalibrationExample& e : answers) densities.push_back(*calibrator.Density(e.Evidence()));
-  std::vector<double> thresholds;
-  for (double level : kDefaultLevels) thresholds.push_back(std::exp(-calibrator.Quantile(level)));
+  std::vector<std::vector<double>> thresholds;
+  ApplyOptions no_regions;
+  no_regions.levels = {};
+  for (const CalibrationExample& e : answers) {
+    densities.push_back(*calibrator.Density(e.Evidence()));
+    const int group = calibrator.Apply(e.Evidence(), no_regions)->score_group;
+    std::vector<double> t;
+    for (double level : kDefaultLevels) t.push_back(std::exp(-calibrator.Quantile(level, group)));
+    thresholds.push_back(std::move(t));
+  }
   double evaluated = 0;
   size_t i = 0;
   for (auto _ : state) {
-    absl::StatusOr<SuperlevelResult> r = ExtractSuperlevelSets(densities[i], thresholds);
+    absl::StatusOr<SuperlevelResult> r = ExtractSuperlevelSets(densities[i], thresholds[i]);
     evaluated += static_cast<double>(r->cells_evaluated);
     i = (i + 1) % answers.size();
   }
@@ -161,7 +169,23 @@ void BM_Outlines(benchmark::State& state, Kind kind) {
   }
 }
 
+// The hot loop of region extraction: bounds of a k-kernel KDE over one cell.
+void BM_KernelBounds(benchmark::State& state) {
+  const CalibrationExample& e = Answers(Kind::kLost)[0];
+  const VmfKdeComponent kde = *VmfKdeComponent::Create(e.positions, e.weights, 400.0);
+  std::vector<cells::CellGeometry> cells;
+  for (const geo::LatLon& p : e.positions) cells.push_back(cells::CellGeometryOf(cells::CellIdAt(p, 8)));
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(kde.BoundsOverCell(0, cells[i]).hi);
+    i = (i + 1) % cells.size();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kde.size()));
+}
+
 void RegisterAll() {
+  benchmark::RegisterBenchmark("BM_KernelBounds/k:100", BM_KernelBounds)
+      ->Unit(benchmark::kNanosecond);
   for (Kind kind : {Kind::kLocalized, Kind::kLost, Kind::kDistractor}) {
     const std::string k = KindName(kind);
     benchmark::RegisterBenchmark(("BM_Apply/" + k + "/k:100").c_str(),
