@@ -136,8 +136,12 @@ absl::StatusOr<CalibratedAnswer> Calibrator::Apply(const AnswerEvidence& evidenc
     r.whole_sphere = sets.sets[i].whole_sphere;
     r.boundary_area_km2 = sets.sets[i].boundary_area_km2;
     r.cells = std::move(sets.sets[i].cells);
-    r.pieces = cells::CellUnionPieces(r.cells, options.outlines);
-    for (const cells::CellUnionPiece& p : r.pieces) r.area_km2 += p.area_km2;
+    if (options.pieces || options.outlines) {
+      r.pieces = cells::CellUnionPieces(r.cells, options.outlines);
+      for (const cells::CellUnionPiece& p : r.pieces) r.area_km2 += p.area_km2;
+    } else {
+      r.area_km2 = cells::CellUnionAreaKm2(r.cells);
+    }
     out.regions.push_back(std::move(r));
   }
 

@@ -64,7 +64,7 @@ struct ConfidenceRegion {
   double area_km2 = 0;
   double boundary_area_km2 = 0;
   // The region as a normalised cell union, and its edge-connected pieces (largest first) with
-  // outline rings when asked for.
+  // outline rings, when asked for (ApplyOptions).
   std::vector<cells::CellId> cells;
   std::vector<cells::CellUnionPiece> pieces;
 };
@@ -92,7 +92,9 @@ struct CalibratedAnswer {
 
 struct ApplyOptions {
   std::vector<double> levels = {std::begin(kDefaultLevels), std::end(kDefaultLevels)};
-  // Trace outline rings of every piece (cells and areas are always computed).
+  // Split every region into its pieces, and trace their outline rings (outlines imply pieces).
+  // Cells and areas are always computed; pieces cost about 0.4 us per cell, rings little more.
+  bool pieces = true;
   bool outlines = true;
   SuperlevelOptions region;
 };

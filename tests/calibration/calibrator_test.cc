@@ -186,6 +186,11 @@ TEST(CalibratorTest, LevelsOptionsAndErrors) {
   EXPECT_EQ(a.regions[0].score_quantile, 2.0);  // rank ceil(1.5) = 2
   EXPECT_EQ(a.regions[1].score_quantile, 4.0);  // rank ceil(4.0) = 4
   EXPECT_TRUE(a.regions[0].pieces[0].exterior.empty());  // no outlines asked for
+  options.pieces = false;
+  const CalibratedAnswer bare = *c.Apply(answer.Evidence(), options);
+  EXPECT_TRUE(bare.regions[0].pieces.empty());
+  EXPECT_EQ(bare.regions[0].cells, a.regions[0].cells);
+  EXPECT_NEAR(bare.regions[0].area_km2, a.regions[0].area_km2, 1e-9 * a.regions[0].area_km2);
   options.levels = {1.0};
   EXPECT_EQ(c.Apply(answer.Evidence(), options).status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -84,12 +84,19 @@ void Report(benchmark::State& state, double regions_cells, double evaluated, dou
 }
 
 // The whole per-answer step: what the engine adds to a Locate.
-void BM_Apply(benchmark::State& state, Kind kind, bool outlines) {
+// What the regions carry: cells and areas only, plus pieces, plus outline rings.
+enum class Detail { kCells, kPieces, kOutlines };
+const char* DetailName(Detail d) {
+  return d == Detail::kCells ? "cells" : d == Detail::kPieces ? "pieces" : "outlines";
+}
+
+void BM_Apply(benchmark::State& state, Kind kind, Detail detail) {
   const Calibrator& calibrator = SharedCalibrator();
   const std::vector<CalibrationExample>& answers = Answers(kind);
   ApplyOptions options;
-  options.outlines = outlines;
-  double cells = 0, evaluated = 0, pieces = 0, area95 = 0;
+  options.pieces = detail != Detail::kCells;
+  options.outlines = detail == Detail::kOutlines;
+  double cells = 0, evaluated = 0, pieces = 0, area95 = 0, capped = 0;
   size_t i = 0;
   for (auto _ : state) {
     absl::StatusOr<CalibratedAnswer> a = calibrator.Apply(answers[i].Evidence(), options);
@@ -102,11 +109,13 @@ void BM_Apply(benchmark::State& state, Kind kind, bool outlines) {
       pieces += static_cast<double>(r.pieces.size());
     }
     evaluated += static_cast<double>(a->cells_evaluated);
+    capped += a->regions_capped;
     area95 += a->regions.back().area_km2;
     benchmark::DoNotOptimize(a->p_localizable);
     i = (i + 1) % answers.size();
   }
   Report(state, cells, evaluated, pieces, area95);
+  state.counters["capped"] = capped / static_cast<double>(state.iterations());
 }
 
 // Stages: the density and probabilities alone, the cells alone, the pieces and outlines alone.
@@ -151,6 +160,7 @@ void BM_Outlines(benchmark::State& state, Kind kind) {
   const Calibrator& calibrator = SharedCalibrator();
   const std::vector<CalibrationExample>& answers = Answers(kind);
   ApplyOptions options;
+  options.pieces = false;
   options.outlines = false;
   std::vector<std::vector<std::vector<cells::CellId>>> unions;
   for (const CalibrationExample& e : answers) {
@@ -188,12 +198,12 @@ void RegisterAll() {
       ->Unit(benchmark::kNanosecond);
   for (Kind kind : {Kind::kLocalized, Kind::kLost, Kind::kDistractor}) {
     const std::string k = KindName(kind);
-    benchmark::RegisterBenchmark(("BM_Apply/" + k + "/k:100").c_str(),
-                                 [=](benchmark::State& st) { BM_Apply(st, kind, true); })
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("BM_Apply/" + k + "/k:100/no_outlines").c_str(),
-                                 [=](benchmark::State& st) { BM_Apply(st, kind, false); })
-        ->Unit(benchmark::kMicrosecond);
+    for (Detail detail : {Detail::kOutlines, Detail::kPieces, Detail::kCells}) {
+      benchmark::RegisterBenchmark(
+          ("BM_Apply/" + k + "/k:100/" + DetailName(detail)).c_str(),
+          [=](benchmark::State& st) { BM_Apply(st, kind, detail); })
+          ->Unit(benchmark::kMicrosecond);
+    }
     benchmark::RegisterBenchmark(("BM_Stage_Probabilities/" + k).c_str(),
                                  [=](benchmark::State& st) { BM_Probabilities(st, kind); })
         ->Unit(benchmark::kMicrosecond);
