@@ -11,8 +11,8 @@ namespace geoloc::calibration {
 absl::Status ValidateEstimatorSettings(const EstimatorSettings& settings) {
   if (absl::StatusOr<geo::EstimatorKind> kind = geo::ParseEstimatorKind(settings.estimator);
       !kind.ok() || geo::EstimatorName(*kind) != settings.estimator) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "estimator settings: '", settings.estimator, "' is not a canonical estimator name"));
+    return absl::InvalidArgumentError(absl::StrCat("estimator settings: '", settings.estimator,
+                                                   "' is not a canonical estimator name"));
   }
   if (settings.k < 1) {
     return absl::InvalidArgumentError(absl::StrCat("estimator settings: k = ", settings.k));
@@ -33,8 +33,8 @@ absl::Status ValidateAnswerEvidence(const AnswerEvidence& e) {
   if (k == 0) return absl::InvalidArgumentError("answer evidence: no neighbours");
   if (e.weights.size() != k || e.scores.size() != k) {
     return absl::InvalidArgumentError(absl::StrCat("answer evidence: ", k, " positions, ",
-                                                   e.weights.size(), " weights, ",
-                                                   e.scores.size(), " scores"));
+                                                   e.weights.size(), " weights, ", e.scores.size(),
+                                                   " scores"));
   }
   double total = 0;
   for (size_t i = 0; i < k; ++i) {
@@ -51,7 +51,8 @@ absl::Status ValidateAnswerEvidence(const AnswerEvidence& e) {
   }
   if (!(total > 0)) return absl::InvalidArgumentError("answer evidence: every weight is 0");
   if (absl::Status s = geo::ValidateLatLon(e.best); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("answer evidence: best estimate: ", s.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("answer evidence: best estimate: ", s.message()));
   }
   if (e.peak_masses.empty()) return absl::InvalidArgumentError("answer evidence: no peak masses");
   for (size_t i = 0; i < e.peak_masses.size(); ++i) {
@@ -61,9 +62,9 @@ absl::Status ValidateAnswerEvidence(const AnswerEvidence& e) {
     }
   }
   if (e.classifier_cells.size() != e.classifier_probabilities.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "answer evidence: ", e.classifier_cells.size(), " classifier cells but ",
-        e.classifier_probabilities.size(), " probabilities"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("answer evidence: ", e.classifier_cells.size(), " classifier cells but ",
+                     e.classifier_probabilities.size(), " probabilities"));
   }
   return absl::OkStatus();
 }

@@ -24,7 +24,9 @@ IsotonicFunction KnotsToFunction(const proto::IsotonicKnots& knots) {
 }
 
 // 1 / (n + 1): the clamp that keeps a probability from claiming certainty on n photos.
-double ProbabilityFloor(int64_t n) { return 1.0 / static_cast<double>(std::max<int64_t>(n, 0) + 1); }
+double ProbabilityFloor(int64_t n) {
+  return 1.0 / static_cast<double>(std::max<int64_t>(n, 0) + 1);
+}
 
 double Clamp(double p, double floor) { return std::clamp(p, floor, 1.0 - floor); }
 
@@ -36,15 +38,15 @@ absl::StatusOr<PredictiveDensity> BuildPredictiveDensity(const EstimatorSettings
   GEOLOC_RETURN_IF_ERROR(ValidateAnswerEvidence(evidence));
   std::vector<PredictiveDensity::Part> parts;
   if (m.narrow() > 0) {
-    GEOLOC_ASSIGN_OR_RETURN(VmfKdeComponent narrow,
-                            VmfKdeComponent::Create(evidence.positions, evidence.weights,
-                                                    settings.bandwidth_km));
+    GEOLOC_ASSIGN_OR_RETURN(
+        VmfKdeComponent narrow,
+        VmfKdeComponent::Create(evidence.positions, evidence.weights, settings.bandwidth_km));
     parts.push_back({m.narrow(), std::make_unique<VmfKdeComponent>(std::move(narrow))});
   }
   if (m.broad() > 0) {
-    GEOLOC_ASSIGN_OR_RETURN(VmfKdeComponent broad,
-                            VmfKdeComponent::Create(evidence.positions, evidence.weights,
-                                                    m.broad_bandwidth_km()));
+    GEOLOC_ASSIGN_OR_RETURN(
+        VmfKdeComponent broad,
+        VmfKdeComponent::Create(evidence.positions, evidence.weights, m.broad_bandwidth_km()));
     parts.push_back({m.broad(), std::make_unique<VmfKdeComponent>(std::move(broad))});
   }
   if (m.classifier() > 0) {
@@ -52,9 +54,9 @@ absl::StatusOr<PredictiveDensity> BuildPredictiveDensity(const EstimatorSettings
       return absl::FailedPreconditionError(
           "the calibration has a classifier term but the answer has no classifier cells");
     }
-    GEOLOC_ASSIGN_OR_RETURN(CellMassComponent cells,
-                            CellMassComponent::Create(evidence.classifier_cells,
-                                                      evidence.classifier_probabilities));
+    GEOLOC_ASSIGN_OR_RETURN(
+        CellMassComponent cells,
+        CellMassComponent::Create(evidence.classifier_cells, evidence.classifier_probabilities));
     parts.push_back({m.classifier(), std::make_unique<CellMassComponent>(std::move(cells))});
   }
   // Stored weights sum to 1 within 1e-9 (ValidateEntry); the floor absorbs the rounding.

@@ -136,14 +136,14 @@ class Calibrator {
 
   proto::CalibrationEntry entry_;
   EstimatorSettings settings_;
-  std::vector<double> group_from_;                // each group's lower limit
+  std::vector<double> group_from_;                 // each group's lower limit
   std::vector<std::vector<double>> group_scores_;  // each sorted
   std::vector<double> thresholds_km_;
   std::vector<IsotonicFunction> within_;
   LogisticModel logistic_;
   std::optional<IsotonicFunction> localizable_;  // always set by Create
-  double within_floor_ = 0;       // clamp of P(within), 1 / (n + 1)
-  double localizable_floor_ = 0;  // clamp of P(localizable)
+  double within_floor_ = 0;                      // clamp of P(within), 1 / (n + 1)
+  double localizable_floor_ = 0;                 // clamp of P(localizable)
 };
 
 }  // namespace geoloc::calibration

@@ -23,8 +23,8 @@ absl::StatusOr<CellMassComponent> CellMassComponent::Create(
       return absl::InvalidArgumentError(absl::StrCat("cell ", i, " is not a valid S2 cell"));
     }
     if (!(probabilities[i] >= 0) || !std::isfinite(probabilities[i])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "probability ", i, " is ", probabilities[i], ": probabilities must be finite and >= 0"));
+      return absl::InvalidArgumentError(absl::StrCat("probability ", i, " is ", probabilities[i],
+                                                     ": probabilities must be finite and >= 0"));
     }
     total += probabilities[i];
   }
@@ -60,14 +60,16 @@ double CellMassComponent::LogDensity(const geo::Vec3& x) const { return std::log
 double CellMassComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) const {
   const int k = cells::FindContainingCell(ids_, cells::CellIdAtUnitVector(x, cells::kMaxCellLevel));
   if (k < 0) return 0.0;
-  if (terms.all || std::find(terms.indices.begin(), terms.indices.end(), k) != terms.indices.end()) {
+  if (terms.all ||
+      std::find(terms.indices.begin(), terms.indices.end(), k) != terms.indices.end()) {
     return density_[k];
   }
   return 0.0;
 }
 
 TermBounds CellMassComponent::BoundsOverTerms(cells::CellId id, const cells::CellGeometry&,
-                                              TermSubset terms, double, std::vector<int32_t>*) const {
+                                              TermSubset terms, double,
+                                              std::vector<int32_t>*) const {
   // Every term is kept (the subset passed down is always all of them): the binary searches below
   // already find the only cells that meet the query.
   (void)terms;
@@ -95,8 +97,8 @@ double CellMassComponent::MassWithin(const geo::Vec3& x, double distance_km) con
   double mass = 0;
   for (size_t k = 0; k < ids_.size(); ++k) {
     const double d = geo::AngleBetweenRad(x, discs_[k].centre) * geo::kEarthRadiusKm;
-    const double r = 2.0 * std::asin(std::min(1.0, 0.5 * discs_[k].outer_chord)) *
-                     geo::kEarthRadiusKm;
+    const double r =
+        2.0 * std::asin(std::min(1.0, 0.5 * discs_[k].outer_chord)) * geo::kEarthRadiusKm;
     mass += probability_[k] * std::clamp((distance_km - d) / (2 * r) + 0.5, 0.0, 1.0);
   }
   return std::min(1.0, mass);

@@ -19,9 +19,8 @@ constexpr double kIntegerTolerance = 1e-9;
 
 absl::Status ValidateLevel(double level) {
   if (!(level > 0 && level < 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a confidence level must lie strictly between 0 and 1 (e.g. 0.9), got ",
-                     level));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a confidence level must lie strictly between 0 and 1 (e.g. 0.9), got ", level));
   }
   return absl::OkStatus();
 }
@@ -41,9 +40,9 @@ absl::StatusOr<double> ConformalQuantile(absl::Span<const double> scores, double
   if (absl::Status s = ValidateLevel(level); !s.ok()) return s;
   for (size_t i = 0; i < scores.size(); ++i) {
     if (std::isnan(scores[i]) || scores[i] == -kInfinity) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "non-conformity score ", i, " is ", scores[i], ": scores are -log densities, never NaN "
-          "or -infinity"));
+      return absl::InvalidArgumentError(absl::StrCat("non-conformity score ", i, " is ", scores[i],
+                                                     ": scores are -log densities, never NaN "
+                                                     "or -infinity"));
     }
   }
   const int64_t n = static_cast<int64_t>(scores.size());

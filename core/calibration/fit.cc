@@ -22,14 +22,14 @@ namespace {
 
 absl::Status CheckSplitName(const NamedSplit& split, absl::string_view role) {
   if (split.name.empty() || split.name == kTestSplitName) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the ", role, " split must be named and must not be the test split (got '", split.name,
-        "')"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ", role, " split must be named and must not be the test split (got '",
+                     split.name, "')"));
   }
   for (size_t i = 0; i < split.examples.size(); ++i) {
     const CalibrationExample& e = split.examples[i];
-    GEOLOC_RETURN_IF_ERROR(Annotate(ValidateAnswerEvidence(e.Evidence()),
-                                    absl::StrCat(split.name, " photo ", i)));
+    GEOLOC_RETURN_IF_ERROR(
+        Annotate(ValidateAnswerEvidence(e.Evidence()), absl::StrCat(split.name, " photo ", i)));
     if (e.truth.has_value()) {
       GEOLOC_RETURN_IF_ERROR(Annotate(geo::ValidateLatLon(*e.truth),
                                       absl::StrCat(split.name, " photo ", i, " truth")));
@@ -74,12 +74,12 @@ absl::StatusOr<proto::MixtureWeights> FitMixture(const EstimatorSettings& settin
     narrow.push_back(k.LogDensity(x));
     if (settings.classifier) {
       if (e.classifier_cells.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "classifier settings, but a ", fit.name, " photo has no classifier cells"));
+        return absl::InvalidArgumentError(absl::StrCat("classifier settings, but a ", fit.name,
+                                                       " photo has no classifier cells"));
       }
-      GEOLOC_ASSIGN_OR_RETURN(const CellMassComponent c,
-                              CellMassComponent::Create(e.classifier_cells,
-                                                        e.classifier_probabilities));
+      GEOLOC_ASSIGN_OR_RETURN(
+          const CellMassComponent c,
+          CellMassComponent::Create(e.classifier_cells, e.classifier_probabilities));
       classifier.push_back(c.LogDensity(x));
     }
   }
@@ -167,8 +167,8 @@ absl::StatusOr<proto::CalibrationEntry> FitCalibrationEntry(const EstimatorSetti
   GEOLOC_RETURN_IF_ERROR(CheckSplitName(fit, "fit"));
   GEOLOC_RETURN_IF_ERROR(CheckSplitName(calibration, "calibration"));
   if (fit.name == calibration.name) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the fit and calibration splits are both '", fit.name, "' (they must be different photos)"));
+    return absl::InvalidArgumentError(absl::StrCat("the fit and calibration splits are both '",
+                                                   fit.name, "' (they must be different photos)"));
   }
   proto::CalibrationEntry entry;
   *entry.mutable_settings() = SettingsToProto(settings);
@@ -198,8 +198,8 @@ absl::StatusOr<proto::CalibrationEntry> FitCalibrationEntry(const EstimatorSetti
   // Score group limits: quantiles of the raw localizability on the fit split.
   std::vector<double> fit_raw;
   for (size_t i = 0; i < labels.size(); ++i) {
-    fit_raw.push_back(logistic->Predict(absl::MakeConstSpan(&features[i * kNumFeatures],
-                                                            kNumFeatures)));
+    fit_raw.push_back(
+        logistic->Predict(absl::MakeConstSpan(&features[i * kNumFeatures], kNumFeatures)));
   }
   std::sort(fit_raw.begin(), fit_raw.end());
   std::vector<double> group_from = {0.0};

@@ -32,8 +32,8 @@ absl::StatusOr<IsotonicFunction> IsotonicFunction::Fit(absl::Span<const double> 
     const double w = weights.empty() ? 1.0 : weights[i];
     if (!std::isfinite(x[i]) || !std::isfinite(y[i]) || !(w > 0) || !std::isfinite(w)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("isotonic regression: point ", i, " (x ", x[i], ", y ", y[i], ", weight ",
-                       w, ") needs finite values and a positive weight"));
+          absl::StrCat("isotonic regression: point ", i, " (x ", x[i], ", y ", y[i], ", weight ", w,
+                       ") needs finite values and a positive weight"));
     }
   }
   std::vector<int> order(x.size());

@@ -70,8 +70,8 @@ inline double FastExpForBounds(double x) { return ExpTemplate<7>(x); }
 
 }  // namespace
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-double KernelSum(const KernelCentres& k, const geo::Vec3& at, double half_kappa) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) double KernelSum(
+    const KernelCentres& k, const geo::Vec3& at, double half_kappa) {
   double lane[kLanes] = {};
   const size_t full = k.n - k.n % kLanes;
   for (size_t i = 0; i < full; i += kLanes) {
@@ -89,9 +89,9 @@ double KernelSum(const KernelCentres& k, const geo::Vec3& at, double half_kappa)
   return s;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void KernelSumAndGradient(const KernelCentres& k, const geo::Vec3& at, double half_kappa,
-                          double* sum, geo::Vec3* gradient) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void KernelSumAndGradient(
+    const KernelCentres& k, const geo::Vec3& at, double half_kappa, double* sum,
+    geo::Vec3* gradient) {
   // d/dat w exp(-hk |at - v|^2) = 2 hk w exp(...) (v - at).
   double s[kLanes] = {}, gx[kLanes] = {}, gy[kLanes] = {}, gz[kLanes] = {};
   auto term = [&](size_t i, size_t l) {
@@ -119,9 +119,9 @@ void KernelSumAndGradient(const KernelCentres& k, const geo::Vec3& at, double ha
   *gradient = (2 * half_kappa) * g;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void KernelSumBounds(const KernelCentres& k, const geo::Vec3& centre, double rho,
-                     double half_kappa, double* lo, double* hi, double* near_exponent) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void KernelSumBounds(
+    const KernelCentres& k, const geo::Vec3& centre, double rho, double half_kappa, double* lo,
+    double* hi, double* near_exponent) {
   double lane_lo[kLanes] = {}, lane_hi[kLanes] = {};
   double total_w = 0;
   auto term = [&](size_t i, double* l_lo, double* l_hi) {

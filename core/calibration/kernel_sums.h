@@ -48,8 +48,8 @@ void KernelSumAndGradient(const KernelCentres& k, const geo::Vec3& at, double ha
 
 // Bounds of that sum over {x : |x - centre| <= rho}. near_exponent (n values) receives
 // half_kappa (max(0, |centre - v_i| - rho))^2 for each i: term i is at most w_i exp(-that).
-void KernelSumBounds(const KernelCentres& k, const geo::Vec3& centre, double rho,
-                     double half_kappa, double* lo, double* hi, double* near_exponent);
+void KernelSumBounds(const KernelCentres& k, const geo::Vec3& centre, double rho, double half_kappa,
+                     double* lo, double* hi, double* near_exponent);
 
 // The scalar exp(x) the sums use, for x <= 0 (0 below -700). Exposed for its test.
 double ExpOfNonPositive(double x);

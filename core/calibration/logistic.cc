@@ -48,7 +48,8 @@ bool SolveSpd(std::vector<double> a, std::vector<double> b, int n, std::vector<d
 
 double LogisticModel::Logit(absl::Span<const double> x) const {
   double z = intercept;
-  for (size_t j = 0; j < coefficients.size(); ++j) z += coefficients[j] * (x[j] - mean[j]) / scale[j];
+  for (size_t j = 0; j < coefficients.size(); ++j)
+    z += coefficients[j] * (x[j] - mean[j]) / scale[j];
   return z;
 }
 
@@ -67,16 +68,17 @@ absl::StatusOr<LogisticModel> FitLogistic(absl::Span<const double> features, int
                                                    " features and ", weights.size(), " weights"));
   }
   if (!(options.ridge >= 0) || options.max_iterations < 1 || !(options.tolerance > 0)) {
-    return absl::InvalidArgumentError("logistic regression: bad options (ridge >= 0, "
-                                      "max_iterations >= 1, tolerance > 0)");
+    return absl::InvalidArgumentError(
+        "logistic regression: bad options (ridge >= 0, "
+        "max_iterations >= 1, tolerance > 0)");
   }
   double positive = 0, negative = 0;
   for (size_t i = 0; i < n; ++i) {
     const double w = weights.empty() ? 1.0 : weights[i];
     if (!(labels[i] == 0 || labels[i] == 1) || !(w >= 0) || !std::isfinite(w)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "logistic regression: row ", i, " has label ", labels[i], " and weight ", w,
-          " (labels are 0 or 1, weights finite and >= 0)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("logistic regression: row ", i, " has label ", labels[i], " and weight ", w,
+                       " (labels are 0 or 1, weights finite and >= 0)"));
     }
     for (int j = 0; j < dim; ++j) {
       if (!std::isfinite(features[i * dim + j])) {
@@ -98,7 +100,8 @@ absl::StatusOr<LogisticModel> FitLogistic(absl::Span<const double> features, int
   const double total = positive + negative;
   for (int j = 0; j < dim; ++j) {
     double mu = 0, var = 0;
-    for (size_t i = 0; i < n; ++i) mu += (weights.empty() ? 1.0 : weights[i]) * features[i * dim + j];
+    for (size_t i = 0; i < n; ++i)
+      mu += (weights.empty() ? 1.0 : weights[i]) * features[i * dim + j];
     mu /= total;
     for (size_t i = 0; i < n; ++i) {
       const double d = features[i * dim + j] - mu;
@@ -178,9 +181,9 @@ absl::StatusOr<LogisticModel> FitLogistic(absl::Span<const double> features, int
       return m;
     }
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "logistic regression did not converge in ", options.max_iterations,
-      " Newton steps (separable data with ridge 0?)"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("logistic regression did not converge in ", options.max_iterations,
+                   " Newton steps (separable data with ridge 0?)"));
 }
 
 }  // namespace geoloc::calibration

@@ -39,8 +39,8 @@ absl::StatusOr<MixtureFit> FitMixtureWeights(absl::Span<const double> log_densit
   const size_t k = static_cast<size_t>(components);
   if (log_density.empty() || log_density.size() % k != 0) {
     return absl::InvalidArgumentError(absl::StrCat("mixture fit: ", log_density.size(),
-                                                   " log densities is not n photos x ",
-                                                   components, " components (n >= 1)"));
+                                                   " log densities is not n photos x ", components,
+                                                   " components (n >= 1)"));
   }
   if (!(options.prior_count >= 0) || options.max_iterations < 1) {
     return absl::InvalidArgumentError("mixture fit: prior_count must be >= 0, max_iterations >= 1");
@@ -51,8 +51,8 @@ absl::StatusOr<MixtureFit> FitMixtureWeights(absl::Span<const double> log_densit
     for (size_t c = 0; c < k; ++c) {
       const double v = log_density[i * k + c];
       if (std::isnan(v) || v == std::numeric_limits<double>::infinity()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "mixture fit: photo ", i, " component ", c, " has log density ", v));
+        return absl::InvalidArgumentError(
+            absl::StrCat("mixture fit: photo ", i, " component ", c, " has log density ", v));
       }
       any |= v > kMinusInfinity;
     }
@@ -76,7 +76,8 @@ absl::StatusOr<MixtureFit> FitMixtureWeights(absl::Span<const double> log_densit
       for (size_t c = 0; c < k; ++c) sum_r[c] += std::exp(log_w[c] + row[c] - norm);
     }
     ll /= static_cast<double>(n);
-    const double denominator = static_cast<double>(n) + static_cast<double>(k) * options.prior_count;
+    const double denominator =
+        static_cast<double>(n) + static_cast<double>(k) * options.prior_count;
     for (size_t c = 0; c < k; ++c) fit.weights[c] = (sum_r[c] + options.prior_count) / denominator;
     fit.mean_log_likelihood = ll;
     if (ll - previous < options.tolerance) break;

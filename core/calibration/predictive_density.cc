@@ -27,8 +27,8 @@ absl::StatusOr<PredictiveDensity> PredictiveDensity::Create(std::vector<Part> pa
   double sum = floor_weight;
   for (size_t c = 0; c < parts.size(); ++c) {
     if (!(parts[c].weight >= 0) || !std::isfinite(parts[c].weight)) {
-      return absl::InvalidArgumentError(absl::StrCat("mixture weight ", c, " is ",
-                                                     parts[c].weight, ": must be finite and >= 0"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("mixture weight ", c, " is ", parts[c].weight, ": must be finite and >= 0"));
     }
     if (parts[c].component == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("mixture part ", c, " has no component"));
@@ -61,24 +61,11 @@ double PredictiveDensity::LogDensity(const geo::Vec3& x) const {
   for (const Part& p : parts_) {
     if (p.weight > 0) terms.push_back(std::log(p.weight) + p.component->LogDensity(x));
   }
-  const double top =
-      terms.empty() ? kMinusInfinity : *std::max_element(terms.begin(), terms.end());
+  const double top = terms.empty() ? kMinusInfinity : *std::max_element(terms.begin(), terms.end());
   if (top == kMinusInfinity) return kMinusInfinity;
   double s = 0;
   for (double t : terms) s += std::exp(t - top);
   return top + std::log(s);
-}
-
-DensityBounds PredictiveDensity::BoundsOverCell(cells::CellId id,
-                                                const cells::CellGeometry& disc) const {
-  DensityBounds total{FloorDensity(), FloorDensity()};
-  for (const Part& p : parts_) {
-    if (p.weight <= 0) continue;
-    const DensityBounds b = p.component->BoundsOverCell(id, disc);
-    total.lo += p.weight * b.lo;
-    total.hi += p.weight * b.hi;
-  }
-  return total;
 }
 
 std::vector<cells::SphereCap> PredictiveDensity::SuperlevelCover(double t,

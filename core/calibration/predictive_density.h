@@ -16,8 +16,9 @@
 // larger bandwidth: "somewhere in this country") and a floor ("anywhere") make scores finite and
 // let regions grow smoothly with the quantile. The weights are fitted offline (mixture_fit.h).
 //
-// Bounds over a cell are the weighted sums of the components' bounds plus a_0 u; the superlevel
-// cover of {f >= t} is, with t' = t - a_0 u and A = sum_c a_c, the union of each component's cover
+// Region extraction bounds f over a cell by the weighted sums of the parts' bounds plus a_0 u
+// (superlevel_set.h); the superlevel cover of {f >= t} is, with t' = t - a_0 u and A = sum_c a_c,
+// the union of each component's cover
 // at t' / A (a weighted mean of the f_c reaches t' / A only where one of them does); t' <= 0 means
 // the whole sphere. MassWithin is the weighted sum of the components' (approximate) masses plus
 // a_0 (1 - cos(t / R)) / 2, the floor's exact share of a cap of radius t.
@@ -54,7 +55,6 @@ class PredictiveDensity {
   double Density(const geo::Vec3& x) const;
   // Accurate where Density underflows; never -infinity when floor_weight > 0.
   double LogDensity(const geo::Vec3& x) const;
-  DensityBounds BoundsOverCell(cells::CellId id, const cells::CellGeometry& disc) const;
   // Caps whose union holds {f >= t}; *whole_sphere is set instead when f >= t everywhere may hold
   // (t <= a_0 u); both empty when no part can reach t.
   std::vector<cells::SphereCap> SuperlevelCover(double t, bool* whole_sphere) const;

@@ -44,8 +44,9 @@ absl::Status CheckKnots(const proto::IsotonicKnots& knots, absl::string_view nam
 absl::Status CheckSplit(const proto::SplitInfo& split, absl::string_view role) {
   if (split.name().empty()) return Invalid(absl::StrCat(role, " split has no name"));
   if (split.name() == kTestSplitName) {
-    return Invalid(absl::StrCat(role, " split is the test split: fit and calibrate on other "
-                                      "splits, and report on the test split"));
+    return Invalid(absl::StrCat(role,
+                                " split is the test split: fit and calibrate on other "
+                                "splits, and report on the test split"));
   }
   if (split.photos() < 0 || split.with_truth() < 0 || split.with_truth() > split.photos()) {
     return Invalid(absl::StrCat(role, " split counts ", split.photos(), " photos, ",
@@ -91,7 +92,8 @@ std::string DescribeSettings(const EstimatorSettings& s) {
                       "km ", ScoreKindName(s.score_kind), s.classifier ? " +classifier" : "");
 }
 
-absl::Status CheckSettings(const proto::EstimatorSettings& fitted, const EstimatorSettings& answer) {
+absl::Status CheckSettings(const proto::EstimatorSettings& fitted,
+                           const EstimatorSettings& answer) {
   GEOLOC_ASSIGN_OR_RETURN(const EstimatorSettings f, SettingsFromProto(fitted));
   std::string differs;
   if (f.estimator != answer.estimator) {
@@ -99,14 +101,14 @@ absl::Status CheckSettings(const proto::EstimatorSettings& fitted, const Estimat
   } else if (f.k != answer.k) {
     differs = absl::StrCat("k = ", answer.k, " (calibrated: ", f.k, ")");
   } else if (!NearlyEqual(f.weight_exponent_m, answer.weight_exponent_m)) {
-    differs = absl::StrCat("m = ", answer.weight_exponent_m, " (calibrated: ", f.weight_exponent_m,
-                           ")");
+    differs =
+        absl::StrCat("m = ", answer.weight_exponent_m, " (calibrated: ", f.weight_exponent_m, ")");
   } else if (!NearlyEqual(f.bandwidth_km, answer.bandwidth_km)) {
     differs = absl::StrCat("bandwidth ", answer.bandwidth_km, " km (calibrated: ", f.bandwidth_km,
                            " km)");
   } else if (f.score_kind != answer.score_kind) {
-    differs = absl::StrCat("score kind ", ScoreKindName(answer.score_kind), " (calibrated: ",
-                           ScoreKindName(f.score_kind), ")");
+    differs = absl::StrCat("score kind ", ScoreKindName(answer.score_kind),
+                           " (calibrated: ", ScoreKindName(f.score_kind), ")");
   } else if (f.classifier != answer.classifier) {
     differs = answer.classifier ? "a classifier-fused answer (calibrated without the classifier)"
                                 : "an answer without the classifier (calibrated with it)";
@@ -151,13 +153,13 @@ absl::Status ValidateEntry(const proto::CalibrationEntry& entry) {
   int64_t total_scores = 0;
   for (int g = 0; g < entry.score_groups_size(); ++g) {
     const proto::ScoreGroup& group = entry.score_groups(g);
-    if (g > 0 && !(group.from_raw_localizability() >
-                   entry.score_groups(g - 1).from_raw_localizability())) {
+    if (g > 0 &&
+        !(group.from_raw_localizability() > entry.score_groups(g - 1).from_raw_localizability())) {
       return Invalid(absl::StrCat("score group ", g, " does not start above group ", g - 1));
     }
     if (!(group.from_raw_localizability() >= 0 && group.from_raw_localizability() < 1)) {
-      return Invalid(absl::StrCat("score group ", g, " starts at ",
-                                  group.from_raw_localizability()));
+      return Invalid(
+          absl::StrCat("score group ", g, " starts at ", group.from_raw_localizability()));
     }
     for (int i = 0; i < group.scores_size(); ++i) {
       const double s = group.scores(i);
@@ -181,7 +183,8 @@ absl::Status ValidateEntry(const proto::CalibrationEntry& entry) {
                                   w.threshold_km(), " km)"));
     }
     previous = w.threshold_km();
-    GEOLOC_RETURN_IF_ERROR(CheckKnots(w.isotonic(), absl::StrCat("within ", w.threshold_km(), " km")));
+    GEOLOC_RETURN_IF_ERROR(
+        CheckKnots(w.isotonic(), absl::StrCat("within ", w.threshold_km(), " km")));
   }
   const proto::LocalizabilityModel& l = entry.localizability();
   const auto& names = FeatureNames();
@@ -197,7 +200,8 @@ absl::Status ValidateEntry(const proto::CalibrationEntry& entry) {
   for (int j = 0; j < kNumFeatures; ++j) {
     if (!std::isfinite(l.feature_mean(j)) || !(l.feature_scale(j) > 0) ||
         !std::isfinite(l.feature_scale(j)) || !std::isfinite(l.coefficients(j))) {
-      return Invalid(absl::StrCat("localizability feature ", names[j], " has a bad mean, scale "
+      return Invalid(absl::StrCat("localizability feature ", names[j],
+                                  " has a bad mean, scale "
                                   "or coefficient"));
     }
   }
@@ -246,9 +250,9 @@ absl::StatusOr<const proto::CalibrationEntry*> FindEntry(const proto::Calibratio
                                                          absl::string_view model_fingerprint,
                                                          const EstimatorSettings& settings) {
   if (file.model_fingerprint() != model_fingerprint) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the calibration was fitted for model ", file.model_fingerprint(), ", not ",
-        model_fingerprint));
+    return absl::FailedPreconditionError(absl::StrCat("the calibration was fitted for model ",
+                                                      file.model_fingerprint(), ", not ",
+                                                      model_fingerprint));
   }
   std::vector<std::string> available;
   for (const proto::CalibrationEntry& entry : file.entries()) {

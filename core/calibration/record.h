@@ -2,28 +2,28 @@
 // fits an answer's settings. A calibration fitted for one model, k, bandwidth or estimator must
 // never be applied to another: these functions are where that is enforced.
 //
-//   GEOLOC_ASSIGN_OR_RETURN(proto::CalibrationFile file, ReadCalibrationFile(dir + "/calibration.json"));
-//   GEOLOC_ASSIGN_OR_RETURN(const proto::CalibrationEntry* entry,
+//   GEOLOC_ASSIGN_OR_RETURN(proto::CalibrationFile file, ReadCalibrationFile(dir +
+//   "/calibration.json")); GEOLOC_ASSIGN_OR_RETURN(const proto::CalibrationEntry* entry,
 //                           FindEntry(file, model.fingerprint, settings));
 //   GEOLOC_ASSIGN_OR_RETURN(Calibrator calibrator, Calibrator::Create(*entry));
 //
 // ValidateEntry checks, and Read/Write refuse a file failing, these rules:
-// | rule                                                                  | why                       |
-// | --------------------------------------------------------------------- | ------------------------- |
-// | settings valid (answer.h ValidateEstimatorSettings)                   | applicability             |
-// | fit and calibration splits named, different, neither named "test"     | the test split stays      |
-// |                                                                       | untouched; the score      |
-// |                                                                       | function is fixed before  |
-// |                                                                       | its calibration scores    |
-// | mixture weights >= 0, sum 1 (1e-9), classifier weight 0 unless        | a density                 |
-// |   settings.classifier, broad bandwidth valid when its weight > 0      |                           |
-// | score groups: at least one, the first from 0, limits increasing in    | conformal.h               |
-// |   [0, 1); scores sorted ascending, none NaN or -infinity; in all at   |                           |
-// |   most the calibration split's photos with truth                      |                           |
-// | within thresholds > 0 and increasing; isotonic knots valid (isotonic.h)| probabilities            |
-// |   with y in [0, 1]                                                    |                           |
-// | localizability features == FeatureNames(), one mean/scale/coefficient | answer_features.h         |
-// |   each, scales > 0, all finite                                        |                           |
+// | rule                                                                  | why | |
+// --------------------------------------------------------------------- | -------------------------
+// | | settings valid (answer.h ValidateEstimatorSettings)                   | applicability | | fit
+// and calibration splits named, different, neither named "test"     | the test split stays      |
+// |                                                                       | untouched; the score |
+// |                                                                       | function is fixed
+// before  | |                                                                       | its
+// calibration scores    | | mixture weights >= 0, sum 1 (1e-9), classifier weight 0 unless        |
+// a density                 | |   settings.classifier, broad bandwidth valid when its weight > 0 |
+// | | score groups: at least one, the first from 0, limits increasing in    | conformal.h | |   [0,
+// 1); scores sorted ascending, none NaN or -infinity; in all at   |                           | |
+// most the calibration split's photos with truth                      |                           |
+// | within thresholds > 0 and increasing; isotonic knots valid (isotonic.h)| probabilities | | with
+// y in [0, 1]                                                    |                           | |
+// localizability features == FeatureNames(), one mean/scale/coefficient | answer_features.h | |
+// each, scales > 0, all finite                                        |                           |
 // The file adds: format_version == 1, a model fingerprint, and no two entries with equal settings.
 //
 // Pure functions (the file functions do I/O): thread-safe.

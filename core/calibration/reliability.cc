@@ -14,13 +14,13 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 absl::Status CheckPairs(absl::Span<const double> confidences, absl::Span<const double> outcomes) {
   if (confidences.empty() || confidences.size() != outcomes.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(confidences.size(), " confidences and ",
-                                                   outcomes.size(), " outcomes (need n >= 1 each)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        confidences.size(), " confidences and ", outcomes.size(), " outcomes (need n >= 1 each)"));
   }
   for (size_t i = 0; i < confidences.size(); ++i) {
     if (!(outcomes[i] == 0 || outcomes[i] == 1)) {
-      return absl::InvalidArgumentError(absl::StrCat("outcome ", i, " is ", outcomes[i],
-                                                     ": outcomes are 0 or 1"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("outcome ", i, " is ", outcomes[i], ": outcomes are 0 or 1"));
     }
     if (std::isnan(confidences[i])) {
       return absl::InvalidArgumentError(absl::StrCat("confidence ", i, " is NaN"));
@@ -113,8 +113,7 @@ absl::StatusOr<RiskCoveragePoint> ThresholdForRisk(absl::Span<const RiskCoverage
     if (p.risk <= max_risk && (best == nullptr || p.coverage > best->coverage)) best = &p;
   }
   if (best == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("no threshold keeps the risk at or below ", max_risk));
+    return absl::NotFoundError(absl::StrCat("no threshold keeps the risk at or below ", max_risk));
   }
   return *best;
 }

@@ -37,9 +37,9 @@ struct Undecided {
   cells::CellId id = cells::kNoCell;
   int out = 0;
   int in = 0;
-  int finest = 0;         // the level it may be refined to
+  int finest = 0;  // the level it may be refined to
   double area_km2 = 0;
-  int64_t own_state = 0;  // its parts' states as it was evaluated (np of them)
+  int64_t own_state = 0;    // its parts' states as it was evaluated (np of them)
   int64_t child_state = 0;  // the states its children start from (np)
   int64_t bounds = 0;       // its parts' bounds (np)
 };
@@ -48,8 +48,13 @@ class Extractor {
  public:
   Extractor(const PredictiveDensity& f, std::vector<double> t, const SuperlevelOptions& options,
             SuperlevelResult* result)
-      : f_(f), t_(std::move(t)), options_(options), result_(result),
-        inside_(t_.size()), inside_area_(t_.size(), 0.0), boundary_area_(t_.size(), 0.0) {
+      : f_(f),
+        t_(std::move(t)),
+        options_(options),
+        result_(result),
+        inside_(t_.size()),
+        inside_area_(t_.size(), 0.0),
+        boundary_area_(t_.size(), 0.0) {
     for (const PredictiveDensity::Part& p : f.parts()) {
       if (p.weight > 0) {
         parts_.push_back(p.component.get());
@@ -67,8 +72,7 @@ class Extractor {
     bool whole = false;
     const std::vector<cells::SphereCap> caps = f_.SuperlevelCover(t_[m - 1], &whole);
     const std::vector<cells::CellId> start =
-        whole ? cells::WholeSphereCells()
-              : cells::CellsCoveringCaps(caps, result_->finest_level);
+        whole ? cells::WholeSphereCells() : cells::CellsCoveringCaps(caps, result_->finest_level);
     const int64_t initial = static_cast<int64_t>(states_.size());
     states_.resize(states_.size() + np_);  // every term of every part
     for (cells::CellId id : start) Evaluate(id, 0, m, initial);
@@ -77,7 +81,8 @@ class Extractor {
       // Evaluate appends to the next level's list only, so this one can be walked by index.
       for (size_t k = 0; k < by_level_[level].size(); ++k) {
         const Undecided u = undecided_[by_level_[level][k]];
-        const bool can_refine = level < u.finest && Importance(u) >= options_.min_relative_cell_area;
+        const bool can_refine =
+            level < u.finest && Importance(u) >= options_.min_relative_cell_area;
         if (can_refine && result_->cells_evaluated + 4 > options_.max_cells) result_->capped = true;
         if (!can_refine || result_->capped) {
           Settle(u);
@@ -239,12 +244,12 @@ class Extractor {
 
 absl::Status ValidateSuperlevelOptions(const SuperlevelOptions& options) {
   if (!(options.finest_edge_fraction > 0 && options.finest_edge_fraction <= 10)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "finest_edge_fraction must be in (0, 10], got ", options.finest_edge_fraction));
+    return absl::InvalidArgumentError(absl::StrCat("finest_edge_fraction must be in (0, 10], got ",
+                                                   options.finest_edge_fraction));
   }
   if (!(options.min_relative_cell_area >= 0 && options.min_relative_cell_area < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "min_relative_cell_area must be in [0, 1), got ", options.min_relative_cell_area));
+    return absl::InvalidArgumentError(absl::StrCat("min_relative_cell_area must be in [0, 1), got ",
+                                                   options.min_relative_cell_area));
   }
   if (options.max_cells < 1) {
     return absl::InvalidArgumentError(
@@ -273,7 +278,8 @@ absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& 
     }
   }
   if (order.empty()) return result;
-  std::sort(order.begin(), order.end(), [&](int x, int y) { return thresholds[x] > thresholds[y]; });
+  std::sort(order.begin(), order.end(),
+            [&](int x, int y) { return thresholds[x] > thresholds[y]; });
   std::vector<double> t;
   for (int i : order) t.push_back(thresholds[i]);
   SuperlevelResult sorted;

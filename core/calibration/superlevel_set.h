@@ -38,8 +38,9 @@
 // | +infinity, or above f everywhere | empty                                            |
 // | NaN                              | InvalidArgument                                  |
 //
-// Cost: O(evaluated cells x kernels); about 0.1-0.3 ms for four thresholds at k = 100
-// (tools/bench/calibration, docs/BENCHMARKS.md). Pure function: thread-safe.
+// Cost: O(evaluated cells x terms still in play); at k = 100 and four thresholds about 700 to
+// 1,000 cells and 0.8 to 1.5 ms of CPU on the shared test machine (tools/bench/calibration,
+// docs/BENCHMARKS.md). Pure function: thread-safe.
 #ifndef GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 #define GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 

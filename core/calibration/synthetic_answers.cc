@@ -65,8 +65,7 @@ CalibrationExample MakeSyntheticExample(const SyntheticAnswerOptions& o, uint64_
   options.bandwidth_km = o.bandwidth_km;
   options.weight_exponent_m = o.weight_exponent_m;
   // Valid by construction (coordinates from DestinationPoint, similarities in [0.55, 0.9]).
-  const geo::Estimate est =
-      *geo::EstimateLocation(neighbors, geo::ScoreKind::kSimilarity, options);
+  const geo::Estimate est = *geo::EstimateLocation(neighbors, geo::ScoreKind::kSimilarity, options);
   for (const geo::Neighbor& n : neighbors) {
     e.positions.push_back(n.pos);
     e.scores.push_back(n.score);

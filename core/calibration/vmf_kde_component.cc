@@ -53,8 +53,8 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::Create(absl::Span<const geo::La
     return absl::InvalidArgumentError("a kernel density needs at least one position");
   }
   if (positions.size() != weights.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(positions.size(), " positions but ",
-                                                   weights.size(), " weights"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(positions.size(), " positions but ", weights.size(), " weights"));
   }
   if (!(bandwidth_km > 0 && bandwidth_km <= geo::kHalfCircumferenceKm)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -87,8 +87,8 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::Create(absl::Span<const geo::La
   for (size_t r = 0; r < order.size(); ++r) {
     const int i = order[r];
     if (weights[i] == 0) continue;
-    const bool same = !c.w_.empty() && v[i].x == c.x_.back() && v[i].y == c.y_.back() &&
-                      v[i].z == c.z_.back();
+    const bool same =
+        !c.w_.empty() && v[i].x == c.x_.back() && v[i].y == c.y_.back() && v[i].z == c.z_.back();
     if (!same) {
       c.x_.push_back(v[i].x);
       c.y_.push_back(v[i].y);
@@ -148,8 +148,8 @@ double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) con
   return norm_ * KernelSum(Gather(terms), x, half_kappa_);
 }
 
-void VmfKdeComponent::DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms,
-                                                double* value, geo::Vec3* gradient) const {
+void VmfKdeComponent::DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms, double* value,
+                                                geo::Vec3* gradient) const {
   KernelSumAndGradient(Gather(terms), x, half_kappa_, value, gradient);
   *value *= norm_;
   *gradient = norm_ * *gradient;

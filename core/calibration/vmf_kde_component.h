@@ -74,7 +74,8 @@ class VmfKdeComponent final : public DensityComponent {
 
   // Kernel centres as unit vectors (structure of arrays) and their normalised weights.
   std::vector<double> x_, y_, z_, w_;
-  // log(C w_i): a kernel's upper bound over a cell is below b when kappa near^2 / 2 >= this - log b.
+  // log(C w_i): a kernel's upper bound over a cell is below b when kappa near^2 / 2 >= this - log
+  // b.
   std::vector<double> log_cw_;
   double bandwidth_km_ = 0;
   double half_kappa_ = 0;

@@ -165,8 +165,9 @@ class BoundaryWalker {
     S2CellId neighbors[4];
     for (const auto& q : kSideChildren[side]) {
       const CellSquare child{square.face, square.i + q[0] * half, square.j + q[1] * half, half};
-      S2CellId::FromFaceIJ(child.face, child.i, child.j).parent(level + 1).GetEdgeNeighbors(
-          neighbors);
+      S2CellId::FromFaceIJ(child.face, child.i, child.j)
+          .parent(level + 1)
+          .GetEdgeNeighbors(neighbors);
       Side(child, level + 1, side, neighbors[side], owner);
     }
   }
@@ -231,7 +232,8 @@ bool Straight(const CubeKey& a, const CubeKey& b, const CubeKey& c) {
 }
 
 // The loop's corners with straight-through vertices dropped, as unit vectors.
-std::vector<S2Point> LoopPoints(const std::vector<Segment>& segments, const std::vector<int>& loop) {
+std::vector<S2Point> LoopPoints(const std::vector<Segment>& segments,
+                                const std::vector<int>& loop) {
   const size_t n = loop.size();
   std::vector<S2Point> points;
   for (size_t k = 0; k < n; ++k) {
@@ -304,9 +306,8 @@ std::vector<CellUnionPiece> CellUnionPieces(absl::Span<const CellId> cells, bool
       for (size_t h = 1; h < mine.size(); ++h) pieces[p].holes.push_back(ToLatLons(mine[h].second));
     }
   }
-  std::stable_sort(pieces.begin(), pieces.end(), [](const auto& a, const auto& b) {
-    return a.area_km2 > b.area_km2;
-  });
+  std::stable_sort(pieces.begin(), pieces.end(),
+                   [](const auto& a, const auto& b) { return a.area_km2 > b.area_km2; });
   return pieces;
 }
 

@@ -27,8 +27,9 @@
 // GeoJSON rings. The exterior of a piece is its boundary loop with the smallest area on its left;
 // for a piece smaller than a hemisphere that is the outer boundary everyone expects.
 //
-// Cost: O(cells log cells) binary searches over the union plus the boundary length; about 0.1 us
-// per cell (tools/bench/calibration). Pure function: thread-safe.
+// Cost: four neighbour lookups and binary searches per cell plus the boundary length; about
+// 0.4 us per cell on the shared test machine (tools/bench/calibration, BM_Stage_Outlines). Pure
+// function: thread-safe.
 #ifndef GEOLOC_CORE_CELLS_CELL_UNION_OUTLINE_H_
 #define GEOLOC_CORE_CELLS_CELL_UNION_OUTLINE_H_
 

@@ -1,6 +1,7 @@
 // S2 cells as the building blocks of regions on the sphere (confidence regions, core/calibration):
 // discs that bound a cell, the level for a wanted cell size, a coarse covering of caps, and cell
-// unions (normalisation, area, point membership). No S2 type appears here (s2_cells.h explains why).
+// unions (normalisation, area, point membership). No S2 type appears here (s2_cells.h explains
+// why).
 //
 //   std::vector<CellId> start = CellsCoveringCaps(caps, /*max_level=*/16);
 //   std::vector<CellId> region = NormalizeCellUnion(std::move(inside_cells));

@@ -125,8 +125,8 @@ TEST(CalibratorTest, AppliesTheEntryByHand) {
   // The 50% region is the disc where 0.7 C exp(-d^2 / 2h^2) (+ the broad term and floor) reaches
   // exp(-3): d^2 = 2 h^2 ln(peak / exp(-3)), a planar disc at this scale.
   const double broad_and_floor = PeakDensity() - 0.7 / (2 * geo::kPi * 0.25);
-  const double d2 = 2 * 0.25 * std::log((PeakDensity() - broad_and_floor) /
-                                        (std::exp(-3.0) - broad_and_floor));
+  const double d2 =
+      2 * 0.25 * std::log((PeakDensity() - broad_and_floor) / (std::exp(-3.0) - broad_and_floor));
   const double area = geo::kPi * d2;
   EXPECT_NEAR(a.regions[0].area_km2, area, 0.05 * area);
   EXPECT_LE(std::abs(a.regions[0].area_km2 - area), a.regions[0].boundary_area_km2);
@@ -183,8 +183,8 @@ TEST(CalibratorTest, LevelsOptionsAndErrors) {
   options.outlines = false;
   const CalibratedAnswer a = *c.Apply(answer.Evidence(), options);
   ASSERT_EQ(a.regions.size(), 2u);
-  EXPECT_EQ(a.regions[0].score_quantile, 2.0);  // rank ceil(1.5) = 2
-  EXPECT_EQ(a.regions[1].score_quantile, 4.0);  // rank ceil(4.0) = 4
+  EXPECT_EQ(a.regions[0].score_quantile, 2.0);           // rank ceil(1.5) = 2
+  EXPECT_EQ(a.regions[1].score_quantile, 4.0);           // rank ceil(4.0) = 4
   EXPECT_TRUE(a.regions[0].pieces[0].exterior.empty());  // no outlines asked for
   options.pieces = false;
   const CalibratedAnswer bare = *c.Apply(answer.Evidence(), options);
@@ -232,7 +232,7 @@ TEST(AnswerFeaturesTest, HandComputedFeatures) {
   a.scores = {0.25, 0.5, 1.5};  // distances: lower is closer
   a.masses = {0.5, 0.25, 0.25};
   const FeatureVector x = AnswerFeatures(a.Evidence(), geo::ScoreKind::kDistance, f);
-  EXPECT_EQ(x[0], -0.25);                                 // the closest, negated
+  EXPECT_EQ(x[0], -0.25);                                       // the closest, negated
   EXPECT_NEAR(x[1], -0.25 - (-(0.25 + 0.5 + 1.5) / 3), 1e-15);  // 0.5
   EXPECT_EQ(x[2], 0.5);
   EXPECT_NEAR(x[4], -(0.5 * std::log(0.5) + 2 * 0.25 * std::log(0.25)), 1e-15);

@@ -32,11 +32,11 @@ TEST(ConformalTest, RankIsCeilOfNPlusOneTimesLevel) {
 TEST(ConformalTest, QuantilesByHand) {
   // Scores 1..10 shuffled.
   const std::vector<double> ten = {7, 3, 10, 1, 5, 9, 2, 8, 6, 4};
-  EXPECT_EQ(*ConformalQuantile(ten, 0.9), 10);   // k = ceil(11 * 0.9) = ceil(9.9) = 10
-  EXPECT_EQ(*ConformalQuantile(ten, 0.5), 6);    // k = ceil(5.5) = 6
-  EXPECT_EQ(*ConformalQuantile(ten, 0.68), 8);   // k = ceil(7.48) = 8
+  EXPECT_EQ(*ConformalQuantile(ten, 0.9), 10);     // k = ceil(11 * 0.9) = ceil(9.9) = 10
+  EXPECT_EQ(*ConformalQuantile(ten, 0.5), 6);      // k = ceil(5.5) = 6
+  EXPECT_EQ(*ConformalQuantile(ten, 0.68), 8);     // k = ceil(7.48) = 8
   EXPECT_EQ(*ConformalQuantile(ten, 0.95), kInf);  // k = ceil(10.45) = 11 > 10
-  EXPECT_EQ(*ConformalQuantile(ten, 0.05), 1);   // k = ceil(0.55) = 1
+  EXPECT_EQ(*ConformalQuantile(ten, 0.05), 1);     // k = ceil(0.55) = 1
   // The naive empirical quantile would take the 9th (ceil(10 * 0.9)): the "+1" matters.
   EXPECT_NE(*ConformalQuantile(ten, 0.9), 9);
   // Nine scores: k = ceil(10 * 0.9) = 9, the largest.
@@ -45,9 +45,9 @@ TEST(ConformalTest, QuantilesByHand) {
 
 TEST(ConformalTest, TinyCalibrationSetsGiveTheWholeSphere) {
   EXPECT_EQ(*ConformalQuantile({}, 0.5), kInf);
-  EXPECT_EQ(*ConformalQuantile({3.0}, 0.5), 3.0);    // k = ceil(1) = 1
-  EXPECT_EQ(*ConformalQuantile({3.0}, 0.51), kInf);  // k = ceil(1.02) = 2 > 1
-  EXPECT_EQ(*ConformalQuantile({1, 2, 3, 4}, 0.8), 4);   // k = ceil(4) = 4
+  EXPECT_EQ(*ConformalQuantile({3.0}, 0.5), 3.0);       // k = ceil(1) = 1
+  EXPECT_EQ(*ConformalQuantile({3.0}, 0.51), kInf);     // k = ceil(1.02) = 2 > 1
+  EXPECT_EQ(*ConformalQuantile({1, 2, 3, 4}, 0.8), 4);  // k = ceil(4) = 4
   EXPECT_EQ(*ConformalQuantile({1, 2, 3, 4}, 0.81), kInf);
   // A 95% region needs at least 19 scores.
   std::vector<double> s(18, 1.0);
@@ -57,8 +57,8 @@ TEST(ConformalTest, TinyCalibrationSetsGiveTheWholeSphere) {
 }
 
 TEST(ConformalTest, TiesAndInfiniteScores) {
-  EXPECT_EQ(*ConformalQuantile({1, 2, 2, 2, 3}, 0.5), 2);  // k = 3
-  EXPECT_EQ(*ConformalQuantile({2, 2, 2, 2, 2}, 0.8), 2);  // k = 5
+  EXPECT_EQ(*ConformalQuantile({1, 2, 2, 2, 3}, 0.5), 2);        // k = 3
+  EXPECT_EQ(*ConformalQuantile({2, 2, 2, 2, 2}, 0.8), 2);        // k = 5
   EXPECT_EQ(*ConformalQuantile({1, kInf, 2, kInf}, 0.6), kInf);  // k = 3: an infinite score
   EXPECT_EQ(*ConformalQuantile({1, kInf, 2, kInf}, 0.4), 2);     // k = 2
 }
@@ -68,8 +68,7 @@ TEST(ConformalTest, RejectsBadInput) {
   EXPECT_EQ(ConformalQuantile({1, 2}, 1).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ConformalQuantile({1, 2}, NAN).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ConformalQuantile({1, NAN}, 0.5).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ConformalQuantile({1, -kInf}, 0.5).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ConformalQuantile({1, -kInf}, 0.5).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ValidateLevel(0.5).ok());
   EXPECT_FALSE(ValidateLevel(1.5).ok());
 }
@@ -107,8 +106,8 @@ TEST(ConformalTest, CoverageIsKOverNPlusOne) {
 TEST(ConformalTest, SimulatedCoverageMatchesTheGuarantee) {
   std::mt19937_64 rng(42);
   std::exponential_distribution<double> score(1.0);
-  for (const auto& [n, level] : std::vector<std::pair<int, double>>{{10, 0.9}, {19, 0.95},
-                                                                     {50, 0.68}, {7, 0.5}}) {
+  for (const auto& [n, level] :
+       std::vector<std::pair<int, double>>{{10, 0.9}, {19, 0.95}, {50, 0.68}, {7, 0.5}}) {
     const int trials = 40000;
     int covered = 0;
     std::vector<double> cal(n);

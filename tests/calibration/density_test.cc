@@ -23,7 +23,8 @@ using testing::RandomPointAround;
 
 constexpr double kR = geo::kEarthRadiusKm;
 
-std::vector<geo::LatLon> Cluster(geo::LatLon centre, double spread_km, int k, std::mt19937_64& rng) {
+std::vector<geo::LatLon> Cluster(geo::LatLon centre, double spread_km, int k,
+                                 std::mt19937_64& rng) {
   std::vector<geo::LatLon> out;
   for (int i = 0; i < k; ++i) out.push_back(RandomPointAround(centre, 0, spread_km, rng));
   return out;
@@ -111,9 +112,8 @@ TEST(VmfKdeComponentTest, BoundsHoldEverywhereInTheCell) {
   const VmfKdeComponent kde = *VmfKdeComponent::Create(pos, weights, 0.5);
   for (int level : {8, 12, 14, 16, 18}) {
     for (int c = 0; c < 30; ++c) {
-      const cells::CellId cell =
-          cells::CellIdAt(RandomPointAround(centre, 0, 8 * cells::CellAverageEdgeKm(level), rng),
-                          level);
+      const cells::CellId cell = cells::CellIdAt(
+          RandomPointAround(centre, 0, 8 * cells::CellAverageEdgeKm(level), rng), level);
       const cells::CellGeometry disc = cells::CellGeometryOf(cell);
       const DensityBounds b = kde.BoundsOverCell(cell, disc);
       ASSERT_LE(b.lo, b.hi);

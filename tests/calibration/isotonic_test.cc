@@ -11,8 +11,8 @@
 namespace geoloc::calibration {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::DoubleNear;
+using ::testing::ElementsAre;
 
 TEST(IsotonicTest, HandComputedPav) {
   const IsotonicFunction f = *IsotonicFunction::Fit({1, 2, 3, 4}, {1, 3, 2, 4});

@@ -84,8 +84,8 @@ TEST(KernelSumsTest, SumsGradientsAndBounds) {
       KernelSumBounds(k.View(), geometry.centre, geometry.outer_chord, half_kappa, &lo, &hi,
                       near.data());
       for (int p = 0; p < 30; ++p) {
-        const double f = NaiveSum(k, cells::CellCentreVector(testing::RandomLeafIn(cell, rng)),
-                                  half_kappa);
+        const double f =
+            NaiveSum(k, cells::CellCentreVector(testing::RandomLeafIn(cell, rng)), half_kappa);
         EXPECT_LE(lo, f);
         EXPECT_GE(hi, f);
       }

@@ -29,8 +29,7 @@ TEST(LogisticTest, SaturatedBinaryFeatureRecoversTheRates) {
   EXPECT_NEAR(m.mean[0], 0.5, 1e-15);
   EXPECT_NEAR(m.scale[0], 0.5, 1e-15);
   // Weights count as repeated rows: the same data as 2 weighted rows per x value.
-  const LogisticModel w =
-      *FitLogistic({0, 0, 1, 1}, 1, {1, 0, 1, 0}, {3, 7, 8, 2}, options);
+  const LogisticModel w = *FitLogistic({0, 0, 1, 1}, 1, {1, 0, 1, 0}, {3, 7, 8, 2}, options);
   EXPECT_NEAR(w.Predict({0.0}), 0.3, 1e-9);
   EXPECT_NEAR(w.Predict({1.0}), 0.8, 1e-9);
 }

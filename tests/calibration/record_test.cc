@@ -105,11 +105,10 @@ TEST(RecordTest, EveryRuleIsEnforced) {
             invalid);  // classifier weight without the classifier
   EXPECT_EQ(broken([](E* e) { e->mutable_mixture()->set_broad_bandwidth_km(0); }).code(), invalid);
   EXPECT_EQ(broken([](E* e) { e->clear_score_groups(); }).code(), invalid);
-  EXPECT_EQ(broken([](E* e) { e->mutable_score_groups(0)->set_from_raw_localizability(0.1); })
-                .code(),
-            invalid);
-  EXPECT_EQ(broken([](E* e) { e->mutable_score_groups(1)->set_from_raw_localizability(0); })
-                .code(),
+  EXPECT_EQ(
+      broken([](E* e) { e->mutable_score_groups(0)->set_from_raw_localizability(0.1); }).code(),
+      invalid);
+  EXPECT_EQ(broken([](E* e) { e->mutable_score_groups(1)->set_from_raw_localizability(0); }).code(),
             invalid);
   EXPECT_EQ(broken([](E* e) { e->mutable_score_groups(0)->set_scores(0, 9.0); }).code(), invalid);
   EXPECT_EQ(broken([](E* e) { e->mutable_score_groups(0)->set_scores(0, NAN); }).code(), invalid);

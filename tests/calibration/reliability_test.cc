@@ -45,7 +45,8 @@ TEST(ReliabilityTest, EceMatchesGeoMetrics) {
 
 TEST(ReliabilityTest, RiskCoverageByHand) {
   // Confidences 0.9 (right), 0.8 (wrong), 0.8 (right), 0.3 (wrong).
-  const std::vector<RiskCoveragePoint> curve = *RiskCoverageCurve({0.8, 0.9, 0.3, 0.8}, {0, 1, 0, 1});
+  const std::vector<RiskCoveragePoint> curve =
+      *RiskCoverageCurve({0.8, 0.9, 0.3, 0.8}, {0, 1, 0, 1});
   ASSERT_EQ(curve.size(), 3u);  // the tie at 0.8 is one point
   EXPECT_EQ(curve[0].threshold, 0.9);
   EXPECT_EQ(curve[0].answered, 1);

@@ -42,14 +42,16 @@ struct OneKernel {
     const double kappa = (kR / h) * (kR / h);
     return 2 * std::asin(0.5 * std::sqrt(2 * s / kappa)) * kR;
   }
-  double AreaKm2(double s) const { return 2 * geo::kPi * kR * kR * (1 - std::cos(RadiusKm(s) / kR)); }
+  double AreaKm2(double s) const {
+    return 2 * geo::kPi * kR * kR * (1 - std::cos(RadiusKm(s) / kR));
+  }
 };
 
 TEST(SuperlevelSetTest, OneKernelGivesACapEverywhere) {
   std::mt19937_64 rng(9);
   // Plain, across the antimeridian, both poles, a cube corner.
-  for (geo::LatLon where : {geo::LatLon{48.85, 2.35}, {-17.0, 180.0}, {90.0, 0.0}, {-89.95, 33.0},
-                            {35.26439, 45.0}}) {
+  for (geo::LatLon where :
+       {geo::LatLon{48.85, 2.35}, {-17.0, 180.0}, {90.0, 0.0}, {-89.95, 33.0}, {35.26439, 45.0}}) {
     const OneKernel k{where, 0.8};
     const PredictiveDensity f = k.Density();
     const std::vector<double> depths = {0.69, 1.2, 2.3, 3.0};  // about 50, 70, 90, 95% of the mass
@@ -59,7 +61,8 @@ TEST(SuperlevelSetTest, OneKernelGivesACapEverywhere) {
     ASSERT_EQ(r.sets.size(), 4u);
     EXPECT_FALSE(r.capped);
     EXPECT_EQ(r.deepest_level, r.finest_level);
-    EXPECT_LE(cells::CellAverageEdgeKm(r.finest_level), SuperlevelOptions{}.finest_edge_fraction * k.h);
+    EXPECT_LE(cells::CellAverageEdgeKm(r.finest_level),
+              SuperlevelOptions{}.finest_edge_fraction * k.h);
     EXPECT_GT(cells::CellAverageEdgeKm(r.finest_level - 1),
               SuperlevelOptions{}.finest_edge_fraction * k.h);
     const double margin = 2 * cells::CellAverageEdgeKm(r.finest_level);
@@ -116,8 +119,8 @@ TEST(SuperlevelSetTest, IncludeRuleContainsTheExactSet) {
 }
 
 // The exact area of {f >= t} within `radius_km` of `centre`, by Monte Carlo with a fixed seed.
-double MonteCarloAreaKm2(const PredictiveDensity& f, double t, geo::LatLon centre,
-                         double radius_km, int n) {
+double MonteCarloAreaKm2(const PredictiveDensity& f, double t, geo::LatLon centre, double radius_km,
+                         int n) {
   std::mt19937_64 rng(123);
   std::uniform_real_distribution<double> u(0, 1), bearing(0, 360);
   const double cap = 2 * geo::kPi * kR * kR * (1 - std::cos(radius_km / kR));
@@ -174,12 +177,14 @@ TEST(SuperlevelSetTest, ClassifierCellsGiveExactlyTheirCells) {
     p.push_back(1.0 + i);
   }
   std::vector<PredictiveDensity::Part> parts;
-  parts.push_back({0.9, std::make_unique<CellMassComponent>(*CellMassComponent::Create(leaves, p))});
+  parts.push_back(
+      {0.9, std::make_unique<CellMassComponent>(*CellMassComponent::Create(leaves, p))});
   const PredictiveDensity f = *PredictiveDensity::Create(std::move(parts), 0.1);
   const CellMassComponent c = *CellMassComponent::Create(leaves, p);
   for (double frac : {0.2, 0.5, 0.8}) {
     double top = 0;
-    for (cells::CellId id : leaves) top = std::max(top, c.Density(cells::CellGeometryOf(id).centre));
+    for (cells::CellId id : leaves)
+      top = std::max(top, c.Density(cells::CellGeometryOf(id).centre));
     const double t = f.FloorDensity() + 0.9 * frac * top;
     std::vector<cells::CellId> expected;
     for (cells::CellId id : leaves) {

@@ -206,9 +206,9 @@ TEST(CellUnionOutlineTest, RandomUnionsEverywhereAreConsistent) {
   // Plain places, the antimeridian, both poles, the twelve cube edges and two cube corners (where
   // faces 0, 1, 2 and faces 3, 4, 5 meet): corners met from two or three faces must match.
   const std::vector<geo::LatLon> places = {
-      {48.85, 2.35}, {-17.7, 179.9}, {89.95, 0},   {-89.9, 120},      {0.0, 45.0},
-      {0.0, 135.0},  {0.0, -135.0},  {0.0, -45.0}, {45.0, 0.0},       {45.0, 90.0},
-      {45.0, 180.0}, {45.0, -90.0},  {-45.0, 0.0}, {-45.0, 90.0},     {-45.0, 180.0},
+      {48.85, 2.35},  {-17.7, 179.9},   {89.95, 0},         {-89.9, 120},  {0.0, 45.0},
+      {0.0, 135.0},   {0.0, -135.0},    {0.0, -45.0},       {45.0, 0.0},   {45.0, 90.0},
+      {45.0, 180.0},  {45.0, -90.0},    {-45.0, 0.0},       {-45.0, 90.0}, {-45.0, 180.0},
       {-45.0, -90.0}, {35.26439, 45.0}, {-35.26439, -135.0}};
   for (const geo::LatLon& place : places) {
     for (int trial = 0; trial < 4; ++trial) {

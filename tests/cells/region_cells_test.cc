@@ -81,9 +81,9 @@ TEST(RegionCellsTest, LevelForEdgeIsTheCoarsestSmallEnough) {
 TEST(RegionCellsTest, CoveringHoldsEveryPointOfEveryCap) {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> bearing(0, 360), unit(0, 1);
-  const std::vector<geo::LatLon> centres = {
-      {48.85, 2.35}, {-33.9, 151.2}, {0.0, 179.99}, {10.0, -180.0}, {89.99, 30.0},
-      {-90.0, 0.0},  {35.26, 45.0},  {0.0, 45.0},   {-60.0, -135.0}};
+  const std::vector<geo::LatLon> centres = {{48.85, 2.35},  {-33.9, 151.2}, {0.0, 179.99},
+                                            {10.0, -180.0}, {89.99, 30.0},  {-90.0, 0.0},
+                                            {35.26, 45.0},  {0.0, 45.0},    {-60.0, -135.0}};
   for (double radius_km : {0.05, 1.0, 30.0, 700.0, 2500.0}) {
     for (const geo::LatLon& c : centres) {
       const double chord = 2 * std::sin(0.5 * radius_km / geo::kEarthRadiusKm);
@@ -131,14 +131,14 @@ TEST(RegionCellsTest, NormalizeMergesSiblingsDropsDuplicatesAndInvalidIds) {
   const CellId parent = CellIdAt({48.85, 2.35}, 10);
   const std::array<CellId, 4> kids = CellChildren(parent);
   const CellId grandchild = CellChildren(kids[0])[2];
-  std::vector<CellId> cells = {kids[3], kids[1], kNoCell, kids[0], grandchild, kids[2], kids[1],
-                               0xffffffffffffffffULL};
+  std::vector<CellId> cells = {kids[3],    kids[1], kNoCell, kids[0],
+                               grandchild, kids[2], kids[1], 0xffffffffffffffffULL};
   EXPECT_THAT(NormalizeCellUnion(cells), ::testing::ElementsAre(parent));
   const std::vector<CellId> three = NormalizeCellUnion({kids[2], kids[0], grandchild, kids[1]});
   EXPECT_THAT(three, ::testing::ElementsAre(kids[0], kids[1], kids[2]));
   EXPECT_TRUE(IsNormalizedCellUnion(three));
-  EXPECT_FALSE(IsNormalizedCellUnion({kids[1], kids[0]}));              // unsorted
-  EXPECT_FALSE(IsNormalizedCellUnion({kids[0], grandchild}));           // overlapping
+  EXPECT_FALSE(IsNormalizedCellUnion({kids[1], kids[0]}));                    // unsorted
+  EXPECT_FALSE(IsNormalizedCellUnion({kids[0], grandchild}));                 // overlapping
   EXPECT_FALSE(IsNormalizedCellUnion({kids[0], kids[1], kids[2], kids[3]}));  // siblings
   EXPECT_TRUE(IsNormalizedCellUnion({}));
 }
@@ -167,7 +167,8 @@ TEST(RegionCellsTest, AreasAddUp) {
   EXPECT_NEAR(CellUnionAreaKm2(kids), CellAreaKm2(cell), 1e-3 * CellAreaKm2(cell));
   EXPECT_NEAR(CellUnionAreaKm2({cell}), CellAreaKm2(cell), 1e-3 * CellAreaKm2(cell));
   const CellId face_child = CellIdAt({10, 10}, 2);  // exact below level 5
-  EXPECT_NEAR(CellUnionAreaKm2({face_child}), CellAreaKm2(face_child), 1e-9 * CellAreaKm2(face_child));
+  EXPECT_NEAR(CellUnionAreaKm2({face_child}), CellAreaKm2(face_child),
+              1e-9 * CellAreaKm2(face_child));
   EXPECT_EQ(CellUnionAreaKm2({}), 0);
 }
 

@@ -20,8 +20,8 @@
 #include "core/calibration/calibrator.h"
 #include "core/calibration/fit.h"
 #include "core/calibration/superlevel_set.h"
-#include "core/calibration/vmf_kde_component.h"
 #include "core/calibration/synthetic_answers.h"
+#include "core/calibration/vmf_kde_component.h"
 #include "core/cells/cell_union_outline.h"
 #include "core/geo/distance.h"
 #include "core/geo/unit_vector.h"
@@ -64,9 +64,7 @@ const std::vector<CalibrationExample>& Answers(Kind kind) {
                         all[2].size() < kAnswersPerKind;
          ++i) {
       CalibrationExample e = MakeSyntheticExample(o, 103, i);
-      const int k = !e.truth.has_value()                          ? 2
-                    : geo::HaversineKm(e.best, *e.truth) <= 1.0 ? 0
-                                                                  : 1;
+      const int k = !e.truth.has_value() ? 2 : geo::HaversineKm(e.best, *e.truth) <= 1.0 ? 0 : 1;
       if (all[k].size() < kAnswersPerKind) all[k].push_back(std::move(e));
     }
     return all;
@@ -184,7 +182,8 @@ void BM_KernelBounds(benchmark::State& state) {
   const CalibrationExample& e = Answers(Kind::kLost)[0];
   const VmfKdeComponent kde = *VmfKdeComponent::Create(e.positions, e.weights, 400.0);
   std::vector<cells::CellGeometry> cells;
-  for (const geo::LatLon& p : e.positions) cells.push_back(cells::CellGeometryOf(cells::CellIdAt(p, 8)));
+  for (const geo::LatLon& p : e.positions)
+    cells.push_back(cells::CellGeometryOf(cells::CellIdAt(p, 8)));
   size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(kde.BoundsOverCell(0, cells[i]).hi);
@@ -199,20 +198,19 @@ void RegisterAll() {
   for (Kind kind : {Kind::kLocalized, Kind::kLost, Kind::kDistractor}) {
     const std::string k = KindName(kind);
     for (Detail detail : {Detail::kOutlines, Detail::kPieces, Detail::kCells}) {
-      benchmark::RegisterBenchmark(
-          ("BM_Apply/" + k + "/k:100/" + DetailName(detail)).c_str(),
-          [=](benchmark::State& st) { BM_Apply(st, kind, detail); })
+      benchmark::RegisterBenchmark(("BM_Apply/" + k + "/k:100/" + DetailName(detail)).c_str(),
+                                   [=](benchmark::State& st) { BM_Apply(st, kind, detail); })
           ->Unit(benchmark::kMicrosecond);
     }
     benchmark::RegisterBenchmark(("BM_Stage_Probabilities/" + k).c_str(),
                                  [=](benchmark::State& st) { BM_Probabilities(st, kind); })
         ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("BM_Stage_RegionCells/" + k).c_str(),
-                                 [=](benchmark::State& st) { BM_RegionCells(st, kind); })
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("BM_Stage_Outlines/" + k).c_str(),
-                                 [=](benchmark::State& st) { BM_Outlines(st, kind); })
-        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_Stage_RegionCells/" + k).c_str(), [=](benchmark::State& st) {
+      BM_RegionCells(st, kind);
+    })->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_Stage_Outlines/" + k).c_str(), [=](benchmark::State& st) {
+      BM_Outlines(st, kind);
+    })->Unit(benchmark::kMicrosecond);
   }
 }
 
