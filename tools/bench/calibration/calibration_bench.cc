@@ -163,7 +163,8 @@ void BM_Outlines(benchmark::State& state, Kind kind) {
   std::vector<std::vector<std::vector<cells::CellId>>> unions;
   for (const CalibrationExample& e : answers) {
     std::vector<std::vector<cells::CellId>> u;
-    for (const ConfidenceRegion& r : calibrator.Apply(e.Evidence(), options)->regions) {
+    const CalibratedAnswer a = *calibrator.Apply(e.Evidence(), options);
+    for (const ConfidenceRegion& r : a.regions) {
       u.push_back(r.cells);
     }
     unions.push_back(std::move(u));
