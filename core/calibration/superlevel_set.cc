@@ -1,0 +1,299 @@
+#include "core/calibration/superlevel_set.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/cells/region_cells.h"
+
+namespace geoloc::calibration {
+namespace {
+
+// Terms whose upper bound over a cell falls below this share of (t - floor), for the lowest
+// threshold the cell is still undecided for, are left out of its descendants' bounds (counted at
+// that bound: conservative, and at most this share per level in all).
+constexpr double kNegligibleShare = 1e-3;
+// A part whose bounds over a cell are this close (share of t - floor) is frozen for the cell's
+// descendants: they reuse its bounds instead of evaluating it again (a broad kernel is nearly
+// constant over a small cell).
+constexpr double kFrozenShare = 1e-2;
+
+// One part's state for one cell.
+struct PartState {
+  bool frozen = false;
+  DensityBounds frozen_bounds;
+  // Its terms: all, or [offset, offset + count) of the traversal's arena.
+  bool all = true;
+  int64_t offset = 0;
+  int64_t count = 0;
+  // Upper bound over the cell of the terms left out so far.
+  double left_out_hi = 0;
+};
+
+// An evaluated cell still undecided for the (descending) thresholds [out, in).
+struct Undecided {
+  cells::CellId id = cells::kNoCell;
+  int out = 0;
+  int in = 0;
+  int finest = 0;  // the level it may be refined to
+  double area_km2 = 0;
+  int64_t own_state = 0;    // its parts' states as it was evaluated (np of them)
+  int64_t child_state = 0;  // the states its children start from (np)
+  int64_t bounds = 0;       // its parts' bounds (np)
+};
+
+class Extractor {
+ public:
+  Extractor(const PredictiveDensity& f, std::vector<double> t, const SuperlevelOptions& options,
+            SuperlevelResult* result)
+      : f_(f),
+        t_(std::move(t)),
+        options_(options),
+        result_(result),
+        inside_(t_.size()),
+        inside_area_(t_.size(), 0.0),
+        boundary_area_(t_.size(), 0.0) {
+    for (const PredictiveDensity::Part& p : f.parts()) {
+      if (p.weight > 0) {
+        parts_.push_back(p.component.get());
+        weights_.push_back(p.weight);
+      }
+    }
+    np_ = static_cast<int64_t>(parts_.size());
+    floor_ = f.FloorDensity();
+    for (const DensityComponent* c : parts_) part_level_.push_back(LevelForScale(c->ScaleKm()));
+    result_->finest_level = LevelForScale(f.ScaleKm());
+  }
+
+  void Run() {
+    const int m = static_cast<int>(t_.size());
+    bool whole = false;
+    const std::vector<cells::SphereCap> caps = f_.SuperlevelCover(t_[m - 1], &whole);
+    const std::vector<cells::CellId> start =
+        whole ? cells::WholeSphereCells() : cells::CellsCoveringCaps(caps, result_->finest_level);
+    const int64_t initial = static_cast<int64_t>(states_.size());
+    states_.resize(states_.size() + np_);  // every term of every part
+    for (cells::CellId id : start) Evaluate(id, 0, m, initial);
+    // Coarse levels first, so that a cell is weighed against regions whose coarse parts are known.
+    for (int level = 0; level <= cells::kMaxCellLevel; ++level) {
+      // Evaluate appends to the next level's list only, so this one can be walked by index.
+      for (size_t k = 0; k < by_level_[level].size(); ++k) {
+        const Undecided u = undecided_[by_level_[level][k]];
+        const bool can_refine =
+            level < u.finest && Importance(u) >= options_.min_relative_cell_area;
+        if (can_refine && result_->cells_evaluated + 4 > options_.max_cells) result_->capped = true;
+        if (!can_refine || result_->capped) {
+          Settle(u);
+          continue;
+        }
+        for (cells::CellId child : cells::CellChildren(u.id)) {
+          Evaluate(child, u.out, u.in, u.child_state);
+        }
+      }
+    }
+    for (int j = 0; j < m; ++j) {
+      SuperlevelSet& set = result_->sets[j];
+      set.cells = cells::NormalizeCellUnion(std::move(inside_[j]));
+      set.boundary_area_km2 = boundary_area_[j];
+    }
+  }
+
+ private:
+  int LevelForScale(double scale_km) const {
+    const double edge_km = options_.finest_edge_fraction * scale_km;
+    return std::isfinite(edge_km) ? cells::CellLevelForEdgeKm(edge_km) : 0;
+  }
+
+  TermSubset SubsetOf(const PartState& st) const {
+    TermSubset subset;
+    subset.all = st.all;
+    if (!st.all) subset.indices = absl::MakeConstSpan(arena_.data() + st.offset, st.count);
+    return subset;
+  }
+
+  // A cell's share of the smallest region it may still change (the highest undecided threshold's,
+  // by nesting); a region with nothing inside yet makes every cell worth refining.
+  double Importance(const Undecided& u) const {
+    const double region = inside_area_[u.out];
+    return region > 0 ? u.area_km2 / region : 1.0;
+  }
+
+  void MarkInside(cells::CellId id, double area, int j) {
+    inside_[j].push_back(id);
+    inside_area_[j] += area;
+  }
+
+  // Bounds f over the cell and decides it for the thresholds [a, b), given its parts' states.
+  void Evaluate(cells::CellId id, int a, int b, int64_t state) {
+    ++result_->cells_evaluated;
+    result_->deepest_level = std::max(result_->deepest_level, cells::CellLevel(id));
+    const cells::CellGeometry disc = cells::CellGeometryOf(id);
+    const double slack = t_[b - 1] - floor_;  // the lowest threshold still undecided, > 0
+    const int64_t child_state = static_cast<int64_t>(states_.size());
+    states_.resize(states_.size() + np_);
+    const int64_t bounds_at = static_cast<int64_t>(bounds_.size());
+    bounds_.resize(bounds_.size() + np_);
+    DensityBounds total{floor_, floor_};
+    int finest = 0;
+    for (int64_t c = 0; c < np_; ++c) {
+      const PartState st = states_[state + c];
+      PartState child = st;
+      DensityBounds b_c;
+      if (st.frozen) {
+        b_c = st.frozen_bounds;
+      } else {
+        const double terms =
+            std::max<double>(1.0, static_cast<double>(st.all ? parts_[c]->NumTerms() : st.count));
+        const double negligible = kNegligibleShare * slack / (weights_[c] * terms);
+        kept_.clear();
+        const TermBounds tb =
+            parts_[c]->BoundsOverTerms(id, disc, SubsetOf(st), negligible, &kept_);
+        b_c = tb.bounds;
+        b_c.hi += st.left_out_hi;
+        if (tb.pruned) {
+          child.all = false;
+          child.offset = static_cast<int64_t>(arena_.size());
+          child.count = static_cast<int64_t>(kept_.size());
+          arena_.insert(arena_.end(), kept_.begin(), kept_.end());
+          child.left_out_hi = st.left_out_hi + tb.left_out_hi;
+        }
+        if (weights_[c] * (b_c.hi - b_c.lo) <= kFrozenShare * slack) {
+          child.frozen = true;
+          child.frozen_bounds = b_c;
+        }
+      }
+      states_[child_state + c] = child;
+      bounds_[bounds_at + c] = b_c;
+      total.lo += weights_[c] * b_c.lo;
+      total.hi += weights_[c] * b_c.hi;
+      if (!child.frozen && (child.all || child.count > 0)) {
+        finest = std::max(finest, part_level_[c]);
+      }
+    }
+    // Thresholds descend: outside for [a, out), undecided for [out, in), inside for [in, b).
+    int out = a;
+    while (out < b && t_[out] > total.hi) ++out;
+    int in = out;
+    while (in < b && t_[in] > total.lo) ++in;
+    const double area = disc.area_km2;
+    for (int j = in; j < b; ++j) MarkInside(id, area, j);
+    if (out < in) {
+      undecided_.push_back({id, out, in, finest, area, state, child_state, bounds_at});
+      by_level_[cells::CellLevel(id)].push_back(static_cast<int64_t>(undecided_.size()) - 1);
+    }
+  }
+
+  // Decides an undecided cell by the boundary rule.
+  void Settle(const Undecided& u) {
+    for (int j = u.out; j < u.in; ++j) boundary_area_[j] += u.area_km2;
+    if (options_.boundary == BoundaryRule::kInclude ||
+        cells::CellLevel(u.id) == cells::kMaxCellLevel) {
+      for (int j = u.out; j < u.in; ++j) MarkInside(u.id, u.area_km2, j);
+      return;
+    }
+    // kCentre: each quarter of the cell by the density at its centre, estimated to first order
+    // from the cell's centre (one pass over the terms still in play instead of four; the cells
+    // settled here are smaller than the terms' scales).
+    const geo::Vec3 centre = cells::CellCentreVector(u.id);
+    double value = floor_;
+    geo::Vec3 gradient;
+    for (int64_t c = 0; c < np_; ++c) {
+      const PartState& st = states_[u.own_state + c];
+      const DensityBounds& b = bounds_[u.bounds + c];
+      if (st.frozen) {
+        value += weights_[c] * 0.5 * (b.lo + b.hi);
+        continue;
+      }
+      double v = 0;
+      geo::Vec3 g;
+      parts_[c]->DensityAndGradientOfTerms(centre, SubsetOf(st), &v, &g);
+      value += weights_[c] * v;
+      gradient = gradient + weights_[c] * g;
+    }
+    for (cells::CellId quarter : cells::CellChildren(u.id)) {
+      const double estimate = value + geo::Dot(gradient, cells::CellCentreVector(quarter) - centre);
+      const double area = 0.25 * u.area_km2;
+      for (int j = u.in - 1; j >= u.out && estimate >= t_[j]; --j) MarkInside(quarter, area, j);
+    }
+  }
+
+  const PredictiveDensity& f_;
+  const std::vector<double> t_;
+  const SuperlevelOptions& options_;
+  SuperlevelResult* result_;
+  std::vector<const DensityComponent*> parts_;
+  std::vector<double> weights_;
+  std::vector<int> part_level_;
+  int64_t np_ = 0;
+  double floor_ = 0;
+  // Append-only stores: part states, part bounds, kept term indices, undecided cells.
+  std::vector<PartState> states_;
+  std::vector<DensityBounds> bounds_;
+  std::vector<int32_t> arena_;
+  std::vector<int32_t> kept_;
+  std::vector<Undecided> undecided_;
+  std::vector<int64_t> by_level_[cells::kMaxCellLevel + 1];  // undecided cells per level
+  std::vector<std::vector<cells::CellId>> inside_;
+  std::vector<double> inside_area_;
+  std::vector<double> boundary_area_;
+};
+
+}  // namespace
+
+absl::Status ValidateSuperlevelOptions(const SuperlevelOptions& options) {
+  if (!(options.finest_edge_fraction > 0 && options.finest_edge_fraction <= 10)) {
+    return absl::InvalidArgumentError(absl::StrCat("finest_edge_fraction must be in (0, 10], got ",
+                                                   options.finest_edge_fraction));
+  }
+  if (!(options.min_relative_cell_area >= 0 && options.min_relative_cell_area < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("min_relative_cell_area must be in [0, 1), got ",
+                                                   options.min_relative_cell_area));
+  }
+  if (options.max_cells < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_cells must be >= 1, got ", options.max_cells));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& f,
+                                                       absl::Span<const double> thresholds,
+                                                       const SuperlevelOptions& options) {
+  if (absl::Status s = ValidateSuperlevelOptions(options); !s.ok()) return s;
+  SuperlevelResult result;
+  result.sets.resize(thresholds.size());
+  // The thresholds the traversal must decide, highest first.
+  std::vector<int> order;
+  for (size_t i = 0; i < thresholds.size(); ++i) {
+    const double t = thresholds[i];
+    if (std::isnan(t)) return absl::InvalidArgumentError(absl::StrCat("threshold ", i, " is NaN"));
+    result.sets[i].threshold = t;
+    if (t <= f.FloorDensity()) {
+      result.sets[i].whole_sphere = true;
+      result.sets[i].cells = cells::WholeSphereCells();
+    } else if (std::isfinite(t)) {
+      order.push_back(static_cast<int>(i));
+    }
+  }
+  if (order.empty()) return result;
+  std::sort(order.begin(), order.end(),
+            [&](int x, int y) { return thresholds[x] > thresholds[y]; });
+  std::vector<double> t;
+  for (int i : order) t.push_back(thresholds[i]);
+  SuperlevelResult sorted;
+  sorted.sets.resize(order.size());
+  Extractor(f, std::move(t), options, &sorted).Run();
+  for (size_t j = 0; j < order.size(); ++j) {
+    sorted.sets[j].threshold = thresholds[order[j]];
+    result.sets[order[j]] = std::move(sorted.sets[j]);
+  }
+  result.finest_level = sorted.finest_level;
+  result.deepest_level = sorted.deepest_level;
+  result.cells_evaluated = sorted.cells_evaluated;
+  result.capped = sorted.capped;
+  return result;
+}
+
+}  // namespace geoloc::calibration

@@ -1,0 +1,97 @@
+// The superlevel sets {x : f(x) >= t} of a predictive density as unions of S2 cells at adaptive
+// levels: coarse where f is far above or below t, refined along the boundary. This is how a
+// confidence region (the highest-density region at a conformal threshold) becomes cells, area and
+// outlines.
+//
+//   GEOLOC_ASSIGN_OR_RETURN(SuperlevelResult r, ExtractSuperlevelSets(f, {t50, t68, t90, t95}));
+//   double km2 = cells::CellUnionAreaKm2(r.sets[3].cells);
+//
+// Method (one traversal for all thresholds, which share their coarse cells):
+//  1. Start from a covering (cells::CellsCoveringCaps) of f's superlevel cover at the lowest
+//     threshold, which holds every set.
+//  2. For every cell, bound f over it (the parts' BoundsOverTerms). For each threshold t the cell
+//     is inside when lo >= t, outside when hi < t, undecided otherwise.
+//  3. Undecided cells are split into their four children, level by level (coarse first). A cell's
+//     importance is its area over the area already inside the smallest region it may still change
+//     (1 while that region has nothing inside yet). A cell is not split when
+//       - it has reached the finest level of the terms that still vary over it: the first S2 level
+//         whose average edge is at most options.finest_edge_fraction times the term's ScaleKm (its
+//         bandwidth). Terms that cannot matter inside a cell are dropped for its descendants, and
+//         a term whose bounds over a cell are already tight is frozen there, so the boundary drawn
+//         by a 400 km kernel gets cells of about 140 km while the answer's 0.5 km kernels get
+//         0.1 km cells where they decide;
+//       - its importance is below options.min_relative_cell_area (a 1 km^2 island cannot change a
+//         continent-sized region's area by more than that share);
+//       - or splitting it would take the evaluated cells past options.max_cells (capped = true:
+//         the deepest level reached is then left coarser than the rule above asks).
+//  4. Cells left undecided are settled by options.boundary: kCentre puts each quarter of the cell
+//     inside when f at the quarter's centre reaches t, f there estimated to first order from the
+//     cell's centre (the region is then the exact set up to those boundary cells, in both
+//     directions; an island smaller than a quarter may be missed);
+//     kInclude puts every undecided cell inside, so the region contains the exact set (conformal
+//     coverage then holds for the cells as well as for the set, at the price of a larger area).
+//     boundary_area_km2 is their total area: how far the outline is uncertain.
+//
+// | threshold t                      | set                                              |
+// | -------------------------------- | ------------------------------------------------ |
+// | t <= a_0 u (the floor density)   | the whole sphere (whole_sphere = true, 6 faces)  |
+// | +infinity, or above f everywhere | empty                                            |
+// | NaN                              | InvalidArgument                                  |
+//
+// Cost: O(evaluated cells x terms still in play); at k = 100 and four thresholds about 700 to
+// 1,000 cells and 0.8 to 1.5 ms of CPU on the shared test machine (tools/bench/calibration,
+// docs/BENCHMARKS.md). Pure function: thread-safe.
+#ifndef GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
+#define GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/calibration/predictive_density.h"
+#include "core/cells/s2_cells.h"
+
+namespace geoloc::calibration {
+
+enum class BoundaryRule { kCentre, kInclude };
+
+struct SuperlevelOptions {
+  // Finest cells: average edge at most this fraction of the density's ScaleKm, in (0, 10].
+  double finest_edge_fraction = 0.5;
+  // Cells smaller than this share of the region they may change are not split, in [0, 1).
+  double min_relative_cell_area = 4e-3;
+  // Cap on the cells evaluated (all thresholds together), >= 1.
+  int64_t max_cells = 1000;
+  BoundaryRule boundary = BoundaryRule::kCentre;
+};
+
+absl::Status ValidateSuperlevelOptions(const SuperlevelOptions& options);
+
+struct SuperlevelSet {
+  double threshold = 0;
+  bool whole_sphere = false;
+  // Normalised cell union (cells::NormalizeCellUnion).
+  std::vector<cells::CellId> cells;
+  // Area of the cells settled by the boundary rule, km^2 (0 when every cell was decided by bounds).
+  double boundary_area_km2 = 0;
+};
+
+struct SuperlevelResult {
+  // One per threshold, in the order given.
+  std::vector<SuperlevelSet> sets;
+  // The finest level of the narrowest term, and the deepest level refinement reached.
+  int finest_level = 0;
+  int deepest_level = 0;
+  int64_t cells_evaluated = 0;
+  // True when max_cells stopped refinement before finest_level.
+  bool capped = false;
+};
+
+absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& f,
+                                                       absl::Span<const double> thresholds,
+                                                       const SuperlevelOptions& options = {});
+
+}  // namespace geoloc::calibration
+
+#endif  // GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_

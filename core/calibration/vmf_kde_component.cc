@@ -1,0 +1,213 @@
+#include "core/calibration/vmf_kde_component.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "core/calibration/kernel_sums.h"
+#include "core/geo/distance.h"
+
+namespace geoloc::calibration {
+namespace {
+
+// Beyond this many deviations from the disc's edge a Gaussian's mass is 0 or 1 to double precision.
+constexpr double kMassTailSigmas = 8.0;
+
+double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+
+// Per-thread buffers: a subset's kernels gathered into contiguous arrays, and their exponents.
+struct Scratch {
+  std::vector<double> x, y, z, w, near;
+};
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+}  // namespace
+
+double GaussianMassWithin(double d, double t, double sigma) {
+  if (!(t > 0)) return 0.0;
+  if (t - d > kMassTailSigmas * sigma) return 1.0;
+  if (d - t > kMassTailSigmas * sigma) return 0.0;
+  // R^2 / sigma^2 is non-central chi-square with 2 degrees of freedom and non-centrality
+  // lambda = (d / sigma)^2; Sankaran (1959) maps it to a normal variate.
+  const double nu = 2.0;
+  const double lambda = (d / sigma) * (d / sigma);
+  const double x = (t / sigma) * (t / sigma);
+  const double h = 1.0 - (2.0 / 3.0) * (nu + lambda) * (nu + 3 * lambda) /
+                             ((nu + 2 * lambda) * (nu + 2 * lambda));
+  const double p = (nu + 2 * lambda) / ((nu + lambda) * (nu + lambda));
+  const double m = (h - 1) * (1 - 3 * h);
+  const double mean = 1 + h * p * (h - 1 - 0.5 * (2 - h) * m * p);
+  const double sd = h * std::sqrt(2 * p) * (1 + 0.5 * m * p);
+  return NormalCdf((std::pow(x / (nu + lambda), h) - mean) / sd);
+}
+
+absl::StatusOr<VmfKdeComponent> VmfKdeComponent::Create(absl::Span<const geo::LatLon> positions,
+                                                        absl::Span<const double> weights,
+                                                        double bandwidth_km) {
+  if (positions.empty()) {
+    return absl::InvalidArgumentError("a kernel density needs at least one position");
+  }
+  if (positions.size() != weights.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(positions.size(), " positions but ", weights.size(), " weights"));
+  }
+  if (!(bandwidth_km > 0 && bandwidth_km <= geo::kHalfCircumferenceKm)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kernel bandwidth must be in (0, ", geo::kHalfCircumferenceKm, "] km, got ", bandwidth_km));
+  }
+  double total = 0;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    if (absl::Status s = geo::ValidateLatLon(positions[i]); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("position ", i, ": ", s.message()));
+    }
+    if (!(weights[i] >= 0) || !std::isfinite(weights[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("weight ", i, " is ", weights[i], ": weights must be finite and >= 0"));
+    }
+    total += weights[i];
+  }
+  if (!(total > 0)) return absl::InvalidArgumentError("every kernel weight is 0");
+
+  // Distinct positions (exactly equal unit vectors merge) with positive weight.
+  std::vector<geo::Vec3> v(positions.size());
+  for (size_t i = 0; i < positions.size(); ++i) v[i] = geo::ToUnitVector(positions[i]);
+  std::vector<int> order(positions.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    if (v[a].x != v[b].x) return v[a].x < v[b].x;
+    if (v[a].y != v[b].y) return v[a].y < v[b].y;
+    return v[a].z < v[b].z;
+  });
+  VmfKdeComponent c;
+  for (size_t r = 0; r < order.size(); ++r) {
+    const int i = order[r];
+    if (weights[i] == 0) continue;
+    const bool same =
+        !c.w_.empty() && v[i].x == c.x_.back() && v[i].y == c.y_.back() && v[i].z == c.z_.back();
+    if (!same) {
+      c.x_.push_back(v[i].x);
+      c.y_.push_back(v[i].y);
+      c.z_.push_back(v[i].z);
+      c.w_.push_back(0.0);
+    }
+    c.w_.back() += weights[i] / total;
+  }
+  c.bandwidth_km_ = bandwidth_km;
+  const double kappa = (geo::kEarthRadiusKm / bandwidth_km) * (geo::kEarthRadiusKm / bandwidth_km);
+  c.half_kappa_ = 0.5 * kappa;
+  c.log_norm_ = std::log(kappa) -
+                std::log(2 * geo::kPi * geo::kEarthRadiusKm * geo::kEarthRadiusKm) -
+                std::log(-std::expm1(-2 * kappa));
+  c.norm_ = std::exp(c.log_norm_);
+  for (double w : c.w_) c.log_cw_.push_back(c.log_norm_ + std::log(w));
+  return c;
+}
+
+double VmfKdeComponent::Density(const geo::Vec3& x) const {
+  return DensityOfTerms(x, TermSubset{});
+}
+
+double VmfKdeComponent::LogDensity(const geo::Vec3& x) const {
+  // log-sum-exp of log w_i - kappa c_i^2 / 2.
+  double top = -std::numeric_limits<double>::infinity();
+  std::vector<double> e(w_.size());
+  for (size_t i = 0; i < w_.size(); ++i) {
+    const double dx = x_[i] - x.x, dy = y_[i] - x.y, dz = z_[i] - x.z;
+    e[i] = std::log(w_[i]) - half_kappa_ * (dx * dx + dy * dy + dz * dz);
+    top = std::max(top, e[i]);
+  }
+  double s = 0;
+  for (double ei : e) s += std::exp(ei - top);
+  return log_norm_ + top + std::log(s);
+}
+
+KernelCentres VmfKdeComponent::Gather(TermSubset terms) const {
+  if (terms.all) return {x_.data(), y_.data(), z_.data(), w_.data(), w_.size()};
+  Scratch& b = ThreadScratch();
+  const size_t n = terms.indices.size();
+  b.x.resize(n);
+  b.y.resize(n);
+  b.z.resize(n);
+  b.w.resize(n);
+  for (size_t r = 0; r < n; ++r) {
+    const size_t i = static_cast<size_t>(terms.indices[r]);
+    b.x[r] = x_[i];
+    b.y[r] = y_[i];
+    b.z[r] = z_[i];
+    b.w[r] = w_[i];
+  }
+  return {b.x.data(), b.y.data(), b.z.data(), b.w.data(), n};
+}
+
+double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) const {
+  return norm_ * KernelSum(Gather(terms), x, half_kappa_);
+}
+
+void VmfKdeComponent::DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms, double* value,
+                                                geo::Vec3* gradient) const {
+  KernelSumAndGradient(Gather(terms), x, half_kappa_, value, gradient);
+  *value *= norm_;
+  *gradient = norm_ * *gradient;
+}
+
+TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeometry& disc,
+                                            TermSubset terms, double negligible,
+                                            std::vector<int32_t>* kept) const {
+  const KernelCentres k = Gather(terms);
+  const bool prune = negligible > 0 && kept != nullptr;
+  Scratch& b = ThreadScratch();
+  b.near.resize(k.n);
+  double lo = 0, hi = 0;
+  KernelSumBounds(k, disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, b.near.data());
+  TermBounds out;
+  out.bounds = {norm_ * lo, norm_ * hi};
+  // The kernels that cannot reach `negligible` anywhere in the cell are left out of its
+  // descendants (each counted there at `negligible`).
+  if (prune) {
+    const double log_negligible = std::log(negligible);
+    const size_t before = kept->size();
+    int left_out = 0;
+    for (size_t r = 0; r < k.n; ++r) {
+      const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
+      if (b.near[r] >= log_cw_[i] - log_negligible) {
+        ++left_out;
+      } else {
+        kept->push_back(static_cast<int32_t>(i));
+      }
+    }
+    out.pruned = left_out > 0;
+    out.left_out_hi = left_out * negligible;
+    if (!out.pruned) kept->resize(before);
+  }
+  return out;
+}
+
+void VmfKdeComponent::AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const {
+  if (!(t > 0)) {
+    caps->push_back({{x_[0], y_[0], z_[0]}, 2.0});
+    return;
+  }
+  if (t > norm_) return;  // no kernel reaches t, so neither does their weighted mean
+  const double chord = std::sqrt(std::log(norm_ / t) / half_kappa_);
+  for (size_t i = 0; i < w_.size(); ++i) {
+    caps->push_back({{x_[i], y_[i], z_[i]}, std::min(2.0, chord)});
+  }
+}
+
+double VmfKdeComponent::MassWithin(const geo::Vec3& x, double distance_km) const {
+  double mass = 0;
+  for (size_t i = 0; i < w_.size(); ++i) {
+    const double dx = x_[i] - x.x, dy = y_[i] - x.y, dz = z_[i] - x.z;
+    const double chord = std::sqrt(dx * dx + dy * dy + dz * dz);
+    const double d_km = 2.0 * std::asin(std::min(1.0, 0.5 * chord)) * geo::kEarthRadiusKm;
+    mass += w_[i] * GaussianMassWithin(d_km, distance_km, bandwidth_km_);
+  }
+  return std::min(1.0, mass);
+}
+
+}  // namespace geoloc::calibration
