@@ -11,21 +11,25 @@
 //
 // Pure functions; safe from any thread.
 //
-// Option by option (an unset/zero option takes the server's default; anything else is checked):
+// Option by option (an unset/zero option takes the server's default; anything else is checked
+// against the named range, whose numbers are in core/engine/locate_params.h and
+// core/geo/estimator_options.h):
 //
-//   option                 unset / 0 means       accepted                   refused, e.g.
-//   k                      default k             1 .. max_k                 "k = 900 exceeds ..."
-//   estimator              default estimator     the five Estimator values  "estimator = 17 ..."
-//   weight_exponent        default m             finite, 0 .. 50            "weight_exponent = nan"
-//   bandwidth_km           default bandwidth     finite, 0.001 .. 20000     "bandwidth_km = 0 ..."
-//   sigma_deg              default sigma         finite, above 0, <= 45     "sigma_deg = -1 ..."
-//   merge_radius_km        default (0: = h)      finite, 0 .. 20015         "merge_radius_km = inf"
-//   max_peaks              default               1 .. 100                   "max_peaks = 101 ..."
-//   cell_levels            default levels        at most 8, each 0 .. 30    "cell_levels[2] = 31"
-//   max_cells_per_level    default               1 .. 100                   "max_cells_per_level ="
-//   max_classifier_cells   default               1 .. 1000                  "max_classifier_cells"
-//   return_cell_polygons   false                 any                        -
+//   option                 unset / 0 means     accepted                      refused, e.g.
+//   k                      default k           1 .. --max_k (<= kMaxK)       "k = 900 exceeds ..."
+//   estimator              default estimator   a value of the Estimator enum "estimator = 17 ..."
+//   weight_exponent        default m           geo::kWeightExponentRange     "weight_exponent = -1"
+//   bandwidth_km           default bandwidth   geo::kBandwidthKmRange        "bandwidth_km = 0 ..."
+//   sigma_deg              default sigma       geo::kSigmaDegRange           "sigma_deg = -1 ..."
+//   merge_radius_km        default (0: = h)    geo::kMergeRadiusKmRange      "merge_radius_km = -1"
+//   max_peaks              default             kMaxPeaksRange                "max_peaks = 101 ..."
+//   cell_levels            default levels      kMaxCellLevels levels, each   "cell_levels[2] = 31"
+//                                              in kCellLevelRange
+//   max_cells_per_level    default             kMaxCellsPerLevelRange        "... = 101 ..."
+//   max_classifier_cells   default             kMaxClassifierCellsRange      "... = 1001 ..."
+//   return_cell_polygons   false               any                           -
 //   return_neighbors       (read by the caller, not part of LocateParams)
+// Reals must be finite ("... must be a finite number").
 //
 // uint32 counts above INT_MAX are refused with the same message (the value as sent) before they
 // are converted, so nothing wraps into range. Every message but the estimator's starts with
