@@ -1,6 +1,5 @@
 #include "client/client_flags.h"
 
-#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,7 +8,11 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/option_range.h"
 #include "core/common/status_macros.h"
+#include "core/engine/locate_params.h"
+#include "core/geo/estimator_options.h"
+#include "proto/estimator_mapping.h"
 
 ABSL_FLAG(std::string, server, "localhost:50051", "geolocd address, host:port (any gRPC target)");
 ABSL_FLAG(bool, tls, false, "Connect with TLS (system roots unless --ca_cert)");
@@ -26,7 +29,8 @@ ABSL_FLAG(int64_t, deadline_ms, 30000, "Deadline of each call, milliseconds");
 
 ABSL_FLAG(uint32_t, k, 0, "Neighbours to retrieve (0: server default)");
 ABSL_FLAG(std::string, estimator, "",
-          "Estimator: 1nn, mean, weighted_mean, grid_kde or kde (empty: server default)");
+          absl::StrCat("Estimator: ", geoloc::geo::EstimatorNameList(),
+                       " (empty: the server's default)"));
 ABSL_FLAG(std::optional<double>, bandwidth_km, std::nullopt, "Spherical KDE bandwidth, km");
 ABSL_FLAG(std::optional<double>, weight_exponent, std::nullopt,
           "Weight exponent m in (cos+1)^m or (1/d)^m");
@@ -43,11 +47,22 @@ ABSL_FLAG(bool, neighbors, false, "Return and print the retrieved neighbours");
 namespace geoloc::client {
 namespace {
 
-absl::Status CheckPositive(absl::string_view name, const std::optional<double>& value) {
-  if (value.has_value() && !(std::isfinite(*value) && *value > 0)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, " must be a positive number"));
+// Sets an option from a flag the user set (a value), checked against the limit the engine
+// declares for it; an unset flag leaves the server's default.
+template <typename T, typename Range>
+absl::Status SetChecked(absl::string_view flag, std::optional<T> value, const Range& range,
+                        void (v1::LocateOptions::*set)(T), v1::LocateOptions* options) {
+  if (!value.has_value()) return absl::OkStatus();
+  if (absl::Status st = CheckRange(range, *value); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", st.message()));
   }
+  (options->*set)(*value);
   return absl::OkStatus();
+}
+
+// Count flags: 0 means "the server's default".
+std::optional<uint32_t> Count(uint32_t value) {
+  return value == 0 ? std::nullopt : std::optional<uint32_t>(value);
 }
 
 }  // namespace
@@ -71,65 +86,49 @@ absl::StatusOr<ClientOptions> ClientOptionsFromFlags() {
 
 absl::StatusOr<v1::Estimator> ParseEstimatorName(absl::string_view name) {
   if (name.empty() || name == "default") return v1::ESTIMATOR_UNSPECIFIED;
-  if (name == "1nn" || name == "nearest") return v1::ESTIMATOR_NEAREST;
-  if (name == "mean") return v1::ESTIMATOR_MEAN;
-  if (name == "weighted_mean") return v1::ESTIMATOR_WEIGHTED_MEAN;
-  if (name == "grid_kde") return v1::ESTIMATOR_GRID_KDE;
-  if (name == "kde" || name == "spherical_kde") return v1::ESTIMATOR_SPHERICAL_KDE;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown estimator '", name, "' (expected 1nn, mean, weighted_mean, grid_kde or kde)"));
-}
-
-absl::string_view EstimatorShortName(v1::Estimator estimator) {
-  switch (estimator) {
-    case v1::ESTIMATOR_NEAREST:
-      return "1nn";
-    case v1::ESTIMATOR_MEAN:
-      return "mean";
-    case v1::ESTIMATOR_WEIGHTED_MEAN:
-      return "weighted_mean";
-    case v1::ESTIMATOR_GRID_KDE:
-      return "grid_kde";
-    case v1::ESTIMATOR_SPHERICAL_KDE:
-      return "kde";
-    default:
-      return "default";
-  }
+  GEOLOC_ASSIGN_OR_RETURN(geo::EstimatorKind kind, geo::ParseEstimatorKind(name));
+  return api::EstimatorToProto(kind);
 }
 
 absl::StatusOr<v1::LocateOptions> LocateOptionsFromFlags() {
-  v1::LocateOptions options;
-  options.set_k(absl::GetFlag(FLAGS_k));
+  using O = v1::LocateOptions;
+  O options;
+  GEOLOC_RETURN_IF_ERROR(SetChecked("k", Count(absl::GetFlag(FLAGS_k)),
+                                    IntRange{"k", 1, engine::kMaxK}, &O::set_k, &options));
   GEOLOC_ASSIGN_OR_RETURN(v1::Estimator estimator,
                           ParseEstimatorName(absl::GetFlag(FLAGS_estimator)));
   options.set_estimator(estimator);
+  GEOLOC_RETURN_IF_ERROR(SetChecked("bandwidth_km", absl::GetFlag(FLAGS_bandwidth_km),
+                                    geo::kBandwidthKmRange, &O::set_bandwidth_km, &options));
+  GEOLOC_RETURN_IF_ERROR(SetChecked("sigma_deg", absl::GetFlag(FLAGS_sigma_deg),
+                                    geo::kSigmaDegRange, &O::set_sigma_deg, &options));
+  GEOLOC_RETURN_IF_ERROR(SetChecked("merge_radius_km", absl::GetFlag(FLAGS_merge_radius_km),
+                                    geo::kMergeRadiusKmRange, &O::set_merge_radius_km, &options));
+  GEOLOC_RETURN_IF_ERROR(SetChecked("weight_exponent", absl::GetFlag(FLAGS_weight_exponent),
+                                    geo::kWeightExponentRange, &O::set_weight_exponent, &options));
+  GEOLOC_RETURN_IF_ERROR(SetChecked("peaks", Count(absl::GetFlag(FLAGS_peaks)),
+                                    engine::kMaxPeaksRange, &O::set_max_peaks, &options));
+  GEOLOC_RETURN_IF_ERROR(SetChecked("cells_per_level", Count(absl::GetFlag(FLAGS_cells_per_level)),
+                                    engine::kMaxCellsPerLevelRange, &O::set_max_cells_per_level,
+                                    &options));
+  GEOLOC_RETURN_IF_ERROR(SetChecked(
+      "classifier_cells", Count(absl::GetFlag(FLAGS_classifier_cells)),
+      engine::kMaxClassifierCellsRange, &O::set_max_classifier_cells, &options));
 
-  const std::optional<double> bandwidth_km = absl::GetFlag(FLAGS_bandwidth_km);
-  const std::optional<double> sigma_deg = absl::GetFlag(FLAGS_sigma_deg);
-  const std::optional<double> merge_radius_km = absl::GetFlag(FLAGS_merge_radius_km);
-  const std::optional<double> weight_exponent = absl::GetFlag(FLAGS_weight_exponent);
-  GEOLOC_RETURN_IF_ERROR(CheckPositive("bandwidth_km", bandwidth_km));
-  GEOLOC_RETURN_IF_ERROR(CheckPositive("sigma_deg", sigma_deg));
-  GEOLOC_RETURN_IF_ERROR(CheckPositive("merge_radius_km", merge_radius_km));
-  if (weight_exponent.has_value() && !(std::isfinite(*weight_exponent) && *weight_exponent >= 0)) {
-    return absl::InvalidArgumentError("--weight_exponent must be a number >= 0");
+  const std::vector<std::string> levels = absl::GetFlag(FLAGS_levels);
+  if (levels.size() > static_cast<size_t>(engine::kMaxCellLevels)) {
+    return absl::InvalidArgumentError(absl::StrCat("--levels: ", levels.size(), " levels (at most ",
+                                                   engine::kMaxCellLevels, ")"));
   }
-  if (bandwidth_km.has_value()) options.set_bandwidth_km(*bandwidth_km);
-  if (sigma_deg.has_value()) options.set_sigma_deg(*sigma_deg);
-  if (merge_radius_km.has_value()) options.set_merge_radius_km(*merge_radius_km);
-  if (weight_exponent.has_value()) options.set_weight_exponent(*weight_exponent);
-
-  options.set_max_peaks(absl::GetFlag(FLAGS_peaks));
-  for (const std::string& text : absl::GetFlag(FLAGS_levels)) {
+  for (const std::string& text : levels) {
     int level = -1;
-    if (!absl::SimpleAtoi(text, &level) || level < 0 || level > 30) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--levels: '", text, "' is not an S2 level (an integer in 0..30)"));
+    if (!absl::SimpleAtoi(text, &level) || !InRange(engine::kCellLevelRange, level)) {
+      return absl::InvalidArgumentError(absl::StrCat("--levels: '", text,
+                                                     "' is not an S2 level (an integer in ",
+                                                     DescribeRange(engine::kCellLevelRange), ")"));
     }
     options.add_cell_levels(level);
   }
-  options.set_max_cells_per_level(absl::GetFlag(FLAGS_cells_per_level));
-  options.set_max_classifier_cells(absl::GetFlag(FLAGS_classifier_cells));
   options.set_return_neighbors(absl::GetFlag(FLAGS_neighbors));
   return options;
 }

@@ -29,14 +29,15 @@ inline constexpr char kAdminTokenEnvVar[] = "GEOLOC_ADMIN_TOKEN";
 // INVALID_ARGUMENT for inconsistent flags; the token file's error when it cannot be read.
 absl::StatusOr<ClientOptions> ClientOptionsFromFlags();
 
-// LocateOptions from the Locate flags; INVALID_ARGUMENT for out-of-range values.
+// LocateOptions from the Locate flags; INVALID_ARGUMENT for values no server accepts (the limits
+// of core/engine/locate_params.h and core/geo/estimator_options.h; k is checked against the
+// largest limit a server may have, the server checks its own --max_k).
 absl::StatusOr<v1::LocateOptions> LocateOptionsFromFlags();
 
-// Estimator names on the command line: 1nn, mean, weighted_mean, grid_kde, kde (also
-// spherical_kde and default). INVALID_ARGUMENT for anything else.
+// An estimator on the command line: either name of geo::ParseEstimatorKind's table (1nn, mean,
+// weighted_mean, grid_kde, kde, nearest, spherical_kde, in any case), or empty / "default" for
+// the server's default (ESTIMATOR_UNSPECIFIED). INVALID_ARGUMENT for anything else.
 absl::StatusOr<v1::Estimator> ParseEstimatorName(absl::string_view name);
-// The short name ParseEstimatorName accepts ("kde" for ESTIMATOR_SPHERICAL_KDE, "default").
-absl::string_view EstimatorShortName(v1::Estimator estimator);
 
 }  // namespace geoloc::client
 

@@ -1,6 +1,5 @@
 #include "client/commands.h"
 
-#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +9,8 @@
 #include "client/image_files.h"
 #include "client/output_format.h"
 #include "core/common/file_util.h"
+#include "core/common/mutex.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace geoloc::client {
 namespace {
@@ -217,12 +218,17 @@ int RunStream(Client& client, const std::string& dir, const CommandOptions& opti
 
   // The source runs on the client's writer thread, the sink on this one: one mutex orders
   // their output lines and guards the totals and the map.
-  std::mutex mu;
-  StreamTotals totals;
-  totals.images = static_cast<int64_t>(paths->size());
-  bool print_failed = false;
-  GeoJsonBuilder map;
-  size_t next_index = 0;
+  struct Shared {
+    Mutex mu;
+    StreamTotals totals ABSL_GUARDED_BY(mu);
+    bool print_failed ABSL_GUARDED_BY(mu) = false;
+    GeoJsonBuilder map ABSL_GUARDED_BY(mu);
+  } shared;
+  {
+    MutexLock lock(&shared.mu);
+    shared.totals.images = static_cast<int64_t>(paths->size());
+  }
+  size_t next_index = 0;  // the source's own (one thread)
   const v1::LocateOptions locate = LocateOptionsFor(options);
 
   Client::StreamSource source = [&]() -> std::optional<v1::LocateStreamRequest> {
@@ -230,8 +236,8 @@ int RunStream(Client& client, const std::string& dir, const CommandOptions& opti
       const std::string& path = (*paths)[next_index++];
       absl::StatusOr<std::string> bytes = ReadImageFile(path);
       if (!bytes.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        ++totals.unreadable;
+        MutexLock lock(&shared.mu);
+        ++shared.totals.unreadable;
         ReportIoError(err, absl::StrCat("cannot read image ", path), bytes.status());
         continue;
       }
@@ -244,16 +250,17 @@ int RunStream(Client& client, const std::string& dir, const CommandOptions& opti
     return std::nullopt;
   };
   Client::StreamSink sink = [&](const v1::LocateStreamResponse& response) {
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(&shared.mu);
     if (response.status().code() == 0) {
-      ++totals.ok;
-      if (!options.geojson_path.empty())
-        map.AddLocateResponse(response.item_id(), response.result());
+      ++shared.totals.ok;
+      if (!options.geojson_path.empty()) {
+        shared.map.AddLocateResponse(response.item_id(), response.result());
+      }
     } else {
-      ++totals.errors;
+      ++shared.totals.errors;
     }
     if (options.json) {
-      if (!PrintJsonLine(response, out, err)) print_failed = true;
+      if (!PrintJsonLine(response, out, err)) shared.print_failed = true;
     } else {
       out << FormatStreamItem(response.item_id(), response) << "\n";
     }
@@ -265,11 +272,14 @@ int RunStream(Client& client, const std::string& dir, const CommandOptions& opti
   stream_options.deadline = options.stream_deadline;
   const absl::Time start = absl::Now();
   absl::StatusOr<StreamSummary> summary = client.LocateStream(source, sink, stream_options);
+  // LocateStream has joined its writer: the source and the sink are done.
+  MutexLock lock(&shared.mu);
+  StreamTotals& totals = shared.totals;
   totals.elapsed = absl::Now() - start;
 
   (options.json ? err : out) << FormatStreamSummary(totals) << "\n";
   if (!options.geojson_path.empty() && totals.ok > 0) {
-    const int code = WriteGeoJson(map, options.geojson_path, err);
+    const int code = WriteGeoJson(shared.map, options.geojson_path, err);
     if (code != kExitOk) return code;
     if (!options.json) out << "map written to " << options.geojson_path << "\n";
   }
@@ -277,7 +287,7 @@ int RunStream(Client& client, const std::string& dir, const CommandOptions& opti
     ReportRpcError(err, "LocateStream", summary.status(), client, Credentials::kToken);
     return kExitRpcError;
   }
-  if (totals.errors > 0 || print_failed) return kExitRpcError;
+  if (totals.errors > 0 || shared.print_failed) return kExitRpcError;
   if (totals.unreadable > 0) return kExitIoError;
   return kExitOk;
 }
@@ -317,9 +327,12 @@ int RunHealth(Client& client, const CommandOptions& options, std::ostream& out, 
                    status.status(), client, Credentials::kNone);
     return kExitRpcError;
   }
-  // grpc.health.v1.HealthCheckResponse in protobuf JSON.
+  // grpc.health.v1.HealthCheckResponse in protobuf JSON: {"status":"SERVING"}.
   if (options.json) {
-    out << "{\"status\":\"" << ServingStatusName(*status) << "\"}\n";
+    google::protobuf::Struct response;
+    (*response.mutable_fields())["status"].set_string_value(
+        std::string(ServingStatusName(*status)));
+    if (!PrintJsonLine(response, out, err)) return kExitRpcError;
   } else {
     out << (options.service.empty() ? std::string("server") : options.service) << ": "
         << ServingStatusName(*status) << "\n";

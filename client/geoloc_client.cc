@@ -1,9 +1,7 @@
 #include "client/geoloc_client.h"
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -15,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "client/health_codec.h"
 #include "core/common/file_util.h"
+#include "core/common/mutex.h"
 #include "core/common/status_macros.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/create_channel.h"
@@ -253,26 +252,30 @@ absl::StatusOr<StreamSummary> Client::LocateStream(const StreamSource& next,
 
   // The writer thread sends while this thread reads: a response frees a slot, and the writer
   // sends the next item only when a slot is free, so at most max_in_flight are unanswered.
-  std::mutex mu;
-  std::condition_variable slot_freed;
-  int64_t in_flight = 0;
-  bool reading_done = false;
-  StreamSummary summary;
+  struct Shared {
+    Mutex mu;
+    CondVar slot_freed;  // signalled when in_flight drops or reading_done is set
+    int64_t in_flight ABSL_GUARDED_BY(mu) = 0;
+    bool reading_done ABSL_GUARDED_BY(mu) = false;
+    StreamSummary summary ABSL_GUARDED_BY(mu);
+  } shared;
 
   std::thread writer([&] {
     for (;;) {
       {
-        std::unique_lock<std::mutex> lock(mu);
-        slot_freed.wait(lock, [&] { return reading_done || in_flight < options.max_in_flight; });
-        if (reading_done) break;  // the stream is over: nothing more will be read
+        MutexLock lock(&shared.mu);
+        while (!shared.reading_done && shared.in_flight >= options.max_in_flight) {
+          shared.slot_freed.Wait(&shared.mu);
+        }
+        if (shared.reading_done) break;  // the stream is over: nothing more will be read
       }
       std::optional<v1::LocateStreamRequest> item = next();
       if (!item.has_value()) break;
       {
         // Counted before Write(): the answer may arrive before Write() returns.
-        std::lock_guard<std::mutex> lock(mu);
-        ++in_flight;
-        ++summary.sent;
+        MutexLock lock(&shared.mu);
+        ++shared.in_flight;
+        ++shared.summary.sent;
       }
       // A failed Write means the stream is broken; Read() below sees the final status.
       if (!stream->Write(*item)) break;
@@ -283,20 +286,25 @@ absl::StatusOr<StreamSummary> Client::LocateStream(const StreamSource& next,
   v1::LocateStreamResponse response;
   while (stream->Read(&response)) {
     {
-      std::lock_guard<std::mutex> lock(mu);
-      --in_flight;
-      ++summary.received;
-      if (response.status().code() != 0) ++summary.item_errors;
+      MutexLock lock(&shared.mu);
+      --shared.in_flight;
+      ++shared.summary.received;
+      if (response.status().code() != 0) ++shared.summary.item_errors;
     }
-    slot_freed.notify_one();
+    shared.slot_freed.Signal();
     on_response(response);
   }
   {
-    std::lock_guard<std::mutex> lock(mu);
-    reading_done = true;
+    MutexLock lock(&shared.mu);
+    shared.reading_done = true;
   }
-  slot_freed.notify_one();
+  shared.slot_freed.Signal();
   writer.join();
+  StreamSummary summary;
+  {
+    MutexLock lock(&shared.mu);
+    summary = shared.summary;
+  }
 
   GEOLOC_RETURN_IF_ERROR(FromGrpcStatus(stream->Finish()));
   if (summary.received < summary.sent) {

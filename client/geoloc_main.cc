@@ -53,7 +53,7 @@ common flags:
   --token_file F (else $GEOLOC_TOKEN)  --admin_token_file F (else $GEOLOC_ADMIN_TOKEN)
   --deadline_ms MS  --json  --geojson F.json
 locate options:
-  --k N  --estimator 1nn|mean|weighted_mean|grid_kde|kde  --bandwidth_km X  --weight_exponent M
+  --k N  --estimator NAME (geoloc --helpfull lists them)  --bandwidth_km X  --weight_exponent M
   --sigma_deg S  --merge_radius_km X  --peaks N  --levels 10,13  --cells_per_level N
   --classifier_cells N  --neighbors
 

@@ -3,13 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "client/client_flags.h"
+#include "core/geo/estimator_options.h"
 #include "google/protobuf/util/json_util.h"
+#include "proto/estimator_mapping.h"
 
 namespace geoloc::client {
 namespace {
@@ -27,6 +29,12 @@ std::string FormatUptime(double seconds) {
 }
 
 std::string YesNo(bool value) { return value ? "yes" : "no"; }
+
+// The CLI's name of an estimator ("kde"), "default" for the server's default.
+absl::string_view EstimatorShortName(v1::Estimator estimator) {
+  const std::optional<geo::EstimatorKind> kind = api::EstimatorFromProto(estimator);
+  return kind.has_value() ? geo::EstimatorShortName(*kind) : "default";
+}
 
 void AppendEstimateRow(std::string* out, absl::string_view label,
                        const v1::LocationEstimate& estimate) {

@@ -1,6 +1,6 @@
 // The geoloc.v1.IndexAdmin service: SwapIndex and GetStatus, behind the admin token.
 //
-//   IndexAdminService admin(config, &swapper, &status_source, &auth, &metrics);
+//   IndexAdminService admin(config, swap, status, &auth, &metrics);  // a SwapFn, a StatusFn
 //   builder.RegisterService(&admin);
 //
 // Access (case table):

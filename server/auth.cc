@@ -93,19 +93,19 @@ absl::Status AuthState::Reload() {
   if (!client.ok()) return Annotate(client.status(), "client tokens");
   auto admin = TokenSet::Load(admin_file_, admin_env_);
   if (!admin.ok()) return Annotate(admin.status(), "admin tokens");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   client_ = std::make_shared<const TokenSet>(*std::move(client));
   admin_ = std::make_shared<const TokenSet>(*std::move(admin));
   return absl::OkStatus();
 }
 
 std::shared_ptr<const TokenSet> AuthState::client() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return client_;
 }
 
 std::shared_ptr<const TokenSet> AuthState::admin() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return admin_;
 }
 

@@ -1,7 +1,7 @@
 // Bearer-token access control for geolocd.
 //
 //   GEOLOC_ASSIGN_OR_RETURN(TokenSet tokens, TokenSet::Load(file_flag, "GEOLOC_TOKEN"));
-//   absl::Status st = tokens.Check(authorization_header);  // "Bearer <token>"
+//   absl::Status st = tokens.Check("Bearer s3cret", /*header_present=*/true);
 //
 // Tokens come from a file (one token per line; blank lines and '#' comments ignored) or from an
 // environment variable (tokens separated by commas or newlines), never from a command-line flag,
@@ -23,13 +23,13 @@
 
 #include <array>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/common/mutex.h"
 
 namespace geoloc::server {
 
@@ -60,9 +60,9 @@ class AuthState {
 
  private:
   const std::string client_file_, client_env_, admin_file_, admin_env_;
-  mutable std::mutex mu_;
-  std::shared_ptr<const TokenSet> client_ = std::make_shared<TokenSet>();
-  std::shared_ptr<const TokenSet> admin_ = std::make_shared<TokenSet>();
+  mutable Mutex mu_;  // held only to copy or replace the pointers
+  std::shared_ptr<const TokenSet> client_ ABSL_GUARDED_BY(mu_) = std::make_shared<TokenSet>();
+  std::shared_ptr<const TokenSet> admin_ ABSL_GUARDED_BY(mu_) = std::make_shared<TokenSet>();
 };
 
 }  // namespace geoloc::server

@@ -2,8 +2,12 @@
 // (up to max_batch, waiting at most max_wait after the first item) and hands each batch to a
 // process function. Concurrent requests thus share one CNN forward pass and one index search.
 //
-//   DynamicBatcher<Work> batcher(options, [](std::vector<Work>& batch) { RunBatch(batch); });
-//   if (absl::Status st = batcher.Submit(std::move(work)); !st.ok()) Reply(st);  // queue full
+//   DynamicBatcher<Work> batcher(options, [](std::vector<Work>& batch) { RunBatch(batch); },
+//                                [](Work& expired, absl::Status why) { Reply(expired, why); });
+//   Work rejected;
+//   if (absl::Status st = batcher.Submit(std::move(work), &rejected); !st.ok()) {
+//     Reply(rejected, st);  // queue full or stopped: the item comes back
+//   }
 //
 // Lifetime and threading:
 //   - Submit() is thread-safe and never blocks: a full queue returns RESOURCE_EXHAUSTED at once,
@@ -28,10 +32,8 @@
 #define GEOLOC_SERVER_BATCHER_H_
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -40,6 +42,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/common/mutex.h"
 
 namespace geoloc::server {
 
@@ -69,7 +72,7 @@ class DynamicBatcher {
   // still reply to it.
   absl::Status Submit(Item item, Item* rejected = nullptr) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       absl::Status st;
       if (stopping_) {
         st = absl::UnavailableError("server is shutting down");
@@ -83,26 +86,24 @@ class DynamicBatcher {
       }
       queue_.push_back(Entry{std::move(item), absl::Now()});
     }
-    cv_.notify_one();
+    cv_.Signal();
     return absl::OkStatus();
   }
 
+  // Idempotent; a second call returns at once (the first one joins the workers).
   void Stop() {
+    std::vector<std::thread> workers;
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_ && workers_.empty()) return;
+      MutexLock lock(&mu_);
       stopping_ = true;
+      workers.swap(workers_);
     }
-    cv_.notify_all();
-    for (auto& w : workers_) {
-      if (w.joinable()) w.join();
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    workers_.clear();
+    cv_.SignalAll();
+    for (auto& w : workers) w.join();
   }
 
   int queue_depth() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return static_cast<int>(queue_.size());
   }
   const BatcherOptions& options() const { return options_; }
@@ -128,15 +129,15 @@ class DynamicBatcher {
       batch.clear();
       dropped.clear();
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        MutexLock lock(&mu_);
+        while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
         if (queue_.empty()) return;  // stopping and drained
         // Wait for a fuller batch, bounded by max_wait after the oldest queued item.
         const absl::Time flush_at = queue_.front().enqueued + options_.max_wait;
         while (!stopping_ && static_cast<int>(queue_.size()) < options_.max_batch) {
           const absl::Duration left = flush_at - absl::Now();
           if (left <= absl::ZeroDuration()) break;
-          cv_.wait_for(lock, absl::ToChronoNanoseconds(left));
+          cv_.WaitWithTimeout(&mu_, left);
           if (queue_.empty()) break;  // another worker took them
         }
         const absl::Time now = absl::Now();
@@ -165,11 +166,11 @@ class DynamicBatcher {
   const BatcherOptions options_;
   const ProcessFn process_;
   const ExpireFn expire_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Entry> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  mutable Mutex mu_;
+  CondVar cv_;  // signalled when an item is queued and when stopping_ is set
+  std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);  // started by the constructor
 };
 
 }  // namespace geoloc::server

@@ -1,6 +1,7 @@
 // Small pieces every RPC handler uses: status conversion, bearer-token checks, deadlines.
 //
-//   if (absl::Status st = Authorize(*ctx, *auth->client()); !st.ok()) return Reject(st);
+//   absl::Status st = Authorize(*ctx, *auth->client());  // OK, UNAUTHENTICATED, PERMISSION_DENIED
+//   if (!st.ok()) reactor->Finish(ToGrpcStatus(st));
 //   job.deadline = CallDeadline(*ctx);
 #ifndef GEOLOC_SERVER_CALL_SUPPORT_H_
 #define GEOLOC_SERVER_CALL_SUPPORT_H_

@@ -1,11 +1,9 @@
 #include "server/explain_executor.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "core/model/image_decoder.h"
 
 namespace geoloc::server {
 
@@ -67,18 +65,10 @@ void ExplainExecutor::Run(std::shared_ptr<ExplainJob> job,
   if (job->cancelled && job->cancelled()) {
     return finish(absl::CancelledError("the caller cancelled the request"), 0);
   }
-  const model::ModelInfo& info = snapshot->model_info();
-  model::DecodeOptions options;
-  options.max_pixels = config_.max_image_pixels;
-  options.target_min_side = std::min(info.input_height, info.input_width);
-  absl::StatusOr<cv::Mat> bgr = model::DecodeImage(job->image, options);
+  absl::StatusOr<cv::Mat> bgr = snapshot->DecodeImage(job->image, config_.max_image_pixels);
   const double decode_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
   metrics_->RecordStage("decode", decode_ms / 1000.0);
-  if (!bgr.ok()) {
-    absl::Status st = bgr.status();
-    if (st.code() == absl::StatusCode::kUnimplemented) st = absl::InvalidArgumentError(st.message());
-    return finish(st, decode_ms);
-  }
+  if (!bgr.ok()) return finish(bgr.status(), decode_ms);
   absl::StatusOr<engine::ExplainResult> result =
       snapshot->Explain(*bgr, job->target, job->params, job->render_overlay);
   if (result.ok()) metrics_->RecordStage("explain", result->explain_ms / 1000.0);

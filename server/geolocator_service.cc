@@ -1,13 +1,14 @@
 #include "server/geolocator_service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/common/mutex.h"
 #include "core/common/status_macros.h"
 #include "server/call_support.h"
 #include "server/request_options.h"
@@ -24,17 +25,6 @@ using geoloc::v1::LocateStreamRequest;
 using geoloc::v1::LocateStreamResponse;
 
 double MsSince(absl::Time t) { return absl::ToDoubleMilliseconds(absl::Now() - t); }
-
-void FillTimings(const StageTimes& t, double total_ms, geoloc::v1::StageTimings* out) {
-  out->set_decode_ms(t.decode_ms);
-  out->set_queue_ms(t.queue_ms);
-  out->set_encode_ms(t.encode_ms);
-  out->set_search_ms(t.search_ms);
-  out->set_estimate_ms(t.estimate_ms);
-  out->set_classify_ms(t.classify_ms);
-  out->set_batch_size(static_cast<uint32_t>(t.batch_size));
-  out->set_total_ms(total_ms);
-}
 
 absl::Status CheckImage(const std::string& image) {
   if (image.empty()) return absl::InvalidArgumentError("image is empty");
@@ -114,7 +104,7 @@ class LocateReactor : public UnaryCall<LocateResponse> {
       return;
     }
     const bool return_neighbors = request->options().return_neighbors();
-    LocateJob job;
+    EngineLocatePipeline::Job job;
     job.image = request->image();
     job.params = *params;
     job.deadline = CallDeadline(*ctx);
@@ -123,8 +113,8 @@ class LocateReactor : public UnaryCall<LocateResponse> {
                    absl::StatusOr<engine::LocateResult> result,
                    std::shared_ptr<const engine::Locator> snapshot, const StageTimes& times) {
       if (result.ok()) {
-        ToLocateResponse(*result, params, return_neighbors, *snapshot, response_);
-        FillTimings(times, MsSince(record_.start()), response_->mutable_timings());
+        ToLocateResponse(*result, params, return_neighbors, *snapshot, times,
+                         MsSince(record_.start()), response_);
       }
       Reply(result.status());
     };
@@ -148,9 +138,11 @@ class ExplainReactor : public UnaryCall<ExplainResponse> {
     switch (request->target_case()) {
       case ExplainRequest::kPeakIndex:
         job.target.kind = engine::ExplainTarget::Kind::kPeak;
-        if (request->peak_index() >= 100) {
-          Reply(absl::InvalidArgumentError(
-              absl::StrCat("peak_index ", request->peak_index(), " is out of range")));
+        // Locate keeps peak_index + 1 peaks for it, at most the most any Locate returns.
+        if (request->peak_index() >= static_cast<uint32_t>(engine::kMaxPeaksRange.max)) {
+          Reply(absl::InvalidArgumentError(absl::StrCat("peak_index ", request->peak_index(),
+                                                        " is out of range (allowed: 0 to ",
+                                                        engine::kMaxPeaksRange.max - 1, ")")));
           return;
         }
         job.target.peak_index = static_cast<int>(request->peak_index());
@@ -178,11 +170,7 @@ class ExplainReactor : public UnaryCall<ExplainResponse> {
     job.done = [this](absl::StatusOr<engine::ExplainResult> result,
                       std::shared_ptr<const engine::Locator> snapshot, double decode_ms) {
       if (result.ok()) {
-        ToExplainResponse(*result, *snapshot, response_);
-        auto* t = response_->mutable_timings();
-        t->set_decode_ms(decode_ms);
-        t->set_explain_ms(result->explain_ms);
-        t->set_total_ms(MsSince(record_.start()));
+        ToExplainResponse(*result, *snapshot, decode_ms, MsSince(record_.start()), response_);
       }
       Reply(result.status());
     };
@@ -199,7 +187,7 @@ class LocateStreamReactor
   LocateStreamReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx)
       : service_(service), record_(service->metrics(), "LocateStream"), ctx_(ctx) {
     if (absl::Status st = Authorize(*ctx, *service->auth().client()); !st.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       finish_status_ = st;
       reads_done_ = true;
       MaybeFinishLocked();
@@ -211,7 +199,7 @@ class LocateStreamReactor
   void OnReadDone(bool ok) override {
     LocateStreamRequest item;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!ok || reads_done_) {  // half-closed, broken, or cancelled meanwhile
         reads_done_ = true;
         MaybeFinishLocked();
@@ -232,7 +220,7 @@ class LocateStreamReactor
     }
     // Outside the lock: the answer may come back synchronously (e.g. an invalid item).
     SubmitItem(std::move(item));
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (in_flight_ < service_->config().max_stream_in_flight && !write_failed_) {
       StartRead(&request_);
     } else {
@@ -241,7 +229,7 @@ class LocateStreamReactor
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     writing_ = false;
     pending_writes_.pop_front();
     --in_flight_;
@@ -258,7 +246,7 @@ class LocateStreamReactor
   }
 
   void OnCancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     cancelled_.store(true);
     reads_done_ = true;  // an outstanding read completes with ok=false; nothing new is read
     WriteNextLocked();   // drops answers nobody will read
@@ -268,7 +256,7 @@ class LocateStreamReactor
 
  private:
   void SubmitItem(LocateStreamRequest item) {
-    LocateJob job;
+    EngineLocatePipeline::Job job;
     const std::string item_id = item.item_id();
     const bool return_neighbors = item.options().return_neighbors();
     absl::StatusOr<engine::LocateParams> params = ToLocateParams(
@@ -277,9 +265,8 @@ class LocateStreamReactor
     auto deliver = [this, item_id, start = absl::Now()](LocateStreamResponse response,
                                                         absl::Status status) {
       response.set_item_id(item_id);
-      response.mutable_status()->set_code(static_cast<int>(status.code()));
-      response.mutable_status()->set_message(std::string(status.message()));
-      std::lock_guard<std::mutex> lock(mu_);
+      SetItemStatus(status, &response);
+      MutexLock lock(&mu_);
       pending_writes_.push_back(std::move(response));
       WriteNextLocked();
       MaybeFinishLocked();
@@ -297,15 +284,15 @@ class LocateStreamReactor
                    std::shared_ptr<const engine::Locator> snapshot, const StageTimes& times) {
       LocateStreamResponse response;
       if (result.ok()) {
-        ToLocateResponse(*result, params, return_neighbors, *snapshot, response.mutable_result());
-        FillTimings(times, 0, response.mutable_result()->mutable_timings());
+        ToLocateResponse(*result, params, return_neighbors, *snapshot, times, /*total_ms=*/0,
+                         response.mutable_result());
       }
       deliver(std::move(response), result.status());
     };
     service_->pipeline()->Submit(std::move(job));
   }
 
-  void WriteNextLocked() {
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (writing_ || pending_writes_.empty()) return;
     if (write_failed_ || cancelled_.load()) {
       // Nobody is listening: account for the answers without writing them.
@@ -319,7 +306,7 @@ class LocateStreamReactor
     StartWrite(&pending_writes_.front());
   }
 
-  void MaybeFinishLocked() {
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || !reads_done_ || in_flight_ > 0 || writing_) return;
     finished_ = true;
     absl::Status status = finish_status_;
@@ -332,29 +319,26 @@ class LocateStreamReactor
   CallRecord record_;
   grpc::CallbackServerContext* const ctx_;
   std::atomic<bool> cancelled_{false};
-  std::mutex mu_;  // guards everything below
-  LocateStreamRequest request_;
-  std::deque<LocateStreamResponse> pending_writes_;  // front() is being written when writing_
-  int items_read_ = 0;
-  int in_flight_ = 0;  // read and not yet written (or dropped)
-  bool writing_ = false;
-  bool read_paused_ = false;
-  bool reads_done_ = false;
-  bool write_failed_ = false;
-  bool finished_ = false;
-  absl::Status finish_status_;
+  Mutex mu_;
+  LocateStreamRequest request_ ABSL_GUARDED_BY(mu_);  // the read in progress
+  // front() is being written when writing_.
+  std::deque<LocateStreamResponse> pending_writes_ ABSL_GUARDED_BY(mu_);
+  int items_read_ ABSL_GUARDED_BY(mu_) = 0;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // read and not yet written (or dropped)
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
 
-GeolocatorService::GeolocatorService(const ServerConfig& config, LocatePipeline* pipeline,
+GeolocatorService::GeolocatorService(const ServerConfig& config, EngineLocatePipeline* pipeline,
                                      ExplainExecutor* explainer, const AuthState* auth,
                                      ServerMetrics* metrics)
-    : config_(config),
-      pipeline_(pipeline),
-      explainer_(explainer),
-      auth_(auth),
-      metrics_(metrics) {}
+    : config_(config), pipeline_(pipeline), explainer_(explainer), auth_(auth), metrics_(metrics) {}
 
 grpc::ServerUnaryReactor* GeolocatorService::Locate(grpc::CallbackServerContext* ctx,
                                                     const LocateRequest* request,

@@ -1,6 +1,6 @@
 // The geoloc.v1.Geolocator service (gRPC callback API): Locate, Explain and LocateStream.
 //
-//   GeolocatorService service(config, &snapshots, &pipeline, &explainer, &auth, &metrics);
+//   GeolocatorService service(config, &pipeline, &explainer, &auth, &metrics);
 //   builder.RegisterService(&service);
 //
 // Every call is authorised first (bearer token, auth.h), then its options are validated against
@@ -17,6 +17,7 @@
 #ifndef GEOLOC_SERVER_GEOLOCATOR_SERVICE_H_
 #define GEOLOC_SERVER_GEOLOCATOR_SERVICE_H_
 
+#include "core/engine/locator.h"
 #include "geoloc/v1/geoloc.grpc.pb.h"
 #include "server/auth.h"
 #include "server/explain_executor.h"
@@ -26,9 +27,12 @@
 
 namespace geoloc::server {
 
+// The pipeline geolocd runs: the engine's snapshots and answers.
+using EngineLocatePipeline = LocatePipeline<engine::Locator, engine::LocateResult>;
+
 class GeolocatorService final : public geoloc::v1::Geolocator::CallbackService {
  public:
-  GeolocatorService(const ServerConfig& config, LocatePipeline* pipeline,
+  GeolocatorService(const ServerConfig& config, EngineLocatePipeline* pipeline,
                     ExplainExecutor* explainer, const AuthState* auth, ServerMetrics* metrics);
 
   grpc::ServerUnaryReactor* Locate(grpc::CallbackServerContext* ctx,
@@ -41,14 +45,14 @@ class GeolocatorService final : public geoloc::v1::Geolocator::CallbackService {
   LocateStream(grpc::CallbackServerContext* ctx) override;
 
   const ServerConfig& config() const { return config_; }
-  LocatePipeline* pipeline() const { return pipeline_; }
+  EngineLocatePipeline* pipeline() const { return pipeline_; }
   ExplainExecutor* explainer() const { return explainer_; }
   const AuthState& auth() const { return *auth_; }
   ServerMetrics* metrics() const { return metrics_; }
 
  private:
   const ServerConfig& config_;
-  LocatePipeline* const pipeline_;
+  EngineLocatePipeline* const pipeline_;
   ExplainExecutor* const explainer_;
   const AuthState* const auth_;
   ServerMetrics* const metrics_;

@@ -17,7 +17,7 @@
 #include "core/model/grad_cam.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "server/request_options.h"
+#include "server/response_mapping.h"
 
 namespace geoloc::server {
 namespace {
@@ -64,29 +64,37 @@ std::string CanonicalOrSelf(const std::string& path) {
 Geolocd::Geolocd(ServerConfig config)
     : config_(std::move(config)),
       auth_(config_.token_file, "GEOLOC_TOKEN", config_.admin_token_file, "GEOLOC_ADMIN_TOKEN"),
-      snapshots_([this](const std::string& path)
-                     -> absl::StatusOr<std::shared_ptr<const engine::Locator>> {
-        index::BundleLoadOptions options;
-        options.verify_checksums = config_.verify_checksums;
-        options.gpu = config_.index_device == "gpu"             ? index::GpuPlacement::kShardPerDevice
-                      : config_.index_device == "gpu_replicate" ? index::GpuPlacement::kReplicate
-                                                                : index::GpuPlacement::kCpu;
-        options.gpu_devices = config_.index_gpu_devices;
-        return engine::Locator::Load(encoder(), grad_cam(), path, options);
-      }),
+      snapshots_([this](const std::string& path) { return LoadSnapshot(path); }),
       pipeline_(config_, &snapshots_, &metrics_),
       explainer_(config_, &snapshots_, &metrics_) {}
 
 Geolocd::~Geolocd() {
-  {
-    std::lock_guard<std::mutex> lock(watch_mu_);
-    stop_watch_ = true;
-  }
-  watch_cv_.notify_all();
-  if (watcher_.joinable()) watcher_.join();
+  StopWatching();
   if (server_) server_->Shutdown(std::chrono::system_clock::now());
   pipeline_.Stop();
   explainer_.Stop();
+}
+
+absl::StatusOr<std::shared_ptr<const engine::Locator>> Geolocd::LoadSnapshot(
+    const std::string& path) const {
+  engine::SnapshotOptions options;
+  options.encoder = encoder();
+  options.grad_cam = grad_cam();
+  options.bundle.verify_checksums = config_.verify_checksums;
+  options.bundle.gpu = config_.index_device == "gpu" ? index::GpuPlacement::kShardPerDevice
+                       : config_.index_device == "gpu_replicate" ? index::GpuPlacement::kReplicate
+                                                                 : index::GpuPlacement::kCpu;
+  options.bundle.gpu_devices = config_.index_gpu_devices;
+  return engine::Locator::Load(path, options);
+}
+
+void Geolocd::StopWatching() {
+  {
+    MutexLock lock(&watch_mu_);
+    stop_watch_ = true;
+  }
+  watch_cv_.SignalAll();
+  if (watcher_.joinable()) watcher_.join();
 }
 
 absl::Status Geolocd::Start() {
@@ -114,8 +122,19 @@ absl::Status Geolocd::Start() {
       [this](const std::string& path, geoloc::v1::SwapIndexResponse* response) {
         return SwapTo(path, "rpc", response);
       },
-      [this](geoloc::v1::GetStatusResponse* response) { FillStatus(response); }, &auth_,
-      &metrics_);
+      [this](geoloc::v1::GetStatusResponse* response) {
+        ServerState state;
+        state.serving = serving_.load();
+        state.uptime_seconds = absl::ToDoubleSeconds(absl::Now() - started_);
+        state.encoder = encoder();
+        state.snapshot = snapshots_.Current();
+        state.last_swap = snapshots_.last_swap();
+        state.config = &config_;
+        state.queue_depth = pipeline_.queue_depth();
+        state.in_flight = metrics_.in_flight();
+        ToStatusResponse(state, response);
+      },
+      &auth_, &metrics_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -158,7 +177,7 @@ absl::Status Geolocd::Load() {
     GEOLOC_ASSIGN_OR_RETURN(cam, model::GradCam::Load(config_.model_path, cam_options));
   }
   {
-    std::lock_guard<std::mutex> lock(model_mu_);
+    MutexLock lock(&model_mu_);
     encoder_ = encoder;
     grad_cam_ = cam;
   }
@@ -176,7 +195,7 @@ absl::Status Geolocd::Load() {
 
 absl::Status Geolocd::SwapTo(const std::string& path, const std::string& trigger,
                              geoloc::v1::SwapIndexResponse* response) {
-  std::lock_guard<std::mutex> lock(swap_mu_);
+  MutexLock lock(&swap_mu_);
   if (encoder() == nullptr) return absl::UnavailableError("the model is still loading");
   auto result = snapshots_.Swap(path, trigger);
   const double now = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
@@ -200,12 +219,7 @@ absl::Status Geolocd::SwapTo(const std::string& path, const std::string& trigger
   GEOLOC_LOG(INFO) << "serving bundle " << current.bundle_version() << " (" << path << ", "
                    << current.bundle().size() << " vectors) after " << trigger << ", loaded in "
                    << result->load_seconds << " s";
-  if (response != nullptr) {
-    response->set_bundle_version(current.bundle_version());
-    if (result->previous) response->set_previous_bundle_version(result->previous->bundle_version());
-    response->set_vector_count(current.bundle().size());
-    response->set_load_seconds(result->load_seconds);
-  }
+  if (response != nullptr) ToSwapIndexResponse(*result, response);
   return absl::OkStatus();
 }
 
@@ -220,26 +234,32 @@ void Geolocd::WatchLoop() {
   // React to changes of the link's target only, so that a SwapIndex to another bundle is not
   // undone by the watcher, and a broken target is tried once, not every interval.
   std::string last_target = CanonicalOrSelf(config_.bundle_path);
-  std::unique_lock<std::mutex> lock(watch_mu_);
-  while (!watch_cv_.wait_for(lock, std::chrono::milliseconds(config_.watch_interval_ms),
-                             [this] { return stop_watch_; })) {
+  const absl::Duration interval = absl::Milliseconds(config_.watch_interval_ms);
+  for (;;) {
+    {
+      MutexLock lock(&watch_mu_);
+      // Wait one interval, or less when told to stop.
+      const absl::Time until = absl::Now() + interval;
+      while (!stop_watch_ && absl::Now() < until) {
+        watch_cv_.WaitWithTimeout(&watch_mu_, until - absl::Now());
+      }
+      if (stop_watch_) return;
+    }
     const std::string target = CanonicalOrSelf(config_.bundle_path);
     if (target == last_target) continue;
     last_target = target;
-    lock.unlock();
     GEOLOC_LOG(INFO) << config_.bundle_path << " now points to " << target << ": swapping";
     SwapTo(target, "watch", nullptr).IgnoreError();  // logged and recorded by SwapTo
-    lock.lock();
   }
 }
 
 std::shared_ptr<const model::Encoder> Geolocd::encoder() const {
-  std::lock_guard<std::mutex> lock(model_mu_);
+  MutexLock lock(&model_mu_);
   return encoder_;
 }
 
 std::shared_ptr<const model::GradCam> Geolocd::grad_cam() const {
-  std::lock_guard<std::mutex> lock(model_mu_);
+  MutexLock lock(&model_mu_);
   return grad_cam_;
 }
 
@@ -251,12 +271,7 @@ void Geolocd::SetServing(bool serving) {
 
 bool Geolocd::Drain(absl::Duration grace) {
   SetServing(false);
-  {
-    std::lock_guard<std::mutex> lock(watch_mu_);
-    stop_watch_ = true;
-  }
-  watch_cv_.notify_all();
-  if (watcher_.joinable()) watcher_.join();
+  StopWatching();
   const absl::Time start = absl::Now();
   const absl::Time deadline = start + grace;
   GEOLOC_LOG(INFO) << "draining: " << metrics_.in_flight() << " call(s) in flight, grace "
@@ -275,55 +290,6 @@ bool Geolocd::Drain(absl::Duration grace) {
   GEOLOC_LOG(INFO) << "drained in " << absl::ToDoubleSeconds(absl::Now() - start) << " s"
                    << (clean ? "" : " (grace period ran out; remaining calls were cancelled)");
   return clean;
-}
-
-void Geolocd::FillStatus(geoloc::v1::GetStatusResponse* out) const {
-  out->set_serving(serving_.load());
-  out->set_server_version(kServerVersion);
-  out->set_uptime_seconds(absl::ToDoubleSeconds(absl::Now() - started_));
-  if (auto encoder = this->encoder()) {
-    const model::ModelInfo& info = encoder->info();
-    auto* m = out->mutable_model();
-    m->set_name(info.name);
-    m->set_backbone(info.backbone);
-    m->set_head(info.head);
-    m->set_dim(static_cast<uint32_t>(info.dim));
-    m->set_metric(std::string(model::MetricName(info.metric)));
-    m->set_fingerprint(info.fingerprint);
-    m->set_input_height(static_cast<uint32_t>(info.input_height));
-    m->set_input_width(static_cast<uint32_t>(info.input_width));
-    m->set_precision(std::string(model::PrecisionName(encoder->precision())));
-    m->set_device(encoder->device());
-  }
-  if (auto snapshot = snapshots_.Current()) {
-    const index::Bundle& bundle = snapshot->bundle();
-    auto* b = out->mutable_bundle();
-    b->set_path(bundle.path());
-    b->set_version(bundle.version());
-    b->set_vector_count(bundle.size());
-    b->set_shard_count(static_cast<uint32_t>(bundle.num_shards()));
-    b->set_index_type(bundle.manifest().index().type());
-    b->set_created_at(bundle.manifest().created_at());
-    b->set_has_cells(bundle.HasExtra("cells"));
-    b->set_has_classifier(bundle.HasExtra("head"));
-    if (auto json = ToJsonString(bundle.manifest()); json.ok()) b->set_manifest_json(*json);
-  }
-  const SwapRecord swap = snapshots_.last_swap();
-  if (swap.attempted) {
-    auto* s = out->mutable_last_swap();
-    s->set_bundle_path(swap.path);
-    s->set_ok(swap.status.ok());
-    s->set_message(swap.status.ok() ? "ok" : std::string(swap.status.message()));
-    s->set_unix_time(absl::ToDoubleSeconds(swap.time - absl::UnixEpoch()));
-    s->set_load_seconds(swap.load_seconds);
-    s->set_trigger(swap.trigger);
-  }
-  *out->mutable_defaults() = ToLocateOptions(config_.defaults);
-  out->set_max_batch(static_cast<uint32_t>(config_.max_batch));
-  out->set_max_batch_wait_ms(config_.max_batch_wait_ms);
-  out->set_queue_capacity(static_cast<uint32_t>(config_.queue_capacity));
-  out->set_queue_depth(static_cast<uint32_t>(pipeline_.queue_depth()));
-  out->set_in_flight(static_cast<uint32_t>(metrics_.in_flight()));
 }
 
 }  // namespace geoloc::server

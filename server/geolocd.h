@@ -21,14 +21,13 @@
 #define GEOLOC_SERVER_GEOLOCD_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "core/common/mutex.h"
 #include "core/engine/locator.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admin_service.h"
@@ -41,8 +40,6 @@
 #include "server/snapshot_manager.h"
 
 namespace geoloc::server {
-
-inline constexpr char kServerVersion[] = "geolocd 0.1.0";
 
 class Geolocd {
  public:
@@ -64,7 +61,11 @@ class Geolocd {
  private:
   absl::Status SwapTo(const std::string& path, const std::string& trigger,
                       geoloc::v1::SwapIndexResponse* response);
-  void FillStatus(geoloc::v1::GetStatusResponse* response) const;
+  // The snapshot loader the SnapshotManager runs on every swap: engine::Locator::Load with the
+  // loaded model and the bundle flags (--verify_checksums, --index_device).
+  absl::StatusOr<std::shared_ptr<const engine::Locator>> LoadSnapshot(
+      const std::string& path) const;
+  void StopWatching();
   void SetServing(bool serving);
   void WatchLoop();
   std::shared_ptr<const model::Encoder> encoder() const;
@@ -75,24 +76,25 @@ class Geolocd {
   ServerMetrics metrics_;
   AuthState auth_;
   // Set once by Load(); read by swaps and GetStatus (which may run while Load is in progress).
-  mutable std::mutex model_mu_;
-  std::shared_ptr<const model::Encoder> encoder_;
-  std::shared_ptr<const model::GradCam> grad_cam_;
+  mutable Mutex model_mu_;
+  std::shared_ptr<const model::Encoder> encoder_ ABSL_GUARDED_BY(model_mu_);
+  std::shared_ptr<const model::GradCam> grad_cam_ ABSL_GUARDED_BY(model_mu_);
   SnapshotManager<engine::Locator> snapshots_;
-  LocatePipeline pipeline_;
+  EngineLocatePipeline pipeline_;
   ExplainExecutor explainer_;
   std::unique_ptr<GeolocatorService> geolocator_;
   std::unique_ptr<IndexAdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::atomic<bool> serving_{false};
-  std::string loaded_path_;  // canonical path of the bundle serving now (guarded by swap_mu_)
-  mutable std::mutex swap_mu_;
+  Mutex swap_mu_;  // serialises SwapTo
+  // The canonical path of the bundle serving now.
+  std::string loaded_path_ ABSL_GUARDED_BY(swap_mu_);
   // Watch thread
-  std::mutex watch_mu_;
-  std::condition_variable watch_cv_;
-  bool stop_watch_ = false;
-  std::thread watcher_;
+  Mutex watch_mu_;
+  CondVar watch_cv_;  // signalled when stop_watch_ is set
+  bool stop_watch_ ABSL_GUARDED_BY(watch_mu_) = false;
+  std::thread watcher_;  // started by Load(), joined by StopWatching()
 };
 
 }  // namespace geoloc::server

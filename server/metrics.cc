@@ -207,7 +207,7 @@ void ServerMetrics::SetServing(bool serving) { serving_.Set(serving ? 1 : 0); }
 
 void ServerMetrics::SetBundle(const std::string& version, const std::string& path,
                               const std::string& index_type, int64_t vectors) {
-  std::lock_guard<std::mutex> lock(info_mu_);
+  MutexLock lock(&info_mu_);
   if (bundle_info_series_ != nullptr) bundle_info_.Remove(bundle_info_series_);
   bundle_info_series_ =
       &bundle_info_.Add({{"version", version}, {"path", path}, {"index_type", index_type}});
@@ -217,7 +217,7 @@ void ServerMetrics::SetBundle(const std::string& version, const std::string& pat
 
 void ServerMetrics::SetModel(const std::string& name, const std::string& fingerprint,
                              const std::string& precision, const std::string& device) {
-  std::lock_guard<std::mutex> lock(info_mu_);
+  MutexLock lock(&info_mu_);
   if (model_info_series_ != nullptr) model_info_.Remove(model_info_series_);
   model_info_series_ = &model_info_.Add({{"name", name},
                                          {"fingerprint", fingerprint},

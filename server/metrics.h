@@ -2,7 +2,7 @@
 //
 //   ServerMetrics metrics;                       // families registered, nothing exposed yet
 //   GEOLOC_RETURN_IF_ERROR(metrics.Expose("0.0.0.0:9090"));
-//   metrics.RecordRequest("Locate", grpc::StatusCode::OK, seconds);
+//   metrics.RecordRequest("Locate", "OK", /*seconds=*/0.012);  // code: StatusCodeName(status)
 //
 // Series (names are stable; deploy/prometheus alerts and the Grafana dashboard use them):
 //   geoloc_requests_total{method,code}                 counter
@@ -28,17 +28,17 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "server/metrics_http.h"
+#include "core/common/mutex.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "server/metrics_http.h"
 
 namespace geoloc::server {
 
@@ -89,9 +89,9 @@ class ServerMetrics {
   prometheus::Gauge& last_swap_success_;
 
   std::atomic<int> in_flight_count_{0};
-  std::mutex info_mu_;  // guards the single live bundle_info / model_info series
-  prometheus::Gauge* bundle_info_series_ = nullptr;
-  prometheus::Gauge* model_info_series_ = nullptr;
+  Mutex info_mu_;  // keeps a single live bundle_info / model_info series
+  prometheus::Gauge* bundle_info_series_ ABSL_GUARDED_BY(info_mu_) = nullptr;
+  prometheus::Gauge* model_info_series_ ABSL_GUARDED_BY(info_mu_) = nullptr;
   std::unique_ptr<MetricsHttpServer> http_;  // last: stopped before the families it renders
 };
 

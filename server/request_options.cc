@@ -1,155 +1,70 @@
 #include "server/request_options.h"
 
-#include <cmath>
 #include <cstdint>
+#include <limits>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
+#include "core/common/status_macros.h"
+#include "proto/estimator_mapping.h"
 
 namespace geoloc::server {
 namespace {
 
-using geoloc::v1::Estimator;
+constexpr uint32_t kIntMax = static_cast<uint32_t>(std::numeric_limits<int>::max());
 
-// proto3 enums are open: a caller may send any int32 in the estimator field.
-absl::StatusOr<geo::EstimatorKind> FromProtoEstimator(Estimator e, geo::EstimatorKind fallback) {
-  switch (e) {
-    case geoloc::v1::ESTIMATOR_UNSPECIFIED:
-      return fallback;
-    case geoloc::v1::ESTIMATOR_NEAREST:
-      return geo::EstimatorKind::kNearest;
-    case geoloc::v1::ESTIMATOR_MEAN:
-      return geo::EstimatorKind::kMean;
-    case geoloc::v1::ESTIMATOR_WEIGHTED_MEAN:
-      return geo::EstimatorKind::kWeightedMean;
-    case geoloc::v1::ESTIMATOR_GRID_KDE:
-      return geo::EstimatorKind::kGridKde;
-    case geoloc::v1::ESTIMATOR_SPHERICAL_KDE:
-      return geo::EstimatorKind::kSphericalKde;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "estimator = ", static_cast<int>(e),
-          " is not a known Estimator (expected 1 to 5, or 0 for the server's default)"));
-  }
-}
-
-// `value` is formatted by the caller: integers must print in full, not as "2.14748e+09".
-absl::Status OutOfRange(absl::string_view option, absl::string_view value,
-                        absl::string_view range) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(option, " = ", value, " is out of range (allowed: ", range, ")"));
-}
-
-// A double option the caller set: finite and within [lo, hi] (or (lo, hi] when lo_open).
-absl::Status CheckDouble(absl::string_view option, double value, double lo, double hi, bool lo_open,
-                         absl::string_view range) {
-  if (!std::isfinite(value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(option, " = ", value, " must be a finite number (allowed: ", range, ")"));
-  }
-  const bool above_lo = lo_open ? value > lo : value >= lo;
-  if (!above_lo || value > hi) return OutOfRange(option, absl::StrCat(value), range);
+// A uint32 count into an int field. Every limit is far below INT_MAX, so a value an int cannot
+// hold is out of range: it gets the engine's message for its field, with the value as sent.
+absl::Status SetCount(uint32_t value, const IntRange& range, int* field) {
+  if (value > kIntMax) return CheckRange(range, value);
+  *field = static_cast<int>(value);
   return absl::OkStatus();
 }
 
-// A count option the caller set (non-zero): at most `hi`. Checked on the uint32 itself, before any
-// conversion to int, so values above INT_MAX cannot wrap into range.
-absl::Status CheckCount(absl::string_view option, uint32_t value, uint32_t hi) {
-  if (value > hi) return OutOfRange(option, absl::StrCat(value), absl::StrCat("1 to ", hi));
+absl::Status Copy(const geoloc::v1::LocateOptions& o, int max_k, engine::LocateParams* p) {
+  if (o.k() != 0) {
+    if (o.k() > kIntMax) return engine::CheckK(o.k(), max_k);
+    p->k = static_cast<int>(o.k());
+  }
+  if (o.has_weight_exponent()) p->estimator.weight_exponent_m = o.weight_exponent();
+  if (o.has_bandwidth_km()) p->estimator.bandwidth_km = o.bandwidth_km();
+  if (o.has_sigma_deg()) p->estimator.sigma_deg = o.sigma_deg();
+  if (o.has_merge_radius_km()) p->estimator.merge_radius_km = o.merge_radius_km();
+  if (o.max_peaks() != 0) {
+    GEOLOC_RETURN_IF_ERROR(SetCount(o.max_peaks(), engine::kMaxPeaksRange, &p->max_peaks));
+  }
+  if (o.cell_levels_size() > 0)
+    p->cell_levels.assign(o.cell_levels().begin(), o.cell_levels().end());
+  if (o.max_cells_per_level() != 0) {
+    GEOLOC_RETURN_IF_ERROR(
+        SetCount(o.max_cells_per_level(), engine::kMaxCellsPerLevelRange, &p->max_cells_per_level));
+  }
+  if (o.max_classifier_cells() != 0) {
+    GEOLOC_RETURN_IF_ERROR(SetCount(o.max_classifier_cells(), engine::kMaxClassifierCellsRange,
+                                    &p->max_classifier_cells));
+  }
+  p->cell_polygons = o.return_cell_polygons();
   return absl::OkStatus();
 }
 
 }  // namespace
 
-geoloc::v1::Estimator ToProtoEstimator(geo::EstimatorKind kind) {
-  switch (kind) {
-    case geo::EstimatorKind::kNearest:
-      return geoloc::v1::ESTIMATOR_NEAREST;
-    case geo::EstimatorKind::kMean:
-      return geoloc::v1::ESTIMATOR_MEAN;
-    case geo::EstimatorKind::kWeightedMean:
-      return geoloc::v1::ESTIMATOR_WEIGHTED_MEAN;
-    case geo::EstimatorKind::kGridKde:
-      return geoloc::v1::ESTIMATOR_GRID_KDE;
-    case geo::EstimatorKind::kSphericalKde:
-      return geoloc::v1::ESTIMATOR_SPHERICAL_KDE;
-  }
-  return geoloc::v1::ESTIMATOR_UNSPECIFIED;
-}
-
 absl::StatusOr<engine::LocateParams> ToLocateParams(const geoloc::v1::LocateOptions& o,
                                                     const engine::LocateParams& defaults,
                                                     int max_k) {
   engine::LocateParams p = defaults;
-  if (o.k() != 0) {
-    if (max_k < 1 || o.k() > static_cast<uint32_t>(max_k)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("k = ", o.k(), " exceeds this server's limit of ", max_k));
+  if (o.estimator() != geoloc::v1::ESTIMATOR_UNSPECIFIED) {
+    std::optional<geo::EstimatorKind> kind = api::EstimatorFromProto(o.estimator());
+    if (!kind.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "estimator = ", static_cast<int>(o.estimator()), " is not a known Estimator (expected ",
+          api::KnownProtoEstimators(), ", or 0 for the server's default)"));
     }
-    p.k = static_cast<int>(o.k());
+    p.estimator.kind = *kind;
   }
-
-  absl::StatusOr<geo::EstimatorKind> kind = FromProtoEstimator(o.estimator(), p.estimator.kind);
-  if (!kind.ok()) return kind.status();
-  p.estimator.kind = *kind;
-
-  // The ranges of geo::ValidateEstimatorOptions, checked here to name the API's options.
-  if (o.has_weight_exponent()) {
-    absl::Status st = CheckDouble("weight_exponent", o.weight_exponent(), 0, 50, false, "0 to 50");
-    if (!st.ok()) return st;
-    p.estimator.weight_exponent_m = o.weight_exponent();
-  }
-  if (o.has_bandwidth_km()) {
-    absl::Status st =
-        CheckDouble("bandwidth_km", o.bandwidth_km(), 0.001, 20000, false, "0.001 to 20000 km");
-    if (!st.ok()) return st;
-    p.estimator.bandwidth_km = o.bandwidth_km();
-  }
-  if (o.has_sigma_deg()) {
-    absl::Status st =
-        CheckDouble("sigma_deg", o.sigma_deg(), 0, 45, true, "above 0, up to 45 degrees");
-    if (!st.ok()) return st;
-    p.estimator.sigma_deg = o.sigma_deg();
-  }
-  if (o.has_merge_radius_km()) {
-    absl::Status st = CheckDouble("merge_radius_km", o.merge_radius_km(), 0, 20015, false,
-                                  "0 to 20015 km; 0: the bandwidth");
-    if (!st.ok()) return st;
-    p.estimator.merge_radius_km = o.merge_radius_km();
-  }
-
-  // The ranges of engine::ValidateLocateParams.
-  if (o.max_peaks() != 0) {
-    if (absl::Status st = CheckCount("max_peaks", o.max_peaks(), 100); !st.ok()) return st;
-    p.max_peaks = static_cast<int>(o.max_peaks());
-  }
-  if (o.cell_levels_size() > 0) {
-    if (o.cell_levels_size() > 8) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cell_levels: ", o.cell_levels_size(), " levels requested (at most 8)"));
-    }
-    for (int i = 0; i < o.cell_levels_size(); ++i) {
-      const int level = o.cell_levels(i);
-      if (level < 0 || level > 30) {
-        return OutOfRange(absl::StrCat("cell_levels[", i, "]"), absl::StrCat(level), "0 to 30");
-      }
-    }
-    p.cell_levels.assign(o.cell_levels().begin(), o.cell_levels().end());
-  }
-  if (o.max_cells_per_level() != 0) {
-    absl::Status st = CheckCount("max_cells_per_level", o.max_cells_per_level(), 100);
-    if (!st.ok()) return st;
-    p.max_cells_per_level = static_cast<int>(o.max_cells_per_level());
-  }
-  if (o.max_classifier_cells() != 0) {
-    absl::Status st = CheckCount("max_classifier_cells", o.max_classifier_cells(), 1000);
-    if (!st.ok()) return st;
-    p.max_classifier_cells = static_cast<int>(o.max_classifier_cells());
-  }
-  p.cell_polygons = o.return_cell_polygons();
-
-  // The combination (and the server's defaults) must satisfy the engine's own rules as well.
-  absl::Status st = engine::ValidateLocateParams(p, max_k);
+  // The one check of the request: the copied options and the server's defaults together.
+  absl::Status st = Copy(o, max_k, &p);
+  if (st.ok()) st = engine::ValidateLocateParams(p, max_k);
   if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("options: ", st.message()));
   return p;
 }
@@ -157,7 +72,7 @@ absl::StatusOr<engine::LocateParams> ToLocateParams(const geoloc::v1::LocateOpti
 geoloc::v1::LocateOptions ToLocateOptions(const engine::LocateParams& p) {
   geoloc::v1::LocateOptions o;
   o.set_k(static_cast<uint32_t>(p.k));
-  o.set_estimator(ToProtoEstimator(p.estimator.kind));
+  o.set_estimator(api::EstimatorToProto(p.estimator.kind));
   o.set_weight_exponent(p.estimator.weight_exponent_m);
   o.set_bandwidth_km(p.estimator.bandwidth_km);
   o.set_sigma_deg(p.estimator.sigma_deg);

@@ -1,36 +1,44 @@
-// Request options in: geoloc.v1 LocateOptions -> engine::LocateParams, with every option checked.
-// This is where a caller's numbers first meet the engine, so nothing here may trust them: NaN,
-// infinities, unknown enum values and uint32s above INT_MAX are all refused with a message that
-// names the option. No LibTorch, no gRPC service code (target geoloc_server_requests), so the
-// sanitizer suites and the request fuzzer link it cheaply.
+// Request options in: geoloc.v1 LocateOptions -> engine::LocateParams. This is where a caller's
+// numbers first meet the engine, so nothing here may trust them; but the ranges are not written
+// here: options are copied over the server's defaults and the result is checked once, by
+// engine::ValidateLocateParams, whose limits (core/engine/locate_params.h,
+// core/geo/estimator_options.h) name the options as the API does. No LibTorch, no gRPC service
+// code (target geoloc_server_requests), so the sanitizer suites and the request fuzzer link it
+// cheaply.
 //
 //   GEOLOC_ASSIGN_OR_RETURN(engine::LocateParams params,
 //                           ToLocateParams(request.options(), config.defaults, config.max_k));
 //
 // Pure functions; safe from any thread.
 //
-// Option by option (an unset/zero option takes the server's default; anything else is checked):
-//   option                 unset / 0 means     accepted                 otherwise
-//   k                      default k           1 .. max_k               "k = 900 exceeds ..."
-//   estimator              default estimator   the five Estimator values  "estimator = 17 is ..."
-//   weight_exponent        default m           finite, [0, 50]          "weight_exponent = nan ..."
-//   bandwidth_km           default bandwidth   finite, [0.001, 20000]   "bandwidth_km = 0 ..."
-//   sigma_deg              default sigma       finite, (0, 45]          "sigma_deg = -1 ..."
-//   merge_radius_km        default (0: = h)    finite, [0, 20015]       "merge_radius_km = inf ..."
-//   max_peaks              default             1 .. 100                 "max_peaks = 101 ..."
-//   cell_levels            default levels      at most 8, each 0 .. 30  "cell_levels[2] = 31 ..."
-//   max_cells_per_level    default             1 .. 100                 "max_cells_per_level = ..."
-//   max_classifier_cells   default             1 .. 1000                "max_classifier_cells =
-//   ..." return_cell_polygons   false               any return_neighbors       (read by the caller,
-//   not part of LocateParams)
-// The ranges are engine::ValidateLocateParams' and geo::ValidateEstimatorOptions', which run
-// last on the combined parameters as well.
+// Option by option (an unset/zero option takes the server's default; anything else is checked
+// against the named range, whose numbers are in core/engine/locate_params.h and
+// core/geo/estimator_options.h):
+//
+//   option                 unset / 0 means     accepted                      refused, e.g.
+//   k                      default k           1 .. --max_k (<= kMaxK)       "k = 900 exceeds ..."
+//   estimator              default estimator   a value of the Estimator enum "estimator = 17 ..."
+//   weight_exponent        default m           geo::kWeightExponentRange     "weight_exponent = -1"
+//   bandwidth_km           default bandwidth   geo::kBandwidthKmRange        "bandwidth_km = 0 ..."
+//   sigma_deg              default sigma       geo::kSigmaDegRange           "sigma_deg = -1 ..."
+//   merge_radius_km        default (0: = h)    geo::kMergeRadiusKmRange      "merge_radius_km = -1"
+//   max_peaks              default             kMaxPeaksRange                "max_peaks = 101 ..."
+//   cell_levels            default levels      kMaxCellLevels levels, each   "cell_levels[2] = 31"
+//                                              in kCellLevelRange
+//   max_cells_per_level    default             kMaxCellsPerLevelRange        "... = 101 ..."
+//   max_classifier_cells   default             kMaxClassifierCellsRange      "... = 1001 ..."
+//   return_cell_polygons   false               any                           -
+//   return_neighbors       (read by the caller, not part of LocateParams)
+// Reals must be finite ("... must be a finite number").
+//
+// uint32 counts above INT_MAX are refused with the same message (the value as sent) before they
+// are converted, so nothing wraps into range. Every message but the estimator's starts with
+// "options: ".
 #ifndef GEOLOC_SERVER_REQUEST_OPTIONS_H_
 #define GEOLOC_SERVER_REQUEST_OPTIONS_H_
 
 #include "absl/status/statusor.h"
 #include "core/engine/locate_params.h"
-#include "core/geo/estimator_options.h"
 #include "geoloc/v1/geoloc.pb.h"
 
 namespace geoloc::server {
@@ -43,8 +51,6 @@ absl::StatusOr<engine::LocateParams> ToLocateParams(const geoloc::v1::LocateOpti
 
 // The server's defaults as a LocateOptions message (GetStatus).
 geoloc::v1::LocateOptions ToLocateOptions(const engine::LocateParams& params);
-
-geoloc::v1::Estimator ToProtoEstimator(geo::EstimatorKind kind);
 
 }  // namespace geoloc::server
 

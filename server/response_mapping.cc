@@ -1,5 +1,9 @@
 #include "server/response_mapping.h"
 
+#include <string>
+
+#include "core/common/json_proto.h"
+#include "proto/estimator_mapping.h"
 #include "server/request_options.h"
 
 namespace geoloc::server {
@@ -32,6 +36,17 @@ void SetCell(const engine::CellConfidence& c, geoloc::v1::CellConfidence* out) {
   for (const auto& v : c.polygon) SetLatLng(v, out->add_polygon());
 }
 
+void SetTimings(const StageTimes& t, double total_ms, geoloc::v1::StageTimings* out) {
+  out->set_decode_ms(t.decode_ms);
+  out->set_queue_ms(t.queue_ms);
+  out->set_encode_ms(t.encode_ms);
+  out->set_search_ms(t.search_ms);
+  out->set_estimate_ms(t.estimate_ms);
+  out->set_classify_ms(t.classify_ms);
+  out->set_batch_size(static_cast<uint32_t>(t.batch_size));
+  out->set_total_ms(total_ms);
+}
+
 void SetNeighbor(const index::Neighbor& n, geo::ScoreKind kind, geoloc::v1::Neighbor* out) {
   out->set_id(n.id);
   SetLatLng(geo::LatLon{n.lat, n.lon}, out->mutable_location());
@@ -45,7 +60,7 @@ void SetNeighbor(const index::Neighbor& n, geo::ScoreKind kind, geoloc::v1::Neig
 
 void ToLocateResponse(const engine::LocateResult& r, const engine::LocateParams& params,
                       bool return_neighbors, const engine::Locator& locator,
-                      geoloc::v1::LocateResponse* out) {
+                      const StageTimes& times, double total_ms, geoloc::v1::LocateResponse* out) {
   SetEstimate(r.best, out->mutable_best());
   SetEstimate(r.retrieval, out->mutable_retrieval());
   if (r.classifier.has_value()) SetEstimate(*r.classifier, out->mutable_classifier());
@@ -58,11 +73,12 @@ void ToLocateResponse(const engine::LocateResult& r, const engine::LocateParams&
   }
   out->set_model_version(locator.model_version());
   out->set_bundle_version(locator.bundle_version());
-  out->set_estimator(ToProtoEstimator(params.estimator.kind));
+  out->set_estimator(api::EstimatorToProto(params.estimator.kind));
+  SetTimings(times, total_ms, out->mutable_timings());
 }
 
 void ToExplainResponse(const engine::ExplainResult& r, const engine::Locator& locator,
-                       geoloc::v1::ExplainResponse* out) {
+                       double decode_ms, double total_ms, geoloc::v1::ExplainResponse* out) {
   using geoloc::v1::ExplainResponse;
   switch (r.kind) {
     case engine::ExplainTarget::Kind::kPeak:
@@ -92,6 +108,74 @@ void ToExplainResponse(const engine::ExplainResult& r, const engine::Locator& lo
   if (r.cell) SetCell(*r.cell, out->mutable_cell());
   out->set_model_version(locator.model_version());
   out->set_bundle_version(locator.bundle_version());
+  auto* t = out->mutable_timings();
+  t->set_decode_ms(decode_ms);
+  t->set_explain_ms(r.explain_ms);
+  t->set_total_ms(total_ms);
+}
+
+void SetItemStatus(const absl::Status& status, geoloc::v1::LocateStreamResponse* out) {
+  out->mutable_status()->set_code(static_cast<int>(status.code()));
+  out->mutable_status()->set_message(std::string(status.message()));
+}
+
+void ToSwapIndexResponse(const SnapshotManager<engine::Locator>::SwapResult& swap,
+                         geoloc::v1::SwapIndexResponse* out) {
+  const engine::Locator& current = *swap.current;
+  out->set_bundle_version(current.bundle_version());
+  if (swap.previous) out->set_previous_bundle_version(swap.previous->bundle_version());
+  out->set_vector_count(current.bundle().size());
+  out->set_load_seconds(swap.load_seconds);
+}
+
+void ToStatusResponse(const ServerState& state, geoloc::v1::GetStatusResponse* out) {
+  const ServerConfig& config = *state.config;
+  out->set_serving(state.serving);
+  out->set_server_version(kServerVersion);
+  out->set_uptime_seconds(state.uptime_seconds);
+  if (state.encoder != nullptr) {
+    const model::ModelInfo& info = state.encoder->info();
+    auto* m = out->mutable_model();
+    m->set_name(info.name);
+    m->set_backbone(info.backbone);
+    m->set_head(info.head);
+    m->set_dim(static_cast<uint32_t>(info.dim));
+    m->set_metric(std::string(model::MetricName(info.metric)));
+    m->set_fingerprint(info.fingerprint);
+    m->set_input_height(static_cast<uint32_t>(info.input_height));
+    m->set_input_width(static_cast<uint32_t>(info.input_width));
+    m->set_precision(std::string(model::PrecisionName(state.encoder->precision())));
+    m->set_device(state.encoder->device());
+  }
+  if (state.snapshot != nullptr) {
+    const index::Bundle& bundle = state.snapshot->bundle();
+    auto* b = out->mutable_bundle();
+    b->set_path(bundle.path());
+    b->set_version(bundle.version());
+    b->set_vector_count(bundle.size());
+    b->set_shard_count(static_cast<uint32_t>(bundle.num_shards()));
+    b->set_index_type(bundle.manifest().index().type());
+    b->set_created_at(bundle.manifest().created_at());
+    b->set_has_cells(bundle.HasExtra(engine::kCellsExtraName));
+    b->set_has_classifier(bundle.HasExtra(engine::kHeadExtraName));
+    if (auto json = ToJsonString(bundle.manifest()); json.ok()) b->set_manifest_json(*json);
+  }
+  const SwapRecord& swap = state.last_swap;
+  if (swap.attempted) {
+    auto* s = out->mutable_last_swap();
+    s->set_bundle_path(swap.path);
+    s->set_ok(swap.status.ok());
+    s->set_message(swap.status.ok() ? "ok" : std::string(swap.status.message()));
+    s->set_unix_time(absl::ToDoubleSeconds(swap.time - absl::UnixEpoch()));
+    s->set_load_seconds(swap.load_seconds);
+    s->set_trigger(swap.trigger);
+  }
+  *out->mutable_defaults() = ToLocateOptions(config.defaults);
+  out->set_max_batch(static_cast<uint32_t>(config.max_batch));
+  out->set_max_batch_wait_ms(config.max_batch_wait_ms);
+  out->set_queue_capacity(static_cast<uint32_t>(config.queue_capacity));
+  out->set_queue_depth(static_cast<uint32_t>(state.queue_depth));
+  out->set_in_flight(static_cast<uint32_t>(state.in_flight));
 }
 
 }  // namespace geoloc::server

@@ -11,6 +11,8 @@
 
 namespace geoloc::server {
 
+inline constexpr char kServerVersion[] = "geolocd 0.1.0";
+
 // The message of UNAVAILABLE for calls that arrive while geolocd drains (SIGTERM): retriable.
 inline constexpr char kDrainingMessage[] =
     "geolocd is draining (shutting down); retry on another replica";

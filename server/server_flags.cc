@@ -49,7 +49,7 @@ ABSL_FLAG(int32_t, max_stream_images, 100000, "images per LocateStream call (0: 
 ABSL_FLAG(int32_t, max_stream_in_flight, 32, "images of one stream processed at once");
 ABSL_FLAG(int32_t, default_k, 60, "neighbours retrieved when a request leaves k unset");
 ABSL_FLAG(std::string, estimator, "kde",
-          "default estimator: kde (spherical), grid_kde, weighted_mean, mean or 1nn");
+          absl::StrCat("default estimator: ", geoloc::geo::EstimatorNameList()));
 ABSL_FLAG(double, weight_exponent, 5.0, "default weight exponent m");
 ABSL_FLAG(double, bandwidth_km, 0.5, "default spherical KDE bandwidth, km");
 ABSL_FLAG(double, sigma_deg, 0.0025, "default grid KDE sigma, degrees");
@@ -115,7 +115,9 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (c.explain_queue_capacity < 0) return Bad("explain_queue_capacity", "must be >= 0");
   if (c.max_message_bytes < 1024) return Bad("max_message_bytes", "must be >= 1024");
   if (c.max_image_pixels < 1) return Bad("max_image_pixels", "must be >= 1");
-  if (c.max_k < 1 || c.max_k > 4096) return Bad("max_k", "must be in [1, 4096]");
+  if (c.max_k < 1 || c.max_k > engine::kMaxK) {
+    return Bad("max_k", absl::StrCat("must be in [1, ", engine::kMaxK, "]"));
+  }
   if (c.max_stream_images < 0) return Bad("max_stream_images", "must be >= 0");
   if (c.max_stream_in_flight < 1) return Bad("max_stream_in_flight", "must be >= 1");
   if (c.watch_interval_ms < 10) return Bad("watch_interval_ms", "must be >= 10");

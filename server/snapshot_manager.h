@@ -9,9 +9,11 @@
 //   - A request calls Current() once at its start and uses only that snapshot; holding the
 //     shared_ptr keeps the snapshot alive, so a swap never pulls a bundle out from under a request.
 //     The old snapshot is destroyed (its memory freed) when the last request holding it ends.
-//   - Swap() runs the loader (load + verify + check against the served model) on the caller's
-//     thread, off the serving path, without holding the lock readers take; only the final pointer
-//     exchange is under the lock. Swaps are serialised: a second Swap() waits for the first.
+//   - Swap() runs the loader on the caller's thread, off the serving path, without holding the
+//     lock readers take; only the final pointer exchange is under the lock. Swaps are serialised:
+//     a second Swap() waits for the first. geolocd's loader is engine::Locator::Load
+//     (core/engine/locator.h): the one place that loads and verifies a bundle and checks it
+//     against the served model; its case table answers "why was this bundle rejected?".
 //   - A failed load changes nothing: the current snapshot keeps serving, the error is returned
 //     and recorded in last_swap().
 //   - Current() and last_swap() are safe from any thread and never wait for a load.
@@ -20,7 +22,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 
@@ -28,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/common/mutex.h"
 
 namespace geoloc::server {
 
@@ -58,12 +60,12 @@ class SnapshotManager {
 
   // Null until the first successful Swap().
   std::shared_ptr<const Servable> Current() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return current_;
   }
 
   absl::StatusOr<SwapResult> Swap(const std::string& path, const std::string& trigger) {
-    std::lock_guard<std::mutex> swap_lock(swap_mu_);
+    MutexLock swap_lock(&swap_mu_);
     const absl::Time start = absl::Now();
     absl::StatusOr<std::shared_ptr<const Servable>> loaded = loader_(path);
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
@@ -73,7 +75,7 @@ class SnapshotManager {
     SwapRecord record{true, path, trigger, loaded.status(), absl::Now(), seconds};
     SwapResult result;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       last_swap_ = record;
       if (!loaded.ok()) return loaded.status();
       result.previous = std::exchange(current_, *loaded);
@@ -84,16 +86,18 @@ class SnapshotManager {
   }
 
   SwapRecord last_swap() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return last_swap_;
   }
 
  private:
   const Loader loader_;
-  std::mutex swap_mu_;    // serialises swaps
-  mutable std::mutex mu_;  // guards current_ and last_swap_; held only for pointer copies
-  std::shared_ptr<const Servable> current_;
-  SwapRecord last_swap_;
+  // Serialises swaps (held while the loader runs).
+  Mutex swap_mu_;
+  // Held only for pointer copies, never while the loader runs.
+  mutable Mutex mu_;
+  std::shared_ptr<const Servable> current_ ABSL_GUARDED_BY(mu_);
+  SwapRecord last_swap_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace geoloc::server

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, configures, builds and runs the whole suite, then
-# runs the decoder, request-handling, batcher and hot-swap tests under the sanitizers and fuzzes
-# image decoding and request parsing for a bounded time (docs/TESTING.md). Exits non-zero on any
-# failure or finding.
+# The test command: installs what is missing, configures, builds and runs the whole suite, checks
+# the lock annotations with clang's thread-safety analysis, then runs the decoder, request-handling,
+# batcher, pipeline and hot-swap tests under the sanitizers and fuzzes image decoding and request
+# parsing for a bounded time (docs/TESTING.md). Exits non-zero on any failure or finding.
 #
-# Usage: tools/test.sh [STAGE ...]   STAGE: release asan tsan fuzz image (default: all, in order)
+# Usage: tools/test.sh [STAGE ...]   STAGE: release threads asan tsan fuzz image (default: all six,
+#                                    in order)
 # Environment:
 #   GEOLOC_BUILD_DIR     the Release build (default build/); the other stages build in
-#                        $GEOLOC_BUILD_DIR-asan, -tsan and -fuzz
+#                        $GEOLOC_BUILD_DIR-threads, -asan, -tsan and -fuzz
 #   GEOLOC_TEST_QUICK=1  the Release stage only (a quick local run; CI runs everything)
 #   GEOLOC_FUZZ_SECONDS  seconds per fuzz target in the fuzz stage (default 60)
 # The image stage builds docker/Dockerfile's images with podman and runs them end to end
@@ -22,13 +23,13 @@ fuzz_seconds="${GEOLOC_FUZZ_SECONDS:-60}"
 
 stages=("$@")
 if [[ ${#stages[@]} -eq 0 ]]; then
-  stages=(release asan tsan fuzz image)
+  stages=(release threads asan tsan fuzz image)
   if [[ "${GEOLOC_TEST_QUICK:-0}" == 1 ]]; then stages=(release); fi
 fi
 for s in "${stages[@]}"; do
   case "$s" in
-    release | asan | tsan | fuzz | image) ;;
-    *) echo "test.sh: unknown stage '$s' (release asan tsan fuzz image)" >&2; exit 2 ;;
+    release | threads | asan | tsan | fuzz | image) ;;
+    *) echo "test.sh: unknown stage '$s' (release threads asan tsan fuzz image)" >&2; exit 2 ;;
   esac
 done
 
@@ -94,6 +95,28 @@ stage_release() {
   # Passive OpenMP waiting: spinning LibTorch/OpenMP worker threads starve the other tests on a
   # busy 2-core machine and make the LibTorch suites several times slower.
   OMP_WAIT_POLICY=PASSIVE ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 900
+}
+
+# Thread-safety analysis (clang 14): the code whose members carry ABSL_GUARDED_BY annotations
+# (core/common, server/, client/, tools/loadgen, and the server unit tests that instantiate the
+# batcher, snapshot manager and pipeline templates) compiled with -Wthread-safety
+# -Werror=thread-safety. Only those object files are compiled (no linking, no LibTorch or Faiss
+# sources), so a lock-discipline mistake fails in a few minutes; nothing runs.
+stage_threads() {
+  local dir="$build-threads"
+  step "thread-safety analysis (clang): configure ($dir)"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang-14 \
+    -DCMAKE_CXX_COMPILER=clang++-14 "-DCMAKE_CXX_FLAGS=-Wthread-safety -Werror=thread-safety" \
+    -DGEOLOC_BUILD_BENCHMARKS=OFF
+  step "thread-safety analysis (clang): compile the annotated code"
+  local objects=()
+  mapfile -t objects < <(ninja -C "$dir" -t targets all |
+    sed -nE 's#^((core/common|server|client|tools/loadgen)/CMakeFiles/[^:]+\.o|tests/server/CMakeFiles/server_unit_test\.dir/[^:]+\.o): .*#\1#p')
+  if [[ ${#objects[@]} -eq 0 ]]; then
+    echo "test.sh: no annotated object files found in $dir" >&2
+    return 1
+  fi
+  ninja -C "$dir" -j "$jobs" "${objects[@]}"
 }
 
 # ASan + UBSan (gcc): the image decoder, request options, batcher, snapshot manager (hot-swap),
@@ -193,6 +216,7 @@ tools/install_deps.sh
 for s in "${stages[@]}"; do
   case "$s" in
     release) timed "release build + ctest" stage_release ;;
+    threads) timed "thread-safety (clang)" stage_threads ;;
     asan) timed "sanitizers (ASan+UBSan)" stage_asan ;;
     tsan) timed "sanitizers (TSan)" stage_tsan ;;
     fuzz) timed "fuzzing (bounded)" stage_fuzz ;;

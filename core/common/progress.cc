@@ -50,7 +50,7 @@ std::string ProgressReporter::FormatLine(int64_t done, int64_t total, double ela
 }
 
 void ProgressReporter::Add(int64_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   done_ += n;
   const absl::Time now = absl::Now();
   const absl::Duration interval = tty_ ? absl::Milliseconds(200) : log_interval_;
@@ -61,12 +61,12 @@ void ProgressReporter::Add(int64_t n) {
 }
 
 int64_t ProgressReporter::done() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return done_;
 }
 
 void ProgressReporter::Finish() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (finished_) return;
   finished_ = true;
   Report(true);

@@ -10,10 +10,10 @@
 #define GEOLOC_CORE_COMMON_PROGRESS_H_
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 #include "absl/time/time.h"
+#include "core/common/mutex.h"
 
 namespace geoloc {
 
@@ -35,7 +35,7 @@ class ProgressReporter {
                                 const std::string& unit);
 
  private:
-  void Report(bool final_line);
+  void Report(bool final_line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string label_;
   const int64_t total_;
@@ -43,10 +43,10 @@ class ProgressReporter {
   const absl::Duration log_interval_;
   const bool tty_;
   const absl::Time start_;
-  mutable std::mutex mu_;
-  int64_t done_ = 0;
-  absl::Time last_report_;
-  bool finished_ = false;
+  mutable Mutex mu_;
+  int64_t done_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_report_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace geoloc

@@ -1,6 +1,8 @@
 #include "core/common/thread_pool.h"
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
 
 namespace geoloc {
 
@@ -12,23 +14,23 @@ ThreadPool::ThreadPool(int num_threads) {
 
 ThreadPool::~ThreadPool() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (auto& t : workers_) t.join();
 }
 
 void ThreadPool::Schedule(std::function<void()> fn) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     queue_.push_back(std::move(fn));
   }
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 size_t ThreadPool::pending() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
@@ -36,8 +38,8 @@ void ThreadPool::WorkerLoop() {
   for (;;) {
     std::function<void()> fn;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
       if (queue_.empty()) return;  // stopping and drained
       fn = std::move(queue_.front());
       queue_.pop_front();
@@ -56,8 +58,8 @@ void ParallelFor(ThreadPool* pool, int64_t n, const std::function<void(int64_t)>
   struct State {
     std::atomic<int64_t> next{0};
     std::atomic<int64_t> done{0};
-    std::mutex mu;
-    std::condition_variable cv;
+    Mutex mu;
+    CondVar cv;  // signalled by the item that completes the loop
   };
   auto state = std::make_shared<State>();
   auto run = [state, n, &fn] {
@@ -65,16 +67,16 @@ void ParallelFor(ThreadPool* pool, int64_t n, const std::function<void(int64_t)>
     while ((i = state->next.fetch_add(1)) < n) {
       fn(i);
       if (state->done.fetch_add(1) + 1 == n) {
-        std::lock_guard<std::mutex> lock(state->mu);
-        state->cv.notify_all();
+        MutexLock lock(&state->mu);
+        state->cv.SignalAll();
       }
     }
   };
   const int helpers = static_cast<int>(std::min<int64_t>(pool->size(), n - 1));
   for (int h = 0; h < helpers; ++h) pool->Schedule(run);
   run();
-  std::unique_lock<std::mutex> lock(state->mu);
-  state->cv.wait(lock, [&] { return state->done.load() == n; });
+  MutexLock lock(&state->mu);
+  while (state->done.load() != n) state->cv.Wait(&state->mu);
 }
 
 }  // namespace geoloc

@@ -9,13 +9,13 @@
 #ifndef GEOLOC_CORE_COMMON_THREAD_POOL_H_
 #define GEOLOC_CORE_COMMON_THREAD_POOL_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "core/common/mutex.h"
 
 namespace geoloc {
 
@@ -34,11 +34,11 @@ class ThreadPool {
  private:
   void WorkerLoop();
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  mutable Mutex mu_;
+  CondVar cv_;  // signalled when queue_ grows or stopping_ is set
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_;  // set in the constructor, joined in the destructor
 };
 
 // Runs fn(i) for i in [0, n) on the pool (the calling thread helps) and returns when all are done.

@@ -1,38 +1,42 @@
 #include "core/engine/locate_params.h"
 
+#include <string>
+
 #include "absl/strings/str_cat.h"
+#include "core/common/status_macros.h"
 
 namespace geoloc::engine {
-namespace {
 
-absl::Status OutOfRange(absl::string_view field, double value, absl::string_view range) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, " = ", value, " is out of range (allowed: ", range, ")"));
+absl::Status CheckK(int64_t k, int max_k) {
+  const IntRange range{"k", 1, max_k};
+  if (k > max_k && max_k >= 1) {
+    return absl::InvalidArgumentError(absl::StrCat("k = ", k, " exceeds the limit of ", max_k,
+                                                   " (allowed: ", DescribeRange(range), ")"));
+  }
+  return CheckRange(range, k);
 }
 
-}  // namespace
-
 absl::Status ValidateLocateParams(const LocateParams& p, int max_k) {
-  if (p.k < 1 || p.k > max_k) return OutOfRange("k", p.k, absl::StrCat("1 to ", max_k));
-  if (p.max_peaks < 1 || p.max_peaks > 100) return OutOfRange("max_peaks", p.max_peaks, "1 to 100");
-  if (p.cell_levels.size() > 8) {
+  if (max_k < 1 || max_k > kMaxK) {
     return absl::InvalidArgumentError(
-        absl::StrCat(p.cell_levels.size(), " cell levels requested (at most 8)"));
+        absl::StrCat("the limit of k is ", max_k, " (allowed: 1 to ", kMaxK, ")"));
   }
-  for (int level : p.cell_levels) {
-    if (level < 0 || level > 30) return OutOfRange("cell level", level, "0 to 30");
+  GEOLOC_RETURN_IF_ERROR(CheckK(p.k, max_k));
+  GEOLOC_RETURN_IF_ERROR(CheckRange(kMaxPeaksRange, p.max_peaks));
+  if (p.cell_levels.size() > static_cast<size_t>(kMaxCellLevels)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cell_levels: ", p.cell_levels.size(), " levels requested (at most ", kMaxCellLevels, ")"));
   }
-  if (p.max_cells_per_level < 1 || p.max_cells_per_level > 100) {
-    return OutOfRange("max_cells_per_level", p.max_cells_per_level, "1 to 100");
+  for (size_t i = 0; i < p.cell_levels.size(); ++i) {
+    if (InRange(kCellLevelRange, p.cell_levels[i])) continue;
+    const std::string name = absl::StrCat(kCellLevelRange.name, "[", i, "]");
+    return CheckRange(IntRange{name, kCellLevelRange.min, kCellLevelRange.max}, p.cell_levels[i]);
   }
-  if (p.polygon_points_per_edge < 1 || p.polygon_points_per_edge > 64) {
-    return OutOfRange("polygon_points_per_edge", p.polygon_points_per_edge, "1 to 64");
-  }
-  if (p.max_classifier_cells < 0 || p.max_classifier_cells > 1000) {
-    return OutOfRange("max_classifier_cells", p.max_classifier_cells, "0 to 1000");
-  }
-  if (p.nprobe < 0) return OutOfRange("nprobe", p.nprobe, ">= 0");
-  if (p.ef_search < 0) return OutOfRange("ef_search", p.ef_search, ">= 0");
+  GEOLOC_RETURN_IF_ERROR(CheckRange(kMaxCellsPerLevelRange, p.max_cells_per_level));
+  GEOLOC_RETURN_IF_ERROR(CheckRange(kPolygonPointsPerEdgeRange, p.polygon_points_per_edge));
+  GEOLOC_RETURN_IF_ERROR(CheckRange(kMaxClassifierCellsRange, p.max_classifier_cells));
+  GEOLOC_RETURN_IF_ERROR(CheckRange(kNprobeRange, p.nprobe));
+  GEOLOC_RETURN_IF_ERROR(CheckRange(kEfSearchRange, p.ef_search));
   return geo::ValidateEstimatorOptions(p.estimator);
 }
 

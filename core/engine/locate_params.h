@@ -1,19 +1,37 @@
 // The parameters of one Locate, with every default resolved (the server fills them from its flags
-// and the request; geoloc-eval from its flags).
+// and the request; geoloc-eval from its flags), and the one declaration of their limits: the
+// server's request mapping, geolocd's flags, the CLI's flags and Explain's peak index all use the
+// constants below, and ValidateLocateParams is the one check of a whole parameter set.
 //
 //   LocateParams params;  params.k = 100;  params.cell_levels = {6, 10, 13};
 //   GEOLOC_RETURN_IF_ERROR(ValidateLocateParams(params, /*max_k=*/1000));
 //
-// Plain value type.
+// Plain value type; the functions are pure and thread-safe.
 #ifndef GEOLOC_CORE_ENGINE_LOCATE_PARAMS_H_
 #define GEOLOC_CORE_ENGINE_LOCATE_PARAMS_H_
 
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/common/option_range.h"
 #include "core/geo/estimator_options.h"
 
 namespace geoloc::engine {
+
+// The largest k any caller may allow (= index::kMaxSearchK, the most a bundle search returns;
+// locator.cc checks that the two agree).
+inline constexpr int kMaxK = 4096;
+// At most this many S2 levels per Locate, each in kCellLevelRange.
+inline constexpr int kMaxCellLevels = 8;
+inline constexpr IntRange kCellLevelRange{"cell_levels", 0, 30};  // S2's levels
+inline constexpr IntRange kMaxPeaksRange{"max_peaks", 1, 100};
+inline constexpr IntRange kMaxCellsPerLevelRange{"max_cells_per_level", 1, 100};
+inline constexpr IntRange kPolygonPointsPerEdgeRange{"polygon_points_per_edge", 1, 64};
+inline constexpr IntRange kMaxClassifierCellsRange{"max_classifier_cells", 0, 1000};
+inline constexpr IntRange kNprobeRange{"nprobe", 0, std::numeric_limits<int>::max()};
+inline constexpr IntRange kEfSearchRange{"ef_search", 0, std::numeric_limits<int>::max()};
 
 struct LocateParams {
   int k = 60;                         // neighbours to retrieve (the thesis' optimum)
@@ -28,11 +46,15 @@ struct LocateParams {
   int ef_search = 0;                  // HNSW search depth (0: the bundle's default)
 };
 
-// INVALID_ARGUMENT naming the first field out of range: k in [1, max_k], peaks in [1, 100],
-// cell levels in [0, 30] (at most 8 levels), cells per level in [1, 100], polygon points per
-// edge in [1, 64], classifier cells in [0, 1000], nprobe/ef_search >= 0, and the estimator's own
-// ranges (geo::ValidateEstimatorOptions).
+// INVALID_ARGUMENT naming the first field out of range (option_range.h's messages): k in
+// [1, max_k], at most kMaxCellLevels levels each in kCellLevelRange ("cell_levels[2] = 31 ..."),
+// the ranges above, and the estimator's own (geo::ValidateEstimatorOptions). `max_k` is the
+// caller's limit, at most kMaxK.
 absl::Status ValidateLocateParams(const LocateParams& params, int max_k);
+
+// The check ValidateLocateParams makes of k, for callers that hold k in a wider integer (a proto
+// uint32): "k = 4294967295 exceeds the limit of 500 (allowed: 1 to 500)".
+absl::Status CheckK(int64_t k, int max_k);
 
 }  // namespace geoloc::engine
 

@@ -10,6 +10,7 @@
 #include "core/common/status_macros.h"
 #include "core/engine/fusion.h"
 #include "core/geo/estimator.h"
+#include "core/model/image_decoder.h"
 #include "core/model/preprocess.h"
 
 namespace geoloc::engine {
@@ -18,7 +19,10 @@ namespace {
 double MsSince(absl::Time start) { return absl::ToDoubleMilliseconds(absl::Now() - start); }
 
 // Images per forward pass for in-process callers (memory stays bounded for large query sets).
-constexpr int kInProcessBatch = 16;
+constexpr size_t kInProcessBatch = 16;
+
+static_assert(kMaxK == index::kMaxSearchK,
+              "LocateParams' largest k must be the most a bundle search returns");
 
 }  // namespace
 
@@ -34,31 +38,55 @@ Locator::Locator(std::shared_ptr<const model::Encoder> encoder,
   model_version_ = absl::StrCat(info.name, "@", info.fingerprint.substr(0, 12));
 }
 
-absl::StatusOr<std::shared_ptr<const Locator>> Locator::Create(
-    std::shared_ptr<const model::Encoder> encoder, std::shared_ptr<const model::GradCam> grad_cam,
-    std::shared_ptr<const index::Bundle> bundle) {
-  if (encoder == nullptr || bundle == nullptr) {
-    return absl::InvalidArgumentError("a Locator needs an encoder and a bundle");
-  }
-  GEOLOC_RETURN_IF_ERROR(index::CheckModelMatches(bundle->manifest(), encoder->info()));
-  if (grad_cam != nullptr && grad_cam->info().fingerprint != encoder->info().fingerprint) {
+absl::StatusOr<std::shared_ptr<const Locator>> Locator::Load(const std::string& bundle_path,
+                                                             const SnapshotOptions& options) {
+  if (options.encoder == nullptr) return absl::InvalidArgumentError("a Locator needs an encoder");
+  const model::ModelInfo& model = options.encoder->info();
+  if (options.grad_cam != nullptr && options.grad_cam->info().fingerprint != model.fingerprint) {
     return absl::InvalidArgumentError("the Grad-CAM model is not the encoder's model");
   }
+  index::BundleLoadOptions bundle_options = options.bundle;
+  bundle_options.expected_model = &model;  // the model match: checked here, once
+  GEOLOC_ASSIGN_OR_RETURN(std::shared_ptr<const index::Bundle> bundle,
+                          index::Bundle::Load(bundle_path, bundle_options));
   GEOLOC_ASSIGN_OR_RETURN(std::unique_ptr<const BundleClassifier> classifier,
-                          BundleClassifier::Load(*bundle, encoder->info()));
-  return std::shared_ptr<const Locator>(new Locator(std::move(encoder), std::move(grad_cam),
-                                                    std::move(bundle), std::move(classifier)));
+                          BundleClassifier::Load(*bundle, model));
+  return std::shared_ptr<const Locator>(
+      new Locator(options.encoder, options.grad_cam, std::move(bundle), std::move(classifier)));
 }
 
 absl::StatusOr<std::shared_ptr<const Locator>> Locator::Load(
     std::shared_ptr<const model::Encoder> encoder, std::shared_ptr<const model::GradCam> grad_cam,
-    const std::string& bundle_path, const index::BundleLoadOptions& options) {
-  if (encoder == nullptr) return absl::InvalidArgumentError("a Locator needs an encoder");
-  index::BundleLoadOptions opts = options;
-  opts.expected_model = &encoder->info();
-  GEOLOC_ASSIGN_OR_RETURN(std::shared_ptr<const index::Bundle> bundle,
-                          index::Bundle::Load(bundle_path, opts));
-  return Create(std::move(encoder), std::move(grad_cam), std::move(bundle));
+    const std::string& bundle_path, const index::BundleLoadOptions& bundle_options) {
+  SnapshotOptions options;
+  options.encoder = std::move(encoder);
+  options.grad_cam = std::move(grad_cam);
+  options.bundle = bundle_options;
+  return Load(bundle_path, options);
+}
+
+absl::StatusOr<cv::Mat> Locator::DecodeImage(absl::string_view bytes, int64_t max_pixels) const {
+  const model::ModelInfo& info = encoder_->info();
+  model::DecodeOptions options;
+  options.max_pixels = max_pixels;
+  options.target_min_side = std::min(info.input_height, info.input_width);
+  absl::StatusOr<cv::Mat> bgr = model::DecodeImage(bytes, options);
+  // Formats geoloc cannot decode (e.g. GIF) are the caller's input problem.
+  if (bgr.status().code() == absl::StatusCode::kUnimplemented) {
+    return absl::InvalidArgumentError(bgr.status().message());
+  }
+  return bgr;
+}
+
+absl::StatusOr<std::vector<float>> Locator::PrepareImage(absl::string_view bytes,
+                                                         int64_t max_pixels) const {
+  GEOLOC_ASSIGN_OR_RETURN(cv::Mat bgr, DecodeImage(bytes, max_pixels));
+  const model::ModelInfo& info = encoder_->info();
+  std::vector<float> pixels(model::PreprocessedSize(info));
+  if (absl::Status st = model::PreprocessInto(bgr, info, pixels.data()); !st.ok()) {
+    return absl::InvalidArgumentError(st.message());
+  }
+  return pixels;
 }
 
 absl::Status Locator::Encode(const float* images, int n, float* descriptors) const {
@@ -149,6 +177,69 @@ absl::Status Locator::Classify(absl::Span<const float> descriptor, const LocateP
   return absl::OkStatus();
 }
 
+absl::Status Locator::LocateBatch(absl::Span<const float> images, std::vector<LocateParams> params,
+                                  const BatchSearched& searched, const FinishRunner& run_finish,
+                                  ImageDone done) const {
+  const model::ModelInfo& info = encoder_->info();
+  const size_t n = params.size();
+  if (n == 0 || images.size() != n * model::PreprocessedSize(info)) {
+    return absl::InvalidArgumentError(absl::StrCat("LocateBatch: ", images.size(),
+                                                   " floats are not ", n, " prepared images of ",
+                                                   model::PreprocessedSize(info)));
+  }
+  // Shared by the finishes, which may run on other threads after this returns.
+  struct Batch {
+    std::vector<LocateParams> params;
+    std::vector<float> descriptors;
+    std::vector<std::vector<index::Neighbor>> hits;
+    ImageDone done;
+    BatchTimes times;
+  };
+  auto batch = std::make_shared<Batch>();
+  int k = 1, nprobe = 0, ef_search = 0;
+  for (const LocateParams& p : params) {
+    k = std::max(k, p.k);
+    nprobe = std::max(nprobe, p.nprobe);
+    ef_search = std::max(ef_search, p.ef_search);
+  }
+  batch->params = std::move(params);
+  batch->done = std::move(done);
+  batch->descriptors.resize(n * static_cast<size_t>(info.dim));
+
+  const absl::Time t0 = absl::Now();
+  if (absl::Status st = Encode(images.data(), static_cast<int>(n), batch->descriptors.data());
+      !st.ok()) {
+    return absl::InternalError(absl::StrCat("encoder: ", st.message()));
+  }
+  const absl::Time t1 = absl::Now();
+  absl::StatusOr<std::vector<std::vector<index::Neighbor>>> hits =
+      Search(batch->descriptors, k, nprobe, ef_search);
+  if (!hits.ok()) return absl::InternalError(absl::StrCat("search: ", hits.status().message()));
+  batch->hits = *std::move(hits);
+  batch->times.encode_ms = absl::ToDoubleMilliseconds(t1 - t0);
+  batch->times.search_ms = MsSince(t1);
+  if (searched) searched(batch->times);
+
+  for (size_t i = 0; i < n; ++i) {
+    std::function<void()> finish = [this, batch, i, dim = static_cast<size_t>(info.dim)] {
+      absl::StatusOr<LocateResult> result =
+          Finish(absl::MakeConstSpan(batch->descriptors).subspan(i * dim, dim),
+                 std::move(batch->hits[i]), batch->params[i]);
+      if (result.ok()) {
+        result->encode_ms = batch->times.encode_ms;
+        result->search_ms = batch->times.search_ms;
+      }
+      batch->done(i, std::move(result));
+    };
+    if (run_finish) {
+      run_finish(std::move(finish));
+    } else {
+      finish();
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<LocateResult>> Locator::LocateImages(absl::Span<const cv::Mat> images,
                                                                 const LocateParams& params) const {
   const model::ModelInfo& info = encoder_->info();
@@ -156,26 +247,23 @@ absl::StatusOr<std::vector<LocateResult>> Locator::LocateImages(absl::Span<const
   std::vector<LocateResult> results;
   results.reserve(images.size());
   std::vector<float> batch;
-  std::vector<float> descriptors;
+  std::vector<absl::StatusOr<LocateResult>> answers;
   for (size_t begin = 0; begin < images.size(); begin += kInProcessBatch) {
-    const int n = static_cast<int>(std::min<size_t>(kInProcessBatch, images.size() - begin));
+    const size_t n = std::min<size_t>(kInProcessBatch, images.size() - begin);
     batch.resize(n * image_floats);
-    for (int i = 0; i < n; ++i) {
+    for (size_t i = 0; i < n; ++i) {
       GEOLOC_RETURN_IF_ERROR(Annotate(
           model::PreprocessInto(images[begin + i], info, batch.data() + i * image_floats),
           absl::StrCat("image ", begin + i)));
     }
-    descriptors.resize(static_cast<size_t>(n) * info.dim);
-    GEOLOC_RETURN_IF_ERROR(Encode(batch.data(), n, descriptors.data()));
-    GEOLOC_ASSIGN_OR_RETURN(auto hits, Search(descriptors, params.k, params.nprobe,
-                                              params.ef_search));
-    for (int i = 0; i < n; ++i) {
-      GEOLOC_ASSIGN_OR_RETURN(
-          LocateResult r,
-          Finish(absl::MakeConstSpan(descriptors).subspan(static_cast<size_t>(i) * info.dim,
-                                                          info.dim),
-                 std::move(hits[i]), params));
-      results.push_back(std::move(r));
+    answers.assign(n, absl::UnknownError("not located"));
+    GEOLOC_RETURN_IF_ERROR(LocateBatch(
+        batch, std::vector<LocateParams>(n, params),
+        /*searched=*/nullptr, /*run_finish=*/nullptr,
+        [&answers](size_t i, absl::StatusOr<LocateResult> r) { answers[i] = std::move(r); }));
+    for (absl::StatusOr<LocateResult>& answer : answers) {
+      if (!answer.ok()) return answer.status();
+      results.push_back(*std::move(answer));
     }
   }
   return results;

@@ -1,30 +1,40 @@
-// The Locator: one immutable snapshot {encoder, bundle} that turns images into answers:
-// encode -> search -> estimate (spherical KDE by default) -> peaks -> S2 cell confidences, and,
-// when the bundle has a cell classifier (bundle_classifier.h), its cells and a fused answer.
+// The Locator: one immutable snapshot {model, bundle, cells, head} that owns a Locate:
+// decode -> preprocess -> encode -> search -> estimate (spherical KDE by default) -> peaks -> S2
+// cell confidences, and, when the bundle has a cell classifier (bundle_classifier.h), its cells
+// and a fused answer.
 //
-//   GEOLOC_ASSIGN_OR_RETURN(auto locator, Locator::Load(encoder, grad_cam, "/bundles/v1", {}));
+//   SnapshotOptions options;  options.encoder = encoder;  options.grad_cam = grad_cam;
+//   GEOLOC_ASSIGN_OR_RETURN(auto locator, Locator::Load("/bundles/v1", options));
 //   GEOLOC_ASSIGN_OR_RETURN(auto results, locator->LocateImages(images, params));
+//
+// One way in for each job:
+//   Load()          the one loader: options -> verified snapshot (the case table at Load)
+//   DecodeImage()   uploaded bytes -> this model's decoded image (the server's Locate and Explain)
+//   PrepareImage()  uploaded bytes -> this model's input (decode + preprocess)
+//   LocateBatch()   the one encode -> search -> finish chain: a batch of prepared images in one
+//                   forward pass and one batched search, then each image's estimate, cells,
+//                   classifier and fusion. The server's pipeline runs it per batch (finishing on
+//                   its estimate pool); LocateImages() and Explain() run it in-process.
+//   Encode(), Search(), Finish()  its stages, for tools that search once and estimate many
+//                   times (geoloc-eval's tuning)
 //
 // Lifetime and threading: a Locator is immutable and every method is const and safe to call from
 // many threads at once. It shares the encoder and Grad-CAM model (they outlive bundle swaps) and
-// owns its bundle. The server keeps the current Locator in a SnapshotManager; a request holds the
-// shared_ptr from start to end, so a swap never changes the bundle under a request, and the old
-// bundle is freed when its last request ends.
-//
-// The stage API (Encode, Search, Finish) exists for the server's dynamic batcher: a batch of
-// images is encoded in one forward pass and searched in one batched search; each request then
-// finishes (estimator, cells) on its own. LocateImages() chains the stages for in-process callers
-// (geoloc-eval, tests) and gives the same answers.
+// owns its bundle and classifier. The server keeps the current Locator in a SnapshotManager; a
+// request holds the shared_ptr from start to end, so a swap never changes the bundle under a
+// request, and the old bundle is freed when its last request ends.
 #ifndef GEOLOC_CORE_ENGINE_LOCATOR_H_
 #define GEOLOC_CORE_ENGINE_LOCATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "core/engine/bundle_classifier.h"
@@ -56,9 +66,35 @@ struct LocateResult {
   // With a classifier: its cells (leaves and ancestors), most probable first, at most
   // params.max_classifier_cells.
   std::vector<CellConfidence> classifier_cells;
+  // Stage times: the forward pass and the search of the image's batch, then its own finish.
+  double encode_ms = 0;
+  double search_ms = 0;
   double estimate_ms = 0;
-  double classify_ms = 0;
+  double classify_ms = 0;  // 0 without a classifier
 };
+
+// What Load() turns into a snapshot.
+struct SnapshotOptions {
+  std::shared_ptr<const model::Encoder> encoder;   // required; the model the bundle must match
+  std::shared_ptr<const model::GradCam> grad_cam;  // of the same model; null: no Explain
+  // How to read the bundle (checksums, mmap, threads, GPU placement). expected_model is ignored:
+  // Load() sets it to the encoder's model.
+  index::BundleLoadOptions bundle;
+};
+
+// The forward pass and search times of one LocateBatch.
+struct BatchTimes {
+  double encode_ms = 0;
+  double search_ms = 0;
+};
+
+// Told the batch's times once it is encoded and searched, before any image is finished (the
+// server records its encode and search metrics here). May be empty.
+using BatchSearched = std::function<void(const BatchTimes& times)>;
+// Runs one image's finish. The server passes its estimate pool's Schedule; an empty runner
+// finishes every image on the calling thread, in order, before LocateBatch returns.
+using FinishRunner = std::function<void(std::function<void()> finish)>;
+using ImageDone = std::function<void(size_t i, absl::StatusOr<LocateResult> result)>;
 
 struct ExplainTarget {
   enum class Kind { kPeak, kNeighbor, kCell };
@@ -83,17 +119,26 @@ struct ExplainResult {
 
 class Locator {
  public:
-  // Loads and verifies the bundle at `bundle_path` for `encoder` (dimension, metric and model
-  // fingerprint must match: FAILED_PRECONDITION otherwise). `grad_cam` may be null (no Explain).
+  // The one loader. Checks, in order (the first failure is returned; nothing is served):
+  //   problem                                       status
+  //   no encoder                                    INVALID_ARGUMENT
+  //   grad_cam of another model (fingerprint)       INVALID_ARGUMENT
+  //   the bundle's own checks (index/bundle.h's     NOT_FOUND, DATA_LOSS, FAILED_PRECONDITION,
+  //     table: manifest, files, SHA-256, shards,    INVALID_ARGUMENT as listed there
+  //     metadata)
+  //   the bundle was built with another model       FAILED_PRECONDITION naming both values
+  //     (dim, metric, fingerprint): checked once,
+  //     here, as Bundle::Load's expected_model,
+  //     right after the manifest is read and
+  //     before any file is hashed
+  //   the cell classifier's cells and head          FAILED_PRECONDITION (bundle_classifier.h's
+  //                                                 table)
+  static absl::StatusOr<std::shared_ptr<const Locator>> Load(const std::string& bundle_path,
+                                                             const SnapshotOptions& options);
+  // The same, spelled out: Load(bundle_path, {encoder, grad_cam, bundle_options}).
   static absl::StatusOr<std::shared_ptr<const Locator>> Load(
-      std::shared_ptr<const model::Encoder> encoder,
-      std::shared_ptr<const model::GradCam> grad_cam, const std::string& bundle_path,
-      const index::BundleLoadOptions& options);
-  // Wraps an already loaded bundle (checked against the encoder the same way). A bundle with a
-  // cell classifier head gets it loaded and checked too (BundleClassifier::Load's errors).
-  static absl::StatusOr<std::shared_ptr<const Locator>> Create(
-      std::shared_ptr<const model::Encoder> encoder,
-      std::shared_ptr<const model::GradCam> grad_cam, std::shared_ptr<const index::Bundle> bundle);
+      std::shared_ptr<const model::Encoder> encoder, std::shared_ptr<const model::GradCam> grad_cam,
+      const std::string& bundle_path, const index::BundleLoadOptions& bundle_options);
 
   const model::ModelInfo& model_info() const { return encoder_->info(); }
   const model::Encoder& encoder() const { return *encoder_; }
@@ -106,19 +151,45 @@ class Locator {
   // The bundle's cell classifier; null when the bundle has none.
   const BundleClassifier* classifier() const { return classifier_.get(); }
 
-  // --- Stage API (the server's batcher) ---
-  // images: n preprocessed images (model::PreprocessedSize floats each); out: n * dim floats.
+  // --- Image input ---
+  // Decodes uploaded bytes for this model: reduced JPEG decoding down to the model's input size,
+  // EXIF orientation, `max_pixels` checked on the header first (model/image_decoder.h).
+  // INVALID_ARGUMENT for a broken image or a format geoloc cannot decode (DecodeImage's
+  // UNIMPLEMENTED: the caller's input problem), RESOURCE_EXHAUSTED beyond the size limits.
+  absl::StatusOr<cv::Mat> DecodeImage(absl::string_view bytes, int64_t max_pixels) const;
+  // DecodeImage, then the model's preprocessing: model::PreprocessedSize(model_info()) floats,
+  // the input of LocateBatch. Errors as DecodeImage's (preprocessing failures: INVALID_ARGUMENT).
+  absl::StatusOr<std::vector<float>> PrepareImage(absl::string_view bytes,
+                                                  int64_t max_pixels) const;
+
+  // --- The Locate of a batch ---
+  // `images` holds n = params.size() prepared images back to back. One forward pass and one
+  // batched search (k, nprobe and ef_search: the largest any image asks for), then `searched`
+  // with their times, then each image's Finish with its own params through `run_finish`, and
+  // done(i, result) once per image. INTERNAL ("encoder: ...", "search: ...") when the batch
+  // cannot be encoded or searched, INVALID_ARGUMENT when `images` does not hold n prepared
+  // images: then neither `searched` nor `done` is called. `params` must have passed
+  // ValidateLocateParams. The Locator must outlive every finish (the server's jobs hold their
+  // snapshot).
+  absl::Status LocateBatch(absl::Span<const float> images, std::vector<LocateParams> params,
+                           const BatchSearched& searched, const FinishRunner& run_finish,
+                           ImageDone done) const;
+
+  // --- Stages of LocateBatch ---
+  // images: n prepared images (model::PreprocessedSize floats each); out: n * dim floats.
   absl::Status Encode(const float* images, int n, float* descriptors) const;
   // One batched search for n descriptors: top `k` neighbours of each.
   absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Search(
       absl::Span<const float> descriptors, int k, int nprobe, int ef_search) const;
-  // Estimator, peaks and cells for one query. `neighbors` are its search results (at least
-  // params.k of them are used when more were retrieved for the batch).
+  // Estimator, peaks, cells, classifier and fusion for one query. `neighbors` are its search
+  // results (at most params.k of them are used when more were retrieved for the batch).
   absl::StatusOr<LocateResult> Finish(absl::Span<const float> descriptor,
                                       std::vector<index::Neighbor> neighbors,
                                       const LocateParams& params) const;
 
   // --- Whole pipeline, in-process ---
+  // Decoded images, preprocessed and located in batches of 16 through LocateBatch; the first
+  // failure is returned (a preprocessing failure names the image).
   absl::StatusOr<std::vector<LocateResult>> LocateImages(absl::Span<const cv::Mat> images,
                                                          const LocateParams& params) const;
   // Grad-CAM of what in `bgr` drove the target (see ExplainTarget). A cell of the bundle's

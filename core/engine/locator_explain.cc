@@ -48,11 +48,14 @@ absl::StatusOr<ExplainResult> Locator::Explain(const cv::Mat& bgr, const Explain
   const model::ModelInfo& info = encoder_->info();
   std::vector<float> image(model::PreprocessedSize(info));
   GEOLOC_RETURN_IF_ERROR(model::PreprocessInto(bgr, info, image.data()));
-  std::vector<float> descriptor(info.dim);
-  GEOLOC_RETURN_IF_ERROR(Encode(image.data(), 1, descriptor.data()));
-  GEOLOC_ASSIGN_OR_RETURN(auto hits, Search(descriptor, params.k, params.nprobe, params.ef_search));
+  // The Locate the target refers to: LocateBatch with a batch of one, finished on this thread.
+  absl::StatusOr<LocateResult> located_or = absl::UnknownError("not located");
+  GEOLOC_RETURN_IF_ERROR(LocateBatch(
+      image, {params}, /*searched=*/nullptr,
+      /*run_finish=*/nullptr,
+      [&located_or](size_t, absl::StatusOr<LocateResult> r) { located_or = std::move(r); }));
   ExplainResult result;
-  GEOLOC_ASSIGN_OR_RETURN(result.locate, Finish(descriptor, std::move(hits[0]), params));
+  GEOLOC_ASSIGN_OR_RETURN(result.locate, std::move(located_or));
   const LocateResult& located = result.locate;
   result.kind = target.kind;
 

@@ -76,45 +76,36 @@ absl::StatusOr<std::array<float, 3>> GetTriple(const Struct& root, absl::string_
   return out;
 }
 
-// Shortest decimal that reads back as the same float, so 0.485f prints as 0.485.
-std::string FloatToJson(float f) {
+// The float as a JSON number: the shortest decimal that reads back as the same float, so 0.485f
+// prints as 0.485 rather than as the double nearest to it (0.48500001430511475).
+Value FloatValue(float f) {
   char buf[32];
   for (int precision = 6; precision <= 9; ++precision) {
     std::snprintf(buf, sizeof(buf), "%.*g", precision, static_cast<double>(f));
     if (std::strtof(buf, nullptr) == f) break;
   }
-  return buf;
+  Value v;
+  v.set_number_value(std::strtod(buf, nullptr));
+  return v;
 }
 
-std::string QuoteJson(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);  // UTF-8 passes through unchanged
-        }
-    }
-  }
-  out += "\"";
-  return out;
+Value NumberValue(double d) {
+  Value v;
+  v.set_number_value(d);
+  return v;
+}
+
+Value StringValue(absl::string_view s) {
+  Value v;
+  v.set_string_value(std::string(s));
+  return v;
+}
+
+template <typename... Values>
+Value ListValue(Values... values) {
+  Value v;
+  for (const Value& item : {values...}) *v.mutable_list_value()->add_values() = item;
+  return v;
 }
 
 }  // namespace
@@ -198,24 +189,22 @@ absl::StatusOr<ModelInfo> ParseModelInfoJson(absl::string_view json) {
   return info;
 }
 
-std::string ModelInfoToJson(const ModelInfo& info) {
-  auto triple = [](const std::array<float, 3>& v) {
-    return absl::StrCat("[", FloatToJson(v[0]), ", ", FloatToJson(v[1]), ", ", FloatToJson(v[2]),
-                        "]");
-  };
-  std::string out = "{\n";
-  absl::StrAppend(&out, "  \"format_version\": ", kFormatVersion, ",\n");
-  absl::StrAppend(&out, "  \"name\": ", QuoteJson(info.name), ",\n");
-  absl::StrAppend(&out, "  \"backbone\": ", QuoteJson(info.backbone), ",\n");
-  absl::StrAppend(&out, "  \"head\": ", QuoteJson(info.head), ",\n");
-  absl::StrAppend(&out, "  \"dim\": ", info.dim, ",\n");
-  absl::StrAppend(&out, "  \"metric\": \"", MetricName(info.metric), "\",\n");
-  absl::StrAppend(&out, "  \"input_size\": [", info.input_height, ", ", info.input_width, "],\n");
-  absl::StrAppend(&out, "  \"resize\": \"", ResizePolicyName(info.resize), "\",\n");
-  absl::StrAppend(&out, "  \"mean\": ", triple(info.mean), ",\n");
-  absl::StrAppend(&out, "  \"std\": ", triple(info.std), ",\n");
-  absl::StrAppend(&out, "  \"fingerprint\": ", QuoteJson(info.fingerprint), "\n}\n");
-  return out;
+absl::StatusOr<std::string> ModelInfoToJson(const ModelInfo& info) {
+  Struct root;
+  auto& f = *root.mutable_fields();
+  f["format_version"] = NumberValue(kFormatVersion);
+  f["name"] = StringValue(info.name);
+  f["backbone"] = StringValue(info.backbone);
+  f["head"] = StringValue(info.head);
+  f["dim"] = NumberValue(info.dim);
+  f["metric"] = StringValue(MetricName(info.metric));
+  f["input_size"] = ListValue(NumberValue(info.input_height), NumberValue(info.input_width));
+  f["resize"] = StringValue(ResizePolicyName(info.resize));
+  f["mean"] =
+      ListValue(FloatValue(info.mean[0]), FloatValue(info.mean[1]), FloatValue(info.mean[2]));
+  f["std"] = ListValue(FloatValue(info.std[0]), FloatValue(info.std[1]), FloatValue(info.std[2]));
+  f["fingerprint"] = StringValue(info.fingerprint);
+  return ToJsonString(root);
 }
 
 }  // namespace geoloc::model

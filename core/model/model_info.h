@@ -51,8 +51,10 @@ inline constexpr int kMaxDescriptorDim = 1 << 20;
 //   required: format_version (1), name, dim, metric, input_size [H, W], mean, std, fingerprint
 //   optional: backbone, head (default ""), resize (default "resize_center_crop")
 absl::StatusOr<ModelInfo> ParseModelInfoJson(absl::string_view json);
-// Writes every field, so ParseModelInfoJson(ModelInfoToJson(info)) == info.
-std::string ModelInfoToJson(const ModelInfo& info);
+// Writes every field through protobuf's JSON printer (google.protobuf.Struct), so strings are
+// escaped properly and ParseModelInfoJson(*ModelInfoToJson(info)) == info. Floats print as their
+// shortest exact decimal (0.485, not 0.48500001430511475). INTERNAL when a string is not UTF-8.
+absl::StatusOr<std::string> ModelInfoToJson(const ModelInfo& info);
 
 absl::string_view MetricName(Metric metric);  // "ip" or "l2"
 absl::StatusOr<Metric> ParseMetric(absl::string_view name);

@@ -27,7 +27,8 @@ SCRAPE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 DASHBOARD = ROOT / "deploy" / "prometheus" / "grafana" / "geoloc-dashboard.json"
 METRICS_H = ROOT / "server" / "metrics.h"
 OPERATIONS = ROOT / "docs" / "OPERATIONS.md"
-SERVER_SOURCES = sorted((ROOT / "server").glob("*.cc"))
+# The server's code, headers included (the Locate pipeline is a header-only template).
+SERVER_SOURCES = sorted([*(ROOT / "server").glob("*.cc"), *(ROOT / "server").glob("*.h")])
 GRPC_CODES = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
               "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
               "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",

@@ -2,10 +2,15 @@
 // bundle, the synthetic world's query photos.
 #include "core/engine/locator.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/common/file_util.h"
 #include "core/cells/s2_cells.h"
@@ -83,6 +88,112 @@ TEST_F(LocatorTest, StagesGiveTheSameAnswerAsTheWholePipeline) {
     EXPECT_NEAR(r->best.pos.lon, (*whole)[i].best.pos.lon, 1e-9);
     EXPECT_EQ(r->peaks.size(), (*whole)[i].peaks.size());
   }
+}
+
+TEST_F(LocatorTest, LocateBatchFinishesEachImageWithItsOwnParamsThroughTheRunner) {
+  auto locator = Load("v1");
+  ASSERT_NE(locator, nullptr);
+  const std::vector<Query> queries = Queries();
+  ASSERT_GE(queries.size(), 2u);
+  const model::ModelInfo& info = locator->model_info();
+  const size_t floats = model::PreprocessedSize(info);
+  std::vector<float> pixels(2 * floats);
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(model::PreprocessInto(queries[i].image, info, pixels.data() + i * floats).ok());
+  }
+  LocateParams nearest;
+  nearest.k = 5;
+  nearest.estimator.kind = geo::EstimatorKind::kNearest;
+  LocateParams kde;
+  kde.k = 20;
+  kde.max_peaks = 2;
+
+  // The finishes are handed to the runner, not run: nothing is answered until the runner runs
+  // them, in whatever order it likes; `searched` comes once, before any of them.
+  std::vector<std::string> events;
+  std::vector<std::function<void()>> finishes;
+  std::vector<absl::StatusOr<LocateResult>> answers(2, absl::UnknownError("unanswered"));
+  BatchTimes times;
+  absl::Status st = locator->LocateBatch(
+      pixels, {nearest, kde},
+      [&](const BatchTimes& t) {
+        times = t;
+        events.push_back("searched");
+      },
+      [&](std::function<void()> finish) { finishes.push_back(std::move(finish)); },
+      [&](size_t i, absl::StatusOr<LocateResult> r) {
+        events.push_back(absl::StrCat("done ", i));
+        answers[i] = std::move(r);
+      });
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_EQ(finishes.size(), 2u);
+  EXPECT_EQ(events, std::vector<std::string>{"searched"});
+  finishes[1]();
+  finishes[0]();
+  EXPECT_EQ(events, (std::vector<std::string>{"searched", "done 1", "done 0"}));
+
+  // Each answer is what LocateImages gives for that image with that image's own params.
+  const LocateParams* params[] = {&nearest, &kde};
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(answers[i].ok()) << answers[i].status();
+    auto alone = locator->LocateImages({queries[i].image}, *params[i]);
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    EXPECT_EQ(answers[i]->neighbors.size(), static_cast<size_t>(params[i]->k)) << i;
+    EXPECT_NEAR(answers[i]->best.pos.lat, (*alone)[0].best.pos.lat, 1e-9) << i;
+    EXPECT_NEAR(answers[i]->best.pos.lon, (*alone)[0].best.pos.lon, 1e-9) << i;
+    EXPECT_EQ(answers[i]->peaks.size(), (*alone)[0].peaks.size()) << i;
+    EXPECT_EQ(answers[i]->encode_ms, times.encode_ms);
+    EXPECT_EQ(answers[i]->search_ms, times.search_ms);
+  }
+  EXPECT_LE(answers[1]->peaks.size(), 2u);
+  EXPECT_GT(times.encode_ms, 0);
+
+  // A batch that does not hold its images: refused before any work, nothing answered.
+  events.clear();
+  st = locator->LocateBatch(
+      absl::MakeConstSpan(pixels).subspan(0, floats), {nearest, kde},
+      [&](const BatchTimes&) { events.push_back("searched"); }, nullptr,
+      [&](size_t, absl::StatusOr<LocateResult>) { events.push_back("done"); });
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(events.empty());
+}
+
+TEST_F(LocatorTest, PrepareImageIsTheModelsDecodeAndPreprocess) {
+  auto locator = Load("v1");
+  ASSERT_NE(locator, nullptr);
+  const model::ModelInfo& info = locator->model_info();
+  std::ifstream csv(*dir_ + "/world/query.csv");
+  std::string line;
+  std::getline(csv, line);  // header
+  ASSERT_TRUE(static_cast<bool>(std::getline(csv, line)));
+  const std::vector<std::string> fields = absl::StrSplit(line, ',');
+  auto bytes = ReadFileToString(*dir_ + "/world/" + fields[0]);
+  ASSERT_TRUE(bytes.ok());
+
+  auto prepared = locator->PrepareImage(*bytes, /*max_pixels=*/50'000'000);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  model::DecodeOptions decode;
+  decode.target_min_side = std::min(info.input_height, info.input_width);
+  auto bgr = model::DecodeImage(*bytes, decode);
+  ASSERT_TRUE(bgr.ok());
+  std::vector<float> expected(model::PreprocessedSize(info));
+  ASSERT_TRUE(model::PreprocessInto(*bgr, info, expected.data()).ok());
+  EXPECT_EQ(*prepared, expected);
+
+  // Errors are the caller's: a format geoloc cannot decode (the decoder's UNIMPLEMENTED) and
+  // garbage are INVALID_ARGUMENT, an image over the pixel limit RESOURCE_EXHAUSTED.
+  const std::string gif(
+      "GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00,\x00\x00\x00\x00"
+      "\x01\x00\x01\x00\x00\x02\x02"
+      "D\x01\x00;",
+      35);
+  EXPECT_EQ(model::DecodeImage(gif, {}).status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(locator->PrepareImage(gif, 1000).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(locator->DecodeImage(gif, 1000).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(locator->PrepareImage("not an image", 1000).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(locator->PrepareImage(*bytes, /*max_pixels=*/10).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(LocatorTest, ReconstructedRowsAreTheDatabaseDescriptors) {

@@ -60,8 +60,8 @@ TEST(EstimatorOptionsTest, EachOutOfRangeFieldIsNamed) {
     void (*mutate)(EstimatorOptions&);
   };
   const Case cases[] = {
-      {"weight_exponent_m", [](EstimatorOptions& o) { o.weight_exponent_m = -1; }},
-      {"weight_exponent_m", [](EstimatorOptions& o) { o.weight_exponent_m = 51; }},
+      {"weight_exponent", [](EstimatorOptions& o) { o.weight_exponent_m = -1; }},
+      {"weight_exponent", [](EstimatorOptions& o) { o.weight_exponent_m = 51; }},
       {"sigma_deg", [](EstimatorOptions& o) { o.sigma_deg = 0; }},
       {"grid_b", [](EstimatorOptions& o) { o.grid_b = 0; }},
       {"grid_n", [](EstimatorOptions& o) { o.grid_n = 11; }},

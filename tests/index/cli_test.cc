@@ -50,7 +50,7 @@ class Cli : public ::testing::Test {
                       ",p", i / 4, "\n");
     }
     WriteAll(dir_.Sub("desc.csv"), csv);
-    WriteAll(dir_.Sub("geoloc.json"), model::ModelInfoToJson(TestModel(d_)));
+    WriteAll(dir_.Sub("geoloc.json"), model::ModelInfoToJson(TestModel(d_)).value());
   }
   std::string BuildArgs(const std::string& output, const std::string& more = "") const {
     return absl::StrCat("build --output=", output, " --npy=", dir_.Sub("desc.npy"),
@@ -90,7 +90,7 @@ TEST_F(Cli, BuildInfoVerifyAndTamper) {
 
   // A model of another dimension: the bundle is fine but does not match it.
   model::ModelInfo other = TestModel(2 * d_);
-  WriteAll(dir_.Sub("other.json"), model::ModelInfoToJson(other));
+  WriteAll(dir_.Sub("other.json"), model::ModelInfoToJson(other).value());
   CliRun mismatch = RunCli("verify " + bundle + " --model_info=" + dir_.Sub("other.json"));
   EXPECT_EQ(mismatch.exit_code, 1) << mismatch.output;
   EXPECT_NE(mismatch.output.find("dimension: bundle 16, served model 32"), std::string::npos)

@@ -67,12 +67,16 @@ TEST(ModelInfoTest, JsonRoundTripsExactly) {
   info.mean = {0.485f, 0.456f, 0.406f};
   info.std = {0.229f, 0.224f, 1.0f / 3.0f};
   info.fingerprint = "0123456789abcdef";
-  const std::string json = ModelInfoToJson(info);
+  absl::StatusOr<std::string> printed = ModelInfoToJson(info);
+  ASSERT_TRUE(printed.ok()) << printed.status();
+  const std::string& json = *printed;
   absl::StatusOr<ModelInfo> back = ParseModelInfoJson(json);
   ASSERT_TRUE(back.ok()) << back.status() << "\n" << json;
   EXPECT_TRUE(*back == info) << json;
   // Floats print as their shortest exact decimal, as a person would write them.
-  EXPECT_THAT(json, HasSubstr("[0.485, 0.456, 0.406]"));
+  EXPECT_THAT(json, ::testing::ContainsRegex("\"mean\": \\[[[:space:]]*0\\.485,[[:space:]]*"
+                                             "0\\.456,[[:space:]]*0\\.406[[:space:]]*\\]"))
+      << json;
 
   ModelInfo other = info;
   other.std[2] = 0.5f;

@@ -4,11 +4,14 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/estimator_mapping.h"
 
 namespace geoloc::server {
 namespace {
@@ -125,7 +128,7 @@ TEST(RequestOptionsTest, EveryEstimatorMapsAndUnknownValuesAreRefused) {
     absl::StatusOr<engine::LocateParams> p = Map(o);
     ASSERT_TRUE(p.ok()) << p.status();
     EXPECT_EQ(p->estimator.kind, kind);
-    EXPECT_EQ(ToProtoEstimator(kind), proto);
+    EXPECT_EQ(api::EstimatorToProto(kind), proto);
   }
   // proto3 enums are open: any int32 arrives as is.
   for (int value : {6, 17, -1, std::numeric_limits<int>::max(), std::numeric_limits<int>::min()}) {
@@ -133,6 +136,24 @@ TEST(RequestOptionsTest, EveryEstimatorMapsAndUnknownValuesAreRefused) {
     o.set_estimator(static_cast<geoloc::v1::Estimator>(value));
     ExpectInvalid(o, {"estimator = " + std::to_string(value)});
   }
+}
+
+// A new estimator needs its row in proto/estimator_mapping.cc: every kind maps to its own API value
+// (not UNSPECIFIED), which maps back to it.
+TEST(RequestOptionsTest, EveryEstimatorMapsToItsOwnApiValue) {
+  std::set<int> values;
+  for (const geo::EstimatorNames& e : geo::AllEstimators()) {
+    const geoloc::v1::Estimator proto = api::EstimatorToProto(e.kind);
+    EXPECT_NE(proto, geoloc::v1::ESTIMATOR_UNSPECIFIED) << e.name << " has no API value";
+    EXPECT_TRUE(values.insert(proto).second) << e.name << " shares its API value";
+    EXPECT_EQ(api::EstimatorFromProto(proto), std::optional<geo::EstimatorKind>(e.kind)) << e.name;
+    LocateOptions o;
+    o.set_estimator(proto);
+    absl::StatusOr<engine::LocateParams> p = Map(o);
+    ASSERT_TRUE(p.ok()) << e.name << ": " << p.status();
+    EXPECT_EQ(p->estimator.kind, e.kind) << e.name;
+  }
+  EXPECT_EQ(api::EstimatorFromProto(geoloc::v1::ESTIMATOR_UNSPECIFIED), std::nullopt);
 }
 
 // One double option: how to set it, its accepted boundaries and values just outside them.

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "core/common/mutex.h"
 
 namespace geoloc::loadgen {
 namespace {
@@ -34,8 +34,14 @@ LoadResult RunLoad(const LoadOptions& options, const CallFn& call) {
 
   const absl::Time start = absl::Now();
   const absl::Time end = has_duration ? start + options.duration : absl::InfiniteFuture();
-  std::mutex end_mu;
-  absl::Time last_end = start;
+  struct LastEnd {
+    Mutex mu;
+    absl::Time time ABSL_GUARDED_BY(mu);
+  } last_end;
+  {
+    MutexLock lock(&last_end.mu);
+    last_end.time = start;
+  }
 
   auto worker = [&](WorkerStats* mine) {
     for (;;) {
@@ -70,8 +76,8 @@ LoadResult RunLoad(const LoadOptions& options, const CallFn& call) {
           mine->errors.emplace(std::move(key), 1);
         }
       }
-      std::lock_guard<std::mutex> lock(end_mu);
-      last_end = std::max(last_end, finish);
+      MutexLock lock(&last_end.mu);
+      last_end.time = std::max(last_end.time, finish);
     }
   };
 
@@ -93,7 +99,10 @@ LoadResult RunLoad(const LoadOptions& options, const CallFn& call) {
       }
     }
   }
-  result.elapsed = last_end - start;
+  {
+    MutexLock lock(&last_end.mu);
+    result.elapsed = last_end.time - start;
+  }
   if (g_stop.load(std::memory_order_relaxed)) {
     result.end_reason = "cancel";
   } else if (timed_out.load()) {
