@@ -115,6 +115,18 @@ TEST(RecallTest, RecallAtNCountsTheFirstNeighbourWithin25Metres) {
   EXPECT_EQ(FirstHitRank(run.queries[4]), 1);  // the distractor's hit exists, but is not counted
 }
 
+TEST(RecallTest, RetrievalStatsCountTheNeighboursThatAgreeWithTheTruth) {
+  const RetrievalStats s = ComputeRetrievalStats(FourQueries(), 10);
+  EXPECT_EQ(s.k, 10);
+  EXPECT_DOUBLE_EQ(s.top1_within_100m, 0.25);  // only query 0's best neighbour
+  EXPECT_DOUBLE_EQ(s.any_within_100m, 0.75);   // queries 0, 1, 2 have one hit each
+  EXPECT_DOUBLE_EQ(s.mean_within_100m, 0.75);
+  EXPECT_DOUBLE_EQ(s.mean_within_1km, 0.75);
+  EXPECT_NEAR(s.median_top1_score, 0.89, 1e-12);
+  EXPECT_NEAR(s.median_kth_score, 0.80, 1e-12);
+  EXPECT_NEAR(s.median_weight_ratio, std::pow(1.89 / 1.80, 5), 1e-9);
+}
+
 TEST(DistractorTest, AurocOfTheTopScore) {
   RetrievalRun run;
   for (double s : {0.9, 0.8, 0.7}) run.queries.push_back(Query("q", {0, 0}, {{{0, 0}, s}}));

@@ -472,6 +472,41 @@ DistractorSeparation SeparateDistractors(const RetrievalRun& run) {
   return d;
 }
 
+RetrievalStats ComputeRetrievalStats(const RetrievalRun& run, int k) {
+  RetrievalStats s;
+  s.k = k;
+  std::vector<double> top1, kth, ratio;
+  int64_t n = 0, top1_near = 0, any_near = 0, near_100m = 0, near_1km = 0;
+  for (const RetrievedQuery& q : run.queries) {
+    if (!q.localizable || q.neighbors.empty()) continue;
+    ++n;
+    const size_t last = std::min<size_t>(k, q.neighbors.size()) - 1;
+    top1.push_back(q.neighbors.front().score);
+    kth.push_back(q.neighbors[last].score);
+    if (run.score_kind == geo::ScoreKind::kSimilarity) {
+      ratio.push_back(std::pow((q.neighbors.front().score + 1) / (q.neighbors[last].score + 1), 5));
+    }
+    int within_100m = 0;
+    for (size_t i = 0; i <= last; ++i) {
+      const double d = geo::HaversineKm(q.neighbors[i].pos, q.truth);
+      within_100m += d <= 0.1;
+      near_1km += d <= 1;
+      if (i == 0) top1_near += d <= 0.1;
+    }
+    near_100m += within_100m;
+    any_near += within_100m > 0;
+  }
+  if (n == 0) return s;
+  s.median_top1_score = Median(top1);
+  s.median_kth_score = Median(kth);
+  s.median_weight_ratio = ratio.empty() ? 0 : Median(ratio);
+  s.top1_within_100m = static_cast<double>(top1_near) / n;
+  s.any_within_100m = static_cast<double>(any_near) / n;
+  s.mean_within_100m = static_cast<double>(near_100m) / n;
+  s.mean_within_1km = static_cast<double>(near_1km) / n;
+  return s;
+}
+
 std::vector<std::pair<int, geo::EstimatorOptions>> TuneConfigurations(const TuneGrid& grid) {
   std::vector<std::pair<int, geo::EstimatorOptions>> configs;
   for (geo::EstimatorKind kind : grid.estimators) {

@@ -184,6 +184,14 @@ struct DistractorSeparation {
 // against distractors.
 DistractorSeparation SeparateDistractors(const RetrievalRun& run);
 
+// What the neighbours offer the estimators, over the localizable queries (see eval.proto).
+struct RetrievalStats {
+  int k = 0;
+  double median_top1_score = 0, median_kth_score = 0, median_weight_ratio = 0;
+  double top1_within_100m = 0, any_within_100m = 0, mean_within_100m = 0, mean_within_1km = 0;
+};
+RetrievalStats ComputeRetrievalStats(const RetrievalRun& run, int k);
+
 // The seed's grid search (thesis section on parameter tuning), extended to every estimator and
 // to our bandwidth in km: for each estimator, every combination of its parameters below, and for
 // each threshold the combination with the best accuracy (ties: the first in grid order, which is

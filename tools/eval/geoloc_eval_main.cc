@@ -358,6 +358,7 @@ int Run(const std::vector<double>& thresholds, const std::vector<geo::EstimatorK
   const std::vector<int> ns = {1, 5, 10, 20};
   const std::vector<double> recall = RecallAtN(*run, ns);
   const DistractorSeparation separation = SeparateDistractors(*run);
+  const RetrievalStats stats = ComputeRetrievalStats(*run, k);
   if (const std::string path = absl::GetFlag(FLAGS_queries_out); !path.empty()) {
     if (absl::Status st = WriteQueriesCsv(path, *run, reports); !st.ok()) return Fail(st);
   }
@@ -389,6 +390,15 @@ int Run(const std::vector<double>& thresholds, const std::vector<geo::EstimatorK
     d->set_auroc(separation.auroc);
     d->set_median_top1_localizable(separation.median_top1_localizable);
     d->set_median_top1_distractor(separation.median_top1_distractor);
+    files::RetrievalStats* rs = out.mutable_retrieval_stats();
+    rs->set_k(stats.k);
+    rs->set_median_top1_score(stats.median_top1_score);
+    rs->set_median_kth_score(stats.median_kth_score);
+    rs->set_median_weight_ratio(stats.median_weight_ratio);
+    rs->set_top1_within_100m(stats.top1_within_100m);
+    rs->set_any_within_100m(stats.any_within_100m);
+    rs->set_mean_within_100m(stats.mean_within_100m);
+    rs->set_mean_within_1km(stats.mean_within_1km);
     absl::StatusOr<std::string> text = ToJsonString(out);
     if (!text.ok()) return Fail(text.status());
     std::cout << *text << "\n";
@@ -407,6 +417,10 @@ int Run(const std::vector<double>& thresholds, const std::vector<geo::EstimatorK
                  separation.auroc, separation.median_top1_localizable,
                  separation.median_top1_distractor);
   }
+  absl::PrintF("neighbours (first %d): median score %.4f (best) / %.4f (last), best within 100 m "
+               "for %.3f, some within 100 m for %.3f, %.2f within 100 m on average\n",
+               stats.k, stats.median_top1_score, stats.median_kth_score, stats.top1_within_100m,
+               stats.any_within_100m, stats.mean_within_100m);
   if (tuned) {
     absl::PrintF("configurations tuned on '%s' for %s\n", tuned->split(), tuned_for);
   }
