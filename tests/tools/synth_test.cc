@@ -1,7 +1,5 @@
 // Tests of the synthetic world: layout, geography, determinism, the files written, whether the
 // pictures carry place and region information, and the geoloc-synth command line.
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -17,27 +15,22 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/common/file_util.h"
-#include "core/common/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 #include "tools/synth/geography.h"
 #include "tools/synth/synthetic_world.h"
+#include "tests/tools/world_test_util.h"
 
 namespace geoloc::synth {
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-// Written here rather than taken from the generator, so the test does not trust what it checks.
-double TestHaversineKm(double lat1, double lon1, double lat2, double lon2) {
-  constexpr double kRad = 3.14159265358979323846 / 180.0;
-  const double dlat = (lat2 - lat1) * kRad, dlon = (lon2 - lon1) * kRad;
-  const double a = std::pow(std::sin(dlat / 2), 2) +
-                   std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::pow(std::sin(dlon / 2), 2);
-  return 2 * 6371.0088 * std::asin(std::sqrt(a));
-}
+using test_util::Digests;
+using test_util::RunResult;
+using test_util::RunSynth;
+using test_util::TestHaversineKm;
 
 WorldOptions SmallOptions(uint64_t seed = 1) {
   WorldOptions o;
@@ -54,31 +47,7 @@ WorldOptions SmallOptions(uint64_t seed = 1) {
   return o;
 }
 
-class SynthDirTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           absl::StrCat("geoloc_synth_test_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Relative path -> SHA-256 of every regular file under `root`.
-  static std::map<std::string, std::string> Digests(const fs::path& root) {
-    std::map<std::string, std::string> out;
-    for (const auto& e : fs::recursive_directory_iterator(root)) {
-      if (!e.is_regular_file()) continue;
-      auto digest = Sha256File(e.path().string());
-      EXPECT_TRUE(digest.ok()) << digest.status();
-      out[fs::relative(e.path(), root).string()] = digest.ok() ? *digest : "";
-    }
-    return out;
-  }
-
-  fs::path dir_;
-};
+using SynthDirTest = test_util::WorldDirTest;
 
 // ---------------------------------------------------------------------------------------------
 // Options and layout
@@ -630,24 +599,6 @@ TEST_F(LearnabilityTest, RegionStyleIsShared) {
 
 // ---------------------------------------------------------------------------------------------
 // The command line
-
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-RunResult RunSynth(const std::string& args) {
-  RunResult result;
-  const std::string command = absl::StrCat(GEOLOC_SYNTH_BINARY, " ", args, " 2>&1");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 TEST_F(SynthDirTest, CommandLineWritesAWorldAndSummarises) {
   const fs::path out = dir_ / "w";

@@ -90,4 +90,37 @@ void FillPoly(cv::Mat& img, const std::vector<cv::Point>& pts, const Color& c) {
   cv::fillPoly(img, std::vector<std::vector<cv::Point>>{pts}, ToScalar(c), cv::LINE_AA);
 }
 
+void ApplyGain(cv::Mat& img, const cv::Mat& gain) {
+  for (int y = 0; y < img.rows; ++y) {
+    uint8_t* row = img.ptr<uint8_t>(y);
+    const float* g = gain.ptr<float>(y);
+    for (int x = 0; x < img.cols; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        row[3 * x + c] = cv::saturate_cast<uint8_t>(row[3 * x + c] * g[x]);
+      }
+    }
+  }
+}
+
+void AddSensorNoise(cv::Mat& img, double sigma, Rng& rng) {
+  const double scale = sigma / 147.8;
+  int offsets[4 * 255 + 1];
+  for (int sum = 0; sum <= 4 * 255; ++sum) {
+    offsets[sum] = static_cast<int>(std::floor((sum - 510) * scale + 0.5));
+  }
+  for (int y = 0; y < img.rows; ++y) {
+    uint8_t* row = img.ptr<uint8_t>(y);
+    const int n = img.cols * 3;
+    for (int i = 0; i < n; i += 2) {
+      const uint64_t r = rng.Next();
+      for (int k = 0; k < 2 && i + k < n; ++k) {
+        const uint32_t word = static_cast<uint32_t>(r >> (32 * k));
+        const uint32_t pairs = (word & 0x00ff00ffu) + ((word >> 8) & 0x00ff00ffu);
+        const int sum = static_cast<int>((pairs & 0xffffu) + (pairs >> 16));
+        row[i + k] = static_cast<uint8_t>(std::clamp(row[i + k] + offsets[sum], 0, 255));
+      }
+    }
+  }
+}
+
 }  // namespace geoloc::synth

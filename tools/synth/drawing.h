@@ -37,6 +37,14 @@ cv::Point P(double x, double y);  // rounded to the nearest pixel
 void FillRect(cv::Mat& img, double x0, double y0, double x1, double y1, const Color& c);
 void FillPoly(cv::Mat& img, const std::vector<cv::Point>& pts, const Color& c);
 
+// Multiplies each pixel of a BGR image by the CV_32F gain of its position (same size), saturating.
+void ApplyGain(cv::Mat& img, const cv::Mat& gain);
+
+// Near-Gaussian sensor noise of standard deviation `sigma` (grey levels) on a BGR image, in place:
+// the sum of four uniform bytes from `rng` (std 147.8) through a table of rounded offsets, so the
+// per-pixel work is integer only.
+void AddSensorNoise(cv::Mat& img, double sigma, Rng& rng);
+
 }  // namespace geoloc::synth
 
 #endif  // GEOLOC_TOOLS_SYNTH_DRAWING_H_

@@ -251,25 +251,7 @@ void ApplyCamera(const Capture& capture, Rng& rng, cv::Mat& image) {
   if (capture.blur_sigma >= 0.3) {
     cv::GaussianBlur(image, image, cv::Size(0, 0), capture.blur_sigma);
   }
-  // Near-Gaussian sensor noise: the sum of four uniform bytes (std 147.8), through a table.
-  const double scale = capture.noise_sigma / 147.8;
-  int offsets[4 * 255 + 1];
-  for (int sum = 0; sum <= 4 * 255; ++sum) {
-    offsets[sum] = static_cast<int>(std::floor((sum - 510) * scale + 0.5));
-  }
-  for (int y = 0; y < image.rows; ++y) {
-    uint8_t* row = image.ptr<uint8_t>(y);
-    const int n = image.cols * 3;
-    for (int i = 0; i < n; i += 2) {
-      const uint64_t r = rng.Next();
-      for (int k = 0; k < 2 && i + k < n; ++k) {
-        const uint32_t word = static_cast<uint32_t>(r >> (32 * k));
-        const uint32_t pairs = (word & 0x00ff00ffu) + ((word >> 8) & 0x00ff00ffu);
-        const int sum = static_cast<int>((pairs & 0xffffu) + (pairs >> 16));
-        row[i + k] = static_cast<uint8_t>(std::clamp(row[i + k] + offsets[sum], 0, 255));
-      }
-    }
-  }
+  AddSensorNoise(image, capture.noise_sigma, rng);
 }
 
 cv::Mat TakePhoto(const WorldOptions& options, const World& world, const Panorama& pano,

@@ -840,15 +840,7 @@ class PanoramaDrawer {
     }
     cv::Mat gain;
     cv::resize(coarse, gain, cv::Size(w_ + w_ / cols, h_), 0, 0, cv::INTER_LINEAR);
-    for (int y = 0; y < h_; ++y) {
-      uint8_t* row = pano_.color.ptr<uint8_t>(y);
-      const float* g = gain.ptr<float>(y);
-      for (int x = 0; x < w_; ++x) {
-        for (int c = 0; c < 3; ++c) {
-          row[3 * x + c] = cv::saturate_cast<uint8_t>(row[3 * x + c] * g[x]);
-        }
-      }
-    }
+    ApplyGain(pano_.color, gain(cv::Rect(0, 0, w_, h_)));
   }
 
   const PlanetRegionStyle& r_;

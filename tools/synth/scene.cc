@@ -377,15 +377,7 @@ class SceneDrawer {
     }
     cv::Mat gain;
     cv::resize(coarse, gain, img_.size(), 0, 0, cv::INTER_CUBIC);
-    for (int y = 0; y < img_.rows; ++y) {
-      uint8_t* row = img_.ptr<uint8_t>(y);
-      const float* g = gain.ptr<float>(y);
-      for (int x = 0; x < img_.cols; ++x) {
-        for (int c = 0; c < 3; ++c) {
-          row[3 * x + c] = cv::saturate_cast<uint8_t>(row[3 * x + c] * g[x]);
-        }
-      }
-    }
+    ApplyGain(img_, gain);
   }
 
   const RegionStyle& s_;
@@ -458,28 +450,11 @@ cv::Mat RenderViewOfScene(const cv::Mat& scene, const WorldOptions& options, int
   const double sigma = rng.Uniform(0.0, 1.1);
   if (sigma >= 0.3) cv::GaussianBlur(photo, photo, cv::Size(0, 0), sigma);
 
-  // Sensor noise: near-Gaussian (the sum of four uniform bytes, std 147.8) from the view's own
-  // stream, through a table of rounded offsets so the per-pixel work is integer only.
-  const double noise = rng.Uniform(1.5, 5.0) / 147.8;
-  int offsets[4 * 255 + 1];
-  for (int sum = 0; sum <= 4 * 255; ++sum) {
-    offsets[sum] = static_cast<int>(std::floor((sum - 510) * noise + 0.5));
-  }
+  // Sensor noise from the view's own stream.
+  const double noise = rng.Uniform(1.5, 5.0);
   Rng noise_rng(StreamSeed(options.seed, Stream::kViewNoise, static_cast<uint64_t>(place),
                            static_cast<uint64_t>(view)));
-  for (int y = 0; y < photo.rows; ++y) {
-    uint8_t* row = photo.ptr<uint8_t>(y);
-    const int n = photo.cols * 3;
-    for (int i = 0; i < n; i += 2) {
-      const uint64_t r = noise_rng.Next();
-      for (int k = 0; k < 2 && i + k < n; ++k) {
-        const uint32_t word = static_cast<uint32_t>(r >> (32 * k));
-        const uint32_t pairs = (word & 0x00ff00ffu) + ((word >> 8) & 0x00ff00ffu);
-        const int sum = static_cast<int>((pairs & 0xffffu) + (pairs >> 16));
-        row[i + k] = static_cast<uint8_t>(std::clamp(row[i + k] + offsets[sum], 0, 255));
-      }
-    }
-  }
+  AddSensorNoise(photo, noise, noise_rng);
   return photo;
 }
 

@@ -68,7 +68,7 @@ struct Preset {
   int width, height;
 };
 constexpr Preset kPresets[] = {
-    {"tiny", WorldKind::kPlanet, 6, 60, 0, 0, 0, 0, 0, 160, 120},
+    {"tiny", WorldKind::kPlanet, 6, 100, 0, 0, 0, 0, 0, 160, 120},
     {"small", WorldKind::kPlanet, 24, 500, 0, 0, 0, 0, 0, 320, 240},
     {"medium", WorldKind::kPlanet, 150, 4500, 0, 0, 0, 0, 0, 320, 240},
     {"large", WorldKind::kPlanet, 600, 45000, 0, 0, 0, 0, 0, 320, 240},

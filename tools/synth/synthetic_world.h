@@ -138,7 +138,7 @@ struct WorldOptions {
 };
 
 // Named worlds. Planet presets (images are approximate: coverage is drawn):
-//   "tiny"   6 cities,     60 places,   ~300 images, 160x120    (CI, seconds)
+//   "tiny"   6 cities,    100 places,   ~430 images, 160x120    (CI, seconds)
 //   "small"  24 cities,   500 places, ~2,500 images, 320x240    (the demo)
 //   "medium" 150 cities, 4,500 places, ~22,000 images, 320x240  (the proving-ground report)
 //   "large"  600 cities, 45,000 places, ~220,000 images, 320x240 (benchmarks)

@@ -177,7 +177,7 @@ def step_index(ctx):
     for split in ("database", "train"):
         ctx.call([ctx.tool("geoloc-index"), "build", "--model", model_path(ctx), "--csv",
                   ctx.path("world", f"{split}.csv"), "--output", ctx.path("bundles", split),
-                  "--name", split, "--replace", "--log_level", "warning"],
+                  "--name", split, "--replace"],
                  stdout_path=ctx.path("bundles", f"{split}.txt"))
 
 
