@@ -122,6 +122,8 @@ TEST(RecallTest, RetrievalStatsCountTheNeighboursThatAgreeWithTheTruth) {
   EXPECT_DOUBLE_EQ(s.any_within_100m, 0.75);   // queries 0, 1, 2 have one hit each
   EXPECT_DOUBLE_EQ(s.mean_within_100m, 0.75);
   EXPECT_DOUBLE_EQ(s.mean_within_1km, 0.75);
+  // Within 25 km: each query's hit, plus query 1's best neighbour (5 km off).
+  EXPECT_DOUBLE_EQ(s.mean_within_25km, 1.0);
   EXPECT_NEAR(s.median_top1_score, 0.89, 1e-12);
   EXPECT_NEAR(s.median_kth_score, 0.80, 1e-12);
   EXPECT_NEAR(s.median_weight_ratio, std::pow(1.89 / 1.80, 5), 1e-9);

@@ -476,7 +476,7 @@ RetrievalStats ComputeRetrievalStats(const RetrievalRun& run, int k) {
   RetrievalStats s;
   s.k = k;
   std::vector<double> top1, kth, ratio;
-  int64_t n = 0, top1_near = 0, any_near = 0, near_100m = 0, near_1km = 0;
+  int64_t n = 0, top1_near = 0, any_near = 0, near_100m = 0, near_1km = 0, near_25km = 0;
   for (const RetrievedQuery& q : run.queries) {
     if (!q.localizable || q.neighbors.empty()) continue;
     ++n;
@@ -491,6 +491,7 @@ RetrievalStats ComputeRetrievalStats(const RetrievalRun& run, int k) {
       const double d = geo::HaversineKm(q.neighbors[i].pos, q.truth);
       within_100m += d <= 0.1;
       near_1km += d <= 1;
+      near_25km += d <= 25;
       if (i == 0) top1_near += d <= 0.1;
     }
     near_100m += within_100m;
@@ -504,6 +505,7 @@ RetrievalStats ComputeRetrievalStats(const RetrievalRun& run, int k) {
   s.any_within_100m = static_cast<double>(any_near) / n;
   s.mean_within_100m = static_cast<double>(near_100m) / n;
   s.mean_within_1km = static_cast<double>(near_1km) / n;
+  s.mean_within_25km = static_cast<double>(near_25km) / n;
   return s;
 }
 

@@ -189,6 +189,7 @@ struct RetrievalStats {
   int k = 0;
   double median_top1_score = 0, median_kth_score = 0, median_weight_ratio = 0;
   double top1_within_100m = 0, any_within_100m = 0, mean_within_100m = 0, mean_within_1km = 0;
+  double mean_within_25km = 0;
 };
 RetrievalStats ComputeRetrievalStats(const RetrievalRun& run, int k);
 

@@ -399,6 +399,7 @@ int Run(const std::vector<double>& thresholds, const std::vector<geo::EstimatorK
     rs->set_any_within_100m(stats.any_within_100m);
     rs->set_mean_within_100m(stats.mean_within_100m);
     rs->set_mean_within_1km(stats.mean_within_1km);
+    rs->set_mean_within_25km(stats.mean_within_25km);
     absl::StatusOr<std::string> text = ToJsonString(out);
     if (!text.ok()) return Fail(text.status());
     std::cout << *text << "\n";

@@ -182,11 +182,16 @@ class Canvas {
   int width() const { return w_; }
   int height() const { return h_; }
 
-  // depth: 0 near .. 250 far, or -1 to leave the depth layer alone.
+  // depth: 0 near .. 250 far for an opaque structure, which also hides whatever snow, leaves and
+  // lights lay behind it (its own are drawn after it); -1 for a detail on a surface (a window, a
+  // sign), which leaves the layers alone.
   void Rect(double x0, double y0, double x1, double y1, const Color& c, int depth) {
     Wrapped(x0, x1, [&](double dx) {
       FillRect(p_.color, x0 + dx, y0, x1 + dx, y1, c);
-      if (depth >= 0) MaskRect(p_.depth, x0 + dx, y0, x1 + dx, y1, depth);
+      if (depth < 0) return;
+      MaskRect(p_.depth, x0 + dx, y0, x1 + dx, y1, depth);
+      for (cv::Mat* m : {&p_.snow, &p_.foliage}) MaskRect(*m, x0 + dx, y0, x1 + dx, y1, 0);
+      cv::rectangle(p_.emission, P(x0 + dx, y0), P(x1 + dx, y1), cv::Scalar::all(0), cv::FILLED);
     });
   }
   void Poly(const std::vector<cv::Point2d>& pts, const Color& c, int depth) {
@@ -195,10 +200,11 @@ class Canvas {
     Wrapped(lo, hi, [&](double dx) {
       const std::vector<cv::Point> shifted = Shift(pts, dx);
       FillPoly(p_.color, shifted, c);
-      if (depth >= 0) {
-        cv::fillPoly(p_.depth, std::vector<std::vector<cv::Point>>{shifted}, cv::Scalar(depth),
-                     cv::LINE_8);
-      }
+      if (depth < 0) return;
+      const std::vector<std::vector<cv::Point>> polys{shifted};
+      cv::fillPoly(p_.depth, polys, cv::Scalar(depth), cv::LINE_8);
+      for (cv::Mat* m : {&p_.snow, &p_.foliage}) cv::fillPoly(*m, polys, cv::Scalar(0), cv::LINE_8);
+      cv::fillPoly(p_.emission, polys, cv::Scalar::all(0), cv::LINE_8);
     });
   }
   void Ellipse(double cx, double cy, double rx, double ry, double from, double to, const Color& c,
@@ -207,10 +213,14 @@ class Canvas {
       const cv::Size axes(std::max(1, static_cast<int>(rx)), std::max(1, static_cast<int>(ry)));
       cv::ellipse(p_.color, P(cx + dx, cy), axes, 0, from, to, ToScalar(c), cv::FILLED,
                   cv::LINE_AA);
-      if (depth >= 0) {
-        cv::ellipse(p_.depth, P(cx + dx, cy), axes, 0, from, to, cv::Scalar(depth), cv::FILLED,
-                    cv::LINE_8);
+      if (depth < 0) return;
+      cv::ellipse(p_.depth, P(cx + dx, cy), axes, 0, from, to, cv::Scalar(depth), cv::FILLED,
+                  cv::LINE_8);
+      for (cv::Mat* m : {&p_.snow, &p_.foliage}) {
+        cv::ellipse(*m, P(cx + dx, cy), axes, 0, from, to, cv::Scalar(0), cv::FILLED, cv::LINE_8);
       }
+      cv::ellipse(p_.emission, P(cx + dx, cy), axes, 0, from, to, cv::Scalar::all(0), cv::FILLED,
+                  cv::LINE_8);
     });
   }
   void Line(double x0, double y0, double x1, double y1, const Color& c, int thickness) {

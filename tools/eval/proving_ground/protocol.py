@@ -138,7 +138,8 @@ class Protocol:
             cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime +
                    self_after.ru_utime - self_before.ru_utime + self_after.ru_stime -
                    self_before.ru_stime)
-            ctx.timings[step.name] = {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
+            ctx.timings[step.name] = {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                                      "command": ctx.settings.get("command", "")}
             with open(timings_path, "w") as f:
                 json.dump(ctx.timings, f, indent=1)
             elapsed = time.time() - total_start
