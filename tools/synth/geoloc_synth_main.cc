@@ -33,6 +33,8 @@ ABSL_FLAG(std::string, out, "", "Output directory (required): receives the CSVs 
 ABSL_FLAG(bool, force, false,
           "Write into a non-empty directory even if it does not look like a synthetic world");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(bool, dry_run, false,
+          "Plan the world and print its summary without writing anything (--out not needed)");
 // Overrides of the preset's WorldOptions; unset flags keep the preset's value.
 ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt, "World seed (preset: 1)");
 ABSL_FLAG(std::optional<int>, image_width, std::nullopt,
@@ -281,7 +283,8 @@ int main(int argc, char** argv) {
   geoloc::SetMinLogLevel(*level);
 
   const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) {
+  const bool dry_run = absl::GetFlag(FLAGS_dry_run);
+  if (out.empty() && !dry_run) {
     return Fail(kUsageError, "--out is required: the directory to write the world into");
   }
   const std::string preset = absl::GetFlag(FLAGS_preset);
@@ -294,6 +297,14 @@ int main(int argc, char** argv) {
     return Fail(kUsageError, absl::StrCat("invalid options: ", valid.message()));
   }
 
+  if (dry_run) {
+    const geoloc::synth::World plan = geoloc::synth::PlanWorld(*options);
+    std::printf("geoloc-synth: planned (nothing written)\n  preset   %s, seed %llu\n",
+                preset.c_str(), static_cast<unsigned long long>(options->seed));
+    std::printf("  images   %zu\n", plan.images.size());
+    if (options->kind == geoloc::synth::WorldKind::kPlanet) PrintPlanetSummary(plan);
+    return 0;
+  }
   geoloc::synth::GenerateOptions generate;
   generate.force = absl::GetFlag(FLAGS_force);
   generate.show_progress = true;

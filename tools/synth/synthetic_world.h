@@ -138,10 +138,10 @@ struct WorldOptions {
 };
 
 // Named worlds. Planet presets (images are approximate: coverage is drawn):
-//   "tiny"   6 cities,    100 places,   ~430 images, 160x120    (CI, seconds)
-//   "small"  24 cities,   500 places, ~2,500 images, 320x240    (the demo)
-//   "medium" 150 cities, 4,500 places, ~22,000 images, 320x240  (the proving-ground report)
-//   "large"  600 cities, 45,000 places, ~220,000 images, 320x240 (benchmarks)
+//   "tiny"   6 cities,    100 places,    ~600 images, 160x120    (CI, seconds)
+//   "small"  24 cities,   500 places,  ~2,500 images, 320x240    (the demo)
+//   "medium" 150 cities, 4,500 places, ~21,000 images, 320x240   (the proving-ground report)
+//   "large"  600 cities, 45,000 places, ~207,000 images, 320x240 (benchmarks)
 // Fixed presets (images = regions x cities x places x (database + query views)):
 //   "fixed-tiny"  4 x 2 x  4 x (2 + 1) =    96 images, 320x240
 //   "fixed-small" 6 x 3 x 14 x (3 + 1) = 1,008 images, 320x240
