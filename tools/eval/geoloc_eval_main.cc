@@ -84,7 +84,8 @@ ABSL_FLAG(int32_t, max_queries, 0, "evaluate at most this many queries (0: all)"
 ABSL_FLAG(std::string, precision, "auto", "encoder precision: auto, fp32 or bf16");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0: LibTorch's default)");
 ABSL_FLAG(int32_t, tune_threads, 0, "tune: threads evaluating configurations (0: all cores)");
-ABSL_FLAG(bool, json, false, "print one JSON object instead of tables (and no progress)");
+ABSL_FLAG(bool, json, false, "print one JSON object instead of tables");
+ABSL_FLAG(bool, progress, true, "progress with rate and ETA on stderr (retrieval, tuning)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 namespace geoloc::eval {
@@ -172,7 +173,7 @@ absl::StatusOr<RetrievalRun> Retrieve(const Stack& stack) {
   retrieve.max_k = absl::GetFlag(FLAGS_max_k);
   retrieve.batch = absl::GetFlag(FLAGS_batch);
   retrieve.max_queries = absl::GetFlag(FLAGS_max_queries);
-  retrieve.show_progress = !absl::GetFlag(FLAGS_json);
+  retrieve.show_progress = absl::GetFlag(FLAGS_progress);
   return RetrieveAll(*stack.locator, queries, retrieve);
 }
 
@@ -444,7 +445,7 @@ int Tune(const std::vector<double>& thresholds, const std::vector<geo::Estimator
   grid.estimators = kinds;
   const bool json = absl::GetFlag(FLAGS_json);
   const std::vector<TuneBest> best =
-      Tune(*run, grid, thresholds, !json, absl::GetFlag(FLAGS_tune_threads));
+      Tune(*run, grid, thresholds, absl::GetFlag(FLAGS_progress), absl::GetFlag(FLAGS_tune_threads));
   int64_t localizable = 0;
   for (const RetrievedQuery& q : run->queries) localizable += q.localizable;
   if (json) {
