@@ -3,7 +3,7 @@
     vectors = read_flat_bundle("runs/db")   # float32 [N, D], rows in the bundle's row order
 
 A flat bundle's shards are Faiss IndexFlatIP / IndexFlatL2 files (faiss::write_index): the fourcc
-"IxFI" or "IxF2", the index header (d: int32, ntotal: int64, two int64 placeholders, is_trained:
+"IxFI" or "IxF2", the index header (d: int32, ntotal: int64, two unused int64 fields, is_trained:
 bool, metric: int32), then the codes as a size_t count of floats and the floats. Anything else is
 refused with the reason, so a format change fails loudly instead of reading garbage.
 """

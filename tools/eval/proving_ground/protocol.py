@@ -88,7 +88,8 @@ class Context:
         return path
 
     def call(self, argv, stdout_path=None):
-        """Runs a command, echoing it; its stderr (progress) passes through."""
+        """Runs a command, echoing it; its stderr (progress) passes through. Its stdout goes to
+        `stdout_path` only when it succeeds (written beside it, then renamed)."""
         line = " ".join(shlex.quote(a) for a in argv)
         if stdout_path:
             line += f" > {shlex.quote(stdout_path)}"
@@ -96,7 +97,8 @@ class Context:
         with open(self.path("commands.log"), "a") as log:
             log.write(line + "\n")
         print(f"$ {line}", file=sys.stderr, flush=True)
-        out = open(stdout_path, "w") if stdout_path else None
+        partial = f"{stdout_path}.partial" if stdout_path else None
+        out = open(partial, "w") if partial else None
         try:
             code = subprocess.call(argv, stdout=out)
         finally:
@@ -104,6 +106,8 @@ class Context:
                 out.close()
         if code != 0:
             raise ProtocolError(f"command failed with exit status {code}: {line}")
+        if partial:
+            os.replace(partial, stdout_path)
 
 
 class Protocol:

@@ -486,8 +486,10 @@ def write(ctx):
                      [[k, _fmt(v["wall_s"], 1), _fmt(v["cpu_s"], 1)] for k, v in timings.items()] +
                      [["total", _fmt(total_wall, 1), _fmt(total_cpu, 1)]]) + "\n")
     text = "\n".join(md)
-    with open(os.path.join(out_dir, "report.md"), "w") as f:
+    partial = os.path.join(out_dir, "report.md.partial")
+    with open(partial, "w") as f:
         f.write(text)
+    os.replace(partial, os.path.join(out_dir, "report.md"))
     publish = ctx.settings.get("publish")
     if publish:
         target = os.path.join(publish, "proving_ground", ctx.preset)
