@@ -22,6 +22,8 @@ def main(argv=None):
     p.add_argument("--steps", help="comma-separated steps to run (default: all, in order)")
     p.add_argument("--from", dest="from_step", help="run this step and every later one")
     p.add_argument("--threads", type=int, default=0, help="geoloc-synth threads (0: all cores)")
+    p.add_argument("--retrieve", default="val,test",
+                   help="query splits the retrieve step encodes (add calib for calibration)")
     p.add_argument("--publish", help="also copy the report and its plots into this directory "
                                      "(e.g. docs)")
     args = p.parse_args(argv)
@@ -37,11 +39,15 @@ def main(argv=None):
     for name in only or []:
         if name not in names:
             p.error(f"unknown step {name} (steps: {', '.join(names)})")
+    for split in args.retrieve.split(","):
+        if split not in ("val", "calib", "test"):
+            p.error(f"--retrieve: {split!r} is not a query split (val, calib, test)")
     settings = {
         "root": root, "preset": args.preset, "seed": args.seed, "build": args.build,
         "work": args.work or os.path.join(root, "build", "proving_ground",
                                           f"{args.preset}-seed{args.seed}"),
         "model": args.model, "threads": args.threads, "publish": args.publish,
+        "retrieve_splits": tuple(args.retrieve.split(",")),
         "command": " ".join(["tools/proving_ground.sh"] + (argv if argv is not None else sys.argv[1:])),
     }
     try:
