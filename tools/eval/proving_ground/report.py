@@ -313,7 +313,8 @@ def write(ctx):
     queries = _rows(ctx.path("eval", "test_queries.csv"))
     probe = _load_json(ctx.path("probe.json")) if os.path.exists(ctx.path("probe.json")) else {}
     timings = _load_json(ctx.path("timings.json")) if os.path.exists(ctx.path("timings.json")) else {}
-    timings.setdefault("report", {"wall_s": 0.0, "cpu_s": 0.0, "command": ctx.settings["command"]})
+    # This step's own time is only known once it has written this file.
+    timings["report"] = {"wall_s": None, "cpu_s": None, "command": ctx.settings["command"]}
     protocol = _load_json(ctx.path("protocol.json"))
     with open(ctx.path("world.txt")) as f:
         world_summary = f.read().strip()
@@ -480,11 +481,12 @@ def write(ctx):
     md.append("Wall time of this run and CPU time (user + system, the tools and this script); on "
               "a machine shared with other work the wall time overstates what two idle cores "
               "take, the CPU time does not.\n")
-    total_wall = sum(t["wall_s"] for t in timings.values())
-    total_cpu = sum(t["cpu_s"] for t in timings.values())
+    total_wall = sum(t["wall_s"] or 0 for t in timings.values())
+    total_cpu = sum(t["cpu_s"] or 0 for t in timings.values())
     md.append(_table(["step", "wall s", "CPU s"],
                      [[k, _fmt(v["wall_s"], 1), _fmt(v["cpu_s"], 1)] for k, v in timings.items()] +
-                     [["total", _fmt(total_wall, 1), _fmt(total_cpu, 1)]]) + "\n")
+                     [["total (without this step)", _fmt(total_wall, 1), _fmt(total_cpu, 1)]]) +
+              "\n")
     text = "\n".join(md)
     partial = os.path.join(out_dir, "report.md.partial")
     with open(partial, "w") as f:
