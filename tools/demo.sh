@@ -25,7 +25,7 @@ mkdir -p "$out"
 step "3/8 export the demo model (ResNet-18 + GeM + FC-512, random weights, seed 0)"
 "$py" tools/export_model.py --demo -o "$out/model.pt"
 
-step "4/8 generate a synthetic world (preset small: 1,008 geotagged photos of 252 places in 18 cities)"
+step "4/8 generate a synthetic world (preset small: about 2,500 geotagged photos of 500 places in 24 cities drawn from real photo density)"
 "$build/tools/synth/geoloc-synth" --preset small --seed 1 --out "$out/world"
 
 step "5/8 build the index bundle from the world's database split"
@@ -34,7 +34,8 @@ step "5/8 build the index bundle from the world's database split"
 "$build/tools/index/geoloc-index" info "$out/bundle" | head -n 12
 
 step "6/8 adaptive S2 cells and the hierarchical cell classifier (HMC) for the bundle"
-# The small world's 18 cities hold 42 database photos each: cells of 20..100 photos are cities.
+# The small world's database holds about 840 photos, most in a few big cities: cells of 20..100
+# photos split the big cities and keep the others whole.
 "$build/tools/cells/geoloc-cells" generate --bundle "$out/bundle" --lvl_start 2 --lvl_end 12 \
   --t_min 20 --t_max 100 --force
 "$build/tools/cells/geoloc-cells" train --bundle "$out/bundle" --variant hmc --hidden 256 \
@@ -68,8 +69,10 @@ done
 echo "geolocd serving on 127.0.0.1:$grpc_port (metrics: http://127.0.0.1:$metrics_port/metrics)"
 
 step "8/8 locate and explain a query photo"
-# The first query of the world: its true location is in the CSV, for comparison.
-IFS=, read -r query_path query_lat query_lon _ < <(sed -n 2p "$out/world/query.csv")
+# The first localizable photo of the test split (column 13 is `localizable`; distractors are 0):
+# its true location is in the CSV, for comparison.
+IFS=, read -r query_path query_lat query_lon _ < <(awk -F, 'NR > 1 && $13 == 1 { print; exit }' \
+  "$out/world/test.csv")
 echo "query: $query_path (taken at $query_lat, $query_lon)"
 "${cli[@]}" locate "$out/world/$query_path" --levels 10,13 --neighbors --classifier_cells 5 \
   --geojson "$out/answer.geojson"

@@ -35,7 +35,7 @@ std::unique_ptr<model::Encoder> LoadTestEncoder() {
 class EndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
-    synth::WorldOptions options = synth::WorldPreset("tiny").value();
+    synth::WorldOptions options = synth::WorldPreset("fixed-tiny").value();
     options.threads = 2;
     absl::StatusOr<synth::World> world = synth::GenerateWorld(options, dir_.Sub("world"));
     ASSERT_TRUE(world.ok()) << world.status();

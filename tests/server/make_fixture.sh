@@ -27,7 +27,7 @@ mkdir -p "$out/bundles"
 "$py" "$src/tools/export_model.py" --backbone resnet18 --head gem --input-size 128 --seed 1 \
   --name fixture-other -o "$out/other_model.pt" --quiet
 
-"$build/tools/synth/geoloc-synth" --preset tiny --seed 3 --out "$out/world" >/dev/null
+"$build/tools/synth/geoloc-synth" --preset fixed-tiny --seed 3 --out "$out/world" >/dev/null
 
 index="$build/tools/index/geoloc-index"
 "$index" build --model "$out/model.pt" --csv "$out/world/database.csv" --output "$out/bundles/v1" \
