@@ -12,6 +12,7 @@ import unittest
 
 import model_reference as ref  # noqa: E402 (puts tools/ and tools/python/ on sys.path)
 import export_model as em  # noqa: E402
+import geoloc_checkpoints as gc  # noqa: E402
 import geoloc_models as gm  # noqa: E402
 import geoloc_quantize as gq  # noqa: E402
 import torch  # noqa: E402
@@ -205,7 +206,7 @@ class ExportTest(unittest.TestCase):
         config = gm.ModelConfig(backbone="vgg16", head="avg", input_size=(64, 64))
         model = gm.build_model(config)
         state = {k: v for k, v in vgg.state_dict().items() if k.startswith("features.")}
-        gm.apply_checkpoint(model, config, state, "torchvision", "vgg16.pth")
+        gc.apply_checkpoint(model, config, gc.Checkpoint("vgg16.pth", state), "torchvision")
         x = torch.randn(1, 3, 64, 64)
         with torch.no_grad():
             want = vgg.features[:29](x)  # through conv5_3, before its ReLU and the last pool
