@@ -83,6 +83,8 @@ _NUMPY_GLOBALS = {
     ("numpy.core.multiarray", "scalar"), ("numpy.core.multiarray", "_reconstruct"),
     ("numpy", "dtype"), ("numpy", "ndarray"),
     ("numpy._core.multiarray", "scalar"), ("numpy._core.multiarray", "_reconstruct"),
+    # How pickle protocol 2 (torch.save before 1.6) spells a bytes object: encode(str, latin1).
+    ("_codecs", "encode"),
 }
 
 
@@ -135,6 +137,22 @@ _RESTRICTED_PICKLE = types.SimpleNamespace(Unpickler=_RestrictedUnpickler, load=
                                            __name__="geoloc_restricted_pickle")
 
 
+def restricted_torch_load(path: str):
+    """torch.load through _RestrictedUnpickler, on the CPU. Raises what torch.load raises, and
+    pickle.UnpicklingError for a forbidden global."""
+    with open(path, "rb") as f:
+        if int(torch.__version__.split(".")[0]) >= 2:
+            return torch.load(f, map_location="cpu", pickle_module=_RESTRICTED_PICKLE,
+                              weights_only=False)
+        # torch 1.13's torch.load replaces pickle_module by plain pickle whenever weights_only is
+        # off (seen by a test: the payload ran), so call its loaders, which honour the module.
+        serialization = torch.serialization
+        if serialization._is_zipfile(f):
+            with serialization._open_zipfile_reader(f) as archive:
+                return serialization._load(archive, "cpu", _RESTRICTED_PICKLE, encoding="utf-8")
+        return serialization._legacy_load(f, "cpu", _RESTRICTED_PICKLE, encoding="utf-8")
+
+
 def _plain(value):
     """numpy scalars and tensors in metadata become Python numbers and lists (for JSON)."""
     if isinstance(value, dict):
@@ -163,7 +181,7 @@ def load_checkpoint(path: str) -> Checkpoint:
     """Reads a state dict file (raw, or wrapped in `state_dict` / `model_state_dict` / `model`,
     optionally with DataParallel's `module.` prefix). Raises gm.ModelError."""
     try:
-        obj = torch.load(path, map_location="cpu", pickle_module=_RESTRICTED_PICKLE)
+        obj = restricted_torch_load(path)
     except FileNotFoundError:
         raise gm.ModelError(f"{path}: checkpoint file not found") from None
     except Exception as e:  # noqa: BLE001 - torch.load raises many types for a bad file
@@ -415,8 +433,8 @@ def apply_checkpoint(model: gm.GeolocNet, config: gm.ModelConfig, ckpt: Checkpoi
                 f"{key} (shape {list(value.shape)}, model has {list(ours[target].shape)})")
             continue
         mapped[target] = value
-    summary: Dict[str, object] = {}
-    if fmt == "netvlad" and "aggregation.assign.bias" not in mapped and not mismatched:
+    summary: Dict[str, object] = {"loaded_keys": len(mapped), "ignored_keys": len(ignored)}
+    if fmt == "netvlad" and "pool.conv.bias" not in state:
         # vladv1 (pytorch-NetVlad's default) has no assignment bias: softmax(conv(x)) with a
         # bias-free 1x1 conv is ours with a zero bias.
         mapped["aggregation.assign.bias"] = torch.zeros_like(ours["aggregation.assign.bias"])
@@ -449,4 +467,4 @@ def apply_checkpoint(model: gm.GeolocNet, config: gm.ModelConfig, ckpt: Checkpoi
     if fmt == "cosplace" and config.backbone.startswith("efficientnet"):
         summary["efficientnet_layout"] = ("backbone.0.<i> (CosPlace's Sequential(features))"
                                           if _efficientnet_wrapped(state) else "backbone.<i>")
-    return {"loaded_keys": len(mapped), "ignored_keys": len(ignored), **summary}
+    return summary

@@ -4,7 +4,8 @@ Classes are square geographic cells of side M metres, split by heading bins of a
 the photos have headings. A class's group is (row mod N, column mod N, heading bin mod L), so two
 classes of one group are at least (N - 1) * M metres (or (L - 1) * alpha degrees) apart and never
 show the same place. Each group has its own LMCL (CosFace) head; the groups take turns, each for
-`iterations_per_group` steps, while the backbone, GeM and FC are shared.
+`iterations_per_group` steps, while the backbone, GeM and FC are shared. Classes with fewer than
+`min_images_per_class` photos and groups of a single class are left out.
 
 Cells without UTM: row = floor(R * lat / M) (rows M metres tall); a row at latitude phi is cut
 into a multiple of N columns, N * floor(2 pi R cos(phi) / (M N)) (at least N), so columns are
@@ -95,7 +96,9 @@ def make_classes(samples: Sequence[Sample], s: CosPlaceSettings) -> Classes:
     grouped: Dict[Tuple[int, int, int], List[Tuple[int, int, int]]] = {}
     for key in kept:
         grouped.setdefault(group_of[key], []).append(key)
-    groups = sorted(grouped.values(), key=lambda keys: (-len(keys), keys[0]))
+    # A group of one class teaches nothing (its softmax is constant): left out.
+    groups = sorted((keys for keys in grouped.values() if len(keys) >= 2),
+                    key=lambda keys: (-len(keys), keys[0]))
     if s.groups > 0:
         groups = groups[:s.groups]
     used = [key for keys in groups for key in keys]  # classes numbered in group order

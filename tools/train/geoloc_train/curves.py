@@ -25,13 +25,19 @@ def _moving_average(values: Sequence[float], window: int) -> List[float]:
     return out
 
 
-def _title(run_dir: str) -> str:
+def _config(run_dir: str) -> dict:
     try:
         with open(os.path.join(run_dir, "config.json")) as f:
-            cfg = json.load(f)
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _title(run_dir: str) -> str:
+    try:
         with open(os.path.join(run_dir, "summary.json")) as f:
             name = json.load(f)["name"]
-        return f"{name} ({cfg['method']} training)"
+        return f"{name} ({_config(run_dir)['method']} training)"
     except (OSError, KeyError, ValueError):
         return os.path.basename(os.path.abspath(run_dir))
 
@@ -51,6 +57,14 @@ def plot_runs(run_dirs: Sequence[str], out_png: str,
             ax.plot(steps, losses, color="tab:gray", alpha=0.35, linewidth=0.7, label="per step")
             ax.plot(steps, _moving_average(losses, window), color="tab:blue", linewidth=1.6,
                     label=f"moving average ({window} steps)")
+        cfg = _config(run_dir)
+        if cfg.get("method") == "cosplace" and steps:
+            # Each group has its own, freshly initialised LMCL head: the loss jumps when the
+            # next group's turn comes.
+            every = int(cfg.get("cosplace", {}).get("iterations_per_group", 0))
+            for i, x in enumerate(range(every, steps[-1], every) if every else []):
+                ax.axvline(x, color="tab:orange", linestyle=":", linewidth=0.9,
+                           label="next group (its own LMCL head)" if i == 0 else None)
         ax.set_xlabel("training step")
         ax.set_ylabel("training loss")
         ax.set_title(f"{title}: loss", fontsize=10)

@@ -10,6 +10,8 @@ A run lives in one directory:
   best.pth      the best weights on validation (recall@1, then recall@5; epoch 0 is the
                 initialisation, so training can never export something worse than it started
                 from) with their ModelConfig and training record: a `geoloc` checkpoint
+  initial.pth   the weights before training (seeded random, a checkpoint's, NetVLAD clusters
+                from k-means), the same way: the baseline to compare with
   history.json  per epoch: mean training loss, validation recalls; per step: the loss
   model.pt      the TorchScript archive (tools/export_model.py --checkpoint-format geoloc)
   curves.png    loss and validation recall against training steps
@@ -145,8 +147,8 @@ class Trainer:
         self.log = log or (lambda line: print(line, flush=True))
         self.simulate_kill_after_step = simulate_kill_after_step
         self.paths = {name: os.path.join(self.out, name) for name in
-                      ("config.json", "state.pth", "best.pth", "history.json", "model.pt",
-                       "curves.png", "summary.json")}
+                      ("config.json", "state.pth", "best.pth", "initial.pth", "history.json",
+                       "model.pt", "curves.png", "summary.json")}
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -220,8 +222,7 @@ class Trainer:
 
     def _load_state(self) -> Dict[str, object]:
         try:
-            state = torch.load(self.paths["state.pth"], map_location="cpu",
-                               pickle_module=gc._RESTRICTED_PICKLE)
+            state = gc.restricted_torch_load(self.paths["state.pth"])
         except Exception as e:  # noqa: BLE001 - torch.load raises many types for a bad file
             raise TrainError(f"{self.paths['state.pth']}: cannot read ({e})") from None
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
@@ -242,13 +243,14 @@ class Trainer:
         self.best = json.loads(state["best"])
         self.seconds_before = float(state["seconds"])
 
-    def _save_best(self, record: Dict[str, object]) -> None:
+    def _save_weights(self, name: str, record: Dict[str, object]) -> None:
+        """The current weights as a `geoloc` checkpoint (tools/export_model.py reads it)."""
         config = dict(gm.to_plain(self.model_config))
         config["input_size"] = list(config["input_size"])
         payload = {"state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
                    "geoloc_config": json.dumps(config), "training": json.dumps(record),
                    "epoch": self.epoch}
-        atomic_write(self.paths["best.pth"], lambda f: torch.save(payload, f))
+        atomic_write(self.paths[name], lambda f: torch.save(payload, f))
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -302,7 +304,9 @@ class Trainer:
         improved = self._is_better(val)
         if improved:
             self.best = {"epoch": self.epoch, "step": self.global_step, "val": val}
-            self._save_best(self._record())
+            self._save_weights("best.pth", self._record())
+        if self.epoch == 0:  # the baseline a trained model is compared with
+            self._save_weights("initial.pth", self._record())
         loss = f"loss {entry['train_loss']:.4f}, " if losses else ""
         self.log(f"epoch {self.epoch}/{self.cfg.epochs}: {loss}validation recall@1 "
                  f"{val['recall@1']:.4f} @5 {val['recall@5']:.4f}"
@@ -418,13 +422,13 @@ class Trainer:
                  f"{info['images']} photos (alpha {info['alpha']:.1f})")
 
     def run(self, resume: bool) -> Dict[str, object]:
-        os.makedirs(self.out, exist_ok=True)
+        if not resume and os.path.exists(self.paths["config.json"]):
+            raise TrainError(f"{self.out} already holds a run; continue it with --resume "
+                             f"{self.out}, or choose another --out")
+        self._prepare()  # reads the data and builds the model: fails early on bad input
         if not resume:
-            if os.path.exists(self.paths["config.json"]):
-                raise TrainError(f"{self.out} already holds a run; continue it with --resume "
-                                 f"{self.out}, or choose another --out")
+            os.makedirs(self.out, exist_ok=True)
             atomic_write_text(self.paths["config.json"], self.cfg.to_json())
-        self._prepare()
         self.session_start = time.monotonic()
         self.last_state_time = self.session_start
         self.seconds_before = 0.0

@@ -10,11 +10,11 @@ radius) and its `negatives` hardest negatives (the most similar pool photos fart
 train mode and minimises sum_i max(|q - p| - |q - n_i| + margin, 0) / (batch * negatives).
 
 Before training, NetVLAD's clusters are initialised as seed 003 and pytorch-NetVlad do: k-means
-over L2-normalised local features of `kmeans_images` training photos (`kmeans_descriptors_per_
-image` locations each), centroids c_k, assignment weights alpha * c_k / |c_k| and no bias
-(vladv1), alpha = -ln(0.01) / mean(top-1 minus top-2 similarity).
+(k-means++ seeding) over L2-normalised local features of `kmeans_images` training photos
+(`kmeans_descriptors_per_image` locations each), centroids c_k, assignment weights
+alpha * c_k / |c_k| and no bias (vladv1), alpha = -ln(0.01) / mean(top-1 minus top-2 similarity).
 
-  init_clusters(model, samples, settings, generator, cache, ...)
+  init_clusters(model, paths, settings, generator, load_pixels, device, batch)
   step = TripletStep(model, samples, settings, device, encode_fn)
   loss = step.step(generator, load_batch)
 """
@@ -61,12 +61,20 @@ def netvlad_of(model: nn.Module) -> nn.Module:
 
 
 def kmeans(x: Tensor, k: int, iterations: int, generator: torch.Generator) -> Tensor:
-    """Lloyd's k-means on the rows of x from k distinct random rows; an emptied cluster keeps its
-    previous centre."""
-    centres = x[torch.randperm(x.shape[0], generator=generator)[:k]].clone()
+    """Lloyd's k-means on the rows of x, seeded by k-means++ (each next seed drawn with
+    probability proportional to its squared distance to the seeds so far); an emptied cluster
+    keeps its previous centre."""
+    first = int(torch.randint(x.shape[0], (1,), generator=generator))
+    centres = [x[first]]
+    d2 = ((x - x[first]) ** 2).sum(dim=1)
+    for _ in range(1, k):
+        weights = d2.double() if float(d2.sum()) > 0 else torch.ones_like(d2, dtype=torch.float64)
+        pick = int(torch.multinomial(weights, 1, generator=generator))
+        centres.append(x[pick])
+        d2 = torch.minimum(d2, ((x - x[pick]) ** 2).sum(dim=1))
+    centres = torch.stack(centres).clone()
     for _ in range(iterations):
-        d = torch.cdist(x, centres)
-        assign = d.argmin(dim=1)
+        assign = torch.cdist(x, centres).argmin(dim=1)
         sums = torch.zeros_like(centres).index_add_(0, assign, x)
         counts = torch.bincount(assign, minlength=k).to(x.dtype).unsqueeze(1)
         centres = torch.where(counts > 0, sums / counts.clamp(min=1), centres)
