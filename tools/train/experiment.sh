@@ -68,10 +68,12 @@ fi
 DIR=$OUT/$SPEC
 RUN=$DIR/run
 mkdir -p "$DIR"
-# From random weights (no ImageNet weights here): learning rate 1e-3 and every layer training,
-# chosen on the validation split of geoloc-synth's small world (docs/TRAINING.md); the seeds'
-# 1e-5 from layer3 on is for pretrained backbones. CosPlace cells of 25 m (the recall radius) in
-# 2 x 2 groups: places lie 100 m apart or more, each with a few views.
+# From random weights (no ImageNet weights here) every layer trains, with settings chosen on the
+# validation split of another geoloc-synth world (docs/TRAINING.md, "From random weights"); the
+# seeds' 1e-5 from layer3 on is for pretrained backbones. CosPlace: learning rate 1e-3, BatchNorm
+# training; cells of 25 m (the recall radius) in 2 x 2 groups (places lie 100 m apart or more,
+# each with a few views). NetVLAD: 1e-4 with BatchNorm statistics frozen, which keeps what the
+# k-means clusters were fitted to.
 case "$SPEC" in
   cosplace-r18)
     MODEL_ARGS=(--method cosplace --backbone resnet18 --dim 512 --lr 1e-3 --train-from all
@@ -79,7 +81,7 @@ case "$SPEC" in
                 --iterations-per-epoch "${COSPLACE_ITERATIONS:-150}") ;;
   netvlad-r18)
     MODEL_ARGS=(--method netvlad --backbone resnet18 --truncate-last-stage --clusters 64
-                --lr 1e-3 --train-from all
+                --lr 1e-4 --bn frozen --train-from all
                 --iterations-per-epoch "${NETVLAD_ITERATIONS:-100}") ;;
 esac
 
@@ -103,7 +105,8 @@ for which in trained initial; do
   bundle=$DIR/bundle-$which
   if [[ ! -f $bundle/manifest.json ]]; then
     "$BUILD/tools/index/geoloc-index" build --output="$bundle" --model="$model" \
-      --csv="$SPLITS/database.csv" --encoder_threads="$THREADS" --replace --log_level=warning
+      --csv="$SPLITS/database.csv" --encoder_threads="$THREADS" --replace --log_level=warning \
+      > "$DIR/index-$which.log"
   fi
   for split in val test; do
     result=$DIR/${which}_$split.json
@@ -124,7 +127,8 @@ for which in ("initial", "trained"):
     for split in ("val", "test"):
         with open(os.path.join(d, f"{which}_{split}.json")) as f:
             r = json.load(f)
-        acc = {e["method"]: e["accuracy"] for e in r["estimators"]}
+        acc = {e["estimator"]: e["accuracy"] for e in r["estimators"]
+               if e["method"] == "retrieval"}
         nn, kde = acc.get("nearest", {}), acc.get("spherical_kde", {})
         print(f"{'':{len(os.path.basename(d)) + 1}} {which:8} {split:5} "
               f"{r['recall_at']['1']:6.3f} {r['recall_at']['5']:6.3f} "

@@ -20,8 +20,9 @@ def format_duration(seconds: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def format_line(done: int, total: int, elapsed: float, unit: str) -> str:
-    rate = done / elapsed if elapsed > 0 else 0.0
+def format_line(done: int, total: int, elapsed: float, unit: str, start: int = 0) -> str:
+    """start: items already done when the clock started (a resumed epoch), left out of the rate."""
+    rate = (done - start) / elapsed if elapsed > 0 else 0.0
     if total > 0:
         line = f"{done}/{total} ({100.0 * done / total:.1f}%) {rate:.1f} {unit}/s"
         if rate > 0 and done < total:
@@ -33,13 +34,13 @@ def format_line(done: int, total: int, elapsed: float, unit: str) -> str:
 
 class Progress:
     def __init__(self, label: str, total: int, unit: str = "items", interval: float = 10.0,
-                 stream=None, tty: Optional[bool] = None):
+                 stream=None, tty: Optional[bool] = None, done: int = 0):
         self.label, self.total, self.unit = label, total, unit
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.interval = 0.2 if self.tty else interval
         self.start = self.last = time.monotonic()
-        self.done = 0
+        self.done = self.start_done = done
         self.note = ""
         self.finished = False
 
@@ -61,7 +62,8 @@ class Progress:
         self._report(True)
 
     def _report(self, final: bool) -> None:
-        line = format_line(self.done, self.total, time.monotonic() - self.start, self.unit)
+        line = format_line(self.done, self.total, time.monotonic() - self.start, self.unit,
+                           self.start_done)
         if self.note:
             line += f", {self.note}"
         if self.tty:

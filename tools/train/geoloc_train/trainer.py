@@ -383,8 +383,9 @@ class Trainer:
             self.iterations_per_epoch = cfg.iterations_per_epoch or 1000
             self.do_step = lambda: self.step_impl.step(self.global_step, self.generator, load)
             described = (f"{len(classes.images)} classes in {len(classes.groups)} groups "
-                         f"({classes.dropped_classes} classes with fewer than "
-                         f"{self.method_settings.min_images_per_class} photos left out)")
+                         f"({classes.dropped_classes} classes, {classes.dropped_images} photos "
+                         f"left out: fewer than {self.method_settings.min_images_per_class} "
+                         "photos, or a group of one class)")
         else:
             self.method_settings = triplets.TripletSettings(**cfg.triplets)
             try:
@@ -461,8 +462,7 @@ class Trainer:
         every_s = cfg.checkpoint_minutes * 60 if cfg.checkpoint_minutes > 0 else float("inf")
         while self.epoch < cfg.epochs:
             label = f"epoch {self.epoch + 1}/{cfg.epochs} train"
-            progress = Progress(label, self.iterations_per_epoch, "it")
-            progress.done = self.step_in_epoch
+            progress = Progress(label, self.iterations_per_epoch, "it", done=self.step_in_epoch)
             start_step = self.global_step - self.step_in_epoch
             losses = [loss for step, loss in self.history["losses"] if step > start_step]
             while self.step_in_epoch < self.iterations_per_epoch:
