@@ -32,7 +32,8 @@ from PIL import Image  # noqa: E402
 
 import geoloc_checkpoints as gc  # noqa: E402
 import train as train_cli  # noqa: E402
-from geoloc_train import cosplace, geo, images, progress, samples, triplets  # noqa: E402
+from geoloc_train import (cosplace, geo, images, progress, samples, trainer,  # noqa: E402
+                          triplets, validation)
 
 
 def run_cli(argv):
@@ -221,10 +222,17 @@ class CosPlaceClassesTest(unittest.TestCase):
         self.assertEqual(west[0][1], 0)
         self.assertNotEqual(east[1], west[1])  # neighbours across 180: different groups
         pts = [samples.Sample("a", 1.0, 1.0), samples.Sample("b", 1.0, 1.0),
-               samples.Sample("c", 2.0, 2.0)]
-        classes = cosplace.make_classes(pts, s)
-        self.assertEqual(classes.images, [[0, 1]])
+               samples.Sample("c", 2.0, 2.0), samples.Sample("d", 3.0, 3.0),
+               samples.Sample("e", 3.0, 3.0)]
+        one_group = cosplace.CosPlaceSettings(cell_m=25, group_spacing=1, min_images_per_class=2)
+        classes = cosplace.make_classes(pts, one_group)
+        self.assertEqual(classes.images, [[0, 1], [3, 4]])
         self.assertEqual((classes.dropped_classes, classes.dropped_images), (1, 1))
+        # A group holding a single class teaches nothing (its softmax is constant): dropped.
+        keys = {cosplace.cell_of(p.lat, p.lon, None, s)[1] for p in (pts[0], pts[3])}
+        self.assertEqual(keys, {(3, 1, 0), (3, 3, 0)})  # with N = 4, two groups of one class
+        classes = cosplace.make_classes(pts, s)
+        self.assertEqual((classes.images, classes.dropped_classes), ([], 3))
 
     def test_cosface_logits(self):
         head = cosplace.CosFaceHead(4, 3, scale=30.0, margin=0.4)
@@ -258,6 +266,37 @@ class AugmentTest(unittest.TestCase):
         self.assertEqual(images.serving_region(240, 320, (120, 120), "resize_center_crop"),
                          (0, 40.0, 240, 280.0))
         self.assertEqual(images.serving_region(320, 240, (120, 120), "resize"), (0, 0, 320, 240))
+
+
+class ValidationTest(unittest.TestCase):
+    def test_recall_within_25_m(self):
+        # 4 queries; database photo i sits 10 m (i even) or 40 m (i odd) from query i.
+        q_lat = torch.tensor([10.0, 20.0, 30.0, 40.0], dtype=torch.float64)
+        q_lon = torch.zeros(4, dtype=torch.float64)
+        offset = torch.tensor([10.0, 40.0, 10.0, 40.0], dtype=torch.float64) / geo.EARTH_RADIUS_M
+        db_lat = torch.cat([q_lat + torch.rad2deg(offset), torch.tensor([50.0, 60.0],
+                                                                        dtype=torch.float64)])
+        db_lon = torch.zeros(6, dtype=torch.float64)
+        q = torch.eye(4, 6)
+        # Every query finds its own photo first, except query 2, which finds photo 4 (at 50 N)
+        # first and its own second; the own photos of queries 1 and 3 lie 40 m away: no match.
+        q[2] = torch.tensor([0.0, 0.0, 0.6, 0.0, 0.8, 0.0])
+        db = torch.eye(6)
+        r = validation.recall_at(q, db, q_lat, q_lon, db_lat, db_lon, ns=(1, 2, 5))
+        self.assertEqual(r, {1: 0.25, 2: 0.5, 5: 0.5})
+
+    def test_a_smaller_validation_database_keeps_every_match(self):
+        db = samples.SampleSet("x", [samples.Sample(str(i), 10.0 + 0.01 * i, 5.0)
+                                     for i in range(100)])
+        queries = samples.SampleSet("q", [samples.Sample("a", 10.0 + 0.01 * 37, 5.0),
+                                          samples.Sample("b", 10.0 + 0.01 * 80, 5.0)])
+        small = trainer._smaller_database(db, queries, 10)
+        kept = [int(s.path) for s in small.samples]
+        self.assertEqual(len(kept), 10)
+        self.assertIn(37, kept)
+        self.assertIn(80, kept)
+        self.assertEqual(kept, sorted(kept))
+        self.assertIs(trainer._smaller_database(db, queries, 0), db)
 
 
 class ProgressTest(unittest.TestCase):

@@ -129,6 +129,10 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="[auto: cuda if present]")
     g.add_argument("--val-batch", type=int, help="[32]")
     g.add_argument("--val-max-queries", type=int, help="evenly spaced subset; 0: all [0]")
+    g.add_argument("--val-max-database", type=int,
+                   help="validate against the queries' matches plus evenly spaced other "
+                        "database photos, this many in all (faster epochs; recall on a smaller "
+                        "haystack); 0: the whole database [0]")
     g.add_argument("--cache-mb", type=int, help="decoded-picture cache [2048]")
     g.add_argument("--checkpoint-every", type=int, help="also save state every N steps [0]")
     g.add_argument("--checkpoint-minutes", type=float, help="save state this often [5]")
@@ -154,7 +158,8 @@ def config_from_args(args: argparse.Namespace, p: argparse.ArgumentParser) -> Ru
     if args.checkpoint is not None:
         cfg.checkpoint = os.path.abspath(args.checkpoint)
     for name in ("train_from", "bn", "epochs", "iterations_per_epoch", "seed", "threads",
-                 "loader_threads", "device", "val_batch", "val_max_queries", "cache_mb",
+                 "loader_threads", "device", "val_batch", "val_max_queries", "val_max_database",
+                 "cache_mb",
                  "checkpoint_every", "checkpoint_minutes"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
