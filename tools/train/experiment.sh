@@ -24,7 +24,9 @@
 #
 # Environment (defaults): GEOLOC_BUILD_DIR (build), INPUT_SIZE ("120 160": H W, the world's 4:3
 # photos whole), THREADS (2), EPOCHS (6), COSPLACE_ITERATIONS (150), NETVLAD_ITERATIONS (100),
-# EXTRA_TRAIN_ARGS (appended to train.py's arguments, e.g. "--lr 1e-3").
+# VAL_MAX_DATABASE (3000: validation searches the queries' matches plus distractors, 3000 photos
+# in all, to keep epochs short; 0: the whole database), EXTRA_TRAIN_ARGS (appended to train.py's
+# arguments, e.g. "--lr 3e-4").
 set -euo pipefail
 
 usage() {
@@ -94,7 +96,7 @@ else
   "$PY" "$ROOT/tools/train/train.py" "${MODEL_ARGS[@]}" --train "$SPLITS/train.csv" \
     --val-queries "$SPLITS/val.csv" --val-database "$SPLITS/database.csv" \
     --input-size "${SIZE[@]}" --epochs "$EPOCHS" --threads "$THREADS" --out "$RUN" \
-    ${EXTRA_TRAIN_ARGS:-}
+    --val-max-database "${VAL_MAX_DATABASE:-3000}" ${EXTRA_TRAIN_ARGS:-}
 fi
 [[ -f $DIR/initial.pt ]] || "$PY" "$ROOT/tools/export_model.py" --checkpoint "$RUN/initial.pth" \
   --checkpoint-format geoloc --name "$SPEC-initial" -o "$DIR/initial.pt" --quiet

@@ -65,6 +65,13 @@ def plot_runs(run_dirs: Sequence[str], out_png: str,
             for i, x in enumerate(range(every, steps[-1], every) if every else []):
                 ax.axvline(x, color="tab:orange", linestyle=":", linewidth=0.9,
                            label="next group (its own LMCL head)" if i == 0 else None)
+        if cfg.get("method") == "netvlad" and steps:
+            # Hard negatives are mined again once the queries of a refresh are used up.
+            t = cfg.get("triplets", {})
+            every = -(-int(t.get("cache_refresh", 0)) // max(1, int(t.get("batch", 1))))
+            for i, x in enumerate(range(every, steps[-1], every) if every else []):
+                ax.axvline(x, color="tab:purple", linestyle=":", linewidth=0.9,
+                           label="negatives mined again" if i == 0 else None)
         ax.set_xlabel("training step")
         ax.set_ylabel("training loss")
         ax.set_title(f"{title}: loss", fontsize=10)
