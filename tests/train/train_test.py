@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TRAIN_PY = os.path.join(ROOT, "tools", "train", "train.py")
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "model"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "python"))
@@ -499,6 +500,50 @@ class TrainingRunTest(TempDirTest):
         self.assertEqual(record["init"]["clusters"]["method"], "k-means")
         self.assertEqual(record["train"]["queries"], 24)
         self.assertTrue(all(math.isfinite(h["train_loss"]) for h in record["history"][1:]))
+
+    def test_crn_trains_with_triplets(self):
+        train, val = self.world(places=8, views=4, train_views=3, size=32)
+        out = self.path("crn")
+        status, stdout, err = run_cli(self._run_args("netvlad", train, val, out)
+                                      + ["--head", "crn", "--epochs", "1"])
+        self.assertEqual(status, 0, err)
+        self.assertIn("NetVLAD clusters from k-means", stdout)
+        module, info = load_archive(os.path.join(out, "model.pt"))
+        self.assertEqual((info["head"], info["dim"]), ("crn", 4 * 256))
+        x = torch.randn(1, 3, 32, 32)
+        with torch.no_grad():
+            self.assertTrue(torch.allclose(module(x).norm(dim=1), torch.ones(1), atol=1e-5))
+
+    def test_fine_tuning_starts_from_a_checkpoint(self):
+        import model_reference as ref  # tests/model: the CosPlace layout
+        train, val = self.world(places=8, views=4, train_views=3, size=32)
+        torch.manual_seed(3)
+        replica = ref.CosPlaceReplica(dim=128, p=3.0)
+        torch.save(replica.state_dict(), self.path("cosplace.pth"))
+        out = self.path("ft")
+        status, _, err = run_cli(self._run_args("cosplace", train, val, out)
+                                 + ["--checkpoint", self.path("cosplace.pth"),
+                                    "--checkpoint-format", "cosplace", "--epochs", "1"])
+        self.assertEqual(status, 0, err)
+        # The weights it started from are the checkpoint's, mapped (docs/MODEL.md).
+        initial = gc.load_checkpoint(os.path.join(out, "initial.pth")).state
+        want = replica.state_dict()
+        self.assertTrue(torch.equal(initial["backbone.6.1.conv2.weight"],
+                                    want["backbone.6.1.conv2.weight"]))
+        self.assertTrue(torch.equal(initial["aggregation.fc.weight"],
+                                    want["aggregation.3.weight"]))
+        _, info = load_archive(os.path.join(out, "model.pt"))
+        init = info["training"]["init"]
+        self.assertEqual((init["weights"], init["checkpoint_format"]), ("checkpoint", "cosplace"))
+        self.assertEqual(info["input_size"], [32, 32])  # --input-size given: it wins
+        self.assertEqual(info["training"]["input"]["trained_at"], [512, 512])
+        # A checkpoint that does not fit fails before anything is written, naming the keys.
+        status, _, err = run_cli(self._run_args("cosplace", train, val, self.path("bad"))
+                                 + ["--backbone", "resnet50", "--checkpoint",
+                                    self.path("cosplace.pth"), "--checkpoint-format", "cosplace"])
+        self.assertEqual(status, 2)
+        self.assertIn("shape mismatches: aggregation.3.weight", err)
+        self.assertFalse(os.path.exists(self.path("bad")))
 
     def test_usage_and_data_errors(self):
         train, val = self.world(places=4, views=2, train_views=1, size=32)
