@@ -330,6 +330,28 @@ class ProgressTest(unittest.TestCase):
         self.assertEqual(out.getvalue().count("\n"), 1)
 
 
+class InputSizesTest(unittest.TestCase):
+    def test_macs_count_every_convolution_and_linear_layer(self):
+        import input_sizes
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1),          # 4*8*8 outputs x 3*3*3
+                                  torch.nn.Conv2d(4, 4, 3, padding=1, groups=2),  # x 2*3*3
+                                  torch.nn.Flatten(), torch.nn.Linear(256, 10))  # 10 x 256
+        self.assertEqual(input_sizes.macs(net, 8, 8), 256 * 27 + 256 * 18 + 10 * 256)
+        # Hooks are removed: counting twice gives the same, not double.
+        self.assertEqual(input_sizes.macs(net, 8, 8), 256 * 27 + 256 * 18 + 10 * 256)
+
+    def test_sizes_and_usage(self):
+        import input_sizes
+        self.assertEqual(input_sizes.parse_size("96x128"), (96, 128))
+        for bad in ("96", "96x", "ax128", "96*128"):
+            with self.assertRaises(Exception):
+                input_sizes.parse_size(bad)
+        with contextlib.redirect_stderr(io.StringIO()) as err, self.assertRaises(SystemExit) as e:
+            input_sizes.main(["--sizes", "96x128"])
+        self.assertEqual(e.exception.code, 2)
+        self.assertIn("--val-queries and --val-database are needed", err.getvalue())
+
+
 class TripletMiningTest(unittest.TestCase):
     def test_best_positive_and_hardest_negatives(self):
         rng = random.Random(0)
