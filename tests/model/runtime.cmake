@@ -6,6 +6,9 @@
 # matching LibTorch 1.13; another python3 earlier on PATH may not.
 set(GEOLOC_TORCH_PYTHON /usr/bin/python3)
 set(GEOLOC_MODEL_TEST_DATA "${CMAKE_CURRENT_BINARY_DIR}/data")
+# make_test_models.py also trains a tiny model with tools/train (trained.pt).
+file(GLOB GEOLOC_TRAIN_SOURCES CONFIGURE_DEPENDS
+  "${PROJECT_SOURCE_DIR}/tools/train/geoloc_train/*.py")
 
 add_custom_command(
   OUTPUT "${GEOLOC_MODEL_TEST_DATA}/stamp"
@@ -17,6 +20,10 @@ add_custom_command(
     "${PROJECT_SOURCE_DIR}/tools/export_model.py"
     "${PROJECT_SOURCE_DIR}/tools/python/geoloc_models.py"
     "${PROJECT_SOURCE_DIR}/tools/python/geoloc_quantize.py"
+    "${PROJECT_SOURCE_DIR}/tools/python/geoloc_checkpoints.py"
+    "${PROJECT_SOURCE_DIR}/tools/train/train.py"
+    "${PROJECT_SOURCE_DIR}/tests/train/tiny_world.py"
+    ${GEOLOC_TRAIN_SOURCES}
   COMMENT "Exporting the model test archives (tests/model/make_test_models.py)"
   VERBATIM)
 add_custom_target(geoloc_model_test_data DEPENDS "${GEOLOC_MODEL_TEST_DATA}/stamp")
@@ -42,6 +49,12 @@ geoloc_add_model_test(model_retrieval_test
 # The exporter itself (scripted vs eager for every backbone x head, checkpoints, fingerprints,
 # CLI errors), in Python.
 add_test(NAME model_export_py_test
-  COMMAND ${GEOLOC_TORCH_PYTHON} "${CMAKE_CURRENT_LIST_DIR}/export_test.py"
+  COMMAND ${GEOLOC_TORCH_PYTHON} "${CMAKE_CURRENT_LIST_DIR}/export_test.py" ExportTest
   WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
-set_tests_properties(model_export_py_test PROPERTIES LABELS core TIMEOUT 300)
+# The checkpoint formats users bring (CosPlace EfficientNet, pytorch-NetVlad, geoloc) against
+# replicas of the original networks, and the input size each format brings.
+add_test(NAME model_checkpoints_py_test
+  COMMAND ${GEOLOC_TORCH_PYTHON} "${CMAKE_CURRENT_LIST_DIR}/export_test.py" CheckpointFormatsTest
+  WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+set_tests_properties(model_export_py_test model_checkpoints_py_test PROPERTIES
+  LABELS core TIMEOUT 900 ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
