@@ -283,7 +283,7 @@ TEST_P(SavedHeadTest, DescriptorHeadServesTheSavedArchiveIdentically) {
   ASSERT_TRUE(head->FitInputScaling(data).ok());
 
   ScratchDir dir;
-  const std::string path = dir.Sub("head.pt");
+  const std::string path = dir.file("head.pt");
   const std::string metadata = R"({"kind": "cell_classifier", "note": "verbatim"})";
   ASSERT_TRUE(head->Save(path, metadata).ok());
   absl::StatusOr<std::unique_ptr<DescriptorHead>> served = DescriptorHead::Load(path, kD);

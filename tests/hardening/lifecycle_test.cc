@@ -26,7 +26,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "hardening_support.h"
+#include "tests/hardening/hardening_support.h"
 
 namespace geoloc::hardening {
 namespace {
@@ -86,7 +86,7 @@ class BlockedBundle {
  private:
   std::string manifest_path() const { return path_ + "/manifest.json"; }
 
-  TempDir dir_;
+  ScratchDir dir_;
   std::string path_;
   std::string manifest_;
   bool ok_ = false;
