@@ -20,12 +20,13 @@
 #include "core/model/descriptor_head.h"
 #include "gtest/gtest.h"
 #include "tests/cells_classifier/test_util.h"
+#include "tests/support/scratch_dir.h"
 #include "torch/script.h"
 
 namespace geoloc::model {
 namespace {
 
-using cells_cli::testing::ScratchDir;
+using ::geoloc::testing::ScratchDir;
 using cells_cli::testing::TinyHierarchy;
 
 constexpr int kDim = 3;

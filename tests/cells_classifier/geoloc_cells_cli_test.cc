@@ -31,6 +31,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/cells_classifier/test_util.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/command.h"
 #include "tools/cells/group_split.h"
 
@@ -38,7 +39,7 @@ namespace geoloc::cells_cli {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ScratchDir;
+using ::geoloc::testing::ScratchDir;
 
 // The cells the tests generate on the "small" world (18 cities of 42 database views in 6 regions).
 const char kCellsFlags[] = "--lvl_start=2 --lvl_end=16 --t_min=5 --t_max=50";

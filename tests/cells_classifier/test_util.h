@@ -8,12 +8,8 @@
 #include "core/cells/cell_hierarchy.h"
 #include "core/cells/s2_cells.h"
 #include "gtest/gtest.h"
-#include "tests/support/scratch_dir.h"
 
 namespace geoloc::cells_cli::testing {
-
-// Scratch directories: tests/support/scratch_dir.h.
-using ::geoloc::testing::ScratchDir;
 
 inline cells::CellId Cell(const char* token) {
   absl::StatusOr<cells::CellId> id = cells::CellFromToken(token);

@@ -14,6 +14,7 @@
 #include "core/index/synthetic_vectors.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::index {
 namespace {
@@ -21,12 +22,12 @@ namespace {
 namespace fs = std::filesystem;
 using testing::GaussianVectors;
 using testing::IntegerVectors;
-using testing::ReadTestFile;
+using ::geoloc::testing::ReadTestFile;
 using testing::RecallAtK;
-using testing::ScratchDir;
+using ::geoloc::testing::ScratchDir;
 using testing::TestModel;
 using testing::TestRows;
-using testing::WriteTestFile;
+using ::geoloc::testing::WriteTestFile;
 
 BundleWriteOptions Options(const std::string& output, IndexType type, int shards = 1) {
   BundleWriteOptions o;

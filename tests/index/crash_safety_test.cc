@@ -15,13 +15,14 @@
 #include "core/index/bundle_writer.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::index {
 namespace {
 
 namespace fs = std::filesystem;
 using testing::GaussianVectors;
-using testing::ScratchDir;
+using ::geoloc::testing::ScratchDir;
 using testing::TestModel;
 
 // A scratch directory the death-test child shares with its parent: the parent creates it and

@@ -15,14 +15,15 @@
 #include "core/model/encoder.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 #include "tools/synth/synthetic_world.h"
 
 namespace geoloc::index {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ScratchDir;
-using testing::WriteTestFile;
+using ::geoloc::testing::ScratchDir;
+using ::geoloc::testing::WriteTestFile;
 
 std::unique_ptr<model::Encoder> LoadTestEncoder() {
   model::EncoderOptions options;

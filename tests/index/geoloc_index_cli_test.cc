@@ -12,6 +12,7 @@
 #include "core/index/npy.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/command.h"
 #include "tools/synth/synthetic_world.h"
 
@@ -19,10 +20,10 @@ namespace geoloc::index {
 namespace {
 
 using testing::GaussianVectors;
-using testing::ReadTestFile;
-using testing::ScratchDir;
+using ::geoloc::testing::ReadTestFile;
+using ::geoloc::testing::ScratchDir;
 using testing::TestModel;
-using testing::WriteTestFile;
+using ::geoloc::testing::WriteTestFile;
 
 using ::geoloc::testing::CommandResult;
 using ::geoloc::testing::RunCommand;

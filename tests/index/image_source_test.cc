@@ -10,17 +10,18 @@
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/forged_images.h"
 
 namespace geoloc::index {
 namespace {
 
-using testing::ScratchDir;
+using ::geoloc::testing::ScratchDir;
 using ::geoloc::testing::ExifGpsBlock;
 using ::geoloc::testing::GpsTags;
 using ::geoloc::testing::TiffRationals;
 using ::geoloc::testing::WithJpegExif;
-using testing::WriteTestFile;
+using ::geoloc::testing::WriteTestFile;
 
 TEST(Csv, ParsesQuotesCrlfBomAndBlankLines) {
   const std::string text =

@@ -9,13 +9,14 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::index {
 namespace {
 
-using testing::ReadTestFile;
-using testing::ScratchDir;
-using testing::WriteTestFile;
+using ::geoloc::testing::ReadTestFile;
+using ::geoloc::testing::ScratchDir;
+using ::geoloc::testing::WriteTestFile;
 
 std::vector<MetadataRow> UnicodeRows() {
   std::vector<MetadataRow> rows;

@@ -7,12 +7,13 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::index {
 namespace {
 
-using testing::ScratchDir;
-using testing::WriteTestFile;
+using ::geoloc::testing::ScratchDir;
+using ::geoloc::testing::WriteTestFile;
 
 // A .npy file as NumPy writes it: magic, version, little-endian header length, dict padded with
 // spaces to a multiple of 64 bytes, newline, data.

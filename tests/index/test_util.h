@@ -12,14 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/index/metadata.h"
 #include "core/model/model_info.h"
-#include "tests/support/scratch_dir.h"
 
 namespace geoloc::index::testing {
-
-// Scratch directories and small files: tests/support/scratch_dir.h.
-using ::geoloc::testing::ReadTestFile;
-using ::geoloc::testing::ScratchDir;
-using ::geoloc::testing::WriteTestFile;
 
 inline std::vector<float> GaussianVectors(int64_t n, int d, uint32_t seed, bool normalise) {
   std::mt19937 rng(seed);

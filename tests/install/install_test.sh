@@ -9,12 +9,8 @@
 # WORK_DIR/client-build keeps its build between runs (ccache makes a fresh one cheap too); the
 # prefix and the consumer are made anew every time.
 set -euo pipefail
-if [[ $# -ne 2 ]]; then
-  echo "usage: install_test.sh SOURCE_DIR WORK_DIR" >&2
-  exit 2
-fi
-src="$1"
-work="$2"
+src="${1:?usage: install_test.sh SOURCE_DIR WORK_DIR}"
+work="${2:?usage: install_test.sh SOURCE_DIR WORK_DIR}"
 build="$work/client-build"
 prefix="$work/prefix"
 consumer="$work/consumer-build"

@@ -40,20 +40,11 @@ uint32_t Crc32(absl::string_view data) {
 
 namespace {
 
-// Bytes per element of TiffTag::values.
+// Bytes per element of TiffTag::values, by TIFF type 0..13 (BYTE, ASCII, SBYTE, UNDEFINED: 1;
+// SHORT, SSHORT: 2; the rest, and RATIONALs' numerators and denominators: 4).
 uint32_t ElementWidth(uint16_t type) {
-  switch (type) {
-    case 1:  // BYTE
-    case 2:  // ASCII
-    case 6:  // SBYTE
-    case 7:  // UNDEFINED
-      return 1;
-    case 3:  // SHORT
-    case 8:  // SSHORT
-      return 2;
-    default:
-      return 4;
-  }
+  static constexpr uint8_t kWidth[] = {4, 1, 1, 2, 4, 4, 1, 1, 2, 4, 4, 4, 4, 4};
+  return type < sizeof(kWidth) ? kWidth[type] : 4;
 }
 
 std::string Int(bool big_endian, uint32_t v, uint32_t width) {
