@@ -78,6 +78,14 @@ int InFlight(const ServerProcess& server) {
   return status.ok() ? static_cast<int>(status->in_flight()) : -1;
 }
 
+int AdmittedImages(const ServerProcess& server) {
+  absl::StatusOr<std::string> text = testing::HttpGet(server.metrics_port(), "/metrics");
+  if (!text.ok()) return -1;
+  const double batched = testing::MetricValue(*text, "geoloc_batch_size_sum").value_or(0);
+  const int queued = QueueDepth(server);
+  return queued < 0 ? -1 : static_cast<int>(batched) + queued;
+}
+
 int64_t ResidentBytes(pid_t pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;

@@ -1,12 +1,12 @@
 // Helpers the hardening integration tests share, on top of tests/support (server_process.h,
 // command.h, scratch_dir.h, wait_until.h): server flags for the fixture, metric reads, the
-// server's queue counts, a background flood that keeps the encoder busy, /proc
+// server's queue and admission counts, a background flood that keeps the encoder busy, /proc
 // reads of the server's memory, and the `geoloc` CLI's command line.
 //
 //   ServerProcess server(HardeningFlags(fixture, {"--queue_capacity=4"}));
 //   ASSERT_TRUE(server.Start().ok()) << server.Log();
 //   Flood flood(server, GoodImage(fixture), /*calls=*/40);   // 40 concurrent Locate calls
-//   ASSERT_TRUE(WaitUntil([&] { return QueueDepth(server) >= 20; }, absl::Seconds(60)));
+//   ASSERT_TRUE(WaitUntil([&] { return AdmittedImages(server) >= 40; }, absl::Seconds(60)));
 //
 // Threading: everything here is for the test's main thread, except Flood, whose calls run on its
 // own threads (its accessors are thread-safe). Polling helpers wait for states, never assert on
@@ -65,6 +65,13 @@ double RequestCount(const ServerProcess& server, const std::string& method,
 // progress) through an admin-less client; -1 when GetStatus fails.
 int QueueDepth(const ServerProcess& server);
 int InFlight(const ServerProcess& server);
+// Images the server has admitted into its Locate pipeline so far: those already batched for the
+// encoder (the sum of geoloc_batch_size) plus those still queued (queue_depth). Never more than
+// the true count at the moment it returns (the batched count is read first, so an image moving
+// from the queue into a batch between the two reads is missed, not counted twice): a test that
+// waits for it to reach N knows that N images were admitted, and that a drain starting now
+// refuses none of them. -1 when a read fails.
+int AdmittedImages(const ServerProcess& server);
 
 // VmRSS of `pid` in bytes (/proc/<pid>/status), or -1.
 int64_t ResidentBytes(pid_t pid);
