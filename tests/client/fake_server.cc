@@ -17,6 +17,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/server_context.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::client::testing {
 
@@ -457,6 +458,17 @@ std::string FakeServer::last_authorization(const std::string& method) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = authorization_.find(method);
   return it == authorization_.end() ? std::string() : it->second;
+}
+
+std::shared_ptr<grpc::ServerCredentials> TlsServerCredentials(
+    const ::geoloc::testing::TlsMaterial& tls, bool require_client_cert) {
+  grpc::SslServerCredentialsOptions ssl(
+      require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  ssl.pem_root_certs = ::geoloc::testing::ReadTestFile(tls.ca_cert());
+  ssl.pem_key_cert_pairs.push_back({::geoloc::testing::ReadTestFile(tls.server_key()),
+                                    ::geoloc::testing::ReadTestFile(tls.server_cert())});
+  return grpc::SslServerCredentials(ssl);
 }
 
 }  // namespace geoloc::client::testing

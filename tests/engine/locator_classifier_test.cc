@@ -15,6 +15,7 @@
 #include "core/model/preprocess.h"
 #include "gtest/gtest.h"
 #include "locator_fixture.h"
+#include "tests/support/scratch_dir.h"
 #include "tools/cells/bundle_extras.h"
 
 namespace geoloc::engine {
@@ -49,16 +50,13 @@ double CellProbability(const BundleClassifier& classifier, const std::vector<flo
 class BundleCopy {
  public:
   BundleCopy(const std::string& from, const std::string& name)
-      : path_((fs::temp_directory_path() /
-               ("geoloc-locator-" + name + "-" + std::to_string(::getpid())))
-                  .string()) {
-    fs::remove_all(path_);
+      : dir_("locator-" + name), path_(dir_.file(name)) {
     fs::copy(from, path_, fs::copy_options::recursive);
   }
-  ~BundleCopy() { fs::remove_all(path_); }
   const std::string& path() const { return path_; }
 
  private:
+  ::geoloc::testing::ScratchDir dir_;
   std::string path_;
 };
 

@@ -1,4 +1,4 @@
-// The Locator on the shared server fixture (tests/server/make_fixture.sh): a real model, a real
+// The Locator on the shared server fixture (tests/support/make_fixture.sh server): a real model, a real
 // bundle, the synthetic world's query photos.
 #include "core/engine/locator.h"
 

@@ -3,7 +3,7 @@
 
   /usr/bin/python3 tests/model/make_test_models.py --out build/tests/model/data
 
-Writes, under --out (CMake runs this once and caches it; see tests/model/runtime.cmake):
+Writes, under --out (CMake runs this once and caches it; see tests/model/CMakeLists.txt):
   <name>.pt, <name>.inputs.glt [B, H, W, 3], <name>.descriptors.glt [B, D]   for MATRIX models
   gradcam.pt, head.pt and gradcam.*.glt                                       Grad-CAM references
   bad_*.pt, state_dict.pth                                                    contract violations

@@ -15,7 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "reflection_client.grpc.pb.h"
-#include "server_process.h"
+#include "tests/support/server_process.h"
 
 namespace geoloc::testing {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "server_process.h"
+#include "tests/support/server_process.h"
 
 namespace geoloc::testing {
 namespace {
@@ -192,9 +192,8 @@ TEST_F(ServerSwapTest, IndexPlacementFlagFallsBackToTheCpuAndRejectsUnknownDevic
 }
 
 TEST_F(ServerSwapTest, SighupAndTheWatchedLinkFollowTheCurrentSymlink) {
-  const fs::path dir = fs::temp_directory_path() / ("geoloc-watch-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const ScratchDir scratch("watch");
+  const fs::path dir = scratch.path();
   fs::create_directory_symlink(fixture_.bundle("v1"), dir / "current");
   std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture_);
   flags.push_back("--bundle=" + (dir / "current").string());
@@ -237,7 +236,6 @@ TEST_F(ServerSwapTest, SighupAndTheWatchedLinkFollowTheCurrentSymlink) {
   status = w->GetStatus();
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->last_swap().trigger(), "watch");
-  fs::remove_all(dir);
 }
 
 TEST_F(ServerSwapTest, SigtermDrainsInFlightCallsThenExitsZero) {

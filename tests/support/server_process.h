@@ -1,12 +1,17 @@
 // Test harness: runs a real geolocd process on loopback (ports picked by the kernel, reported
-// through --port_file) and talks to it with the C++ client library.
+// through --port_file) and talks to it with the C++ client library; reads its /metrics.
 //
-//   ServerProcess server(ServerProcess::DefaultFlags(fixture));
-//   ASSERT_TRUE(server.Start().ok());          // waits until Health says SERVING
+//   ServerProcess server(ServerProcess::DefaultFlags(GetFixture()));
+//   ASSERT_TRUE(server.Start().ok()) << server.Log();   // waits until Health says SERVING
 //   auto client = server.NewClient();
-//   int exit_code = server.Stop(SIGTERM);      // waits for the process to exit
-#ifndef GEOLOC_TESTS_SERVER_SERVER_PROCESS_H_
-#define GEOLOC_TESTS_SERVER_SERVER_PROCESS_H_
+//   int exit_code = server.Stop(SIGTERM);               // waits for the process to exit
+//
+// The fixture (models, a synthetic world, bundles) is built by tests/support/make_fixture.sh
+// server, the CTest fixture "server_data"; $GEOLOC_SERVER_FIXTURE names its directory.
+// Threading: a ServerProcess belongs to the test's main thread; clients from NewClient() may be
+// used from any thread. The destructor kills a process that still runs.
+#ifndef GEOLOC_TESTS_SUPPORT_SERVER_PROCESS_H_
+#define GEOLOC_TESTS_SUPPORT_SERVER_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -18,10 +23,11 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "client/geoloc_client.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::testing {
 
-// Paths of the shared fixture built by make_fixture.sh.
+// Paths of the shared fixture built by tests/support/make_fixture.sh server.
 struct Fixture {
   std::string dir;
   std::string model() const { return dir + "/model.pt"; }
@@ -54,6 +60,7 @@ class ServerProcess {
   void Signal(int signal) const;
   bool Running();
 
+  pid_t pid() const { return pid_; }  // -1 before Start()
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -65,7 +72,7 @@ class ServerProcess {
  private:
   std::vector<std::string> flags_;
   std::map<std::string, std::string> env_;
-  std::string work_dir_;
+  ScratchDir work_dir_;  // the port file and the log
   pid_t pid_ = -1;
   int port_ = 0;
   int metrics_port_ = 0;
@@ -79,4 +86,4 @@ absl::StatusOr<double> MetricValue(const std::string& exposition, const std::str
 
 }  // namespace geoloc::testing
 
-#endif  // GEOLOC_TESTS_SERVER_SERVER_PROCESS_H_
+#endif  // GEOLOC_TESTS_SUPPORT_SERVER_PROCESS_H_

@@ -1,4 +1,4 @@
-#include "server_process.h"
+#include "tests/support/server_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -25,7 +24,6 @@
 #endif
 
 namespace geoloc::testing {
-namespace fs = std::filesystem;
 
 Fixture GetFixture() {
   const char* dir = std::getenv("GEOLOC_SERVER_FIXTURE");
@@ -52,19 +50,10 @@ std::vector<QueryImage> LoadQueries(const Fixture& fixture) {
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> flags, std::map<std::string, std::string> env)
-    : flags_(std::move(flags)), env_(std::move(env)) {
-  static int counter = 0;
-  work_dir_ = (fs::temp_directory_path() /
-               absl::StrCat("geolocd-test-", ::getpid(), "-", counter++))
-                  .string();
-  fs::remove_all(work_dir_);
-  fs::create_directories(work_dir_);
-}
+    : flags_(std::move(flags)), env_(std::move(env)), work_dir_("geolocd") {}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0 && Running()) Stop(SIGKILL, absl::Seconds(10));
-  std::error_code ec;
-  fs::remove_all(work_dir_, ec);
 }
 
 std::vector<std::string> ServerProcess::DefaultFlags(const Fixture& fixture) {
@@ -79,8 +68,8 @@ std::vector<std::string> ServerProcess::DefaultFlags(const Fixture& fixture) {
 }
 
 absl::Status ServerProcess::Start(bool wait_serving, absl::Duration timeout) {
-  const std::string port_file = work_dir_ + "/ports";
-  const std::string log_file = work_dir_ + "/stderr.log";
+  const std::string port_file = work_dir_.file("ports");
+  const std::string log_file = work_dir_.file("stderr.log");
   std::vector<std::string> args = {GEOLOC_GEOLOCD_PATH, "--listen=127.0.0.1:0",
                                    "--metrics_listen=127.0.0.1:0", "--port_file=" + port_file};
   args.insert(args.end(), flags_.begin(), flags_.end());
@@ -159,7 +148,7 @@ int ServerProcess::Stop(int signal, absl::Duration timeout) {
 }
 
 std::string ServerProcess::Log() const {
-  auto text = ReadFileToString(work_dir_ + "/stderr.log");
+  auto text = ReadFileToString(work_dir_.file("stderr.log"));
   return text.ok() ? *text : "";
 }
 

@@ -1,11 +1,10 @@
-// geoloc-cells end to end on a bundle of the synthetic world (built once by make_fixture.sh, the
-// CTest fixture "cells_classifier_data"): generate / export-geojson / train, the bundle staying
-// valid (`geoloc-index verify`) after each change, the head served by DescriptorHead and checked
-// against the bundle, its reported validation accuracy recomputed independently, and the head
-// protected when the cells are replaced.
-#include <stdio.h>
-#include <sys/wait.h>
-
+// The geoloc-cells command end to end on a bundle of the synthetic world (built once by
+// tests/support/make_fixture.sh, the CTest fixture "cells_classifier_data"): generate /
+// export-geojson / train, the bundle staying valid (`geoloc-index verify`) after each change, the
+// head served by DescriptorHead and checked against the bundle, its reported validation accuracy
+// recomputed independently, and the head protected when the cells are replaced. Every test of the
+// geoloc-cells command line is here (its --help/--version conventions:
+// tests/tools/command_line_test.cc).
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -32,33 +31,26 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/cells_classifier/test_util.h"
+#include "tests/support/scratch_dir.h"
+#include "tests/support/command.h"
 #include "tools/cells/group_split.h"
 
 namespace geoloc::cells_cli {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ScratchDir;
+using ::geoloc::testing::ScratchDir;
 
 // The cells the tests generate on the "small" world (18 cities of 42 database views in 6 regions).
 const char kCellsFlags[] = "--lvl_start=2 --lvl_end=16 --t_min=5 --t_max=50";
 const char kOtherCellsFlags[] = "--lvl_start=2 --lvl_end=16 --t_min=10 --t_max=30";
 
-struct CommandRun {
-  int rc = -1;
-  std::string output;  // stdout and stderr
-};
+using ::geoloc::testing::CommandResult;
+using ::geoloc::testing::Stderr;
 
-CommandRun Execute(const std::string& command) {
-  CommandRun run;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) run.output.append(buffer, n);
-  const int status = pclose(pipe);
-  run.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+// `command`'s exit status, and its stdout and stderr together.
+CommandResult Execute(const std::string& command) {
+  return ::geoloc::testing::RunCommand(command, Stderr::kMerged);
 }
 
 std::string Fixture() {
@@ -75,17 +67,17 @@ class CellsCliTest : public ::testing::Test {
     fs::copy(fixture + "/bundles/world", bundle(), fs::copy_options::recursive);
   }
 
-  std::string bundle() const { return dir_.Sub("world"); }
+  std::string bundle() const { return dir_.file("world"); }
   std::string head_path() const { return bundle() + "/head.pt"; }
 
-  CommandRun Cells(const std::string& args) {
+  CommandResult Cells(const std::string& args) {
     return Execute(absl::StrCat(GEOLOC_CELLS_BINARY, " ", args));
   }
-  CommandRun Verify() { return Execute(absl::StrCat(GEOLOC_INDEX_BINARY, " verify ", bundle())); }
+  CommandResult Verify() { return Execute(absl::StrCat(GEOLOC_INDEX_BINARY, " verify ", bundle())); }
 
   void Generate(const std::string& flags = kCellsFlags) {
-    const CommandRun r = Cells(absl::StrCat("generate --bundle=", bundle(), " ", flags));
-    ASSERT_EQ(r.rc, 0) << r.output;
+    const CommandResult r = Cells(absl::StrCat("generate --bundle=", bundle(), " ", flags));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
   }
 
   index::BundleManifest Manifest() {
@@ -109,11 +101,11 @@ class CellsCliTest : public ::testing::Test {
 
 TEST_F(CellsCliTest, GenerateStoresTheCellsAndKeepsTheBundleValid) {
   const std::string version_before = Manifest().version();
-  const CommandRun r = Cells(absl::StrCat("generate --bundle=", bundle(), " ", kCellsFlags));
-  ASSERT_EQ(r.rc, 0) << r.output;
-  std::cout << r.output;
-  EXPECT_TRUE(absl::StrContains(r.output, "points per class: min")) << r.output;
-  EXPECT_TRUE(absl::StrContains(r.output, "coverage:")) << r.output;
+  const CommandResult r = Cells(absl::StrCat("generate --bundle=", bundle(), " ", kCellsFlags));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::cout << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "points per class: min")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "coverage:")) << r.out;
 
   const index::BundleManifest m = Manifest();
   EXPECT_NE(m.version(), version_before);
@@ -122,8 +114,8 @@ TEST_F(CellsCliTest, GenerateStoresTheCellsAndKeepsTheBundleValid) {
   ASSERT_TRUE(cells.has_value());
   EXPECT_EQ(cells->file(), "cells.json");
   EXPECT_EQ(cells->sha256(), *Sha256File(bundle() + "/cells.json"));
-  const CommandRun verify = Verify();
-  EXPECT_EQ(verify.rc, 0) << verify.output;
+  const CommandResult verify = Verify();
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
 
   // The stored file is exactly what the library generates from the bundle's coordinates.
   absl::StatusOr<std::shared_ptr<const index::Bundle>> b = index::Bundle::Load(bundle());
@@ -143,22 +135,22 @@ TEST_F(CellsCliTest, GenerateStoresTheCellsAndKeepsTheBundleValid) {
 
   // Same cells again, from the bundle or from the CSV it was built from: nothing changes.
   const std::string manifest = ManifestBytes();
-  const CommandRun again = Cells(absl::StrCat("generate --bundle=", bundle(), " ", kCellsFlags));
-  ASSERT_EQ(again.rc, 0) << again.output;
-  EXPECT_TRUE(absl::StrContains(again.output, "cells unchanged")) << again.output;
-  const CommandRun csv = Cells(absl::StrCat("generate --bundle=", bundle(), " --csv=", Fixture(),
+  const CommandResult again = Cells(absl::StrCat("generate --bundle=", bundle(), " ", kCellsFlags));
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_TRUE(absl::StrContains(again.out, "cells unchanged")) << again.out;
+  const CommandResult csv = Cells(absl::StrCat("generate --bundle=", bundle(), " --csv=", Fixture(),
                                      "/world/database.csv ", kCellsFlags));
-  ASSERT_EQ(csv.rc, 0) << csv.output;
-  EXPECT_TRUE(absl::StrContains(csv.output, "cells unchanged")) << csv.output;
+  ASSERT_EQ(csv.exit_code, 0) << csv.out;
+  EXPECT_TRUE(absl::StrContains(csv.out, "cells unchanged")) << csv.out;
   EXPECT_EQ(ManifestBytes(), manifest);
 }
 
 TEST_F(CellsCliTest, ExportGeoJsonDrawsEveryCell) {
   Generate();
-  const std::string out = dir_.Sub("cells.geojson");
-  const CommandRun r = Cells(absl::StrCat("export-geojson --bundle=", bundle(), " --out=", out,
+  const std::string out = dir_.file("cells.geojson");
+  const CommandResult r = Cells(absl::StrCat("export-geojson --bundle=", bundle(), " --out=", out,
                                    " --points_per_edge=8"));
-  ASSERT_EQ(r.rc, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   const std::string json = *ReadFileToString(out);
   absl::StatusOr<cells::CellHierarchy> h =
       cells::CellHierarchy::Load(bundle() + "/cells.json");
@@ -206,10 +198,10 @@ TEST_F(CellsCliTest, ExportGeoJsonDrawsEveryCell) {
   EXPECT_EQ(leaves, h->num_classes());
 
   // The same from the file, and leaves only.
-  const std::string out2 = dir_.Sub("cells2.geojson");
-  const CommandRun r2 = Cells(absl::StrCat("export-geojson --cells=", bundle(), "/cells.json --out=",
+  const std::string out2 = dir_.file("cells2.geojson");
+  const CommandResult r2 = Cells(absl::StrCat("export-geojson --cells=", bundle(), "/cells.json --out=",
                                     out2, " --leaves_only"));
-  ASSERT_EQ(r2.rc, 0) << r2.output;
+  ASSERT_EQ(r2.exit_code, 0) << r2.out;
   google::protobuf::Struct doc2;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(*ReadFileToString(out2), &doc2).ok());
   EXPECT_EQ(doc2.fields().at("features").list_value().values_size(), h->num_classes());
@@ -252,11 +244,11 @@ double RecomputedValidationAccuracy(const std::string& bundle_path,
 
 TEST_F(CellsCliTest, TrainedHmcHeadIsServableAndWellAboveRandom) {
   Generate();
-  const CommandRun r = Cells(absl::StrCat("train --bundle=", bundle(), " --variant=hmc --progress=false"));
-  ASSERT_EQ(r.rc, 0) << r.output;
-  std::cout << r.output;
-  const CommandRun verify = Verify();
-  EXPECT_EQ(verify.rc, 0) << verify.output;
+  const CommandResult r = Cells(absl::StrCat("train --bundle=", bundle(), " --variant=hmc --progress=false"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::cout << r.out;
+  const CommandResult verify = Verify();
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
   const std::optional<index::ExtraEntry> head_entry = Extra("head");
   ASSERT_TRUE(head_entry.has_value());
   EXPECT_EQ(head_entry->file(), "head.pt");
@@ -293,13 +285,13 @@ TEST_F(CellsCliTest, TrainedHmcHeadIsServableAndWellAboveRandom) {
 
 TEST_F(CellsCliTest, TrainAllKeepsTheLowestValidationLoss) {
   Generate();
-  const CommandRun r = Cells(absl::StrCat("train --bundle=", bundle(), " --variant=all --progress=false"));
-  ASSERT_EQ(r.rc, 0) << r.output;
-  std::cout << r.output;
+  const CommandResult r = Cells(absl::StrCat("train --bundle=", bundle(), " --variant=all --progress=false"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::cout << r.out;
   std::map<std::string, double> val_loss;
   std::string saved;
   bool in_table = false;  // the summary table follows its header line
-  for (absl::string_view line : absl::StrSplit(r.output, '\n')) {
+  for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
     std::vector<absl::string_view> cols = absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (!cols.empty() && cols[0] == "variant") in_table = true;
     if (!in_table || cols.size() < 9) continue;
@@ -311,7 +303,7 @@ TEST_F(CellsCliTest, TrainAllKeepsTheLowestValidationLoss) {
     val_loss[std::string(cols[0])] = loss;
     if (absl::StrContains(line, "<- saved")) saved = std::string(cols[0]);
   }
-  ASSERT_EQ(val_loss.size(), 4u) << r.output;
+  ASSERT_EQ(val_loss.size(), 4u) << r.out;
   const auto lowest = std::min_element(val_loss.begin(), val_loss.end(),
                                        [](const auto& a, const auto& b) { return a.second < b.second; });
   EXPECT_EQ(saved, lowest->first);
@@ -324,14 +316,14 @@ TEST_F(CellsCliTest, TrainAllKeepsTheLowestValidationLoss) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(model::CellHeadVariantName(info->variant), saved);
   EXPECT_NEAR(info->metrics.val_loss, lowest->second, 5e-5);
-  EXPECT_EQ(Verify().rc, 0);
+  EXPECT_EQ(Verify().exit_code, 0);
 }
 
 TEST_F(CellsCliTest, ReplacingCellsProtectsTheHead) {
   Generate();
-  const CommandRun train =
+  const CommandResult train =
       Cells(absl::StrCat("train --bundle=", bundle(), " --epochs=3 --progress=false"));
-  ASSERT_EQ(train.rc, 0) << train.output;
+  ASSERT_EQ(train.exit_code, 0) << train.out;
   ASSERT_TRUE(Extra("head").has_value());
 
   // The same cells again: the head stays valid and the bundle untouched.
@@ -340,42 +332,42 @@ TEST_F(CellsCliTest, ReplacingCellsProtectsTheHead) {
   EXPECT_EQ(ManifestBytes(), manifest);
 
   // Other cells without --force: refused, nothing changes.
-  const CommandRun refused = Cells(absl::StrCat("generate --bundle=", bundle(), " ", kOtherCellsFlags));
-  EXPECT_EQ(refused.rc, 1) << refused.output;
-  EXPECT_TRUE(absl::StrContains(refused.output, "--force")) << refused.output;
+  const CommandResult refused = Cells(absl::StrCat("generate --bundle=", bundle(), " ", kOtherCellsFlags));
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_TRUE(absl::StrContains(refused.out, "--force")) << refused.out;
   EXPECT_EQ(ManifestBytes(), manifest);
   EXPECT_TRUE(fs::exists(head_path()));
 
   // With --force: the head goes first, then the cells change; the bundle stays valid.
   const std::string old_cells_sha = Extra("cells")->sha256();
-  const CommandRun forced =
+  const CommandResult forced =
       Cells(absl::StrCat("generate --bundle=", bundle(), " ", kOtherCellsFlags, " --force"));
-  ASSERT_EQ(forced.rc, 0) << forced.output;
+  ASSERT_EQ(forced.exit_code, 0) << forced.out;
   EXPECT_FALSE(Extra("head").has_value());
   EXPECT_FALSE(fs::exists(head_path()));
   ASSERT_TRUE(Extra("cells").has_value());
   EXPECT_NE(Extra("cells")->sha256(), old_cells_sha);
   const index::BundleManifest m = Manifest();
   EXPECT_EQ(m.content_digest(), index::ComputeContentDigest(m));
-  const CommandRun verify = Verify();
-  EXPECT_EQ(verify.rc, 0) << verify.output;
+  const CommandResult verify = Verify();
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }
 
 TEST_F(CellsCliTest, UsageAndMissingCells) {
-  EXPECT_EQ(Cells("").rc, 2);
-  EXPECT_EQ(Cells("frobnicate").rc, 2);
-  EXPECT_EQ(Cells("train").rc, 2);
-  EXPECT_EQ(Cells("generate").rc, 2);
+  EXPECT_EQ(Cells("").exit_code, 2);
+  EXPECT_EQ(Cells("frobnicate").exit_code, 2);
+  EXPECT_EQ(Cells("train").exit_code, 2);
+  EXPECT_EQ(Cells("generate").exit_code, 2);
   EXPECT_EQ(Cells(absl::StrCat("export-geojson --bundle=", bundle(), " --cells=x.json --out=y"))
-                .rc,
+                .exit_code,
             2);
-  EXPECT_EQ(Cells(absl::StrCat("train --bundle=", bundle(), " --variant=deep")).rc, 2);
-  const CommandRun no_cells = Cells(absl::StrCat("train --bundle=", bundle(), " --progress=false"));
-  EXPECT_EQ(no_cells.rc, 1);
-  EXPECT_TRUE(absl::StrContains(no_cells.output, "geoloc-cells generate")) << no_cells.output;
-  const CommandRun bad_options =
+  EXPECT_EQ(Cells(absl::StrCat("train --bundle=", bundle(), " --variant=deep")).exit_code, 2);
+  const CommandResult no_cells = Cells(absl::StrCat("train --bundle=", bundle(), " --progress=false"));
+  EXPECT_EQ(no_cells.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(no_cells.out, "geoloc-cells generate")) << no_cells.out;
+  const CommandResult bad_options =
       Cells(absl::StrCat("generate --bundle=", bundle(), " --t_min=10 --t_max=5"));
-  EXPECT_EQ(bad_options.rc, 1);
+  EXPECT_EQ(bad_options.exit_code, 1);
   EXPECT_FALSE(Extra("cells").has_value());
 }
 

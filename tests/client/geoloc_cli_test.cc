@@ -1,7 +1,9 @@
-// The geoloc binary, run as a user would (popen), against the fake server: human output, JSON
-// lines, GeoJSON files, the explain PNG, stream summaries, and a clear message plus the
-// documented exit code for every failure.
+// The geoloc CLI, run as a user would (tests/support/command.h), against the fake server: human
+// output, JSON lines, GeoJSON files, the explain PNG, stream summaries, TLS and mutual TLS, and a
+// clear message plus the documented exit code for every failure. Every test of the `geoloc`
+// command line is here (its --help/--version conventions: tests/tools/command_line_test.cc).
 #include <cmath>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "tests/client/fake_server.h"
 #include "tests/client/test_util.h"
+#include "tests/support/tls_material.h"
 
 namespace geoloc::client {
 namespace {
@@ -24,6 +27,7 @@ namespace {
 using ::geoloc::client::testing::CliCommand;
 using ::geoloc::client::testing::CommandResult;
 using ::geoloc::client::testing::FakeServer;
+using ::geoloc::client::testing::FakeServerOptions;
 using ::geoloc::client::testing::ReadTestFile;
 using ::geoloc::client::testing::RunCommand;
 using ::geoloc::client::testing::ShellQuote;
@@ -38,7 +42,6 @@ class CliTest : public ::testing::Test {
   void SetUp() override {
     server_ = FakeServer::Start({});
     ASSERT_NE(server_, nullptr);
-    dir_ = testing::MakeTempDir("cli");
   }
 
   // Writes a fake image (text the fake server understands) and returns its path.
@@ -53,7 +56,8 @@ class CliTest : public ::testing::Test {
   }
 
   std::unique_ptr<FakeServer> server_;
-  std::string dir_;
+  const testing::ScratchDir scratch_{"cli"};
+  const std::string dir_ = scratch_.path();
 };
 
 std::vector<std::string> Lines(const std::string& text) {
@@ -263,7 +267,7 @@ TEST_F(CliTest, ExplainUsageAndServerErrors) {
   EXPECT_EQ(no_classifier.exit_code, kExitRpcError);
   EXPECT_THAT(no_classifier.err,
               HasSubstr("FAILED_PRECONDITION: the bundle has no cell classifier"));
-  EXPECT_FALSE(testing::FileExists(png));
+  EXPECT_FALSE(std::filesystem::exists(png));
 
   CommandResult unwritable =
       Run(absl::StrCat("explain ", image, " --out=", dir_, "/no/such/dir/o.png"));
@@ -272,7 +276,8 @@ TEST_F(CliTest, ExplainUsageAndServerErrors) {
 }
 
 TEST_F(CliTest, StreamReportsEveryItemAndASummary) {
-  const std::string folder = testing::MakeTempDir("stream");
+  const testing::ScratchDir scratch("stream");
+  const std::string& folder = scratch.path();
   for (int i = 0; i < 6; ++i) {
     WriteTestFile(absl::StrCat(folder, "/img", i, ".jpg"),
                   i == 3 ? "BAD" : absl::StrCat("LATLON ", i, " 1"));
@@ -296,7 +301,8 @@ TEST_F(CliTest, StreamReportsEveryItemAndASummary) {
 }
 
 TEST_F(CliTest, StreamJsonLinesAndCleanExit) {
-  const std::string folder = testing::MakeTempDir("stream");
+  const testing::ScratchDir scratch("stream");
+  const std::string& folder = scratch.path();
   for (int i = 0; i < 4; ++i) {
     WriteTestFile(absl::StrCat(folder, "/p", i, ".png"), absl::StrCat("LATLON ", i, " 5"));
   }
@@ -434,6 +440,38 @@ TEST_F(CliTest, DeadlineFlagIsHonoured) {
   CommandResult run = Run(absl::StrCat("locate ", slow, " --deadline_ms=200"));
   EXPECT_EQ(run.exit_code, kExitRpcError);
   EXPECT_THAT(run.err, HasSubstr("DEADLINE_EXCEEDED"));
+}
+
+// The TLS flags, against a fake server that speaks mutual TLS (the library's TLS cases:
+// tls_test.cc).
+class CliTlsTest : public ::geoloc::testing::TlsMaterialTest {};
+
+TEST_F(CliTlsTest, SpeaksTlsAndMutualTls) {
+  FakeServerOptions options;
+  options.credentials = testing::TlsServerCredentials(tls(), /*require_client_cert=*/true);
+  std::unique_ptr<FakeServer> server = FakeServer::Start(options);
+  ASSERT_NE(server, nullptr);
+  const std::string flags =
+      absl::StrCat(" --tls --ca_cert=", tls().file("ca.pem"),
+                   " --server_name=geoloc.test --client_cert=", tls().file("client.pem"),
+                   " --client_key=", tls().file("client.key"));
+  testing::CommandResult health =
+      RunCommand(testing::CliCommand("health" + flags, server->address()));
+  EXPECT_EQ(health.exit_code, kExitOk) << health.err;
+  EXPECT_EQ(health.out, "server: SERVING\n");
+
+  const std::string image = tls().file("photo.jpg");
+  testing::WriteTestFile(image, "LATLON 5 6");
+  testing::CommandResult locate =
+      RunCommand(testing::CliCommand("locate " + image + flags, server->address()));
+  EXPECT_EQ(locate.exit_code, kExitOk) << locate.err;
+  EXPECT_THAT(locate.out, HasSubstr("5.00000, 6.00000"));
+
+  testing::CommandResult wrong_ca = RunCommand(testing::CliCommand(
+      absl::StrCat("health --tls --ca_cert=", tls().file("other_ca.pem")), server->address()));
+  EXPECT_EQ(wrong_ca.exit_code, kExitRpcError);
+  EXPECT_THAT(wrong_ca.err, HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(wrong_ca.err, HasSubstr("check --ca_cert and --server_name"));
 }
 
 }  // namespace
