@@ -2,10 +2,6 @@
 // answers are known in advance, the refusals that keep the test split untouched, JSON that a real
 // parser reads back (paths with quotes included), the per-query CSV, and one retrieval through a
 // real model and bundle.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,6 +12,8 @@
 #include "core/common/json_proto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/command.h"
+#include "tests/support/scratch_dir.h"
 #include "tools/eval/eval.pb.h"
 #include "tools/eval/eval_files.h"
 #include "tools/eval/evaluation.h"
@@ -58,50 +56,24 @@ RetrievalRun OutlierAndPair(const std::string& split, const std::string& source,
   return run;
 }
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using geoloc::testing::CommandResult;
+using geoloc::testing::RunCommand;
+using RunResult = CommandResult;  // exit_code, out (stdout), err (stderr)
 
-std::string Quote(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string Quote(const std::string& arg) { return geoloc::testing::ShellQuote(arg); }
 
-RunResult RunEval(const std::vector<std::string>& args, const fs::path& dir) {
+RunResult RunEval(const std::vector<std::string>& args) {
   std::string command = GEOLOC_EVAL_BINARY;
   for (const std::string& a : args) absl::StrAppend(&command, " ", Quote(a));
-  const fs::path err = dir / "stderr.txt";
-  absl::StrAppend(&command, " 2>", Quote(err.string()));
-  RunResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err);
-  result.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return result;
+  return RunCommand(command);
 }
 
 class EvalCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    // A directory whose name has a quote and a backslash: every path printed must stay valid JSON.
-    dir_ = fs::temp_directory_path() / absl::StrCat("geoloc_eval_cli_", ::getpid(), "_",
-                                                    ::testing::UnitTest::GetInstance()
-                                                        ->current_test_info()
-                                                        ->name(),
-                                                    "_a\"b\\c");
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  void SetUp() override { fs::create_directories(dir_); }
+  geoloc::testing::ScratchDir scratch_{"eval_cli"};
+  // A directory whose name has a quote and a backslash: every path printed must stay valid JSON.
+  const fs::path dir_{scratch_.file("a\"b\\c")};
 };
 
 TEST_F(EvalCliTest, TuneOnValidationThenRunOnTestGivesTheKnownAnswers) {
@@ -111,8 +83,7 @@ TEST_F(EvalCliTest, TuneOnValidationThenRunOnTestGivesTheKnownAnswers) {
   ASSERT_TRUE(SaveRetrieval(OutlierAndPair("test", "csv:te\"st.csv", 60), test).ok());
 
   const RunResult tune = RunEval({"tune", "--retrieval", val, "--estimators",
-                                  "nearest,spherical_kde", "--thresholds_km", "1,100", "--json"},
-                                 dir_);
+                                  "nearest,spherical_kde", "--thresholds_km", "1,100", "--json"});
   ASSERT_EQ(tune.exit_code, 0) << tune.err;
   files::TuneReport tuned;
   ASSERT_TRUE(ParseJsonProto(tune.out, &tuned).ok()) << tune.out;
@@ -138,8 +109,7 @@ TEST_F(EvalCliTest, TuneOnValidationThenRunOnTestGivesTheKnownAnswers) {
   const RunResult run = RunEval(
       {"run", "--retrieval", test, "--tuned", tuned_path, "--tuned_threshold_km", "1",
        "--estimators", "nearest,spherical_kde", "--thresholds_km", "1,100", "--json",
-       "--queries_out", queries_csv},
-      dir_);
+       "--queries_out", queries_csv});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   files::RunReport report;
   ASSERT_TRUE(ParseJsonProto(run.out, &report).ok()) << run.out;
@@ -186,24 +156,24 @@ TEST_F(EvalCliTest, TheTestSplitIsNeverTunedOnNorReportedWithItsOwnTuning) {
   const std::string test = (dir_ / "test.retrieval").string();
   ASSERT_TRUE(SaveRetrieval(OutlierAndPair("val", "csv:val.csv", 40), val).ok());
   ASSERT_TRUE(SaveRetrieval(OutlierAndPair("test", "csv:test.csv", 60), test).ok());
-  const RunResult refused = RunEval({"tune", "--retrieval", test, "--json"}, dir_);
+  const RunResult refused = RunEval({"tune", "--retrieval", test, "--json"});
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_THAT(refused.err, HasSubstr("refusing to tune"));
   EXPECT_TRUE(refused.out.empty());
 
   const RunResult tune =
-      RunEval({"tune", "--retrieval", val, "--estimators", "nearest", "--json"}, dir_);
+      RunEval({"tune", "--retrieval", val, "--estimators", "nearest", "--json"});
   ASSERT_EQ(tune.exit_code, 0) << tune.err;
   const std::string tuned_path = (dir_ / "tuned.json").string();
   std::ofstream(tuned_path) << tune.out;
   const RunResult same_split = RunEval(
-      {"run", "--retrieval", val, "--tuned", tuned_path, "--estimators", "nearest"}, dir_);
+      {"run", "--retrieval", val, "--tuned", tuned_path, "--estimators", "nearest"});
   EXPECT_EQ(same_split.exit_code, 2);
   EXPECT_THAT(same_split.err, HasSubstr("tuned on the split 'val'"));
   // A run needs exactly one source of queries.
-  const RunResult both = RunEval({"run", "--retrieval", val, "--bundle", "b"}, dir_);
+  const RunResult both = RunEval({"run", "--retrieval", val, "--bundle", "b"});
   EXPECT_EQ(both.exit_code, 2);
-  const RunResult bad = RunEval({"run", "--retrieval", (dir_ / "missing").string()}, dir_);
+  const RunResult bad = RunEval({"run", "--retrieval", (dir_ / "missing").string()});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.err, HasSubstr("missing"));
 }
@@ -224,13 +194,11 @@ TEST_F(EvalCliTest, RetrieveThroughARealModelFindsDatabasePhotosThemselves) {
   const std::string stored = (dir_ / "db.retrieval").string();
   const RunResult retrieve =
       RunEval({"retrieve", "--model", GEOLOC_EVAL_TEST_MODEL, "--bundle", bundle, "--csv",
-               (world / "database.csv").string(), "--precision", "fp32", "--out", stored},
-              dir_);
+               (world / "database.csv").string(), "--precision", "fp32", "--out", stored});
   ASSERT_EQ(retrieve.exit_code, 0) << retrieve.err;
   EXPECT_THAT(retrieve.out, HasSubstr("stored 64 queries (64 localizable"));
   const RunResult run = RunEval(
-      {"run", "--retrieval", stored, "--estimators", "nearest", "--thresholds_km", "0.01", "--json"},
-      dir_);
+      {"run", "--retrieval", stored, "--estimators", "nearest", "--thresholds_km", "0.01", "--json"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   files::RunReport report;
   ASSERT_TRUE(ParseJsonProto(run.out, &report).ok()) << run.out;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/scratch_dir.h"
 #include "tools/eval/eval_files.h"
 
 namespace geoloc::eval {
@@ -273,8 +274,8 @@ TEST(EvalFilesTest, StoredRetrievalRoundTripsAndBadFilesAreRefused) {
   run.queries[0].descriptor = {0.5f, -0.5f};
   run.queries[0].classifier_probs = {0.25f, 0.75f};
   run.queries[0].place = "17";
-  const fs::path dir = fs::temp_directory_path() / absl::StrCat("eval_files_", ::getpid());
-  fs::create_directories(dir);
+  const geoloc::testing::ScratchDir scratch("eval_files");
+  const fs::path dir = scratch.path();
   const std::string path = (dir / "run.retrieval").string();
   ASSERT_TRUE(SaveRetrieval(run, path).ok());
   absl::StatusOr<RetrievalRun> back = LoadRetrieval(path);
@@ -302,7 +303,6 @@ TEST(EvalFilesTest, StoredRetrievalRoundTripsAndBadFilesAreRefused) {
   files::StoredRun newer = ToStoredRun(run);
   newer.set_format_version(kStoredRunFormatVersion + 1);
   EXPECT_EQ(FromStoredRun(newer).status().code(), absl::StatusCode::kFailedPrecondition);
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Helpers shared by the synthetic-world tests (synth_test.cc, planet_test.cc): an independent
-// haversine, a scratch directory per test, file digests and running the geoloc-synth binary.
+// haversine, a scratch directory per test and running the geoloc-synth binary (both on
+// tests/support), file digests.
 //
 //   class MyTest : public WorldDirTest {};   // dir_ is fresh for every test, removed after it
 //   EXPECT_EQ(Digests(dir_ / "a"), Digests(dir_ / "b"));
@@ -8,19 +9,18 @@
 #ifndef GEOLOC_TESTS_TOOLS_WORLD_TEST_UTIL_H_
 #define GEOLOC_TESTS_TOOLS_WORLD_TEST_UTIL_H_
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/common/sha256.h"
 #include "gtest/gtest.h"
+#include "tests/support/command.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::synth::test_util {
 
@@ -47,17 +47,8 @@ inline std::map<std::string, std::string> Digests(const std::filesystem::path& r
 
 class WorldDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("geoloc_world_test_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name(),
-                        "_", ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::filesystem::path dir_;
+  geoloc::testing::ScratchDir scratch_{"world_test"};
+  const std::filesystem::path dir_{scratch_.path()};
 };
 
 struct RunResult {
@@ -67,16 +58,9 @@ struct RunResult {
 
 // Runs GEOLOC_SYNTH_BINARY (a compile-time definition of the test target) with `args`.
 inline RunResult RunSynth(const std::string& args) {
-  RunResult result;
-  const std::string command = absl::StrCat(GEOLOC_SYNTH_BINARY, " ", args, " 2>&1");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  geoloc::testing::CommandResult run = geoloc::testing::RunCommand(
+      absl::StrCat(GEOLOC_SYNTH_BINARY, " ", args), geoloc::testing::Stderr::kMerged);
+  return {run.exit_code, std::move(run.out)};
 }
 
 }  // namespace geoloc::synth::test_util

@@ -251,7 +251,9 @@ absl::StatusOr<RetrievalRun> RetrieveAll(const engine::Locator& locator, const Q
   run.queries.reserve(total);
   run.score_kind = locator.bundle().score_kind();
   run.model = locator.model_version();
-  run.model_info_json = model::ModelInfoToJson(info);
+  absl::StatusOr<std::string> info_json = model::ModelInfoToJson(info);
+  if (!info_json.ok()) return info_json.status();
+  run.model_info_json = *std::move(info_json);
   run.bundle = locator.bundle_version();
   run.source = queries.sources.description;
   run.split = queries.split;
