@@ -138,6 +138,40 @@ std::string FormatLocateOptions(const v1::LocateOptions& options) {
   return parts.empty() ? std::string("none") : absl::StrJoin(parts, ", ");
 }
 
+// The calibrated part of an answer (docs/CALIBRATION.md), or why there is none.
+void AppendCalibration(std::string* out, const v1::LocateResponse& response) {
+  if (!response.calibrated()) {
+    absl::StrAppend(out, "  not calibrated: no confidence region and no probability (the bundle "
+                         "has no calibration for these settings)\n");
+    return;
+  }
+  absl::StrAppendFormat(out, "  calibrated: P(localizable) %.3f%s\n",
+                        response.localizable_probability(),
+                        response.abstained()
+                            ? absl::StrFormat("  ABSTAINED (below %.2f): treat the answer as "
+                                              "unreliable",
+                                              response.abstain_below())
+                            : "");
+  if (!response.within().empty()) {
+    absl::StrAppend(out, "    P(within)");
+    for (const v1::WithinProbability& w : response.within()) {
+      absl::StrAppendFormat(out, "  %g km %.3f", w.threshold_km(), w.probability());
+    }
+    absl::StrAppend(out, "\n");
+  }
+  if (response.regions().empty()) return;
+  absl::StrAppendFormat(out, "  regions (score group %d)\n    %5s  %9s  %16s  %6s\n",
+                        response.score_group(), "level", "coverage", "area km²", "pieces");
+  for (const v1::ConfidenceRegion& r : response.regions()) {
+    const std::string pieces = r.whole_sphere()       ? "the whole Earth"
+                               : r.pieces_size() == 0 ? "empty"
+                                                      : absl::StrCat(r.pieces_size());
+    // "km²" is 5 bytes but 3 columns wide; the values are padded to match.
+    absl::StrAppendFormat(out, "    %5.2f  >= %6.3f  %14.1f  %6s\n", r.level(),
+                          r.guaranteed_coverage(), r.area_km2(), pieces);
+  }
+}
+
 std::string FormatLocate(absl::string_view image, const v1::LocateResponse& response,
                          bool show_neighbors) {
   std::string out = absl::StrCat(image, "\n");
@@ -167,6 +201,7 @@ std::string FormatLocate(absl::string_view image, const v1::LocateResponse& resp
                             peak.density(), peak.support(), peak.radius_km());
     }
   }
+  AppendCalibration(&out, response);
   AppendCells(&out, "cells (retrieval)", response.cells());
   AppendCells(&out, "cells (classifier)", response.classifier_cells());
   if (show_neighbors && !response.neighbors().empty()) {
@@ -252,8 +287,14 @@ std::string FormatStreamItem(absl::string_view name, const v1::LocateStreamRespo
                            response.status().message());
   }
   const v1::LocationEstimate& best = response.result().best();
-  return absl::StrFormat("ok     %s  %s  ± %.2f km  weight share %.3f", name,
-                         FormatLatLng(best.location()), best.uncertainty_km(), best.weight_share());
+  const v1::LocateResponse& r = response.result();
+  const std::string calibration =
+      !r.calibrated() ? "  uncalibrated"
+                      : absl::StrFormat("  P(localizable) %.3f%s", r.localizable_probability(),
+                                        r.abstained() ? "  ABSTAINED" : "");
+  return absl::StrFormat("ok     %s  %s  ± %.2f km  weight share %.3f%s", name,
+                         FormatLatLng(best.location()), best.uncertainty_km(), best.weight_share(),
+                         calibration);
 }
 
 std::string FormatStreamSummary(const StreamTotals& totals) {
