@@ -55,15 +55,15 @@ def plot_reliability(report, path):
 
 def plot_risk_coverage(reports, path):
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    for r in reports:
+    for i, r in enumerate(reports):
         curve = r["risk_coverage"]
-        ax.plot([p.get("coverage", 0) for p in curve], [p.get("risk", 0) for p in curve],
-                label=r["settings"])
+        line, = ax.plot([p.get("coverage", 0) for p in curve], [p.get("risk", 0) for p in curve],
+                        label=r["settings"])
         answered = r.get("answered", 0)
-        ax.plot([answered], [r.get("answered_risk", 0)], "o", color="k")
+        ax.plot([answered], [r.get("answered_risk", 0)], "o", color=line.get_color())
         ax.annotate(f"abstain below {r.get('abstain_below', 0):g}", (answered,
-                    r.get("answered_risk", 0)), textcoords="offset points", xytext=(5, 5),
-                    fontsize=8)
+                    r.get("answered_risk", 0)), textcoords="offset points",
+                    xytext=(5, -14 if i % 2 else 6), fontsize=8, color=line.get_color())
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("coverage: share of photos answered (P(localizable) >= threshold)")
@@ -94,9 +94,10 @@ def markdown(calibration, coverage):
         md.append(f"{r['photos']} test photos, {r['with_place']} with a place, "
                   f"{r.get('distractors', 0)} distractors; calibration "
                   f"{_fmt(r.get('calibrate_ms_per_answer'), 2)} ms per answer.\n")
-        md.append(_table(["level", "coverage", "by score group", "median area km²",
-                          "whole sphere", "empty"],
+        md.append(_table(["level", "coverage (cells shown)", "coverage (exact set)",
+                          "cells by score group", "median area km²", "whole sphere", "empty"],
                          [[_fmt(l["level"], 2), _fmt(l.get("coverage", 0)),
+                           _fmt(l.get("exact_coverage", 0)),
                            ", ".join(_fmt(c) for c in l.get("coverage_by_group", [])),
                            f"{l.get('median_area_km2', 0):,.0f}",
                            _fmt(l.get("whole_sphere_share", 0)), _fmt(l.get("empty_share", 0))]
