@@ -70,15 +70,18 @@ class TinyProtocolTest(unittest.TestCase):
             self.assertGreaterEqual(n, 40)
             groups = [int(g) for g in r["group_sizes"]]
             for level in r["levels"]:
-                a, got = level["level"], level.get("coverage", 0)
+                a = level["level"]
+                cells, exact = level.get("coverage", 0), level.get("exact_coverage", 0)
                 # Binomial spread on n test photos (3 sigma) plus the finite-sample slack of the
                 # smallest calibration group (k / (n_g + 1) may exceed a by up to 1 / (n_g + 1)).
                 sigma = math.sqrt(a * (1 - a) / n)
                 slack = 1 / (min(int(g) for e in calibration["entries"]
                                  for g in e["score_group_sizes"]) + 1)
-                self.assertGreaterEqual(got, a - 3 * sigma, f"{name} at {a}")
+                # The exact conformal set covers about a; the cells shown contain it.
+                self.assertGreaterEqual(exact, a - 3 * sigma, f"{name} at {a}")
+                self.assertGreaterEqual(cells, exact, f"{name} at {a}")
                 if level.get("whole_sphere_share", 0) < 1:
-                    self.assertLessEqual(got, a + slack + 3 * sigma + level.get(
+                    self.assertLessEqual(exact, a + slack + 3 * sigma + level.get(
                         "whole_sphere_share", 0), f"{name} at {a}")
             self.assertLess(r["levels"][0]["median_area_km2"], 510e6 / 2, name)
             self.assertEqual(len(r["within"]), 5)
