@@ -187,7 +187,8 @@ std::string FormatLocate(absl::string_view image, const v1::LocateResponse& resp
     AppendEstimateRow(&out, "classifier", response.classifier());
   } else {
     absl::StrAppendFormat(&out, "  best  %s  ± %.2f km  weight share %.3f\n",
-                          FormatLatLng(best.location()), best.uncertainty_km(), best.weight_share());
+                          FormatLatLng(best.location()), best.uncertainty_km(),
+                          best.weight_share());
   }
   if (!response.peaks().empty()) {
     absl::StrAppendFormat(&out,

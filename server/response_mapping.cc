@@ -85,7 +85,8 @@ void SetCalibration(const engine::LocateResult& r, const engine::LocateParams& p
   out->set_score_group(static_cast<uint32_t>(c.score_group));
 }
 
-void SetCalibrationSplit(const calibration::proto::SplitInfo& s, geoloc::v1::CalibrationSplit* out) {
+void SetCalibrationSplit(const calibration::proto::SplitInfo& s,
+                         geoloc::v1::CalibrationSplit* out) {
   out->set_name(s.name());
   out->set_photos(static_cast<uint32_t>(s.photos()));
   out->set_photos_with_place(static_cast<uint32_t>(s.with_truth()));

@@ -75,9 +75,9 @@ struct LocateResult {
   std::vector<double> peak_masses;
   std::vector<cells::CellId> classifier_leaves;
   std::vector<double> classifier_leaf_probabilities;
-  // Set when the bundle's calibration has an entry for this answer's settings (bundle_calibration.h):
-  // the confidence regions at params.region_levels, P(within t), P(localizable). Unset: the answer
-  // is uncalibrated and claims no coverage.
+  // Set when the bundle's calibration has an entry for this answer's settings
+  // (bundle_calibration.h): the confidence regions at params.region_levels, P(within t),
+  // P(localizable). Unset: the answer is uncalibrated and claims no coverage.
   std::optional<calibration::CalibratedAnswer> calibration;
   // Calibrated and P(localizable) < params.abstain_below: the photo is declared not locatable
   // (everything else is still filled).
@@ -205,8 +205,9 @@ class Locator {
   // One batched search for n descriptors: top `k` neighbours of each.
   absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Search(
       absl::Span<const float> descriptors, int k, int nprobe, int ef_search) const;
-  // Estimator, peaks, cells, classifier, fusion and calibration for one query. `neighbors` are its search
-  // results (at most params.k of them are used when more were retrieved for the batch).
+  // Estimator, peaks, cells, classifier, fusion and calibration for one query. `neighbors` are
+  // its search results (at most params.k of them are used when more were retrieved for the
+  // batch).
   absl::StatusOr<LocateResult> Finish(absl::Span<const float> descriptor,
                                       std::vector<index::Neighbor> neighbors,
                                       const LocateParams& params) const;

@@ -121,7 +121,8 @@ absl::StatusOr<files::CalibrateReport> CalibrateBundle(
   const std::string fit_name = SplitName(fit);
   const std::string calibration_name = SplitName(calibration_run);
   for (const RetrievalRun* run : {&fit, &calibration_run}) {
-    if (run->split == calibration::kTestSplitName || SplitName(*run) == calibration::kTestSplitName) {
+    if (run->split == calibration::kTestSplitName ||
+        SplitName(*run) == calibration::kTestSplitName) {
       return absl::InvalidArgumentError(
           absl::StrCat("refusing to calibrate on the test split (", run->source,
                        "): it is reported on, never fitted on; calibrate on val and calib"));
