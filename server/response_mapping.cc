@@ -128,6 +128,7 @@ void SetTimings(const StageTimes& t, double total_ms, geoloc::v1::StageTimings* 
   out->set_search_ms(t.search_ms);
   out->set_estimate_ms(t.estimate_ms);
   out->set_classify_ms(t.classify_ms);
+  out->set_calibrate_ms(t.calibrate_ms);
   out->set_batch_size(static_cast<uint32_t>(t.batch_size));
   out->set_total_ms(total_ms);
 }
@@ -161,7 +162,6 @@ void ToLocateResponse(const engine::LocateResult& r, const engine::LocateParams&
   out->set_estimator(api::EstimatorToProto(params.estimator.kind));
   SetCalibration(r, params, out);
   SetTimings(times, total_ms, out->mutable_timings());
-  out->mutable_timings()->set_calibrate_ms(r.calibrate_ms);
 }
 
 void ToExplainResponse(const engine::ExplainResult& r, const engine::Locator& locator,

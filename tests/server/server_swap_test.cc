@@ -250,6 +250,20 @@ TEST_F(ServerSwapTest, CalibrationSwapsInAndOutWithItsBundle) {
   EXPECT_TRUE(with->abstained());
   EXPECT_DOUBLE_EQ(with->abstain_below(), 0.999);
   EXPECT_GT(with->timings().calibrate_ms(), 0);
+  // Operators see it in the metrics: answers by calibrated/abstained, the calibrate stage.
+  auto metrics = HttpGet(server.metrics_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_EQ(MetricValue(*metrics,
+                        "geoloc_locate_answers_total{abstained=\"true\",calibrated=\"true\"}")
+                .value_or(-1),
+            1);
+  EXPECT_EQ(MetricValue(*metrics,
+                        "geoloc_locate_answers_total{abstained=\"false\",calibrated=\"false\"}")
+                .value_or(-1),
+            1);
+  EXPECT_EQ(MetricValue(*metrics, "geoloc_stage_duration_seconds_count{stage=\"calibrate\"}")
+                .value_or(-1),
+            1);
   // A request for settings nobody calibrated (k = 11) is answered uncalibrated.
   v1::LocateRequest other = Request(0);
   other.mutable_options()->set_k(11);
