@@ -62,8 +62,12 @@ class TinyProtocolTest(unittest.TestCase):
         for entry in calibration["entries"]:
             self.assertEqual(entry["fit_split"]["name"], "val")
             self.assertEqual(entry["calibration_split"]["name"], "calib")
-        reports = {r["settings"].split()[0]: r for r in coverage["reports"]}
-        self.assertEqual(set(reports), {"spherical_kde", "nearest"})
+        with open(os.path.join(work, "eval", "calibration_fused.json")) as f:
+            calibration["entries"] += json.load(f)["entries"]
+        with open(os.path.join(work, "eval", "coverage_fused.json")) as f:
+            coverage["reports"] += json.load(f)["reports"]
+        reports = {" ".join(r["settings"].split()[0::5]): r for r in coverage["reports"]}
+        self.assertEqual(set(reports), {"spherical_kde", "nearest", "spherical_kde +classifier"})
         for name, r in reports.items():
             self.assertEqual(r["split"], "test")
             n = int(r["with_place"])

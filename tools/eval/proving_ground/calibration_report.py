@@ -55,20 +55,18 @@ def plot_reliability(report, path):
 
 def plot_risk_coverage(reports, path):
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    for i, r in enumerate(reports):
+    for r in reports:
         curve = r["risk_coverage"]
         line, = ax.plot([p.get("coverage", 0) for p in curve], [p.get("risk", 0) for p in curve],
                         label=r["settings"])
         answered = r.get("answered", 0)
         ax.plot([answered], [r.get("answered_risk", 0)], "o", color=line.get_color())
-        ax.annotate(f"abstain below {r.get('abstain_below', 0):g}", (answered,
-                    r.get("answered_risk", 0)), textcoords="offset points",
-                    xytext=(5, -14 if i % 2 else 6), fontsize=8, color=line.get_color())
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("coverage: share of photos answered (P(localizable) >= threshold)")
     ax.set_ylabel(f"risk: share answered not within {reports[0]['localizable_within_km']:g} km")
-    ax.set_title(f"Risk-coverage of P(localizable), {reports[0]['split']} split", fontsize=10)
+    ax.set_title(f"Risk-coverage of P(localizable), {reports[0]['split']} split; dots: abstain "
+                 f"below {reports[0].get('abstain_below', 0):g}", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -80,7 +78,8 @@ def markdown(calibration, coverage):
     md = ["# Calibration on the proving ground\n",
           "`geoloc-eval calibrate` fitted the score function on the val split and the conformal "
           "scores and isotonic maps on the calib split; everything below is measured on the test "
-          "split, which nothing was fitted or tuned on (docs/CALIBRATION.md).\n"]
+          "split, which nothing was fitted or tuned on (docs/CALIBRATION.md). Settings ending in "
+          "`+classifier` are the fused answer (the database bundle with the HMC classifier).\n"]
     md.append(_table(["settings", "fit split", "calibration split", "score groups", "mixture "
                       "narrow / broad / floor", "broad bandwidth"],
                      [[e["settings"], f"{e['fit_split']['name']} ({e['fit_split']['photos']})",
@@ -125,6 +124,12 @@ def write(ctx):
         calibration = json.load(f)
     with open(ctx.path("eval", "coverage.json")) as f:
         coverage = json.load(f)
+    # The fused answer's calibration (a bundle with the classifier), when the step made one.
+    if os.path.exists(ctx.path("eval", "coverage_fused.json")):
+        with open(ctx.path("eval", "calibration_fused.json")) as f:
+            calibration["entries"] += json.load(f)["entries"]
+        with open(ctx.path("eval", "coverage_fused.json")) as f:
+            coverage["reports"] += json.load(f)["reports"]
     out = ctx.path("report")
     os.makedirs(out, exist_ok=True)
     plot_reliability(coverage["reports"][0], os.path.join(out, "calibration_reliability.png"))
