@@ -219,6 +219,34 @@ TEST(CalibratorTest, LevelsOptionsAndErrors) {
   EXPECT_EQ(Calibrator::Create(broken).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Calibration photos whose truth got only the floor's density all score -log(floor); a level
+// whose quantile is that score must give the whole sphere (ties are inside), even where
+// exp(log(floor)) rounds above the floor (it does for a floor weight of 0.025).
+TEST(CalibratorTest, AQuantileAtTheFloorIsTheWholeSphere) {
+  proto::CalibrationEntry e = HandEntry();
+  e.mutable_mixture()->set_narrow(0.725);
+  e.mutable_mixture()->set_floor(0.025);
+  auto first = Calibrator::Create(e);
+  ASSERT_TRUE(first.ok()) << first.status();
+  Answer answer;
+  auto density = first->Density(answer.Evidence());
+  ASSERT_TRUE(density.ok());
+  const geo::LatLon antipode{-kPlace.lat, kPlace.lon - 180};
+  const double floor_score = -density->LogDensity(geo::ToUnitVector(antipode));
+  ASSERT_EQ(floor_score, -std::log(density->FloorDensity()));
+  for (proto::ScoreGroup& g : *e.mutable_score_groups()) {
+    for (double& s : *g.mutable_scores()) s = floor_score;
+  }
+  auto c = Calibrator::Create(e);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ApplyOptions options;
+  options.levels = {0.5};
+  auto a = c->Apply(answer.Evidence(), options);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_DOUBLE_EQ(a->regions[0].score_quantile, floor_score);
+  EXPECT_TRUE(a->regions[0].whole_sphere);
+}
+
 TEST(CalibratorTest, DensityIsTheMixture) {
   const Calibrator c = *Calibrator::Create(HandEntry());
   const PredictiveDensity f = *c.Density(Answer().Evidence());

@@ -84,7 +84,7 @@ TEST_F(CliTest, LocatePrintsAReadableReport) {
   CommandResult run = Run(absl::StrCat("locate ", image, " --levels=10,13"));
   ASSERT_EQ(run.exit_code, kExitOk) << run.err;
   EXPECT_THAT(run.out, HasSubstr(image));
-  EXPECT_THAT(run.out, HasSubstr("best  48.85820, 2.29450  ± 1.50 km  confidence 0.500"));
+  EXPECT_THAT(run.out, HasSubstr("best  48.85820, 2.29450  ± 1.50 km  weight share 0.500"));
   EXPECT_THAT(run.out, HasSubstr("peaks (estimator kde)"));
   EXPECT_THAT(run.out, HasSubstr("cells (retrieval)"));
   EXPECT_THAT(run.out, HasSubstr("c1300"));  // a level-13 cell
@@ -93,6 +93,33 @@ TEST_F(CliTest, LocatePrintsAReadableReport) {
   EXPECT_THAT(run.out, HasSubstr("timings: decode 1.00 ms"));
   EXPECT_THAT(run.out, Not(HasSubstr("classifier")));
   EXPECT_THAT(run.out, Not(HasSubstr("neighbours")));
+  EXPECT_THAT(run.out, HasSubstr("not calibrated: no confidence region and no probability"));
+}
+
+TEST_F(CliTest, LocateShowsTheCalibratedRegionsAndProbabilities) {
+  const std::string image = Image("cal.jpg", "LATLON 48.8582 2.2945 calibrated");
+  const std::string geojson = dir_ + "/calibrated.geojson";
+  CommandResult run = Run(absl::StrCat("locate ", image, " --geojson=", geojson));
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("calibrated: P(localizable) 0.300  ABSTAINED (below 0.50)"));
+  EXPECT_THAT(run.out, HasSubstr("P(within)  1 km 0.050  25 km 0.250"));
+  EXPECT_THAT(run.out, HasSubstr("regions (score group 1)"));
+  EXPECT_THAT(run.out, HasSubstr(" 0.50  >=  0.520          1234.5       1"));
+  EXPECT_THAT(run.out, HasSubstr("the whole Earth"));
+  EXPECT_THAT(run.out, Not(HasSubstr("not calibrated")));
+  Struct collection = ParseJson<Struct>(ReadTestFile(geojson));
+  int regions = 0;
+  for (const Value& feature : collection.fields().at("features").list_value().values()) {
+    const Struct& props = Props(feature);
+    if (props.fields().at("kind").string_value() != "region") continue;
+    ++regions;
+    EXPECT_TRUE(props.fields().at("calibrated").bool_value());
+    if (props.fields().at("level").number_value() == 0.5) {
+      EXPECT_EQ(Geometry(feature).fields().at("type").string_value(), "MultiPolygon");
+      EXPECT_DOUBLE_EQ(props.fields().at("area_km2").number_value(), 1234.5);
+    }
+  }
+  EXPECT_EQ(regions, 2);
 }
 
 TEST_F(CliTest, LocateShowsClassifierSideBySideAndNeighbours) {
@@ -172,7 +199,7 @@ TEST_F(CliTest, LocateGeoJsonIsValidRfc7946) {
     if (kind == "cell" || kind == "classifier_cell") {
       EXPECT_TRUE(props.contains("token"));
       EXPECT_TRUE(props.contains("level"));
-      EXPECT_TRUE(props.contains("probability"));
+      EXPECT_TRUE(props.contains("weight_share"));
       ++(kind == "cell" ? cells : classifier_cells);
     }
     if (kind == "peak_radius") ++circles;

@@ -4,6 +4,9 @@
 //   geoloc-eval tune --retrieval val.retrieval --json > tuned.json
 //   geoloc-eval run  --retrieval test.retrieval --tuned tuned.json --json > test.json
 //   geoloc-eval run  --model M.pt --bundle B --csv world/test.csv          (all in one go)
+//   geoloc-eval calibrate --model M.pt --bundle B --fit_retrieval val.retrieval
+//       --calibration_retrieval calib.retrieval --estimators spherical_kde --k 60
+//   geoloc-eval coverage --model M.pt --bundle B --retrieval test.retrieval --json
 //
 // `retrieve` decodes, encodes and searches every query once and stores the result; `run` and
 // `tune` take either such a file or a model, bundle and query list. `run` prints, for every
@@ -14,6 +17,10 @@
 // is (docs/CLASSIFIER.md "Fusion"). `tune` runs the grid search of every estimator and prints
 // the best parameters per threshold; it refuses a query set whose split column says "test".
 // Distractors (a localizable column of 0) are kept out of accuracy and recall and reported apart.
+// `calibrate` answers two held-out splits with the engine (the given estimators, k, m and
+// bandwidth: the settings geolocd will serve), fits calibration.json and writes it into the
+// bundle (docs/CALIBRATION.md); it refuses the test split. `coverage` reports a calibrated
+// bundle's coverage, reliability and abstention on a split (the test split).
 // Exit status: 0 ok, 1 evaluation failed, 2 usage error.
 #include <cmath>
 #include <cstdio>
@@ -42,6 +49,7 @@
 #include "core/model/cell_head_info.h"
 #include "core/model/encoder.h"
 #include "core/model/model_info.h"
+#include "tools/eval/calibration_eval.h"
 #include "tools/eval/eval_files.h"
 #include "tools/eval/evaluation.h"
 
@@ -79,6 +87,14 @@ ABSL_FLAG(int32_t, max_peaks, 5,
 ABSL_FLAG(std::string, queries_out, "",
           "run: also write one CSV row per query (rank of the first hit within 25 m, top-1 score, "
           "each row's error in km)");
+ABSL_FLAG(std::string, fit_retrieval, "",
+          "calibrate: the stored retrieval of the split that fixes the score function (val)");
+ABSL_FLAG(std::string, calibration_retrieval, "",
+          "calibrate: the stored retrieval of the calibration split (calib); never test");
+ABSL_FLAG(std::string, region_levels, "0.5,0.68,0.9,0.95",
+          "coverage: the confidence levels to report");
+ABSL_FLAG(double, abstain_below, 0,
+          "coverage: the abstention threshold on P(localizable) to report (as geolocd's flag)");
 ABSL_FLAG(int32_t, batch, 16, "images per encoder forward pass");
 ABSL_FLAG(int32_t, max_queries, 0, "evaluate at most this many queries (0: all)");
 ABSL_FLAG(std::string, precision, "auto", "encoder precision: auto, fp32 or bf16");
@@ -495,6 +511,137 @@ int RetrieveCommand() {
   return 0;
 }
 
+// One LocateParams per --estimators, with --k, --weight_exponent, --bandwidth_km, --sigma_deg
+// and --max_peaks: the settings geolocd serves when its flags say the same.
+absl::StatusOr<std::vector<engine::LocateParams>> ServedConfigs(
+    const std::vector<geo::EstimatorKind>& kinds) {
+  std::vector<engine::LocateParams> configs;
+  for (geo::EstimatorKind kind : kinds) {
+    engine::LocateParams p;
+    p.k = absl::GetFlag(FLAGS_k);
+    p.estimator.kind = kind;
+    p.estimator.weight_exponent_m = absl::GetFlag(FLAGS_weight_exponent);
+    p.estimator.bandwidth_km = absl::GetFlag(FLAGS_bandwidth_km);
+    p.estimator.sigma_deg = absl::GetFlag(FLAGS_sigma_deg);
+    p.max_peaks = absl::GetFlag(FLAGS_max_peaks);
+    p.region_levels.clear();
+    for (absl::string_view part :
+         absl::StrSplit(absl::GetFlag(FLAGS_region_levels), ',', absl::SkipWhitespace())) {
+      double level;
+      if (!absl::SimpleAtod(part, &level)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--region_levels: '", part, "' is not a number"));
+      }
+      p.region_levels.push_back(level);
+    }
+    p.abstain_below = absl::GetFlag(FLAGS_abstain_below);
+    GEOLOC_RETURN_IF_ERROR(engine::ValidateLocateParams(p, engine::kMaxK));
+    configs.push_back(std::move(p));
+  }
+  return configs;
+}
+
+int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
+  const std::string fit_path = absl::GetFlag(FLAGS_fit_retrieval);
+  const std::string calibration_path = absl::GetFlag(FLAGS_calibration_retrieval);
+  if (fit_path.empty() || calibration_path.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "calibrate: --fit_retrieval and --calibration_retrieval are required"));
+  }
+  absl::StatusOr<std::vector<engine::LocateParams>> configs = ServedConfigs(kinds);
+  if (!configs.ok()) return Fail(configs.status());
+  absl::StatusOr<RetrievalRun> fit = LoadRetrieval(fit_path);
+  if (!fit.ok()) return Fail(fit.status());
+  absl::StatusOr<RetrievalRun> calibration = LoadRetrieval(calibration_path);
+  if (!calibration.ok()) return Fail(calibration.status());
+  // Refused before the model loads: the test split is never calibrated on.
+  for (const RetrievalRun* run : {&*fit, &*calibration}) {
+    if (SplitName(*run) == "test") {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "calibrate: ", run->source, " is the test split; calibrate on val and calib, report on "
+          "test with `geoloc-eval coverage`")));
+    }
+  }
+  absl::StatusOr<Stack> stack = LoadStack();
+  if (!stack.ok()) return Fail(stack.status());
+  const std::string created_by =
+      absl::StrCat("geoloc-eval calibrate --fit_retrieval ", fit_path, " --calibration_retrieval ",
+                   calibration_path);
+  absl::StatusOr<files::CalibrateReport> report =
+      CalibrateBundle(*stack->locator, absl::GetFlag(FLAGS_bundle), *fit, *calibration, *configs,
+                      created_by, absl::GetFlag(FLAGS_progress));
+  if (!report.ok()) return Fail(report.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    absl::StatusOr<std::string> json = ToJsonString(*report);
+    if (!json.ok()) return Fail(json.status());
+    absl::PrintF("%s\n", *json);
+    return 0;
+  }
+  absl::PrintF("calibrated %s (now %s) in %.1f s\n", report->bundle(), report->version(),
+               report->seconds());
+  for (const files::CalibratedEntry& e : report->entries()) {
+    std::vector<std::string> sizes;
+    for (int64_t n : e.score_group_sizes()) sizes.push_back(absl::StrCat(n));
+    absl::PrintF(
+        "  %s: fit on %s (%d photos, %d with a place), calibrated on %s (%d, %d); score groups "
+        "[%s]; mixture narrow %.3f broad %.3f (%.0f km) classifier %.3f floor %.4f\n",
+        e.settings(), e.fit_split().name(), e.fit_split().photos(), e.fit_split().with_place(),
+        e.calibration_split().name(), e.calibration_split().photos(),
+        e.calibration_split().with_place(), absl::StrJoin(sizes, ", "), e.narrow(), e.broad(),
+        e.broad_bandwidth_km(), e.classifier(), e.floor());
+  }
+  return 0;
+}
+
+int CoverageCommand(const std::vector<geo::EstimatorKind>& kinds) {
+  const std::string path = absl::GetFlag(FLAGS_retrieval);
+  if (path.empty()) return Fail(absl::InvalidArgumentError("coverage: --retrieval is required"));
+  absl::StatusOr<std::vector<engine::LocateParams>> configs = ServedConfigs(kinds);
+  if (!configs.ok()) return Fail(configs.status());
+  absl::StatusOr<RetrievalRun> run = LoadRetrieval(path);
+  if (!run.ok()) return Fail(run.status());
+  absl::StatusOr<Stack> stack = LoadStack();
+  if (!stack.ok()) return Fail(stack.status());
+  files::CoverageReports reports;
+  for (const engine::LocateParams& params : *configs) {
+    absl::StatusOr<files::CoverageReport> report =
+        ReportCoverage(*stack->locator, *run, params, params.abstain_below,
+                       absl::GetFlag(FLAGS_progress));
+    if (!report.ok()) return Fail(report.status());
+    *reports.add_reports() = *std::move(report);
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    absl::StatusOr<std::string> json = ToJsonString(reports);
+    if (!json.ok()) return Fail(json.status());
+    absl::PrintF("%s\n", *json);
+    return 0;
+  }
+  for (const files::CoverageReport& r : reports.reports()) {
+    absl::PrintF("%s on %s: %d photos (%d with a place, %d distractors)\n", r.settings(),
+                 r.split(), r.photos(), r.with_place(), r.distractors());
+    absl::PrintF("  %-6s %9s %16s %12s %12s\n", "level", "coverage", "median km^2", "whole sphere",
+                 "empty");
+    for (const files::LevelCoverage& l : r.levels()) {
+      absl::PrintF("  %-6.2f %9.3f %16.1f %12.3f %12.3f\n", l.level(), l.coverage(),
+                   l.median_area_km2(), l.whole_sphere_share(), l.empty_share());
+    }
+    absl::PrintF("  peak-radius disc: coverage %.3f, median %.1f km^2\n", r.disc_coverage(),
+                 r.disc_median_area_km2());
+    for (const files::WithinCalibration& w : r.within()) {
+      absl::PrintF("  P(within %g km): ECE %.4f (uncalibrated mass %.4f), mean %.3f, observed %.3f\n",
+                   w.threshold_km(), w.ece(), w.raw_mass_ece(), w.mean_probability(),
+                   w.frequency());
+    }
+    absl::PrintF("  P(localizable within %g km): ECE %.4f; abstain below %.3f: %.3f of "
+                 "distractors abstained, %.3f of localized photos lost, %.3f answered with risk "
+                 "%.3f\n",
+                 r.localizable_within_km(), r.localizable_ece(), r.abstain_below(),
+                 r.distractors_abstained(), r.localized_lost(), r.answered(), r.answered_risk());
+    absl::PrintF("  calibration: %.3f ms per answer\n", r.calibrate_ms_per_answer());
+  }
+  return 0;
+}
+
 int Main(const std::string& command) {
   auto thresholds = ParseThresholds(absl::GetFlag(FLAGS_thresholds_km));
   if (!thresholds.ok()) return Fail(thresholds.status());
@@ -507,6 +654,8 @@ int Main(const std::string& command) {
   if (!kinds.ok()) return Fail(kinds.status());
   if (command == "retrieve") return RetrieveCommand();
   if (command == "run") return Run(*thresholds, *kinds);
+  if (command == "calibrate") return CalibrateCommand(*kinds);
+  if (command == "coverage") return CoverageCommand(*kinds);
   return Tune(*thresholds, *kinds);
 }
 
@@ -520,13 +669,17 @@ int main(int argc, char** argv) {
       "  geoloc-eval retrieve --model M.pt --bundle DIR (--csv F | --vpr_dir D | --exif_dir D) "
       "--out FILE\n"
       "  geoloc-eval run|tune (--retrieval FILE | --model M.pt --bundle DIR (--csv F | ...)) "
-      "[flags]");
+      "[flags]\n"
+      "  geoloc-eval calibrate --model M.pt --bundle DIR --fit_retrieval VAL "
+      "--calibration_retrieval CALIB [--estimators E --k K ...]\n"
+      "  geoloc-eval coverage --model M.pt --bundle DIR --retrieval TEST [--estimators E ...]");
   auto level = geoloc::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return geoloc::eval::Fail(level.status());
   geoloc::SetMinLogLevel(*level);
   const std::string command = args.size() == 2 ? args[1] : "";
-  if (command != "run" && command != "tune" && command != "retrieve") {
-    std::fprintf(stderr, "usage: geoloc-eval retrieve|run|tune (see --help)\n");
+  if (command != "run" && command != "tune" && command != "retrieve" && command != "calibrate" &&
+      command != "coverage") {
+    std::fprintf(stderr, "usage: geoloc-eval retrieve|run|tune|calibrate|coverage (see --help)\n");
     return 2;
   }
   return geoloc::eval::Main(command);

@@ -22,8 +22,12 @@ def main(argv=None):
     p.add_argument("--steps", help="comma-separated steps to run (default: all, in order)")
     p.add_argument("--from", dest="from_step", help="run this step and every later one")
     p.add_argument("--threads", type=int, default=0, help="geoloc-synth threads (0: all cores)")
-    p.add_argument("--retrieve", default="val,test",
-                   help="query splits the retrieve step encodes (add calib for calibration)")
+    p.add_argument("--retrieve", default="val,calib,test",
+                   help="query splits the retrieve step encodes (the calibrate step needs calib)")
+    p.add_argument("--abstain_below", type=float, default=0.13,
+                   help="the abstention threshold on P(localizable) the coverage step reports "
+                        "(default: chosen on the medium world's calib split to answer about half "
+                        "the photos; docs/CALIBRATION.md)")
     p.add_argument("--publish", help="also copy the report and its plots into this directory "
                                      "(e.g. docs)")
     args = p.parse_args(argv)
@@ -48,6 +52,7 @@ def main(argv=None):
                                           f"{args.preset}-seed{args.seed}"),
         "model": args.model, "threads": args.threads, "publish": args.publish,
         "retrieve_splits": tuple(args.retrieve.split(",")),
+        "abstain_below": args.abstain_below,
         "command": " ".join(["tools/proving_ground.sh"] + (argv if argv is not None else sys.argv[1:])),
     }
     try:

@@ -23,6 +23,15 @@ SPLITS = ("train", "database", "val", "calib", "test")
 TEST_SPLIT = "test"
 CLASSIFIER_VARIANTS = ("mc", "hmc", "hmc_sol", "hmc_smooth")
 REPORT_THRESHOLDS_KM = "0.1,1,25,200,750,2500"
+# Calibration (docs/CALIBRATION.md): the settings geolocd serves by default (--estimator kde,
+# --default_k 60, --weight_exponent 5, --bandwidth_km 0.5) and a single-peak estimator, fitted
+# on val (score function) and calib (conformal scores, isotonic maps), reported on test.
+CALIBRATED_ESTIMATORS = "spherical_kde,nearest"
+# The fused answer is calibrated on a copy of the database bundle given the HMC classifier's
+# cells and head (trained on the train split), so that Locate's `best` is the fused one.
+FUSED_CLASSIFIER = "hmc"
+CALIBRATED_K = 60
+REGION_LEVELS = "0.5,0.68,0.9,0.95"
 
 # Per preset: adaptive cells over the training split (about 8 to 60 leaves) and the classifier's
 # width. The seed's cells used t_max around 1/10 to 1/100 of the photos; these follow the split's
@@ -233,6 +242,42 @@ def step_evaluate(ctx):
              stdout_path=ctx.path("eval", "test.json"))
 
 
+def step_calibrate(ctx):
+    if "calib" not in ctx.settings.get("retrieve_splits", ()) or \
+            not os.path.exists(ctx.path("eval", "calib.retrieval")):
+        raise ProtocolError("the calibrate step needs the calib split's retrieval: run the "
+                            "retrieve step with --retrieve val,calib,test")
+    for name, estimators, out in (("database-calibrated", CALIBRATED_ESTIMATORS, "calibration"),
+                                  ("database-fused", "spherical_kde", "calibration_fused")):
+        target = ctx.path("bundles", name)
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        shutil.copytree(ctx.path("bundles", "database"), target)
+        if name == "database-fused":
+            head_bundle = ctx.path("bundles", f"train-{FUSED_CLASSIFIER}")
+            for extra, file in (("cells", "cells.json"), ("head", "head.pt")):
+                ctx.call([ctx.tool("geoloc-index"), "add-extra", target, f"--name={extra}",
+                          f"--file={os.path.join(head_bundle, file)}"])
+        ctx.call([ctx.tool("geoloc-eval"), "calibrate", "--model", model_path(ctx), "--bundle",
+                  target, "--fit_retrieval", ctx.path("eval", "val.retrieval"),
+                  "--calibration_retrieval", ctx.path("eval", "calib.retrieval"), "--estimators",
+                  estimators, "--k", str(CALIBRATED_K), "--progress=false", "--log_level",
+                  "warning", "--json"], stdout_path=ctx.path("eval", f"{out}.json"))
+
+
+def step_coverage(ctx):
+    for name, estimators, out in (("database-calibrated", CALIBRATED_ESTIMATORS, "coverage"),
+                                  ("database-fused", "spherical_kde", "coverage_fused")):
+        ctx.call([ctx.tool("geoloc-eval"), "coverage", "--model", model_path(ctx), "--bundle",
+                  ctx.path("bundles", name), "--retrieval", ctx.path("eval", "test.retrieval"),
+                  "--estimators", estimators, "--k", str(CALIBRATED_K), "--region_levels",
+                  REGION_LEVELS, "--abstain_below", str(ctx.settings.get("abstain_below", 0.13)),
+                  "--progress=false", "--log_level", "warning", "--json"],
+                 stdout_path=ctx.path("eval", f"{out}.json"))
+    from . import calibration_report
+    calibration_report.write(ctx)
+
+
 def step_report(ctx):
     from . import report
     report.write(ctx)
@@ -254,5 +299,11 @@ def default_steps():
         Step("tune", step_tune, tunes=("val",), doc="grid search of every estimator on val"),
         Step("evaluate", step_evaluate, reports=("test",),
              doc="every estimator, classifier and fused answer on test"),
+        Step("calibrate", step_calibrate, fits=("val", "calib"),
+             doc="calibration.json for the served settings, retrieval alone and fused with the "
+                 "HMC classifier: score function on val, conformal scores and isotonic maps on "
+                 "calib"),
+        Step("coverage", step_coverage, reports=("test",),
+             doc="coverage, reliability and abstention of the calibrated answers on test"),
         Step("report", step_report, reports=("test",), doc="Markdown report and plots"),
     ]

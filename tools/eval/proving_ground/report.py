@@ -477,6 +477,11 @@ def write(ctx):
               f"Database and test photos of four places, and distractors:\n\n"
               f"![photos](photos.png)\n")
 
+    if os.path.exists(os.path.join(out_dir, "calibration.md")):
+        md.append("## Calibration\n")
+        md.append("Confidence regions, calibrated probabilities and abstention on the test split: "
+                  "[calibration.md](calibration.md).\n")
+
     md.append("## Time per step\n")
     md.append("Wall time of this run and CPU time (user + system, the tools and this script); on "
               "a machine shared with other work the wall time overstates what two idle cores "
