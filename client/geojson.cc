@@ -137,7 +137,7 @@ void GeoJsonBuilder::AddCell(absl::string_view image, absl::string_view kind,
   Struct properties = Properties(kind, image);
   Set(&properties, "token", StringValue(cell.token()));
   Set(&properties, "level", NumberValue(cell.level()));
-  Set(&properties, "probability", NumberValue(cell.probability()));
+  Set(&properties, "weight_share", NumberValue(cell.weight_share()));
   if (cell.polygon_size() >= 3) {
     AddArea({cell.polygon().begin(), cell.polygon().end()}, std::move(properties));
   } else {
@@ -151,7 +151,7 @@ void GeoJsonBuilder::AddLocateResponse(absl::string_view image,
     Struct properties = Properties("estimate", image);
     Set(&properties, "estimate", StringValue(which));
     Set(&properties, "uncertainty_km", NumberValue(estimate.uncertainty_km()));
-    Set(&properties, "confidence", NumberValue(estimate.confidence()));
+    Set(&properties, "weight_share", NumberValue(estimate.weight_share()));
     AddPoint(estimate.location(), std::move(properties));
   };
   if (response.has_best()) {

@@ -40,7 +40,7 @@ void AppendEstimateRow(std::string* out, absl::string_view label,
                        const v1::LocationEstimate& estimate) {
   absl::StrAppendFormat(out, "    %-14s %10.5f  %10.5f  %9.2f  %10.3f\n", label,
                         estimate.location().latitude(), estimate.location().longitude(),
-                        estimate.uncertainty_km(), estimate.confidence());
+                        estimate.uncertainty_km(), estimate.weight_share());
 }
 
 void AppendCells(std::string* out, absl::string_view title,
@@ -50,11 +50,11 @@ void AppendCells(std::string* out, absl::string_view title,
   std::map<int, std::vector<const v1::CellConfidence*>> by_level;
   for (const v1::CellConfidence& cell : cells) by_level[cell.level()].push_back(&cell);
   absl::StrAppendFormat(out, "  %s\n    %5s  %-18s  %11s  %s\n", title, "level", "token",
-                        "probability", "centre");
+                        "share", "centre");
   for (const auto& [level, level_cells] : by_level) {
     for (const v1::CellConfidence* cell : level_cells) {
       absl::StrAppendFormat(out, "    %5d  %-18s  %11.4f  %s\n", level, cell->token(),
-                            cell->probability(), FormatLatLng(cell->center()));
+                            cell->weight_share(), FormatLatLng(cell->center()));
     }
   }
 }
@@ -147,13 +147,13 @@ std::string FormatLocate(absl::string_view image, const v1::LocateResponse& resp
     // when retrieval and classifier disagree.
     // "± km" is 5 bytes but 4 columns wide: %10s pads it to the 9 columns of the values.
     absl::StrAppendFormat(&out, "  estimates\n    %-14s %10s  %10s  %10s  %10s\n", "", "latitude",
-                          "longitude", "± km", "confidence");
+                          "longitude", "± km", "share");
     AppendEstimateRow(&out, "fused (best)", best);
     AppendEstimateRow(&out, "retrieval", response.retrieval());
     AppendEstimateRow(&out, "classifier", response.classifier());
   } else {
-    absl::StrAppendFormat(&out, "  best  %s  ± %.2f km  confidence %.3f\n",
-                          FormatLatLng(best.location()), best.uncertainty_km(), best.confidence());
+    absl::StrAppendFormat(&out, "  best  %s  ± %.2f km  weight share %.3f\n",
+                          FormatLatLng(best.location()), best.uncertainty_km(), best.weight_share());
   }
   if (!response.peaks().empty()) {
     absl::StrAppendFormat(&out,
@@ -252,8 +252,8 @@ std::string FormatStreamItem(absl::string_view name, const v1::LocateStreamRespo
                            response.status().message());
   }
   const v1::LocationEstimate& best = response.result().best();
-  return absl::StrFormat("ok     %s  %s  ± %.2f km  confidence %.3f", name,
-                         FormatLatLng(best.location()), best.uncertainty_km(), best.confidence());
+  return absl::StrFormat("ok     %s  %s  ± %.2f km  weight share %.3f", name,
+                         FormatLatLng(best.location()), best.uncertainty_km(), best.weight_share());
 }
 
 std::string FormatStreamSummary(const StreamTotals& totals) {

@@ -17,7 +17,7 @@ void SetLatLng(const geo::LatLon& p, geoloc::v1::LatLng* out) {
 void SetEstimate(const engine::LocationEstimate& e, geoloc::v1::LocationEstimate* out) {
   SetLatLng(e.pos, out->mutable_location());
   out->set_uncertainty_km(e.uncertainty_km);
-  out->set_confidence(e.confidence);
+  out->set_weight_share(e.weight_share);
 }
 
 void SetPeak(const geo::Peak& p, geoloc::v1::Peak* out) {
@@ -31,7 +31,7 @@ void SetPeak(const geo::Peak& p, geoloc::v1::Peak* out) {
 void SetCell(const engine::CellConfidence& c, geoloc::v1::CellConfidence* out) {
   out->set_token(c.token);
   out->set_level(c.level);
-  out->set_probability(c.probability);
+  out->set_weight_share(c.weight_share);
   SetLatLng(c.center, out->mutable_center());
   for (const auto& v : c.polygon) SetLatLng(v, out->add_polygon());
 }

@@ -82,7 +82,7 @@ top_cell="$("$py" -c '
 import json, sys
 cells = [f["properties"] for f in json.load(open(sys.argv[1]))["features"]
          if f["properties"].get("kind") == "classifier_cell"]
-print(max(cells, key=lambda c: c["probability"])["token"] if cells else "")
+print(max(cells, key=lambda c: c["weight_share"])["token"] if cells else "")
 ' "$out/answer.geojson")"
 if [[ -n "$top_cell" ]]; then
   "${cli[@]}" explain "$out/world/$query_path" --cell "$top_cell" --out "$out/explain-cell.png"

@@ -171,7 +171,7 @@ absl::Status Locator::Classify(absl::Span<const float> descriptor, const LocateP
       FusePeaks(result->peaks, leaf_probability, classifier_->num_classes());
   if (fused.peak >= 0) {
     const geo::Peak& p = result->peaks[fused.peak];
-    result->best = LocationEstimate{p.pos, p.radius_km, fused.confidence};
+    result->best = LocationEstimate{p.pos, p.radius_km, fused.weight_share};
   }
   result->classify_ms = MsSince(start);
   return absl::OkStatus();

@@ -52,7 +52,9 @@ namespace geoloc::engine {
 struct LocationEstimate {
   geo::LatLon pos;
   double uncertainty_km = 0;  // radius holding the estimator's mass_share of the probability
-  double confidence = 0;      // probability mass behind the estimate, [0, 1]
+  // The share of the evidence behind the estimate, [0, 1]: a peak's share of the neighbour weight
+  // (or of the fused scores), the classifier's output for a leaf. Not a calibrated probability.
+  double weight_share = 0;
 };
 
 struct LocateResult {

@@ -112,7 +112,7 @@ grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
   v1::LocationEstimate retrieval;
   *retrieval.mutable_location() = response->peaks(0).location();
   retrieval.set_uncertainty_km(1.5);
-  retrieval.set_confidence(response->peaks(0).mass());
+  retrieval.set_weight_share(response->peaks(0).mass());
   *response->mutable_retrieval() = retrieval;
   *response->mutable_best() = retrieval;
 
@@ -125,7 +125,7 @@ grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
       v1::CellConfidence* cell = response->add_cells();
       cell->set_token(absl::StrFormat("c%02d%02d", level, j));
       cell->set_level(level);
-      cell->set_probability(j == 0 ? 0.7 : 0.3 / (per_level - 1));
+      cell->set_weight_share(j == 0 ? 0.7 : 0.3 / (per_level - 1));
       *cell->mutable_center() = Point(parsed.lat, parsed.lon);
       if (options.return_cell_polygons()) FillPolygon(parsed.lat, parsed.lon, cell);
     }
@@ -134,18 +134,18 @@ grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
     v1::LocationEstimate* classifier = response->mutable_classifier();
     *classifier->mutable_location() = Point(parsed.lat + 0.5, parsed.lon + 0.5);
     classifier->set_uncertainty_km(25.0);
-    classifier->set_confidence(0.4);
+    classifier->set_weight_share(0.4);
     v1::LocationEstimate* best = response->mutable_best();
     *best->mutable_location() = Point(parsed.lat + 0.25, parsed.lon + 0.25);
     best->set_uncertainty_km(12.0);
-    best->set_confidence(0.55);
+    best->set_weight_share(0.55);
     const int count =
         options.max_classifier_cells() > 0 ? static_cast<int>(options.max_classifier_cells()) : 2;
     for (int j = 0; j < count; ++j) {
       v1::CellConfidence* cell = response->add_classifier_cells();
       cell->set_token(absl::StrFormat("k%02d", j));
       cell->set_level(8);
-      cell->set_probability(j == 0 ? 0.6 : 0.4 / (count - 1));
+      cell->set_weight_share(j == 0 ? 0.6 : 0.4 / (count - 1));
       *cell->mutable_center() = classifier->location();
       if (options.return_cell_polygons()) {
         FillPolygon(classifier->location().latitude(), classifier->location().longitude(), cell);
@@ -252,7 +252,7 @@ class FakeServer::Impl {
           response->set_target_kind(v1::ExplainResponse::TARGET_KIND_CELL);
           *response->mutable_cell() = *it;
           response->set_target_description(absl::StrCat("cell ", it->token()));
-          response->set_target_score(it->probability());
+          response->set_target_score(it->weight_share());
           break;
         }
         default: {

@@ -174,7 +174,7 @@ TEST(GeoJsonBuilderTest, LocateResponseBecomesFeatures) {
   v1::CellConfidence* cell = response.add_cells();
   cell->set_token("abc");
   cell->set_level(10);
-  cell->set_probability(0.5);
+  cell->set_weight_share(0.5);
   *cell->mutable_center() = LL(10, 20);
   for (const v1::LatLng& p : {LL(9, 19), LL(9, 21), LL(11, 21), LL(11, 19)}) {
     *cell->add_polygon() = p;

@@ -84,7 +84,7 @@ TEST_F(CliTest, LocatePrintsAReadableReport) {
   CommandResult run = Run(absl::StrCat("locate ", image, " --levels=10,13"));
   ASSERT_EQ(run.exit_code, kExitOk) << run.err;
   EXPECT_THAT(run.out, HasSubstr(image));
-  EXPECT_THAT(run.out, HasSubstr("best  48.85820, 2.29450  ± 1.50 km  confidence 0.500"));
+  EXPECT_THAT(run.out, HasSubstr("best  48.85820, 2.29450  ± 1.50 km  weight share 0.500"));
   EXPECT_THAT(run.out, HasSubstr("peaks (estimator kde)"));
   EXPECT_THAT(run.out, HasSubstr("cells (retrieval)"));
   EXPECT_THAT(run.out, HasSubstr("c1300"));  // a level-13 cell
@@ -172,7 +172,7 @@ TEST_F(CliTest, LocateGeoJsonIsValidRfc7946) {
     if (kind == "cell" || kind == "classifier_cell") {
       EXPECT_TRUE(props.contains("token"));
       EXPECT_TRUE(props.contains("level"));
-      EXPECT_TRUE(props.contains("probability"));
+      EXPECT_TRUE(props.contains("weight_share"));
       ++(kind == "cell" ? cells : classifier_cells);
     }
     if (kind == "peak_radius") ++circles;

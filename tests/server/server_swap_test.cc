@@ -139,9 +139,9 @@ TEST_F(ServerSwapTest, AClassifierSwapsInAndOutWithItsBundle) {
   auto with = c->Locate(request);
   ASSERT_TRUE(with.ok()) << with.status();
   ASSERT_TRUE(with->has_classifier());
-  EXPECT_GT(with->classifier().confidence(), 0);
+  EXPECT_GT(with->classifier().weight_share(), 0);
   ASSERT_EQ(with->classifier_cells_size(), 3);
-  EXPECT_GE(with->classifier_cells(0).probability(), with->classifier_cells(2).probability());
+  EXPECT_GE(with->classifier_cells(0).weight_share(), with->classifier_cells(2).weight_share());
   // The fused best is one of the retrieval peaks; retrieval's own answer stays the top peak.
   bool best_is_a_peak = false;
   for (const v1::Peak& p : with->peaks()) {
@@ -160,7 +160,7 @@ TEST_F(ServerSwapTest, AClassifierSwapsInAndOutWithItsBundle) {
   auto why = c->Explain(explain);
   ASSERT_TRUE(why.ok()) << why.status();
   EXPECT_EQ(why->target_kind(), v1::ExplainResponse::TARGET_KIND_CELL);
-  EXPECT_NEAR(why->target_score(), with->classifier_cells(0).probability(), 1e-3);
+  EXPECT_NEAR(why->target_score(), with->classifier_cells(0).weight_share(), 1e-3);
   EXPECT_TRUE(absl::StrContains(why->target_description(), "classifier cell"))
       << why->target_description();
 
