@@ -1,5 +1,6 @@
 #include "client/pidf_lo.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <set>
@@ -7,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "client/outer_polygon.h"
 #include "core/common/status_macros.h"
 
@@ -260,6 +262,118 @@ absl::StatusOr<std::string> WritePidfLo(const PidfLoDocument& document) {
   }
   absl::StrAppend(&xml, "</presence>\n");
   return xml;
+}
+
+namespace {
+
+// "90" for 0.9, "95.5" for 0.955.
+std::string LevelPercent(double level) { return absl::StrFormat("%g", level * 100); }
+
+// A probability for people, rounded down: "91.2%".
+std::string Percent(double p) {
+  return absl::StrFormat("%.1f%%", std::floor(p * 1000.0 + 1e-6) / 10.0);
+}
+
+}  // namespace
+
+absl::StatusOr<PidfLoDocument> PidfLoFromLocateResponse(const v1::LocateResponse& response,
+                                                        const PidfLoAnswerOptions& options) {
+  if (!(options.level > 0 && options.level < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the region level must be in (0, 1), got ", options.level));
+  }
+  PidfLoDocument doc;
+  doc.entity = options.entity;
+  doc.timestamp = options.timestamp;
+  doc.best.center = {response.best().location().latitude(), response.best().location().longitude()};
+  std::vector<std::string> notes;
+  notes.push_back(absl::StrCat(
+      "Where the photo", options.image_name.empty() ? "" : absl::StrCat(" ", options.image_name),
+      " was taken, estimated from its pixels by geoloc (model ", response.model_version(),
+      ", bundle ", response.bundle_version(), "); the circle is centred on the best estimate."));
+
+  // The circle: a calibrated threshold and its probability, or the spread with no claim.
+  const v1::WithinProbability* chosen = nullptr;
+  if (response.calibrated()) {
+    for (const v1::WithinProbability& within : response.within()) {  // increasing thresholds
+      if (within.probability() >= options.level) {
+        chosen = &within;
+        break;
+      }
+      if (chosen == nullptr || within.probability() > chosen->probability()) chosen = &within;
+    }
+  }
+  if (chosen != nullptr) {
+    doc.best.radius_m = chosen->threshold_km() * 1000.0;
+    doc.best.confidence = {chosen->probability(), PidfLoPdf::kUnknown};
+    notes.push_back(absl::StrCat("Circle: P(the photo was taken within ",
+                                 absl::StrFormat("%g", chosen->threshold_km()),
+                                 " km of the estimate) = ", Percent(chosen->probability()),
+                                 ", calibrated on photos like it."));
+  } else {
+    doc.best.radius_m = std::max(response.best().uncertainty_km() * 1000.0, 1.0);
+    doc.best.confidence = {};
+    notes.push_back(
+        "Not calibrated: the circle is the spread of the evidence, with no probability "
+        "(confidence unknown), and no region is given.");
+  }
+
+  if (response.calibrated()) {
+    const v1::ConfidenceRegion* region = nullptr;
+    std::vector<std::string> levels;
+    for (const v1::ConfidenceRegion& candidate : response.regions()) {
+      levels.push_back(absl::StrFormat("%g", candidate.level()));
+      if (std::abs(candidate.level() - options.level) < 1e-6) region = &candidate;
+    }
+    if (region == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the answer has no confidence region at level ", options.level, " (it has ",
+                       levels.empty() ? "none" : absl::StrJoin(levels, ", "), ")"));
+    }
+    const std::string label = absl::StrCat(LevelPercent(region->level()), "% region");
+    bool writable = !region->whole_sphere() && region->pieces_size() > 0;
+    for (const v1::RegionPiece& piece : region->pieces()) {
+      std::vector<geo::LatLon> ring;
+      for (const v1::LatLng& v : piece.exterior().vertices()) {
+        ring.push_back({v.latitude(), v.longitude()});
+      }
+      if (!writable || !PidfLoPolygon(ring).ok()) {
+        writable = false;
+        break;
+      }
+      // All pieces or none: a region missing a piece would not hold its confidence.
+      PidfLoRegion* out = doc.regions.empty() ? &doc.regions.emplace_back() : &doc.regions[0];
+      out->pieces.push_back(std::move(ring));
+    }
+    if (writable) {
+      PidfLoRegion& out = doc.regions[0];
+      out.id = absl::StrCat("region-", LevelPercent(region->level()));
+      out.confidence = {region->level(), PidfLoPdf::kUnknown};
+      notes.push_back(absl::StrCat(
+          "Tuple ", out.id, ": the photo was taken inside ",
+          out.pieces.size() == 1 ? std::string("its polygon")
+                                 : absl::StrCat("one of its ", out.pieces.size(), " polygons"),
+          " with probability at least ", LevelPercent(region->level()),
+          "% (split-conformal guarantee for photos exchangeable with the calibration photos; "
+          "each polygon is a convex outer approximation of a piece of the ",
+          label, ", ", absl::StrFormat("%.6g", region->area_km2()), " km2 in all)."));
+    } else {
+      doc.regions.clear();
+      notes.push_back(absl::StrCat(
+          "The ", label, " is not written: ",
+          region->whole_sphere() ? "it is the whole Earth (too little calibration or evidence)"
+                                 : "it is too large for polygons",
+          "."));
+    }
+    if (response.abstained()) {
+      notes.push_back(absl::StrCat("geoloc declines to locate this photo: P(localizable) = ",
+                                   Percent(response.localizable_probability()),
+                                   " is below the service's threshold of ",
+                                   Percent(response.abstain_below()), "."));
+    }
+  }
+  doc.note = absl::StrJoin(notes, " ");
+  return doc;
 }
 
 }  // namespace geoloc::client

@@ -41,6 +41,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "core/geo/lat_lon.h"
+#include "geoloc/v1/geoloc.pb.h"
 
 namespace geoloc::client {
 
@@ -108,6 +109,36 @@ absl::StatusOr<std::vector<geo::LatLon>> PidfLoPolygon(absl::Span<const geo::Lat
 // a bad or duplicate tuple id, a region without pieces, text XML cannot carry; a piece's
 // PidfLoPolygon error.
 absl::StatusOr<std::string> WritePidfLo(const PidfLoDocument& document);
+
+// --- From a geolocd answer ---
+
+struct PidfLoAnswerOptions {
+  // The region level written (one of the answer's ConfidenceRegion levels) and the confidence
+  // the circle aims for.
+  double level = 0.9;
+  std::string entity;      // PidfLoDocument.entity
+  absl::Time timestamp;    // when the photo was located
+  std::string image_name;  // named in the note, e.g. "flood.jpg"
+};
+
+// The location object of one LocateResponse:
+//
+//   | answer                   | best circle (centre: best.location)   | regions              |
+//   |--------------------------|---------------------------------------|----------------------|
+//   | calibrated               | radius: the smallest `within`         | the region at        |
+//   |                          | threshold whose P(within t) reaches   | options.level, its   |
+//   |                          | options.level, else the one with the  | level as confidence  |
+//   |                          | highest P; confidence: that P         | (none if it is the   |
+//   |                          |                                       | whole sphere or too  |
+//   |                          |                                       | large for polygons)  |
+//   | not calibrated           | radius: best.uncertainty_km (a        | none: nothing claims |
+//   |                          | spread, at least 1 m); "unknown"      | a coverage           |
+//
+// The note says which, and when the service abstained. InvalidArgument when a calibrated answer
+// has no region at options.level (the message lists the levels it has), or when the level is not
+// in (0, 1).
+absl::StatusOr<PidfLoDocument> PidfLoFromLocateResponse(const v1::LocateResponse& response,
+                                                        const PidfLoAnswerOptions& options);
 
 // `text` with & < > " ' replaced by entities; InvalidArgument for invalid UTF-8 or a character
 // XML 1.0 does not allow (control characters other than tab, line feed, carriage return).

@@ -388,5 +388,196 @@ TEST(PidfLoTest, BadDocumentsAreRefusedWithTheFieldNamed) {
   EXPECT_THAT(message(doc), HasSubstr("timestamp"));
 }
 
+// --- From a LocateResponse ---
+
+v1::LatLng LL(geo::LatLon p) {
+  v1::LatLng out;
+  out.set_latitude(p.lat);
+  out.set_longitude(p.lon);
+  return out;
+}
+
+void AddPiece(v1::ConfidenceRegion* region, const std::vector<geo::LatLon>& ring) {
+  v1::RegionPiece* piece = region->add_pieces();
+  for (const geo::LatLon& v : ring) *piece->mutable_exterior()->add_vertices() = LL(v);
+}
+
+std::vector<geo::LatLon> ExteriorOf(const v1::RegionPiece& piece) {
+  std::vector<geo::LatLon> ring;
+  for (const v1::LatLng& v : piece.exterior().vertices()) {
+    ring.push_back({v.latitude(), v.longitude()});
+  }
+  return ring;
+}
+
+// A calibrated answer near Paris: P(within t) for the default thresholds, regions at 50% (one
+// piece), 90% (two pieces, one with a hole) and 95% (the whole sphere).
+v1::LocateResponse CalibratedAnswer() {
+  std::mt19937 rng(17);
+  v1::LocateResponse response;
+  *response.mutable_best()->mutable_location() = LL({48.8582, 2.2945});
+  response.mutable_best()->set_uncertainty_km(3.2);
+  response.set_model_version("resnet18-gem@4f2a");
+  response.set_bundle_version("paris-2026 <v2> & more");
+  response.set_calibrated(true);
+  const double thresholds[] = {1, 25, 200, 750, 2500};
+  const double probabilities[] = {0.31, 0.92, 0.97, 0.985, 0.995};
+  for (int i = 0; i < 5; ++i) {
+    v1::WithinProbability* within = response.add_within();
+    within->set_threshold_km(thresholds[i]);
+    within->set_probability(probabilities[i]);
+  }
+  v1::ConfidenceRegion* r50 = response.add_regions();
+  r50->set_level(0.5);
+  AddPiece(r50, StarRing(rng, {48.86, 2.30}, 1.5, 40));
+  v1::ConfidenceRegion* r90 = response.add_regions();
+  r90->set_level(0.9);
+  r90->set_area_km2(420.5);
+  AddPiece(r90, StarRing(rng, {48.86, 2.30}, 12.0, 160));
+  AddPiece(r90, Circle({45.76, 4.84}, 4.0, 30));  // Lyon
+  for (const geo::LatLon& v : Circle({48.86, 2.30}, 1.0, 8)) {
+    *r90->mutable_pieces(0)->add_holes()->add_vertices() = LL(v);
+  }
+  v1::ConfidenceRegion* r95 = response.add_regions();
+  r95->set_level(0.95);
+  r95->set_whole_sphere(true);
+  return response;
+}
+
+PidfLoAnswerOptions AnswerOptions(double level) {
+  PidfLoAnswerOptions options;
+  options.level = level;
+  options.entity = "sip:+33123456789@psap.example";
+  options.timestamp = absl::FromUnixSeconds(1796605323);
+  options.image_name = "flood.jpg";
+  return options;
+}
+
+// The answer's document, written and parsed back.
+std::string WriteAnswer(const v1::LocateResponse& response, double level) {
+  absl::StatusOr<PidfLoDocument> doc = PidfLoFromLocateResponse(response, AnswerOptions(level));
+  EXPECT_TRUE(doc.ok()) << doc.status();
+  if (!doc.ok()) return "";
+  absl::StatusOr<std::string> text = WritePidfLo(*doc);
+  EXPECT_TRUE(text.ok()) << text.status();
+  return text.ok() ? *text : "";
+}
+
+TEST(PidfLoAnswerTest, CalibratedAnswerParsedBackEqualsTheAnswer) {
+  const v1::LocateResponse response = CalibratedAnswer();
+  Xml xml(WriteAnswer(response, 0.9));
+  ASSERT_TRUE(xml.ok());
+  EXPECT_EQ(Xml::Attribute(xml.Nodes("/p:presence")[0], "entity"), "sip:+33123456789@psap.example");
+
+  // The circle: the smallest threshold whose calibrated P(within t) reaches 90%: 25 km at 92%.
+  const std::vector<xmlNodePtr> circle = xml.Nodes("/p:presence/p:tuple[@id='best']//gs:Circle");
+  ASSERT_EQ(circle.size(), 1u);
+  const geo::LatLon centre = ParsePos(xml.Text("gml:pos", circle[0]));
+  EXPECT_NEAR(centre.lat, response.best().location().latitude(), 0.6e-7);
+  EXPECT_NEAR(centre.lon, response.best().location().longitude(), 0.6e-7);
+  double radius_m = 0;
+  ASSERT_TRUE(absl::SimpleAtod(xml.Text("gs:radius", circle[0]), &radius_m));
+  EXPECT_GE(radius_m, 25000.0);
+  EXPECT_LE(radius_m, 25000.2);
+  EXPECT_EQ(xml.Text("/p:presence/p:tuple[@id='best']//con:confidence"), "92");
+
+  // The 90% region: one polygon per piece, each holding its piece, the level as confidence.
+  const std::vector<xmlNodePtr> tuples = xml.Nodes("/p:presence/p:tuple");
+  ASSERT_EQ(tuples.size(), 2u);
+  EXPECT_EQ(Xml::Attribute(tuples[1], "id"), "region-90");
+  EXPECT_EQ(xml.Text("p:status/gp:geopriv/gp:location-info/con:confidence", tuples[1]), "90");
+  EXPECT_EQ(Xml::Attribute(xml.Nodes(".//con:confidence", tuples[1])[0], "pdf"), "unknown");
+  const std::vector<xmlNodePtr> polygons = xml.Nodes(".//gml:Polygon", tuples[1]);
+  const v1::ConfidenceRegion& r90 = response.regions(1);
+  ASSERT_EQ(polygons.size(), static_cast<size_t>(r90.pieces_size()));
+  for (int i = 0; i < r90.pieces_size(); ++i) {
+    const std::vector<geo::LatLon> ring = PolygonRing(xml, polygons[static_cast<size_t>(i)]);
+    EXPECT_GT(sphere_checks::OrientedArea(ring), 0);
+    for (const geo::LatLon& v : ExteriorOf(r90.pieces(i))) {
+      ASSERT_GE(MinDistanceInsideM(ring, v), 0.01) << "piece " << i;
+    }
+  }
+  const std::string note = xml.Text("(//gbp:note-well)[1]");
+  EXPECT_THAT(note, HasSubstr("flood.jpg"));
+  EXPECT_THAT(note, HasSubstr("paris-2026 <v2> & more"));  // escaped on the way, intact here
+  EXPECT_THAT(note, HasSubstr("within 25 km of the estimate) = 92.0%"));
+  EXPECT_THAT(note, HasSubstr("one of its 2 polygons with probability at least 90%"));
+}
+
+TEST(PidfLoAnswerTest, LevelChoosesTheCircleAndTheRegion) {
+  const v1::LocateResponse response = CalibratedAnswer();
+  // 50%: the 25 km circle again (1 km has only 31%), the one-piece region.
+  Xml half(WriteAnswer(response, 0.5));
+  ASSERT_TRUE(half.ok());
+  EXPECT_EQ(half.Text("/p:presence/p:tuple[@id='best']//con:confidence"), "92");
+  EXPECT_EQ(half.Nodes("/p:presence/p:tuple[@id='region-50']//gml:Polygon").size(), 1u);
+  EXPECT_EQ(half.Text("/p:presence/p:tuple[@id='region-50']//con:confidence"), "50");
+
+  // 95%: the circle of 200 km at 97%; the region is the whole sphere, so no region is written
+  // (it would claim nothing) and the note says why.
+  Xml whole(WriteAnswer(response, 0.95));
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole.Text("/p:presence/p:tuple[@id='best']//con:confidence"), "97");
+  EXPECT_EQ(whole.Nodes("/p:presence/p:tuple").size(), 1u);
+  EXPECT_THAT(whole.Text("(//gbp:note-well)[1]"), HasSubstr("95% region is not written"));
+
+  // No region at the asked level: an error that lists the answer's levels.
+  absl::StatusOr<PidfLoDocument> missing = PidfLoFromLocateResponse(response, AnswerOptions(0.8));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("(it has 0.5, 0.9, 0.95)"));
+  EXPECT_EQ(PidfLoFromLocateResponse(response, AnswerOptions(1.0)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // No threshold reaches the level: the most probable one, with what it has.
+  v1::LocateResponse weak = response;
+  for (int i = 0; i < weak.within_size(); ++i)
+    weak.mutable_within(i)->set_probability(0.1 + i * 0.05);
+  Xml low(WriteAnswer(weak, 0.5));
+  ASSERT_TRUE(low.ok());
+  double radius_m = 0;
+  ASSERT_TRUE(absl::SimpleAtod(low.Text("//gs:radius"), &radius_m));
+  EXPECT_NEAR(radius_m, 2500e3, 1);
+  EXPECT_EQ(low.Text("/p:presence/p:tuple[@id='best']//con:confidence"), "30");
+}
+
+TEST(PidfLoAnswerTest, UncalibratedAnswerClaimsNothing) {
+  v1::LocateResponse response = CalibratedAnswer();
+  response.set_calibrated(false);
+  response.clear_within();
+  response.clear_regions();
+  Xml xml(WriteAnswer(response, 0.9));
+  ASSERT_TRUE(xml.ok());
+  EXPECT_EQ(xml.Nodes("/p:presence/p:tuple").size(), 1u);
+  EXPECT_TRUE(xml.Nodes("//gml:Polygon").empty());
+  EXPECT_EQ(xml.Text("//con:confidence"), "unknown");
+  EXPECT_EQ(Xml::Attribute(xml.Nodes("//con:confidence")[0], "pdf"), "unknown");
+  double radius_m = 0;
+  ASSERT_TRUE(absl::SimpleAtod(xml.Text("//gs:radius"), &radius_m));
+  EXPECT_NEAR(radius_m, 3200, 0.2);  // the spread, uncertainty_km
+  EXPECT_THAT(xml.Text("(//gbp:note-well)[1]"), HasSubstr("Not calibrated"));
+  // A spread of 0 still makes a valid circle.
+  response.mutable_best()->set_uncertainty_km(0);
+  Xml zero(WriteAnswer(response, 0.9));
+  ASSERT_TRUE(zero.ok());
+  ASSERT_TRUE(absl::SimpleAtod(zero.Text("//gs:radius"), &radius_m));
+  EXPECT_NEAR(radius_m, 1.0, 0.2);
+}
+
+TEST(PidfLoAnswerTest, AbstentionAndUnwritableRegionsAreSaid) {
+  v1::LocateResponse response = CalibratedAnswer();
+  response.set_abstained(true);
+  response.set_localizable_probability(0.12);
+  response.set_abstain_below(0.3);
+  // A third piece larger than any convex polygon can hold: the whole region is left out (a
+  // region missing a piece would not hold its confidence).
+  AddPiece(response.mutable_regions(1), Circle({0, 0}, 9000, 24));
+  Xml xml(WriteAnswer(response, 0.9));
+  ASSERT_TRUE(xml.ok());
+  EXPECT_TRUE(xml.Nodes("//gml:Polygon").empty());
+  const std::string note = xml.Text("(//gbp:note-well)[1]");
+  EXPECT_THAT(note, HasSubstr("90% region is not written: it is too large for polygons"));
+  EXPECT_THAT(note, HasSubstr("declines to locate this photo: P(localizable) = 12.0%"));
+}
+
 }  // namespace
 }  // namespace geoloc::client
