@@ -12,22 +12,22 @@
 // Method (all in a gnomonic projection centred on the ring's mean direction, where great circles
 // are straight lines, so planar convexity is spherical convexity and the seam at +-180 and the
 // poles need no special case):
-//   1. the convex hull of the vertices (it contains every arc between them, hence the ring);
+//   1. the convex hull of the vertices, each widened to a square that holds a disc of margin_m
+//      on the ground (the hull contains every arc between vertices, hence the ring, and keeps
+//      margin_m from it, so rounding the written coordinates cannot cut the ring);
 //   2. while the hull has more than max_vertices vertices: among the edges whose two neighbouring
 //      edges meet beyond it (exterior angles summing to less than 180 degrees, which some edge
 //      always satisfies once there are 5 or more vertices), remove the one whose removal adds the
 //      least area: its two vertices are replaced by the meeting point. Each step only grows the
 //      polygon and keeps it convex; edges shorter than 1 m are then removed the same way where
 //      that adds less than their length squared (no two vertices nearly coincide);
-//   3. every edge is moved outward by `margin_m` (on the ground), so that rounding the written
-//      coordinates cannot cut the original;
-//   4. while there is room under max_vertices, the longest edge above max_edge_km is split at its
+//   3. while there is room under max_vertices, the longest edge above max_edge_km is split at its
 //      midpoint (the same arc, so the polygon does not change). When 15 vertices cannot make all
 //      edges short (a perimeter above 15 x 130 km), the longer edges stay.
 //
 //   | input ring                                   | result                                     |
 //   |----------------------------------------------|--------------------------------------------|
-//   | convex with <= max_vertices vertices          | the same vertices, margin added            |
+//   | convex with <= max_vertices vertices          | its vertices, moved out by the margin      |
 //   | any simple counter-clockwise ring             | a convex polygon containing it             |
 //   | crosses +-180, or encloses a pole             | the same (longitudes in [-180, 180))       |
 //   | tiny or degenerate (one point, a line)        | a small quadrilateral around it (margin)   |
@@ -56,7 +56,7 @@ inline constexpr double kRfc5491MaxEdgeKm = 130.0;
 struct OuterPolygonOptions {
   int max_vertices = kRfc5491MaxPolygonVertices;  // at least 4
   double max_edge_km = kRfc5491MaxEdgeKm;
-  double margin_m = 0.0;  // outward move of every edge, metres (>= 0)
+  double margin_m = 0.0;  // least distance from the ring to the result's edges, metres (>= 0)
 };
 
 // An open, counter-clockwise ring of 3 to options.max_vertices vertices whose polygon contains

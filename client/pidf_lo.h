@@ -10,14 +10,14 @@
 //   doc.regions.push_back({"region-90", {piece_ring}, {0.90, PidfLoPdf::kUnknown}});
 //   GEOLOC_ASSIGN_OR_RETURN(std::string xml, WritePidfLo(doc));
 //
-// The document, one <tuple> per shape group (RFC 5491 section 3: one discrete location per
-// <geopriv>):
+// The document, one <tuple> per statement, each with one <geopriv>, one <location-info> and one
+// <con:confidence>:
 //
-//   | tuple id      | <location-info> holds                  | <con:confidence> |
-//   |---------------|----------------------------------------|-------------------------------------|
-//   | best          | gs:Circle: centre (gml:pos "lat lon"), | P(truth within the radius), or | |
-//   | gs:radius in metres (EPSG 9001)        | "unknown" (an uncalibrated answer)  | | region.id |
-//   one gml:Polygon per piece              | P(truth inside one of the polygons) |
+//   | tuple id   | <location-info> holds               | <con:confidence>                      |
+//   |------------|-------------------------------------|---------------------------------------|
+//   | best       | gs:Circle: gml:pos "lat lon" and    | P(truth within the radius), or        |
+//   |            | gs:radius in metres (EPSG 9001)     | "unknown" (an uncalibrated answer)    |
+//   | region.id  | one gml:Polygon per piece           | P(truth inside one of the polygons)   |
 //
 // A region's confidence belongs to the union of its pieces: a piece alone carries no confidence
 // of its own. Each piece is written as its outer polygon (outer_polygon.h: convex, at most 15
@@ -57,7 +57,8 @@ inline constexpr char kMetreUom[] = "urn:ogc:def:uom:EPSG::9001";
 
 // Decimals of written latitudes and longitudes (1e-7 degree: at most 8 mm on the ground).
 inline constexpr int kPidfLoCoordinateDecimals = 7;
-// How far every polygon edge is moved outward, metres: more than the coordinates' rounding.
+// The least distance, metres, from a region piece to the edges of its written polygon: more than
+// the coordinates' rounding.
 inline constexpr double kPidfLoPolygonMarginM = 0.02;
 // The tuple id of the best estimate's circle.
 inline constexpr char kPidfLoBestTupleId[] = "best";
