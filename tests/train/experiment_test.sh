@@ -1,5 +1,6 @@
 #!/bin/bash
-# tools/train/experiment.sh end to end on geoloc-synth's tiny world with a few steps per model:
+# tools/train/experiment.sh end to end on geoloc-synth's fixed-tiny world (world.csv, split by the
+# script) with a few steps per model:
 # train, export (trained and initial), index, evaluate, summary, the protocol hand-off; a rerun
 # finds everything done; a world without splits is refused.
 #   tests/train/experiment_test.sh BUILD_DIR SOURCE_DIR
@@ -10,7 +11,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$BUILD/tools/synth/geoloc-synth" --preset tiny --out "$TMP/world" > /dev/null 2>&1
+"$BUILD/tools/synth/geoloc-synth" --preset fixed-tiny --out "$TMP/world" > /dev/null 2>&1
 cat > "$TMP/protocol.sh" <<'PROTOCOL'
 #!/bin/bash
 echo "$*" >> "$(dirname "$0")/protocol.calls"
