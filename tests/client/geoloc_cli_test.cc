@@ -462,6 +462,44 @@ TEST_F(CliTest, FailuresExitWithTheDocumentedCodeAndAClearMessage) {
   EXPECT_THAT(help.out, HasSubstr("exit codes: 0 ok, 1 RPC/server error, 2 usage error"));
 }
 
+TEST_F(CliTest, LocateWritesPidfLoForOneImage) {
+  const std::string image = Image("pidf.jpg", "LATLON 48.85 2.29");
+  const std::string xml_path = dir_ + "/answer.xml";
+  // The issue's spelling (--pidf-lo) and Abseil's (--pidf_lo) are the same flag.
+  CommandResult run = Run(absl::StrCat("locate ", image, " --pidf-lo ", xml_path));
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("PIDF-LO written to " + xml_path + " (circle only)"));
+  // The fake's answers are not calibrated: a circle with an unknown confidence, no polygon.
+  // (The document itself is parsed with a real XML parser in pidf_lo_test.cc.)
+  const std::string xml = ReadTestFile(xml_path);
+  EXPECT_THAT(xml, HasSubstr("xmlns:con=\"urn:ietf:params:xml:ns:geopriv:conf\""));
+  EXPECT_THAT(xml, HasSubstr("<gml:pos>48.8"));  // latitude first
+  EXPECT_THAT(xml, HasSubstr("<con:confidence pdf=\"unknown\">unknown</con:confidence>"));
+  EXPECT_THAT(xml, Not(HasSubstr("gml:Polygon")));
+  // The presentity: the photo's content URI (RFC 6920), or the one given.
+  EXPECT_THAT(xml, HasSubstr("entity=\"ni:///sha-256;"));
+  run = Run(absl::StrCat("locate ", image, " --pidf_lo=", xml_path,
+                         " --pidf_lo_entity=sip:caller@psap.example --json"));
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, Not(HasSubstr("PIDF-LO written")));  // --json: stdout stays JSON
+  EXPECT_THAT(ReadTestFile(xml_path), HasSubstr("entity=\"sip:caller@psap.example\""));
+
+  CommandResult two = Run(absl::StrCat("locate ", image, " ", image, " --pidf_lo=", xml_path));
+  EXPECT_EQ(two.exit_code, kExitUsage);
+  EXPECT_THAT(two.err, HasSubstr("give exactly one"));
+  CommandResult stream = Run(absl::StrCat("stream ", dir_, " --pidf_lo=", xml_path));
+  EXPECT_EQ(stream.exit_code, kExitUsage);
+  EXPECT_THAT(stream.err, HasSubstr("--pidf_lo is for locate"));
+  CommandResult level =
+      Run(absl::StrCat("locate ", image, " --pidf_lo=", xml_path, " --pidf_lo_level=1.5"));
+  EXPECT_EQ(level.exit_code, kExitUsage);
+  EXPECT_THAT(level.err, HasSubstr("--pidf_lo_level must be in (0, 1)"));
+  CommandResult unwritable =
+      Run(absl::StrCat("locate ", image, " --pidf_lo=", dir_, "/no/such/dir.xml"));
+  EXPECT_EQ(unwritable.exit_code, kExitIoError);
+  EXPECT_THAT(unwritable.err, HasSubstr("cannot write PIDF-LO"));
+}
+
 TEST_F(CliTest, DeadlineFlagIsHonoured) {
   const std::string slow = Image("slow.jpg", "SLOW");
   CommandResult run = Run(absl::StrCat("locate ", slow, " --deadline_ms=200"));
