@@ -80,18 +80,22 @@ def plot_runs(run_dirs: Sequence[str], out_png: str,
         ax = axes[row][1]
         epochs = history["epochs"]
         x = [e["step"] for e in epochs]
+        top = 0.0
         for key, colour in (("recall@1", "tab:red"), ("recall@5", "tab:green")):
             y = [e["val"][key] for e in epochs]
+            top = max([top] + y)
             ax.plot(x, y, marker="o", color=colour, label=f"{key} (25 m)")
             if epochs:
                 ax.axhline(y[0], color=colour, linestyle="--", linewidth=0.9, alpha=0.7,
                            label=f"{key} of the initial weights")
         ax.set_xlabel("training step (a point per epoch; step 0 = initial weights)")
         ax.set_ylabel("validation recall")
-        ax.set_ylim(0, 1)
+        # From 0 to a little above the best value: a hard world's recall of a few percent must not
+        # be a flat line at the bottom of a 0-1 axis.
+        ax.set_ylim(0, min(1.0, max(0.05, top * 1.25)))
         ax.set_title(f"{title}: validation", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     tmp = out_png + ".tmp.png"
     fig.savefig(tmp, dpi=110)
