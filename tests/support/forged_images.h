@@ -41,7 +41,7 @@ uint32_t Crc32(absl::string_view data);
 namespace tiff {
 inline constexpr uint16_t kByte = 1, kAscii = 2, kShort = 3, kLong = 4, kRational = 5,
                           kSRational = 10;
-// Placeholders in TiffTag::values, replaced by offsets BuildTiff computes.
+// Marker values in TiffTag::values that BuildTiff replaces by the offsets it computes.
 inline constexpr uint32_t kAtTrailer = 0xFFFFFFFEu;  // where the trailer (pixel data) starts
 inline constexpr uint32_t kAtSubIfd = 0xFFFFFFFDu;   // where TiffLayout::sub_ifd starts
 }  // namespace tiff
