@@ -255,8 +255,12 @@ def export(args: argparse.Namespace) -> Exported:
         fingerprint = gm.state_dict_fingerprint(
             model.state_dict(),
             {**gm.architecture_record(config), "quantization": gq.quantization_record()})
+        # The fp32 original's fingerprint (what its own fp32 export records) ties this archive
+        # to the model it must be checked against (geoloc-eval quant-check) and names it in the
+        # error when a bundle built with the original meets the int8 model.
         info = {**gm.geoloc_json(config, fingerprint, source), **extra_info,
-                **quantized_fields}
+                **quantized_fields,
+                "fp32_fingerprint": gm.model_fingerprint(float_model, config)}
     else:
         fingerprint = gm.model_fingerprint(model, config)
         info = {**gm.geoloc_json(config, fingerprint, source), **extra_info}

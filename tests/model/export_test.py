@@ -344,6 +344,9 @@ class ExportTest(unittest.TestCase):
             self.assertEqual(info[key], fp32_info[key], key)
         # Another model: a bundle built with one must not load with the other.
         self.assertNotEqual(info["fingerprint"], fp32_info["fingerprint"])
+        # ... but it names its original, so the refusal can say so (CheckModelMatches).
+        self.assertEqual(info["fp32_fingerprint"], fp32_info["fingerprint"])
+        self.assertNotIn("fp32_fingerprint", fp32_info)
 
         x = gq.procedural_images(gm.ModelConfig(input_size=(48, 48)), 4, seed=99)
         x = x.contiguous(memory_format=torch.channels_last)  # the server's input layout
