@@ -210,6 +210,30 @@ TEST_F(EvalCliTest, RetrieveThroughARealModelFindsDatabasePhotosThemselves) {
   EXPECT_EQ(report.split(), "database");
 }
 
+// quant-check from stored retrievals: a validation split is compared (the same run twice: nothing
+// lost), the test split is refused (exit 2), a retrieval mixed with models is a usage error.
+TEST_F(EvalCliTest, QuantCheckComparesStoredValidationRunsAndRefusesTheTestSplit) {
+  const std::string val = (dir_ / "val.retrieval").string();
+  const std::string test = (dir_ / "test.retrieval").string();
+  for (auto [path, split] : {std::pair{val, "val"}, std::pair{test, "test"}}) {
+    RetrievalRun run = OutlierAndPair(split, split, 40.0);
+    for (RetrievedQuery& q : run.queries) q.descriptor = {0.6f, 0.8f};
+    ASSERT_TRUE(SaveRetrieval(run, path).ok());
+  }
+  const RunResult same = RunEval({"quant-check", "--retrieval", val, "--reference_retrieval", val});
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_THAT(same.out, HasSubstr("descriptor cosine to fp32: mean 1.00000, min 1.00000"));
+  EXPECT_THAT(same.out, HasSubstr("ACCEPTED"));
+  const RunResult on_test =
+      RunEval({"quant-check", "--retrieval", test, "--reference_retrieval", test});
+  EXPECT_EQ(on_test.exit_code, 2);
+  EXPECT_THAT(on_test.err, HasSubstr("its split is 'test'"));
+  const RunResult mixed = RunEval({"quant-check", "--retrieval", val, "--reference_retrieval", val,
+                                   "--model", GEOLOC_EVAL_TEST_INT8_MODEL});
+  EXPECT_EQ(mixed.exit_code, 2);
+  EXPECT_THAT(mixed.err, HasSubstr("--reference_retrieval goes with --retrieval"));
+}
+
 // quant-check through real models, each on the bundle built with itself: the int8 export of the
 // test model against its fp32 original is accepted (the database photos, asked as queries, still
 // find themselves); the same int8 model against another seed's fp32 model is refused (exit 1),
