@@ -132,6 +132,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     int8_flags = (args.calibration_images, args.calibration_count, args.int8_min_cosine)
     if args.quantize is None and any(flag is not None for flag in int8_flags):
         p.error("--calibration-images, --calibration-count and --int8-min-cosine need --quantize")
+    if args.quantize is not None and args.checkpoint is not None and args.calibration_images is None:
+        # Procedural scenes calibrate random weights only (docs/MODEL.md "int8"): trained weights
+        # get activation ranges from the photos they will serve.
+        p.error("--quantize with --checkpoint needs --calibration-images: photos of the domain "
+                "you serve, e.g. the database CSV or folder the bundle is built from")
     if args.calibration_count is None:
         args.calibration_count = gq.DEFAULT_CALIBRATION_COUNT
     if args.int8_min_cosine is None:

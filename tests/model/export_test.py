@@ -448,6 +448,9 @@ class ExportTest(unittest.TestCase):
              "no such file or directory"),
             (["--quantize", "int8", "--calibration-images", empty], 2, "no images found"),
             (["--quantize", "int8", "--calibration-images", broken], 2, "missing.jpg"),
+            # Trained weights are never calibrated on procedural scenes (checked before loading).
+            (["--quantize", "int8", "--checkpoint", self.path("w.pth"), "--checkpoint-format",
+              "torchvision"], 2, "--quantize with --checkpoint needs --calibration-images"),
             # The quality guard: no int8 model reproduces fp32 exactly.
             (["--quantize", "int8", "--calibration-count", "4", "--int8-min-cosine", "1"], 1,
              "int8 descriptors drift from fp32"),
