@@ -132,6 +132,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     int8_flags = (args.calibration_images, args.calibration_count, args.int8_min_cosine)
     if args.quantize is None and any(flag is not None for flag in int8_flags):
         p.error("--calibration-images, --calibration-count and --int8-min-cosine need --quantize")
+    if args.quantize is not None and args.checkpoint is not None and args.calibration_images is None:
+        # Procedural scenes calibrate random weights only (docs/MODEL.md "int8"): trained weights
+        # get activation ranges from the photos they will serve.
+        p.error("--quantize with --checkpoint needs --calibration-images: photos of the domain "
+                "you serve, e.g. the database CSV or folder the bundle is built from")
     if args.calibration_count is None:
         args.calibration_count = gq.DEFAULT_CALIBRATION_COUNT
     if args.int8_min_cosine is None:
@@ -255,8 +260,12 @@ def export(args: argparse.Namespace) -> Exported:
         fingerprint = gm.state_dict_fingerprint(
             model.state_dict(),
             {**gm.architecture_record(config), "quantization": gq.quantization_record()})
+        # The fp32 original's fingerprint (what its own fp32 export records) ties this archive
+        # to the model it must be checked against (geoloc-eval quant-check) and names it in the
+        # error when a bundle built with the original meets the int8 model.
         info = {**gm.geoloc_json(config, fingerprint, source), **extra_info,
-                **quantized_fields}
+                **quantized_fields,
+                "fp32_fingerprint": gm.model_fingerprint(float_model, config)}
     else:
         fingerprint = gm.model_fingerprint(model, config)
         info = {**gm.geoloc_json(config, fingerprint, source), **extra_info}

@@ -172,9 +172,18 @@ absl::Status CheckModelMatches(const BundleManifest& manifest, const model::Mode
                                  "'), served model ", model.fingerprint, " ('", model.name, "')"));
   }
   if (diffs.empty()) return absl::OkStatus();
+  // The one mismatch an operator makes on purpose: an int8 model in front of the bundle of the
+  // fp32 model it was quantized from. Say what to do (docs/MODEL.md "int8 in service").
+  const std::string hint =
+      !model.fp32_fingerprint.empty() && b.fingerprint() == model.fp32_fingerprint
+          ? absl::StrCat(". The bundle was built with this int8 model's fp32 original: an int8 "
+                         "model serves only a bundle built with the int8 model itself (geoloc-index "
+                         "build --model=<the int8 archive>), after geoloc-eval quant-check has "
+                         "accepted it")
+          : std::string();
   return absl::FailedPreconditionError(
-      absl::StrCat("bundle ", manifest.version(),
-                   " was built with a different model: ", absl::StrJoin(diffs, "; ")));
+      absl::StrCat("bundle ", manifest.version(), " was built with a different model: ",
+                   absl::StrJoin(diffs, "; "), hint));
 }
 
 absl::StatusOr<BundleManifest> ReadManifest(const std::string& bundle_path) {

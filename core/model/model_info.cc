@@ -114,7 +114,8 @@ bool operator==(const ModelInfo& a, const ModelInfo& b) {
   return a.name == b.name && a.backbone == b.backbone && a.head == b.head && a.dim == b.dim &&
          a.metric == b.metric && a.input_height == b.input_height &&
          a.input_width == b.input_width && a.resize == b.resize && a.mean == b.mean &&
-         a.std == b.std && a.fingerprint == b.fingerprint;
+         a.std == b.std && a.fingerprint == b.fingerprint &&
+         a.fp32_fingerprint == b.fp32_fingerprint;
 }
 
 absl::string_view MetricName(Metric metric) { return metric == Metric::kL2 ? "l2" : "ip"; }
@@ -186,6 +187,8 @@ absl::StatusOr<ModelInfo> ParseModelInfoJson(absl::string_view json) {
   }
 
   GEOLOC_ASSIGN_OR_RETURN(info.fingerprint, GetString(root, "fingerprint", true, false));
+  GEOLOC_ASSIGN_OR_RETURN(info.fp32_fingerprint,
+                          GetString(root, "fp32_fingerprint", false, false));
   return info;
 }
 
@@ -204,6 +207,7 @@ absl::StatusOr<std::string> ModelInfoToJson(const ModelInfo& info) {
       ListValue(FloatValue(info.mean[0]), FloatValue(info.mean[1]), FloatValue(info.mean[2]));
   f["std"] = ListValue(FloatValue(info.std[0]), FloatValue(info.std[1]), FloatValue(info.std[2]));
   f["fingerprint"] = StringValue(info.fingerprint);
+  if (!info.fp32_fingerprint.empty()) f["fp32_fingerprint"] = StringValue(info.fp32_fingerprint);
   return ToJsonString(root);
 }
 

@@ -35,6 +35,9 @@ struct ModelInfo {
   std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};  // RGB, applied after scaling to [0, 1]
   std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
   std::string fingerprint;  // changes whenever the weights change (SHA-256 of the state dict)
+  // int8 archives (export_model.py --quantize int8): the fingerprint of the fp32 original they
+  // were quantized from; "" for any other archive. Only used to explain a bundle mismatch.
+  std::string fp32_fingerprint;
 };
 
 // Field-by-field equality (floats compared exactly): the same archive metadata.
@@ -49,7 +52,8 @@ inline constexpr int kMaxDescriptorDim = 1 << 20;
 // known metric and policy, non-empty fingerprint, std > 0) and an invalid one gives an
 // INVALID_ARGUMENT naming it. Unknown fields are ignored.
 //   required: format_version (1), name, dim, metric, input_size [H, W], mean, std, fingerprint
-//   optional: backbone, head (default ""), resize (default "resize_center_crop")
+//   optional: backbone, head (default ""), resize (default "resize_center_crop"),
+//             fp32_fingerprint (default "")
 absl::StatusOr<ModelInfo> ParseModelInfoJson(absl::string_view json);
 // Writes every field through protobuf's JSON printer (google.protobuf.Struct), so strings are
 // escaped properly and ParseModelInfoJson(*ModelInfoToJson(info)) == info. Floats print as their

@@ -1,7 +1,8 @@
 // The geoloc-eval command: tune on one split and run on another from stored retrievals whose
 // answers are known in advance, the refusals that keep the test split untouched, JSON that a real
 // parser reads back (paths with quotes included), the per-query CSV, and one retrieval through a
-// real model and bundle.
+// real model and bundle; quant-check accepting an int8 model against its fp32 original and
+// refusing another model's reference.
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -207,6 +208,99 @@ TEST_F(EvalCliTest, RetrieveThroughARealModelFindsDatabasePhotosThemselves) {
   EXPECT_DOUBLE_EQ(report.estimators(0).accuracy().at("10m"), 1.0);
   EXPECT_THAT(report.model(), HasSubstr("@"));
   EXPECT_EQ(report.split(), "database");
+}
+
+// quant-check from stored retrievals: a validation split is compared (the same run twice: nothing
+// lost), the test split is refused (exit 2), a retrieval mixed with models is a usage error.
+TEST_F(EvalCliTest, QuantCheckComparesStoredValidationRunsAndRefusesTheTestSplit) {
+  const std::string val = (dir_ / "val.retrieval").string();
+  const std::string test = (dir_ / "test.retrieval").string();
+  for (auto [path, split] : {std::pair{val, "val"}, std::pair{test, "test"}}) {
+    RetrievalRun run = OutlierAndPair(split, split, 40.0);
+    for (RetrievedQuery& q : run.queries) q.descriptor = {0.6f, 0.8f};
+    ASSERT_TRUE(SaveRetrieval(run, path).ok());
+  }
+  const RunResult same = RunEval({"quant-check", "--retrieval", val, "--reference_retrieval", val});
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_THAT(same.out, HasSubstr("descriptor cosine to fp32: mean 1.00000, min 1.00000"));
+  EXPECT_THAT(same.out, HasSubstr("ACCEPTED"));
+  const RunResult on_test =
+      RunEval({"quant-check", "--retrieval", test, "--reference_retrieval", test});
+  EXPECT_EQ(on_test.exit_code, 2);
+  EXPECT_THAT(on_test.err, HasSubstr("its split is 'test'"));
+  const RunResult mixed = RunEval({"quant-check", "--retrieval", val, "--reference_retrieval", val,
+                                   "--model", GEOLOC_EVAL_TEST_INT8_MODEL});
+  EXPECT_EQ(mixed.exit_code, 2);
+  EXPECT_THAT(mixed.err, HasSubstr("--reference_retrieval goes with --retrieval"));
+}
+
+// quant-check through real models, each on the bundle built with itself: the int8 export of the
+// test model against its fp32 original is accepted (the database photos, asked as queries, still
+// find themselves); the same int8 model against another seed's fp32 model is refused (exit 1),
+// unless --accept_quantization_loss; an fp32 archive as --model, and the int8 model on its
+// original's bundle, are errors.
+TEST_F(EvalCliTest, QuantCheckAcceptsTheInt8ExportAndRefusesAMismatchedReference) {
+  const fs::path world = dir_ / "world";
+  const std::string synth =
+      absl::StrCat(GEOLOC_SYNTH_BINARY, " --preset fixed-tiny --image_width 96 --image_height 72",
+                   " --out ", Quote(world.string()), " >/dev/null 2>&1");
+  ASSERT_EQ(std::system(synth.c_str()), 0);
+  const std::string csv = (world / "database.csv").string();
+  auto build = [&](const std::string& model, const std::string& name) {
+    const std::string bundle = (dir_ / name).string();
+    const std::string index = absl::StrCat(
+        GEOLOC_INDEX_BINARY, " build --model ", Quote(model), " --csv ", Quote(csv), " --output ",
+        Quote(bundle), " --precision fp32 --log_level warning >/dev/null 2>&1");
+    EXPECT_EQ(std::system(index.c_str()), 0) << index;
+    return bundle;
+  };
+  const std::string fp32 = build(GEOLOC_EVAL_TEST_MODEL, "fp32");
+  const std::string int8 = build(GEOLOC_EVAL_TEST_INT8_MODEL, "int8");
+  const std::string other = build(GEOLOC_EVAL_TEST_OTHER_MODEL, "other");
+
+  const RunResult accepted =
+      RunEval({"quant-check", "--model", GEOLOC_EVAL_TEST_INT8_MODEL, "--bundle", int8,
+               "--reference_model", GEOLOC_EVAL_TEST_MODEL, "--reference_bundle", fp32, "--csv",
+               csv, "--progress=false"});
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.out << accepted.err;
+  EXPECT_THAT(accepted.out, HasSubstr("64 localizable queries"));
+  EXPECT_THAT(accepted.out, ::testing::ContainsRegex("recall@1 +1\\.0000 +1\\.0000"));
+  EXPECT_THAT(accepted.out, HasSubstr("ACCEPTED: within the tolerance"));
+
+  const std::vector<std::string> mismatched = {
+      "quant-check", "--model", GEOLOC_EVAL_TEST_INT8_MODEL, "--bundle", int8,
+      "--reference_model", GEOLOC_EVAL_TEST_OTHER_MODEL, "--reference_bundle", other,
+      "--csv", csv, "--progress=false"};
+  const RunResult refused = RunEval(mismatched);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("mean descriptor cosine to the fp32 original"));
+  EXPECT_THAT(refused.err, HasSubstr("REFUSED"));
+  std::vector<std::string> overridden = mismatched;
+  overridden.push_back("--accept_quantization_loss");
+  const RunResult loss = RunEval(overridden);
+  EXPECT_EQ(loss.exit_code, 0) << loss.err;
+  EXPECT_THAT(loss.err, HasSubstr("WARNING"));
+  EXPECT_THAT(loss.out, HasSubstr("ACCEPTED WITH LOSS"));
+
+  const RunResult not_int8 =
+      RunEval({"quant-check", "--model", GEOLOC_EVAL_TEST_MODEL, "--bundle", fp32,
+               "--reference_model", GEOLOC_EVAL_TEST_MODEL, "--reference_bundle", fp32, "--csv",
+               csv, "--progress=false"});
+  EXPECT_EQ(not_int8.exit_code, 1);
+  EXPECT_THAT(not_int8.err, HasSubstr("is not an int8 archive"));
+
+  // The int8 model in front of its original's bundle: the manifest check names the way out.
+  const RunResult wrong_bundle =
+      RunEval({"quant-check", "--model", GEOLOC_EVAL_TEST_INT8_MODEL, "--bundle", fp32,
+               "--reference_model", GEOLOC_EVAL_TEST_MODEL, "--reference_bundle", fp32, "--csv",
+               csv, "--progress=false"});
+  EXPECT_EQ(wrong_bundle.exit_code, 1);
+  EXPECT_THAT(wrong_bundle.err, HasSubstr("this int8 model's fp32 original"));
+
+  const RunResult usage = RunEval({"quant-check", "--model", GEOLOC_EVAL_TEST_INT8_MODEL,
+                                   "--bundle", int8, "--csv", csv});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.err, HasSubstr("--reference_model"));
 }
 
 }  // namespace

@@ -509,6 +509,24 @@ TEST_F(DamagedBundle, ModelMismatchNamesBothValues) {
   EXPECT_NE(st.message().find("metric: bundle ip, served model l2"), std::string::npos) << st;
 }
 
+// An int8 model in front of the bundle of its own fp32 original: refused like any other model,
+// with the way out named; an int8 model of another original gets no such hint.
+TEST_F(DamagedBundle, Int8ModelOverItsFp32OriginalsBundleSaysRebuild) {
+  const model::ModelInfo original = TestModel(d_);
+  model::ModelInfo int8 = original;
+  int8.fingerprint = "1111222233334444";
+  int8.fp32_fingerprint = original.fingerprint;
+  absl::Status st = Load(true, &int8);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("this int8 model's fp32 original"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("geoloc-index build --model=<the int8 archive>"), std::string::npos)
+      << st;
+  int8.fp32_fingerprint = "5555666677778888";
+  st = Load(true, &int8);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(st.message().find("fp32 original"), std::string::npos) << st;
+}
+
 TEST_F(DamagedBundle, UnsafeFileNamesAreRejected) {
   EditManifest([](BundleManifest* m) { m->mutable_metadata()->set_file("../metadata.bin"); });
   absl::Status st = Load();

@@ -344,6 +344,9 @@ class ExportTest(unittest.TestCase):
             self.assertEqual(info[key], fp32_info[key], key)
         # Another model: a bundle built with one must not load with the other.
         self.assertNotEqual(info["fingerprint"], fp32_info["fingerprint"])
+        # ... but it names its original, so the refusal can say so (CheckModelMatches).
+        self.assertEqual(info["fp32_fingerprint"], fp32_info["fingerprint"])
+        self.assertNotIn("fp32_fingerprint", fp32_info)
 
         x = gq.procedural_images(gm.ModelConfig(input_size=(48, 48)), 4, seed=99)
         x = x.contiguous(memory_format=torch.channels_last)  # the server's input layout
@@ -445,6 +448,9 @@ class ExportTest(unittest.TestCase):
              "no such file or directory"),
             (["--quantize", "int8", "--calibration-images", empty], 2, "no images found"),
             (["--quantize", "int8", "--calibration-images", broken], 2, "missing.jpg"),
+            # Trained weights are never calibrated on procedural scenes (checked before loading).
+            (["--quantize", "int8", "--checkpoint", self.path("w.pth"), "--checkpoint-format",
+              "torchvision"], 2, "--quantize with --checkpoint needs --calibration-images"),
             # The quality guard: no int8 model reproduces fp32 exactly.
             (["--quantize", "int8", "--calibration-count", "4", "--int8-min-cosine", "1"], 1,
              "int8 descriptors drift from fp32"),

@@ -52,6 +52,21 @@ TEST(ModelInfoTest, OptionalFieldsTakeTheirDefaults) {
   EXPECT_EQ(info->head, "");
   EXPECT_EQ(info->metric, Metric::kInnerProduct);
   EXPECT_EQ(info->resize, ResizePolicy::kResizeCenterCrop);
+  EXPECT_EQ(info->fp32_fingerprint, "");
+}
+
+TEST(ModelInfoTest, Int8ArchiveNamesItsFp32Original) {
+  absl::StatusOr<ModelInfo> info = ParseModelInfoJson(R"({
+    "format_version": 1, "name": "m-int8", "dim": 8, "metric": "ip", "input_size": [224, 224],
+    "mean": [0, 0, 0], "std": [1, 1, 1], "fingerprint": "q", "fp32_fingerprint": "f"})");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->fp32_fingerprint, "f");
+  absl::StatusOr<std::string> printed = ModelInfoToJson(*info);
+  ASSERT_TRUE(printed.ok()) << printed.status();
+  EXPECT_EQ(ParseModelInfoJson(*printed)->fp32_fingerprint, "f") << *printed;
+  EXPECT_FALSE(ParseModelInfoJson(R"({
+    "format_version": 1, "name": "m", "dim": 8, "metric": "ip", "input_size": [224, 224],
+    "mean": [0, 0, 0], "std": [1, 1, 1], "fingerprint": "q", "fp32_fingerprint": 3})").ok());
 }
 
 TEST(ModelInfoTest, JsonRoundTripsExactly) {

@@ -7,6 +7,8 @@
 //   geoloc-eval calibrate --model M.pt --bundle B --fit_retrieval val.retrieval
 //       --calibration_retrieval calib.retrieval --estimators spherical_kde --k 60
 //   geoloc-eval coverage --model M.pt --bundle B --retrieval test.retrieval --json
+//   geoloc-eval quant-check --model M-int8.pt --bundle B-int8 --reference_model M.pt
+//       --reference_bundle B --csv world/val.csv          (or --retrieval/--reference_retrieval)
 //
 // `retrieve` decodes, encodes and searches every query once and stores the result; `run` and
 // `tune` take either such a file or a model, bundle and query list. `run` prints, for every
@@ -20,8 +22,11 @@
 // `calibrate` answers two held-out splits with the engine (the given estimators, k, m and
 // bandwidth: the settings geolocd will serve), fits calibration.json and writes it into the
 // bundle (docs/CALIBRATION.md); it refuses the test split. `coverage` reports a calibrated
-// bundle's coverage, reliability and abstention on a split (the test split).
-// Exit status: 0 ok, 1 evaluation failed, 2 usage error.
+// bundle's coverage, reliability and abstention on a split (the test split). `quant-check` is
+// the int8 accuracy guard (tools/eval/quant_check.h, docs/MODEL.md "The accuracy guard"): the
+// quantized model on its own bundle against its fp32 original on the original's bundle, one
+// validation split; it refuses (exit 1) past the tolerance unless --accept_quantization_loss.
+// Exit status: 0 ok, 1 evaluation failed or quantized model refused, 2 usage error.
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -52,6 +57,7 @@
 #include "tools/eval/calibration_eval.h"
 #include "tools/eval/eval_files.h"
 #include "tools/eval/evaluation.h"
+#include "tools/eval/quant_check.h"
 
 ABSL_FLAG(std::string, model, "", "the model archive the bundle was built with");
 ABSL_FLAG(std::string, bundle, "", "the index bundle directory");
@@ -95,6 +101,20 @@ ABSL_FLAG(std::string, region_levels, "0.5,0.68,0.9,0.95",
           "coverage: the confidence levels to report");
 ABSL_FLAG(double, abstain_below, 0,
           "coverage: the abstention threshold on P(localizable) to report (as geolocd's flag)");
+ABSL_FLAG(std::string, reference_model, "",
+          "quant-check: the fp32 original of --model (always run in fp32)");
+ABSL_FLAG(std::string, reference_bundle, "",
+          "quant-check: the bundle built with --reference_model");
+ABSL_FLAG(std::string, reference_retrieval, "",
+          "quant-check: a stored retrieval of the fp32 original (instead of --reference_model "
+          "and --reference_bundle; then --retrieval for the quantized model)");
+ABSL_FLAG(double, max_drop_points, 1.0,
+          "quant-check: the most recall@1, recall@5, accuracy at 1 km or at 25 km may drop, in "
+          "percentage points");
+ABSL_FLAG(double, min_mean_cosine, 0.99,
+          "quant-check: the least mean cosine between the quantized and fp32 query descriptors");
+ABSL_FLAG(bool, accept_quantization_loss, false,
+          "quant-check: report a loss past the tolerance as a warning and exit 0");
 ABSL_FLAG(int32_t, batch, 16, "images per encoder forward pass");
 ABSL_FLAG(int32_t, max_queries, 0, "evaluate at most this many queries (0: all)");
 ABSL_FLAG(std::string, precision, "auto", "encoder precision: auto, fp32 or bf16");
@@ -160,23 +180,34 @@ struct Stack {
   std::shared_ptr<const engine::Locator> locator;
 };
 
+// `want_int8`: also FAILED_PRECONDITION unless the archive is int8 (quant-check's --model).
+absl::StatusOr<Stack> LoadStackFor(const std::string& model_path, const std::string& bundle_path,
+                                   const std::string& precision, bool want_int8 = false) {
+  model::EncoderOptions encoder_options;
+  GEOLOC_ASSIGN_OR_RETURN(encoder_options.precision, model::ParsePrecision(precision));
+  encoder_options.intra_op_threads = absl::GetFlag(FLAGS_threads);
+  GEOLOC_ASSIGN_OR_RETURN(std::unique_ptr<model::Encoder> encoder,
+                          model::Encoder::Load(model_path, encoder_options));
+  if (want_int8 && !encoder->int8()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        model_path, " is not an int8 archive (export it with tools/export_model.py --quantize "
+                    "int8); quant-check compares an int8 model with its fp32 original"));
+  }
+  Stack stack;
+  GEOLOC_ASSIGN_OR_RETURN(
+      stack.locator,
+      engine::Locator::Load(std::shared_ptr<const model::Encoder>(std::move(encoder)), nullptr,
+                            bundle_path, {}));
+  return stack;
+}
+
 absl::StatusOr<Stack> LoadStack() {
   if (absl::GetFlag(FLAGS_model).empty() || absl::GetFlag(FLAGS_bundle).empty()) {
     return absl::InvalidArgumentError(
         "--model and --bundle are required (or --retrieval for run and tune)");
   }
-  model::EncoderOptions encoder_options;
-  GEOLOC_ASSIGN_OR_RETURN(encoder_options.precision,
-                          model::ParsePrecision(absl::GetFlag(FLAGS_precision)));
-  encoder_options.intra_op_threads = absl::GetFlag(FLAGS_threads);
-  GEOLOC_ASSIGN_OR_RETURN(std::unique_ptr<model::Encoder> encoder,
-                          model::Encoder::Load(absl::GetFlag(FLAGS_model), encoder_options));
-  Stack stack;
-  GEOLOC_ASSIGN_OR_RETURN(
-      stack.locator,
-      engine::Locator::Load(std::shared_ptr<const model::Encoder>(std::move(encoder)), nullptr,
-                            absl::GetFlag(FLAGS_bundle), {}));
-  return stack;
+  return LoadStackFor(absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_bundle),
+                      absl::GetFlag(FLAGS_precision));
 }
 
 absl::StatusOr<RetrievalRun> Retrieve(const Stack& stack) {
@@ -642,6 +673,100 @@ int CoverageCommand(const std::vector<geo::EstimatorKind>& kinds) {
   return 0;
 }
 
+// The quantized model's and the fp32 original's runs over one query list: both stored, or both
+// retrieved now (the reference always in fp32, whatever --precision says).
+absl::StatusOr<std::pair<RetrievalRun, RetrievalRun>> QuantCheckRuns() {
+  const std::string ref_retrieval = absl::GetFlag(FLAGS_reference_retrieval);
+  if (!ref_retrieval.empty()) {
+    if (absl::GetFlag(FLAGS_retrieval).empty() || !absl::GetFlag(FLAGS_reference_model).empty() ||
+        !absl::GetFlag(FLAGS_model).empty()) {
+      return absl::InvalidArgumentError(
+          "quant-check: --reference_retrieval goes with --retrieval (and no models)");
+    }
+    GEOLOC_ASSIGN_OR_RETURN(RetrievalRun reference, LoadRetrieval(ref_retrieval));
+    GEOLOC_ASSIGN_OR_RETURN(RetrievalRun quantized, LoadRetrieval(absl::GetFlag(FLAGS_retrieval)));
+    return std::make_pair(std::move(reference), std::move(quantized));
+  }
+  if (absl::GetFlag(FLAGS_model).empty() || absl::GetFlag(FLAGS_bundle).empty() ||
+      absl::GetFlag(FLAGS_reference_model).empty() ||
+      absl::GetFlag(FLAGS_reference_bundle).empty() || !absl::GetFlag(FLAGS_retrieval).empty()) {
+    return absl::InvalidArgumentError(
+        "quant-check needs --model, --bundle, --reference_model, --reference_bundle and a query "
+        "list, or --retrieval with --reference_retrieval");
+  }
+  GEOLOC_ASSIGN_OR_RETURN(Stack reference_stack,
+                          LoadStackFor(absl::GetFlag(FLAGS_reference_model),
+                                       absl::GetFlag(FLAGS_reference_bundle), "fp32"));
+  GEOLOC_ASSIGN_OR_RETURN(RetrievalRun reference, Retrieve(reference_stack));
+  GEOLOC_ASSIGN_OR_RETURN(Stack quantized_stack,
+                          LoadStackFor(absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_bundle),
+                                       absl::GetFlag(FLAGS_precision), /*want_int8=*/true));
+  GEOLOC_ASSIGN_OR_RETURN(RetrievalRun quantized, Retrieve(quantized_stack));
+  return std::make_pair(std::move(reference), std::move(quantized));
+}
+
+int QuantCheckCommand(const std::vector<geo::EstimatorKind>& kinds) {
+  QuantTolerance tolerance;
+  tolerance.max_drop_points = absl::GetFlag(FLAGS_max_drop_points);
+  tolerance.min_mean_cosine = absl::GetFlag(FLAGS_min_mean_cosine);
+  if (!(tolerance.max_drop_points >= 0) || !(tolerance.min_mean_cosine >= -1) ||
+      !(tolerance.min_mean_cosine <= 1)) {
+    return Fail(absl::InvalidArgumentError(
+        "quant-check: --max_drop_points must be >= 0 and --min_mean_cosine in [-1, 1]"));
+  }
+  absl::StatusOr<std::vector<engine::LocateParams>> configs = ServedConfigs({kinds.front()});
+  if (!configs.ok()) return Fail(configs.status());
+  absl::StatusOr<std::pair<RetrievalRun, RetrievalRun>> runs = QuantCheckRuns();
+  if (!runs.ok()) return Fail(runs.status());
+  const auto& [reference, quantized] = *runs;
+  for (const RetrievalRun* run : {&reference, &quantized}) {
+    if (run->split == kTestSplit) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "quant-check refuses ", run->source,
+          ": its split is 'test', which is reported on and never decided on; check on a "
+          "validation split")));
+    }
+  }
+  absl::StatusOr<QuantCheckReport> report =
+      CompareQuantized(reference, quantized, configs->front().k, configs->front().estimator,
+                       tolerance);
+  if (!report.ok()) return Fail(report.status());
+  absl::PrintF("quant-check: %s against its fp32 original %s\n", report->quantized_model,
+               report->reference_model);
+  absl::PrintF("%d localizable queries from %s (split '%s')\n", report->queries,
+               reference.source, reference.split);
+  absl::PrintF("descriptor cosine to fp32: mean %.5f, min %.5f\n", report->cosine_mean,
+               report->cosine_min);
+  absl::PrintF("accuracy rows: %s\n", report->estimator);
+  absl::PrintF("%-16s %8s %8s %12s\n", "metric", "fp32", "int8", "drop (pts)");
+  for (const QuantMetric& m : report->metrics) {
+    absl::PrintF("%-16s %8.4f %8.4f %12.2f\n", m.name, m.reference, m.quantized,
+                 m.drop_points());
+  }
+  if (report->refusals.empty()) {
+    absl::PrintF("ACCEPTED: within the tolerance (drops <= %.2f points, mean cosine >= %.4f)\n",
+                 tolerance.max_drop_points, tolerance.min_mean_cosine);
+    return 0;
+  }
+  const bool accept = absl::GetFlag(FLAGS_accept_quantization_loss);
+  for (const std::string& r : report->refusals) {
+    std::fprintf(stderr, "geoloc-eval: quant-check: %s\n", r.c_str());
+  }
+  if (accept) {
+    std::fprintf(stderr,
+                 "geoloc-eval: WARNING: the quantized model is past the tolerance and "
+                 "--accept_quantization_loss serves it anyway; tell its users what it costs\n");
+    absl::PrintF("ACCEPTED WITH LOSS (--accept_quantization_loss)\n");
+    return 0;
+  }
+  std::fprintf(stderr,
+               "geoloc-eval: REFUSED: the quantized model is outside the tolerance (above); serve "
+               "the fp32 model, calibrate on more photos of the served domain, or "
+               "pass --accept_quantization_loss to serve it knowingly\n");
+  absl::PrintF("REFUSED\n");
+  return 1;
+}
+
 int Main(const std::string& command) {
   auto thresholds = ParseThresholds(absl::GetFlag(FLAGS_thresholds_km));
   if (!thresholds.ok()) return Fail(thresholds.status());
@@ -656,6 +781,7 @@ int Main(const std::string& command) {
   if (command == "run") return Run(*thresholds, *kinds);
   if (command == "calibrate") return CalibrateCommand(*kinds);
   if (command == "coverage") return CoverageCommand(*kinds);
+  if (command == "quant-check") return QuantCheckCommand(*kinds);
   return Tune(*thresholds, *kinds);
 }
 
@@ -672,14 +798,18 @@ int main(int argc, char** argv) {
       "[flags]\n"
       "  geoloc-eval calibrate --model M.pt --bundle DIR --fit_retrieval VAL "
       "--calibration_retrieval CALIB [--estimators E --k K ...]\n"
-      "  geoloc-eval coverage --model M.pt --bundle DIR --retrieval TEST [--estimators E ...]");
+      "  geoloc-eval coverage --model M.pt --bundle DIR --retrieval TEST [--estimators E ...]\n"
+      "  geoloc-eval quant-check --model INT8.pt --bundle DIR --reference_model FP32.pt "
+      "--reference_bundle DIR (--csv VAL | ...) [--max_drop_points P]");
   auto level = geoloc::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return geoloc::eval::Fail(level.status());
   geoloc::SetMinLogLevel(*level);
   const std::string command = args.size() == 2 ? args[1] : "";
   if (command != "run" && command != "tune" && command != "retrieve" && command != "calibrate" &&
-      command != "coverage") {
-    std::fprintf(stderr, "usage: geoloc-eval retrieve|run|tune|calibrate|coverage (see --help)\n");
+      command != "coverage" && command != "quant-check") {
+    std::fprintf(stderr,
+                 "usage: geoloc-eval retrieve|run|tune|calibrate|coverage|quant-check "
+                 "(see --help)\n");
     return 2;
   }
   return geoloc::eval::Main(command);
