@@ -40,6 +40,19 @@ calibration::CalibrationExample CalibrationExampleOf(const LocateResult& result,
   return e;
 }
 
+absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
+    const calibration::Calibrator& calibrator, const LocateResult& result,
+    const LocateParams& params) {
+  const calibration::CalibrationExample example = CalibrationExampleOf(result, std::nullopt);
+  calibration::ApplyOptions options;
+  options.levels = params.region_levels;
+  // Settling undecided cells by their centres (the library's default) measured 0.20 coverage of
+  // the cells shown at the 50% level on the medium proving ground, where the cell budget left the
+  // boundaries coarse (docs/CALIBRATION.md).
+  options.region.boundary = calibration::BoundaryRule::kInclude;
+  return calibrator.Apply(example.Evidence(), options);
+}
+
 absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Load(
     const index::Bundle& bundle, const model::ModelInfo& model) {
   if (!bundle.HasExtra(kCalibrationExtraName)) {
