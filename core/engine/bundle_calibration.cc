@@ -59,12 +59,10 @@ absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Load
     return std::unique_ptr<const BundleCalibration>(new BundleCalibration());
   }
   GEOLOC_ASSIGN_OR_RETURN(std::string path, bundle.ExtraPath(kCalibrationExtraName));
-  absl::StatusOr<calibration::proto::CalibrationFile> file =
-      calibration::ReadCalibrationFile(path);
+  absl::StatusOr<calibration::proto::CalibrationFile> file = calibration::ReadCalibrationFile(path);
   if (!file.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("bundle ", bundle.version(),
-                                                      ": unusable calibration: ",
-                                                      file.status().message()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "bundle ", bundle.version(), ": unusable calibration: ", file.status().message()));
   }
   return Create(*std::move(file), model.fingerprint, absl::StrCat("bundle ", bundle.version()));
 }
@@ -80,9 +78,9 @@ absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Crea
   out->present_ = true;
   out->file_ = std::move(file);
   if (out->file_.model_fingerprint() != model_fingerprint) {
-    out->problem_ = absl::StrCat("the calibration was fitted for model ",
-                                 out->file_.model_fingerprint(), ", not the served ",
-                                 model_fingerprint, ": answers are not calibrated");
+    out->problem_ =
+        absl::StrCat("the calibration was fitted for model ", out->file_.model_fingerprint(),
+                     ", not the served ", model_fingerprint, ": answers are not calibrated");
     GEOLOC_LOG(WARNING) << where << ": " << out->problem_;
     return std::unique_ptr<const BundleCalibration>(std::move(out));
   }

@@ -14,7 +14,7 @@
 // The goal: under 1 ms per answer at k = 100. Figures and the command in
 // docs/BENCHMARKS.md:
 //
-//   taskset -c 0 build/tools/bench/calibration/calibrate_stage_bench --benchmark_repetitions=5
+//   taskset -c 0 build/tools/bench/calibration/calibrate_stage_bench --benchmark_repetitions=3
 //       --benchmark_report_aggregates_only=true   (one command line)
 #include <string>
 #include <vector>
@@ -93,9 +93,7 @@ const std::vector<LocateResult>& Answers(Kind kind) {
     auto full = [&](int k) { return all[k].size() >= kAnswersPerKind; };
     for (int64_t i = 0; !(full(0) && full(1) && full(2) && full(3)); ++i) {
       const calibration::CalibrationExample e = calibration::MakeSyntheticExample(o, 103, i);
-      const int k = !e.truth.has_value()                        ? 3
-                    : geo::HaversineKm(e.best, *e.truth) <= 1.0 ? 1
-                                                                : 2;
+      const int k = !e.truth.has_value() ? 3 : geo::HaversineKm(e.best, *e.truth) <= 1.0 ? 1 : 2;
       if (!full(0)) all[0].push_back(ResultOf(e));
       if (!full(k)) all[k].push_back(ResultOf(e));
     }
