@@ -48,12 +48,14 @@ absl::StatusOr<files::CalibrateReport> CalibrateBundle(
 
 // The calibrated answers to `run` with `params` against the truth: coverage per level and score
 // group, median region areas against the peak-radius disc, ECE and reliability of every
-// P(within t), the P(localizable) risk-coverage curve and abstention at `abstain_below`.
+// P(within t), the P(localizable) risk-coverage curve and abstention at `abstain_below`; with
+// `per_photo`, every photo's outcome as well (report.per_photo).
 // FAILED_PRECONDITION when the locator's bundle has no calibration for these settings.
 absl::StatusOr<files::CoverageReport> ReportCoverage(const engine::Locator& locator,
                                                      const RetrievalRun& run,
                                                      const engine::LocateParams& params,
-                                                     double abstain_below, bool show_progress);
+                                                     double abstain_below, bool show_progress,
+                                                     bool per_photo);
 
 // The split name a run is known by: its split column, else its query list's description.
 std::string SplitName(const RetrievalRun& run);
