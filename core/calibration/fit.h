@@ -68,9 +68,11 @@ struct CalibrationExample {
 
 struct FitOptions {
   std::vector<double> broad_bandwidths_km = {5, 25, 100, 400, 1600};
-  // Also fit a regional term (a wider candidate than the broad one); false: narrow, broad, floor
-  // (and classifier) only, as calibration files written before it.
-  bool regional = true;
+  // Also fit a regional term (a wider candidate than the broad one). Off by default: it removes
+  // the floor-tie atom of the scores (the 90/95% regions stop being the whole Earth), but region
+  // extraction shares one cell budget across the levels, so the 50/68% cells then grow coarse
+  // (docs/CALIBRATION.md, measured on the medium proving ground).
+  bool regional = false;
   double prior_count = 1.0;
   std::vector<double> thresholds_km = {1, 25, 200, 750, 2500};
   double localizable_within_km = 25;

@@ -90,8 +90,10 @@ TEST(FitTest, RegionalTermKeepsLostPhotosScoresOffTheFloor) {
   without.regional = false;
   const proto::CalibrationEntry old =
       *FitCalibrationEntry(SyntheticSettings(o), {"val", val}, {"calib", calib}, without);
+  FitOptions with;
+  with.regional = true;
   const proto::CalibrationEntry e =
-      *FitCalibrationEntry(SyntheticSettings(o), {"val", val}, {"calib", calib});
+      *FitCalibrationEntry(SyntheticSettings(o), {"val", val}, {"calib", calib}, with);
   EXPECT_EQ(old.mixture().regional(), 0);
   EXPECT_LE(old.mixture().broad_bandwidth_km(), 25);
   EXPECT_GT(e.mixture().regional(), 0.01);

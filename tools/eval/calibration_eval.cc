@@ -116,7 +116,8 @@ absl::StatusOr<std::vector<calibration::CalibrationExample>> AnswerExamples(
 absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     const engine::Locator& locator, const std::string& bundle_dir, const RetrievalRun& fit,
     const RetrievalRun& calibration_run, const std::vector<engine::LocateParams>& configs,
-    const std::string& created_by, bool show_progress) {
+    const calibration::FitOptions& fit_options, const std::string& created_by,
+    bool show_progress) {
   const absl::Time start = absl::Now();
   const std::string fit_name = SplitName(fit);
   const std::string calibration_name = SplitName(calibration_run);
@@ -157,7 +158,7 @@ absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     GEOLOC_ASSIGN_OR_RETURN(
         calibration::proto::CalibrationEntry entry,
         calibration::FitCalibrationEntry(settings, {fit_name, fit_examples},
-                                         {calibration_name, calibration_examples}));
+                                         {calibration_name, calibration_examples}, fit_options));
     // Replace an entry for the same settings, keep the others.
     auto* entries = file.mutable_entries();
     for (int i = entries->size() - 1; i >= 0; --i) {

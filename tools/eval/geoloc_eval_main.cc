@@ -91,6 +91,9 @@ ABSL_FLAG(std::string, fit_retrieval, "",
           "calibrate: the stored retrieval of the split that fixes the score function (val)");
 ABSL_FLAG(std::string, calibration_retrieval, "",
           "calibrate: the stored retrieval of the calibration split (calib); never test");
+ABSL_FLAG(bool, regional_term, false,
+          "calibrate: also fit a regional KDE term (docs/CALIBRATION.md: removes the floor-tie "
+          "atom of the scores, but the regions then share the cell budget across all levels)");
 ABSL_FLAG(std::string, region_levels, "0.5,0.68,0.9,0.95",
           "coverage: the confidence levels to report");
 ABSL_FLAG(bool, per_photo, false,
@@ -566,12 +569,14 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
   }
   absl::StatusOr<Stack> stack = LoadStack();
   if (!stack.ok()) return Fail(stack.status());
+  calibration::FitOptions fit_options;
+  fit_options.regional = absl::GetFlag(FLAGS_regional_term);
   const std::string created_by =
       absl::StrCat("geoloc-eval calibrate --fit_retrieval ", fit_path, " --calibration_retrieval ",
-                   calibration_path);
+                   calibration_path, fit_options.regional ? " --regional_term" : "");
   absl::StatusOr<files::CalibrateReport> report =
       CalibrateBundle(*stack->locator, absl::GetFlag(FLAGS_bundle), *fit, *calibration, *configs,
-                      created_by, absl::GetFlag(FLAGS_progress));
+                      fit_options, created_by, absl::GetFlag(FLAGS_progress));
   if (!report.ok()) return Fail(report.status());
   if (absl::GetFlag(FLAGS_json)) {
     absl::StatusOr<std::string> json = ToJsonString(*report);

@@ -11,6 +11,8 @@
 //   localized   the retrieval found the place (best estimate within 1 km of the truth)
 //   lost        a photo with a place, best estimate over 1 km away
 //   distractor  a photo with no place
+// and (/regional) the same with a calibration fitted with the regional term (FitOptions::regional,
+// docs/CALIBRATION.md).
 // The goal: under 1 ms per answer at k = 100. Figures and the command in
 // docs/BENCHMARKS.md:
 //
@@ -53,18 +55,25 @@ calibration::SyntheticAnswerOptions Options() {
   return o;
 }
 
-const calibration::Calibrator& SharedCalibrator() {
-  static const calibration::Calibrator* calibrator = [] {
+// The default fit, and (regional) one with the regional term (FitOptions::regional).
+const calibration::Calibrator& SharedCalibrator(bool regional) {
+  static const std::vector<calibration::Calibrator>* calibrators = [] {
     const calibration::SyntheticAnswerOptions o = Options();
     const std::vector<calibration::CalibrationExample> val =
         calibration::MakeSyntheticSplit(o, 101, 1500);
     const std::vector<calibration::CalibrationExample> calib =
         calibration::MakeSyntheticSplit(o, 102, 1500);
-    const calibration::proto::CalibrationEntry entry = *calibration::FitCalibrationEntry(
-        calibration::SyntheticSettings(o), {"val", val}, {"calib", calib});
-    return new calibration::Calibrator(*calibration::Calibrator::Create(entry));
+    auto* out = new std::vector<calibration::Calibrator>();
+    for (bool with_regional : {false, true}) {
+      calibration::FitOptions fit;
+      fit.regional = with_regional;
+      const calibration::proto::CalibrationEntry entry = *calibration::FitCalibrationEntry(
+          calibration::SyntheticSettings(o), {"val", val}, {"calib", calib}, fit);
+      out->push_back(*calibration::Calibrator::Create(entry));
+    }
+    return out;
   }();
-  return *calibrator;
+  return (*calibrators)[regional ? 1 : 0];
 }
 
 // The answer as the Locator holds it when it reaches the calibrate stage.
@@ -102,8 +111,8 @@ const std::vector<LocateResult>& Answers(Kind kind) {
   return answers[static_cast<int>(kind)];
 }
 
-void BM_CalibrateStage(benchmark::State& state, Kind kind) {
-  const calibration::Calibrator& calibrator = SharedCalibrator();
+void BM_CalibrateStage(benchmark::State& state, Kind kind, bool regional) {
+  const calibration::Calibrator& calibrator = SharedCalibrator(regional);
   const std::vector<LocateResult>& answers = Answers(kind);
   const LocateParams params;  // the default region levels, as Locate serves them
   double cells = 0, evaluated = 0, capped = 0;
@@ -130,11 +139,15 @@ void BM_CalibrateStage(benchmark::State& state, Kind kind) {
 }
 
 void RegisterAll() {
-  for (Kind kind : {Kind::kMix, Kind::kLocalized, Kind::kLost, Kind::kDistractor}) {
-    benchmark::RegisterBenchmark(
-        (std::string("BM_CalibrateStage/") + KindName(kind) + "/k:100").c_str(),
-        [=](benchmark::State& st) { BM_CalibrateStage(st, kind); })
-        ->Unit(benchmark::kMicrosecond);
+  for (bool regional : {false, true}) {
+    for (Kind kind : {Kind::kMix, Kind::kLocalized, Kind::kLost, Kind::kDistractor}) {
+      benchmark::RegisterBenchmark(
+          (std::string("BM_CalibrateStage/") + KindName(kind) + "/k:100" +
+           (regional ? "/regional" : ""))
+              .c_str(),
+          [=](benchmark::State& st) { BM_CalibrateStage(st, kind, regional); })
+          ->Unit(benchmark::kMicrosecond);
+    }
   }
 }
 
