@@ -138,10 +138,17 @@ class CalibrationDiagnosticsTest(unittest.TestCase):
         self.assertAlmostEqual(diag.ece(p, np.array([1.0] + [0.0] * 9 + [1.0] * 9 + [0.0])), 0.0)
         self.assertAlmostEqual(diag.ece(p, np.zeros(20)), 0.5)  # |0 - 0.1| and |0 - 0.9|
 
+    def test_isotonic_fit_pools_adjacent_violators(self):
+        f = diag.isotonic_fit(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.0, 1.0, 0.0, 1.0]))
+        # (1, 0) stays; (2, 1) and (3, 0) pool to 0.5; (4, 1) stays.
+        np.testing.assert_allclose(f(np.array([0.5, 1.0, 2.0, 2.5, 3.0, 4.0, 9.0])),
+                                   [0.0, 0.0, 0.5, 0.5, 0.5, 1.0, 1.0])
+
     @staticmethod
     def _report(split, scores, places, p_hit, err):
         photos = [{"has_place": True, "score": float(sc), "score_group": 0, "place": pl,
-                   "error_km": float(e), "within_probability": [float(p)]}
+                   "error_km": float(e), "within_probability": [float(p)],
+                   "within_raw_mass": [float(p)]}
                   for sc, pl, p, e in zip(scores, places, p_hit, err)]
         return {"settings": "s", "split": split, "within": [{"threshold_km": 1.0}],
                 "per_photo": photos}
@@ -168,6 +175,9 @@ class CalibrationDiagnosticsTest(unittest.TestCase):
         e = d["ece"][0]
         self.assertLess(e["observed"], e["perfect_p95"] + 0.02)
         self.assertGreater(e["perfect_mean"], 0)
+        # The raw mass is the probability itself here: a refitted isotonic map stays calibrated.
+        self.assertLess(e["resplit_mean"], 0.1)
+        self.assertAlmostEqual(e["calib_frequency"], float(np.mean(err[:n] <= 1.0)))
         self.assertIn("| 0.50 |", diag.to_markdown(d))
 
 
