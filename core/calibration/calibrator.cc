@@ -52,6 +52,12 @@ absl::StatusOr<PredictiveDensity> BuildPredictiveDensity(const EstimatorSettings
         VmfKdeComponent::Create(evidence.positions, evidence.weights, m.broad_bandwidth_km()));
     parts.push_back({m.broad(), std::make_unique<VmfKdeComponent>(std::move(broad))});
   }
+  if (m.regional() > 0) {
+    GEOLOC_ASSIGN_OR_RETURN(
+        VmfKdeComponent regional,
+        VmfKdeComponent::Create(evidence.positions, evidence.weights, m.regional_bandwidth_km()));
+    parts.push_back({m.regional(), std::make_unique<VmfKdeComponent>(std::move(regional))});
+  }
   if (m.classifier() > 0) {
     if (evidence.classifier_cells.empty()) {
       return absl::FailedPreconditionError(

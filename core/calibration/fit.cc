@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/calibration/answer_features.h"
@@ -57,12 +58,12 @@ void SetKnots(const IsotonicFunction& f, proto::IsotonicKnots* knots) {
   knots->mutable_y()->Assign(f.knot_y().begin(), f.knot_y().end());
 }
 
-// Step 1: the mixture weights and broad bandwidth of highest likelihood on the fit split.
+// Step 1: the mixture weights and broad (and regional) bandwidths of highest likelihood on the fit
+// split.
 absl::StatusOr<proto::MixtureWeights> FitMixture(const EstimatorSettings& settings,
                                                  const NamedSplit& fit, const FitOptions& options) {
-  const int components = settings.classifier ? 4 : 3;  // narrow, broad, [classifier], floor
   const double log_floor = std::log(UniformSphereDensity());
-  // Columns that do not depend on the broad bandwidth.
+  // Columns that do not depend on the candidate bandwidths, and each candidate's column.
   std::vector<double> narrow, classifier;
   std::vector<const CalibrationExample*> with_truth;
   for (const CalibrationExample& e : fit.examples) {
@@ -87,31 +88,53 @@ absl::StatusOr<proto::MixtureWeights> FitMixture(const EstimatorSettings& settin
     return absl::FailedPreconditionError(absl::StrCat(
         "the ", fit.name, " split has no photo with a true place to fit the mixture on"));
   }
+  const std::vector<double>& h = options.broad_bandwidths_km;
+  std::vector<std::vector<double>> wide(h.size());
+  for (size_t b = 0; b < h.size(); ++b) {
+    for (const CalibrationExample* e : with_truth) {
+      GEOLOC_ASSIGN_OR_RETURN(const VmfKdeComponent k,
+                              VmfKdeComponent::Create(e->positions, e->weights, h[b]));
+      wide[b].push_back(k.LogDensity(geo::ToUnitVector(*e->truth)));
+    }
+  }
+  // Candidates: (broad, regional) index pairs; regional -1 for none.
+  std::vector<std::pair<size_t, int>> candidates;
+  for (size_t b = 0; b < h.size(); ++b) {
+    candidates.push_back({b, -1});
+    if (!options.regional) continue;
+    for (size_t r = 0; r < h.size(); ++r) {
+      if (h[r] > h[b]) candidates.push_back({b, static_cast<int>(r)});
+    }
+  }
   MixtureFitOptions mixture_options;
   mixture_options.prior_count = options.prior_count;
   proto::MixtureWeights best;
   bool have_best = false;
-  std::vector<double> matrix(with_truth.size() * components);
-  for (double h : options.broad_bandwidths_km) {
+  for (const auto& [b, r] : candidates) {
+    // Columns: narrow, broad, [regional], [classifier], floor.
+    const int components = 3 + (r >= 0) + settings.classifier;
+    std::vector<double> matrix(with_truth.size() * components);
     for (size_t i = 0; i < with_truth.size(); ++i) {
-      const CalibrationExample& e = *with_truth[i];
-      GEOLOC_ASSIGN_OR_RETURN(const VmfKdeComponent broad,
-                              VmfKdeComponent::Create(e.positions, e.weights, h));
       double* row = &matrix[i * components];
-      row[0] = narrow[i];
-      row[1] = broad.LogDensity(geo::ToUnitVector(*e.truth));
-      if (settings.classifier) row[2] = classifier[i];
-      row[components - 1] = log_floor;
+      int c = 0;
+      row[c++] = narrow[i];
+      row[c++] = wide[b][i];
+      if (r >= 0) row[c++] = wide[r][i];
+      if (settings.classifier) row[c++] = classifier[i];
+      row[c] = log_floor;
     }
     GEOLOC_ASSIGN_OR_RETURN(const MixtureFit m,
                             FitMixtureWeights(matrix, components, mixture_options));
     if (!have_best || m.mean_log_likelihood > best.mean_log_likelihood()) {
       have_best = true;
-      best.set_narrow(m.weights[0]);
-      best.set_broad(m.weights[1]);
-      best.set_classifier(settings.classifier ? m.weights[2] : 0.0);
-      best.set_floor(m.weights[components - 1]);
-      best.set_broad_bandwidth_km(h);
+      int c = 0;
+      best.set_narrow(m.weights[c++]);
+      best.set_broad(m.weights[c++]);
+      best.set_broad_bandwidth_km(h[b]);
+      best.set_regional(r >= 0 ? m.weights[c++] : 0.0);
+      best.set_regional_bandwidth_km(r >= 0 ? h[r] : 0.0);
+      best.set_classifier(settings.classifier ? m.weights[c++] : 0.0);
+      best.set_floor(m.weights[c]);
       best.set_mean_log_likelihood(m.mean_log_likelihood);
     }
   }

@@ -8,10 +8,12 @@
 //       FitCalibrationEntry(settings, {"val", val}, {"calib", calib}));
 //
 // Steps (docs/CALIBRATION.md):
-//  1. Mixture: for each candidate broad bandwidth, the weights of narrow KDE / broad KDE /
-//     classifier (when settings.classifier) / uniform floor that maximise the likelihood of the fit
-//     split's true places (mixture_fit.h, Dirichlet prior of options.prior_count); the bandwidth
-//     with the highest likelihood wins.
+//  1. Mixture: for each candidate broad bandwidth, and (options.regional) each wider candidate as
+//     the regional bandwidth, the weights of narrow KDE / broad KDE / regional KDE / classifier
+//     (when settings.classifier) / uniform floor that maximise the likelihood of the fit split's
+//     true places (mixture_fit.h, Dirichlet prior of options.prior_count); the pair with the
+//     highest likelihood wins. The regional term keeps the score continuous for photos whose truth
+//     lies beyond every broad kernel (else their scores tie at the floor's).
 //  2. Localizability: a ridge logistic model (logistic.h) of "the best estimate lies within
 //     options.localizable_within_km of the truth" (0 for a distractor: a photo with no true place)
 //     on AnswerFeatures, fitted on the fit split.
@@ -66,6 +68,11 @@ struct CalibrationExample {
 
 struct FitOptions {
   std::vector<double> broad_bandwidths_km = {5, 25, 100, 400, 1600};
+  // Also fit a regional term (a wider candidate than the broad one). Off by default: it removes
+  // the floor-tie atom of the scores (the 90/95% regions stop being the whole Earth), but region
+  // extraction shares one cell budget across the levels, so the 50/68% cells then grow coarse
+  // (docs/CALIBRATION.md, measured on the medium proving ground).
+  bool regional = false;
   double prior_count = 1.0;
   std::vector<double> thresholds_km = {1, 25, 200, 750, 2500};
   double localizable_within_km = 25;

@@ -131,7 +131,7 @@ absl::Status ValidateEntry(const proto::CalibrationEntry& entry) {
                                 "scores that calibrate it"));
   }
   const proto::MixtureWeights& m = entry.mixture();
-  const double weights[] = {m.narrow(), m.broad(), m.classifier(), m.floor()};
+  const double weights[] = {m.narrow(), m.broad(), m.regional(), m.classifier(), m.floor()};
   double sum = 0;
   for (double w : weights) {
     if (!(w >= 0) || !std::isfinite(w)) return Invalid(absl::StrCat("mixture weight ", w));
@@ -146,6 +146,10 @@ absl::Status ValidateEntry(const proto::CalibrationEntry& entry) {
   if (m.broad() > 0 &&
       !(m.broad_bandwidth_km() > 0 && m.broad_bandwidth_km() <= geo::kHalfCircumferenceKm)) {
     return Invalid(absl::StrCat("broad bandwidth ", m.broad_bandwidth_km(), " km"));
+  }
+  if (m.regional() > 0 &&
+      !(m.regional_bandwidth_km() > 0 && m.regional_bandwidth_km() <= geo::kHalfCircumferenceKm)) {
+    return Invalid(absl::StrCat("regional bandwidth ", m.regional_bandwidth_km(), " km"));
   }
   if (entry.score_groups_size() < 1 || entry.score_groups(0).from_raw_localizability() != 0) {
     return Invalid("needs at least one score group, the first starting at 0");

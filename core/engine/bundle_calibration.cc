@@ -40,18 +40,29 @@ calibration::CalibrationExample CalibrationExampleOf(const LocateResult& result,
   return e;
 }
 
+absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
+    const calibration::Calibrator& calibrator, const LocateResult& result,
+    const LocateParams& params) {
+  const calibration::CalibrationExample example = CalibrationExampleOf(result, std::nullopt);
+  calibration::ApplyOptions options;
+  options.levels = params.region_levels;
+  // Settling undecided cells by their centres (the library's default) measured 0.20 coverage of
+  // the cells shown at the 50% level on the medium proving ground, where the cell budget left the
+  // boundaries coarse (docs/CALIBRATION.md).
+  options.region.boundary = calibration::BoundaryRule::kInclude;
+  return calibrator.Apply(example.Evidence(), options);
+}
+
 absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Load(
     const index::Bundle& bundle, const model::ModelInfo& model) {
   if (!bundle.HasExtra(kCalibrationExtraName)) {
     return std::unique_ptr<const BundleCalibration>(new BundleCalibration());
   }
   GEOLOC_ASSIGN_OR_RETURN(std::string path, bundle.ExtraPath(kCalibrationExtraName));
-  absl::StatusOr<calibration::proto::CalibrationFile> file =
-      calibration::ReadCalibrationFile(path);
+  absl::StatusOr<calibration::proto::CalibrationFile> file = calibration::ReadCalibrationFile(path);
   if (!file.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("bundle ", bundle.version(),
-                                                      ": unusable calibration: ",
-                                                      file.status().message()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "bundle ", bundle.version(), ": unusable calibration: ", file.status().message()));
   }
   return Create(*std::move(file), model.fingerprint, absl::StrCat("bundle ", bundle.version()));
 }
@@ -67,9 +78,9 @@ absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Crea
   out->present_ = true;
   out->file_ = std::move(file);
   if (out->file_.model_fingerprint() != model_fingerprint) {
-    out->problem_ = absl::StrCat("the calibration was fitted for model ",
-                                 out->file_.model_fingerprint(), ", not the served ",
-                                 model_fingerprint, ": answers are not calibrated");
+    out->problem_ =
+        absl::StrCat("the calibration was fitted for model ", out->file_.model_fingerprint(),
+                     ", not the served ", model_fingerprint, ": answers are not calibrated");
     GEOLOC_LOG(WARNING) << where << ": " << out->problem_;
     return std::unique_ptr<const BundleCalibration>(std::move(out));
   }

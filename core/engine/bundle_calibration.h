@@ -52,6 +52,16 @@ calibration::EstimatorSettings AnswerSettings(const LocateParams& params, geo::S
 calibration::CalibrationExample CalibrationExampleOf(const LocateResult& result,
                                                      std::optional<geo::LatLon> truth);
 
+// The calibrate stage of a Locate (Locator::Calibrate): `calibrator` applied to `result` at
+// params.region_levels, with pieces and outline rings, and the boundary cells the cell budget
+// leaves undecided counted inside, so that the cells an operator is shown contain the exact
+// conformal set (superlevel_set.h) and its coverage guarantee holds for them too. The one
+// definition of what the engine computes per answer, also measured by
+// tools/bench/calibration/calibrate_stage_bench.
+absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
+    const calibration::Calibrator& calibrator, const LocateResult& result,
+    const LocateParams& params);
+
 class BundleCalibration {
  public:
   // See the table above.

@@ -175,16 +175,8 @@ absl::Status Locator::Calibrate(const LocateParams& params, LocateResult* result
   const calibration::Calibrator* calibrator = calibration_->Find(AnswerSettingsFor(params));
   if (calibrator == nullptr) return absl::OkStatus();
   const absl::Time start = absl::Now();
-  const calibration::CalibrationExample example = CalibrationExampleOf(*result, std::nullopt);
-  calibration::ApplyOptions options;
-  options.levels = params.region_levels;
-  // The returned cells must hold the exact conformal set, so that the coverage guarantee holds for
-  // what an operator is shown: undecided boundary cells go inside (superlevel_set.h). Settling
-  // them by their centres (the library's default) measured 0.20 coverage at the 50% level on the
-  // medium proving ground, where the cell budget left the boundaries coarse (docs/CALIBRATION.md).
-  options.region.boundary = calibration::BoundaryRule::kInclude;
   absl::StatusOr<calibration::CalibratedAnswer> calibrated =
-      calibrator->Apply(example.Evidence(), options);
+      CalibrateAnswer(*calibrator, *result, params);
   if (!calibrated.ok()) {
     return absl::InternalError(absl::StrCat("calibration: ", calibrated.status().message()));
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -54,6 +55,55 @@ std::vector<CalibrationExample>* FitCoverageTest::calib_ = nullptr;
 std::vector<CalibrationExample>* FitCoverageTest::test_ = nullptr;
 proto::CalibrationEntry* FitCoverageTest::entry_ = nullptr;
 
+// The share of an entry's calibration scores tied at its largest score: photos whose truth got
+// only the floor's density.
+double ShareTiedAtTheTop(const proto::CalibrationEntry& e) {
+  double top = -std::numeric_limits<double>::infinity();
+  int64_t n = 0, tied = 0;
+  for (const proto::ScoreGroup& g : e.score_groups()) {
+    for (double s : g.scores()) top = std::max(top, s);
+  }
+  for (const proto::ScoreGroup& g : e.score_groups()) {
+    for (double s : g.scores()) {
+      ++n;
+      tied += s == top;
+    }
+  }
+  return static_cast<double>(tied) / static_cast<double>(n);
+}
+
+TEST(FitTest, RegionalTermKeepsLostPhotosScoresOffTheFloor) {
+  // Towns over the whole world and found photos' true places a few km from their good neighbours:
+  // the likelihood wants a 5 km broad kernel, and a lost photo (every neighbour in other towns,
+  // about a thousand km and more away) then gets the floor's density alone. Without the regional
+  // term its score ties with every other such photo's, and the high levels' quantiles fall on
+  // that atom.
+  SyntheticAnswerOptions o = SmallWorld();
+  o.lat_min = -50;
+  o.lat_max = 65;
+  o.lon_min = -170;
+  o.lon_max = 170;
+  o.good_spread_km = 3;
+  const std::vector<CalibrationExample> val = MakeSyntheticSplit(o, 11, 1000);
+  const std::vector<CalibrationExample> calib = MakeSyntheticSplit(o, 12, 1000);
+  FitOptions without;
+  without.regional = false;
+  const proto::CalibrationEntry old =
+      *FitCalibrationEntry(SyntheticSettings(o), {"val", val}, {"calib", calib}, without);
+  FitOptions with;
+  with.regional = true;
+  const proto::CalibrationEntry e =
+      *FitCalibrationEntry(SyntheticSettings(o), {"val", val}, {"calib", calib}, with);
+  EXPECT_EQ(old.mixture().regional(), 0);
+  EXPECT_LE(old.mixture().broad_bandwidth_km(), 25);
+  EXPECT_GT(e.mixture().regional(), 0.01);
+  EXPECT_GT(e.mixture().regional_bandwidth_km(), e.mixture().broad_bandwidth_km());
+  // More terms never fit the fit split worse (up to the prior's pseudo-counts).
+  EXPECT_GT(e.mixture().mean_log_likelihood(), old.mixture().mean_log_likelihood());
+  EXPECT_GT(ShareTiedAtTheTop(old), 0.1);
+  EXPECT_LT(ShareTiedAtTheTop(e), 0.01);
+}
+
 TEST_F(FitCoverageTest, EntryDescribesItsFit) {
   const proto::CalibrationEntry& e = *entry_;
   EXPECT_EQ(e.fit_split().name(), "val");
@@ -69,9 +119,9 @@ TEST_F(FitCoverageTest, EntryDescribesItsFit) {
   EXPECT_EQ(scores, e.calibration_split().with_truth());
   EXPECT_GT(e.calibration_split().with_truth(), 1500);  // about 90% have a place
   // Every term earns weight here: localizable photos (narrow), wrong-town neighbours near the
-  // region (broad) and photos far from all neighbours (floor).
+  // region (broad and regional) and photos far from all neighbours (floor).
   EXPECT_GT(e.mixture().narrow(), 0.05);
-  EXPECT_GT(e.mixture().broad(), 0.05);
+  EXPECT_GT(e.mixture().broad() + e.mixture().regional(), 0.05);
   EXPECT_GT(e.mixture().floor(), 0.0);
   EXPECT_EQ(e.mixture().classifier(), 0);
   EXPECT_EQ(e.within_size(), 5);

@@ -66,6 +66,12 @@ TEST(RecordTest, EveryRuleIsEnforced) {
             }).code(),
             invalid);  // classifier weight without the classifier
   EXPECT_EQ(broken([](E* e) { e->mutable_mixture()->set_broad_bandwidth_km(0); }).code(), invalid);
+  EXPECT_EQ(broken([](E* e) {
+              const double floor = e->mixture().floor();
+              e->mutable_mixture()->set_regional(floor / 2);
+              e->mutable_mixture()->set_floor(floor / 2);
+            }).code(),
+            invalid);  // a regional weight without its bandwidth
   EXPECT_EQ(broken([](E* e) { e->clear_score_groups(); }).code(), invalid);
   EXPECT_EQ(
       broken([](E* e) { e->mutable_score_groups(0)->set_from_raw_localizability(0.1); }).code(),

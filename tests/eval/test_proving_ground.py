@@ -10,6 +10,7 @@ import unittest
 
 import numpy as np
 
+from proving_ground import calibration_diagnostics as diag
 from proving_ground import protocol
 from proving_ground.bundle_vectors import read_flat_bundle
 from proving_ground.probe import probe_levels
@@ -122,6 +123,62 @@ class ProbeTest(unittest.TestCase):
         # Neighbourhoods are the places here: 8 classes, 2 per city; noise within the city.
         self.assertLess(out["neighbourhood"]["within_parent"], 0.8)
         self.assertAlmostEqual(out["neighbourhood"]["chance"], 1 / 8)
+
+
+class CalibrationDiagnosticsTest(unittest.TestCase):
+    def test_conformal_quantile_uses_the_finite_sample_rank(self):
+        s = [1.0, 2.0, 3.0, 4.0]
+        self.assertEqual(diag.conformal_quantile(s, 0.5), 3.0)  # ceil(5 * 0.5) = 3rd
+        self.assertEqual(diag.conformal_quantile(s, 0.8), 4.0)  # ceil(5 * 0.8) = 4th
+        self.assertEqual(diag.conformal_quantile(s, 0.81), float("inf"))  # rank 5 > n
+        self.assertEqual(diag.conformal_quantile([], 0.5), float("inf"))
+
+    def test_ece_bins_by_probability(self):
+        p = np.array([0.1] * 10 + [0.9] * 10)
+        self.assertAlmostEqual(diag.ece(p, np.array([1.0] + [0.0] * 9 + [1.0] * 9 + [0.0])), 0.0)
+        self.assertAlmostEqual(diag.ece(p, np.zeros(20)), 0.5)  # |0 - 0.1| and |0 - 0.9|
+
+    def test_isotonic_fit_pools_adjacent_violators(self):
+        f = diag.isotonic_fit(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.0, 1.0, 0.0, 1.0]))
+        # (1, 0) stays; (2, 1) and (3, 0) pool to 0.5; (4, 1) stays.
+        np.testing.assert_allclose(f(np.array([0.5, 1.0, 2.0, 2.5, 3.0, 4.0, 9.0])),
+                                   [0.0, 0.0, 0.5, 0.5, 0.5, 1.0, 1.0])
+
+    @staticmethod
+    def _report(split, scores, places, p_hit, err):
+        photos = [{"has_place": True, "score": float(sc), "score_group": 0, "place": pl,
+                   "error_km": float(e), "within_probability": [float(p)],
+                   "within_raw_mass": [float(p)]}
+                  for sc, pl, p, e in zip(scores, places, p_hit, err)]
+        return {"settings": "s", "split": split, "within": [{"threshold_km": 1.0}],
+                "per_photo": photos}
+
+    def test_exchangeable_scores_cover_at_nominal_and_an_atom_is_found(self):
+        rng = np.random.default_rng(0)
+        n = 600
+        scores = rng.normal(size=2 * n)
+        scores[rng.random(2 * n) < 0.2] = 50.0  # an atom: the floor's score, 20% of photos
+        places = [str(i // 3) for i in range(2 * n)]  # 3 photos per place
+        p = rng.uniform(0.05, 0.95, size=2 * n)
+        err = np.where(rng.random(2 * n) < p, 0.5, 5.0)  # P(within 1 km) calibrated by design
+        calib = self._report("calib", scores[:n], places[:n], p[:n], err[:n])
+        test = self._report("test", scores[n:], places[n:], p[n:], err[n:])
+        d = diag.diagnose(calib, test, repeats=40)
+        self.assertAlmostEqual(d["ties_at_floor"]["calib"], 0.2, delta=0.04)
+        self.assertEqual(d["places"], {"calib": 200, "test": 200})
+        by_level = {r["level"]: r for r in d["resplit_by_place"]}
+        # Below the atom: coverage centred on nominal; above it: the atom is covered wholly.
+        self.assertLess(abs(by_level[0.5]["mean"]), 0.02)
+        self.assertGreater(by_level[0.5]["sd"], 0.005)
+        self.assertAlmostEqual(by_level[0.9]["mean"], 0.1, delta=0.01)
+        self.assertAlmostEqual(by_level[0.95]["mean"], 0.05, delta=0.001)
+        e = d["ece"][0]
+        self.assertLess(e["observed"], e["perfect_p95"] + 0.02)
+        self.assertGreater(e["perfect_mean"], 0)
+        # The raw mass is the probability itself here: a refitted isotonic map stays calibrated.
+        self.assertLess(e["resplit_mean"], 0.1)
+        self.assertAlmostEqual(e["calib_frequency"], float(np.mean(err[:n] <= 1.0)))
+        self.assertIn("| 0.50 |", diag.to_markdown(d))
 
 
 if __name__ == "__main__":

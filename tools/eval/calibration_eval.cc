@@ -116,7 +116,8 @@ absl::StatusOr<std::vector<calibration::CalibrationExample>> AnswerExamples(
 absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     const engine::Locator& locator, const std::string& bundle_dir, const RetrievalRun& fit,
     const RetrievalRun& calibration_run, const std::vector<engine::LocateParams>& configs,
-    const std::string& created_by, bool show_progress) {
+    const calibration::FitOptions& fit_options, const std::string& created_by,
+    bool show_progress) {
   const absl::Time start = absl::Now();
   const std::string fit_name = SplitName(fit);
   const std::string calibration_name = SplitName(calibration_run);
@@ -157,7 +158,7 @@ absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     GEOLOC_ASSIGN_OR_RETURN(
         calibration::proto::CalibrationEntry entry,
         calibration::FitCalibrationEntry(settings, {fit_name, fit_examples},
-                                         {calibration_name, calibration_examples}));
+                                         {calibration_name, calibration_examples}, fit_options));
     // Replace an entry for the same settings, keep the others.
     auto* entries = file.mutable_entries();
     for (int i = entries->size() - 1; i >= 0; --i) {
@@ -177,6 +178,8 @@ absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     summary->set_classifier(entry.mixture().classifier());
     summary->set_floor(entry.mixture().floor());
     summary->set_broad_bandwidth_km(entry.mixture().broad_bandwidth_km());
+    summary->set_regional(entry.mixture().regional());
+    summary->set_regional_bandwidth_km(entry.mixture().regional_bandwidth_km());
     *entries->Add() = std::move(entry);
   }
 
@@ -205,7 +208,8 @@ absl::StatusOr<files::CalibrateReport> CalibrateBundle(
 absl::StatusOr<files::CoverageReport> ReportCoverage(const engine::Locator& locator,
                                                      const RetrievalRun& run,
                                                      const engine::LocateParams& params,
-                                                     double abstain_below, bool show_progress) {
+                                                     double abstain_below, bool show_progress,
+                                                     bool per_photo) {
   GEOLOC_RETURN_IF_ERROR(CheckModel(locator, run));
   const calibration::EstimatorSettings settings = locator.AnswerSettingsFor(params);
   const calibration::Calibrator* calibrator = locator.calibration().Find(settings);
@@ -258,6 +262,19 @@ absl::StatusOr<files::CoverageReport> ReportCoverage(const engine::Locator& loca
     p_localizable.push_back(c.p_localizable);
     localized.push_back(is_localized ? 1 : 0);
     const bool abstained = c.p_localizable < abstain_below;
+    files::PhotoOutcome* outcome = per_photo ? report.add_per_photo() : nullptr;
+    if (outcome != nullptr) {
+      outcome->set_source(q.source);
+      outcome->set_place(q.place);
+      outcome->set_has_place(has_place);
+      outcome->set_score_group(c.score_group);
+      outcome->set_raw_localizability(c.raw_localizability);
+      outcome->set_p_localizable(c.p_localizable);
+      for (const calibration::WithinProbability& w : c.within) {
+        outcome->add_within_probability(w.probability);
+        outcome->add_within_raw_mass(w.raw_mass);
+      }
+    }
     if (!has_place) {
       ++distractors;
       distractors_abstained += abstained;
@@ -272,6 +289,10 @@ absl::StatusOr<files::CoverageReport> ReportCoverage(const engine::Locator& loca
       GEOLOC_ASSIGN_OR_RETURN(calibration::PredictiveDensity density,
                               calibrator->Density(example.Evidence()));
       const double score = -density.LogDensity(geo::ToUnitVector(q.truth));
+      if (outcome != nullptr) {
+        outcome->set_score(score);
+        outcome->set_error_km(error_km);
+      }
       for (size_t l = 0; l < levels; ++l) {
         const calibration::ConfidenceRegion& region = c.regions[l];
         const bool in = region.whole_sphere || cells::CellUnionContains(region.cells, q.truth);

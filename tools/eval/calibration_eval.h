@@ -4,7 +4,7 @@
 // on a third split.
 //
 //   GEOLOC_ASSIGN_OR_RETURN(files::CalibrateReport fitted,
-//       CalibrateBundle(*locator, bundle_dir, val, calib, {params}, "geoloc-eval calibrate ..."));
+//       CalibrateBundle(*locator, bundle_dir, val, calib, {params}, {}, "geoloc-eval calibrate"));
 //   GEOLOC_ASSIGN_OR_RETURN(files::CoverageReport report,
 //       ReportCoverage(*calibrated_locator, test, params, /*abstain_below=*/0.2));
 //
@@ -44,16 +44,19 @@ absl::StatusOr<std::vector<calibration::CalibrationExample>> AnswerExamples(
 absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     const engine::Locator& locator, const std::string& bundle_dir, const RetrievalRun& fit,
     const RetrievalRun& calibration, const std::vector<engine::LocateParams>& configs,
-    const std::string& created_by, bool show_progress);
+    const calibration::FitOptions& fit_options, const std::string& created_by,
+    bool show_progress);
 
 // The calibrated answers to `run` with `params` against the truth: coverage per level and score
 // group, median region areas against the peak-radius disc, ECE and reliability of every
-// P(within t), the P(localizable) risk-coverage curve and abstention at `abstain_below`.
+// P(within t), the P(localizable) risk-coverage curve and abstention at `abstain_below`; with
+// `per_photo`, every photo's outcome as well (report.per_photo).
 // FAILED_PRECONDITION when the locator's bundle has no calibration for these settings.
 absl::StatusOr<files::CoverageReport> ReportCoverage(const engine::Locator& locator,
                                                      const RetrievalRun& run,
                                                      const engine::LocateParams& params,
-                                                     double abstain_below, bool show_progress);
+                                                     double abstain_below, bool show_progress,
+                                                     bool per_photo);
 
 // The split name a run is known by: its split column, else its query list's description.
 std::string SplitName(const RetrievalRun& run);

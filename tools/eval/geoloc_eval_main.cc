@@ -97,8 +97,13 @@ ABSL_FLAG(std::string, fit_retrieval, "",
           "calibrate: the stored retrieval of the split that fixes the score function (val)");
 ABSL_FLAG(std::string, calibration_retrieval, "",
           "calibrate: the stored retrieval of the calibration split (calib); never test");
+ABSL_FLAG(bool, regional_term, false,
+          "calibrate: also fit a regional KDE term (docs/CALIBRATION.md: removes the floor-tie "
+          "atom of the scores, but the regions then share the cell budget across all levels)");
 ABSL_FLAG(std::string, region_levels, "0.5,0.68,0.9,0.95",
           "coverage: the confidence levels to report");
+ABSL_FLAG(bool, per_photo, false,
+          "coverage: also report every photo's score, group, error and probabilities (--json)");
 ABSL_FLAG(double, abstain_below, 0,
           "coverage: the abstention threshold on P(localizable) to report (as geolocd's flag)");
 ABSL_FLAG(std::string, reference_model, "",
@@ -595,12 +600,14 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
   }
   absl::StatusOr<Stack> stack = LoadStack();
   if (!stack.ok()) return Fail(stack.status());
+  calibration::FitOptions fit_options;
+  fit_options.regional = absl::GetFlag(FLAGS_regional_term);
   const std::string created_by =
       absl::StrCat("geoloc-eval calibrate --fit_retrieval ", fit_path, " --calibration_retrieval ",
-                   calibration_path);
+                   calibration_path, fit_options.regional ? " --regional_term" : "");
   absl::StatusOr<files::CalibrateReport> report =
       CalibrateBundle(*stack->locator, absl::GetFlag(FLAGS_bundle), *fit, *calibration, *configs,
-                      created_by, absl::GetFlag(FLAGS_progress));
+                      fit_options, created_by, absl::GetFlag(FLAGS_progress));
   if (!report.ok()) return Fail(report.status());
   if (absl::GetFlag(FLAGS_json)) {
     absl::StatusOr<std::string> json = ToJsonString(*report);
@@ -615,11 +622,13 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
     for (int64_t n : e.score_group_sizes()) sizes.push_back(absl::StrCat(n));
     absl::PrintF(
         "  %s: fit on %s (%d photos, %d with a place), calibrated on %s (%d, %d); score groups "
-        "[%s]; mixture narrow %.3f broad %.3f (%.0f km) classifier %.3f floor %.4f\n",
+        "[%s]; mixture narrow %.3f broad %.3f (%.0f km) regional %.3f (%.0f km) classifier %.3f "
+        "floor %.4f\n",
         e.settings(), e.fit_split().name(), e.fit_split().photos(), e.fit_split().with_place(),
         e.calibration_split().name(), e.calibration_split().photos(),
         e.calibration_split().with_place(), absl::StrJoin(sizes, ", "), e.narrow(), e.broad(),
-        e.broad_bandwidth_km(), e.classifier(), e.floor());
+        e.broad_bandwidth_km(), e.regional(), e.regional_bandwidth_km(), e.classifier(),
+        e.floor());
   }
   return 0;
 }
@@ -637,7 +646,7 @@ int CoverageCommand(const std::vector<geo::EstimatorKind>& kinds) {
   for (const engine::LocateParams& params : *configs) {
     absl::StatusOr<files::CoverageReport> report =
         ReportCoverage(*stack->locator, *run, params, params.abstain_below,
-                       absl::GetFlag(FLAGS_progress));
+                       absl::GetFlag(FLAGS_progress), absl::GetFlag(FLAGS_per_photo));
     if (!report.ok()) return Fail(report.status());
     *reports.add_reports() = *std::move(report);
   }

@@ -81,12 +81,14 @@ def markdown(calibration, coverage):
           "split, which nothing was fitted or tuned on (docs/CALIBRATION.md). Settings ending in "
           "`+classifier` are the fused answer (the database bundle with the HMC classifier).\n"]
     md.append(_table(["settings", "fit split", "calibration split", "score groups", "mixture "
-                      "narrow / broad / floor", "broad bandwidth"],
+                      "narrow / broad / regional / floor", "broad / regional bandwidth"],
                      [[e["settings"], f"{e['fit_split']['name']} ({e['fit_split']['photos']})",
                        f"{e['calibration_split']['name']} ({e['calibration_split']['photos']})",
                        ", ".join(str(n) for n in e.get("score_group_sizes", [])),
                        f"{e.get('narrow', 0):.3f} / {e.get('broad', 0):.3f} / "
-                       f"{e.get('floor', 0):.4f}", _km(e.get("broad_bandwidth_km", 0))]
+                       f"{e.get('regional', 0):.3f} / {e.get('floor', 0):.4f}",
+                       _km(e.get("broad_bandwidth_km", 0)) + " / "
+                       + (_km(e["regional_bandwidth_km"]) if e.get("regional", 0) > 0 else "none")]
                       for e in calibration["entries"]]))
     for r in coverage["reports"]:
         md.append(f"## {r['settings']}\n")

@@ -262,7 +262,9 @@ def step_calibrate(ctx):
                   target, "--fit_retrieval", ctx.path("eval", "val.retrieval"),
                   "--calibration_retrieval", ctx.path("eval", "calib.retrieval"), "--estimators",
                   estimators, "--k", str(CALIBRATED_K), "--progress=false", "--log_level",
-                  "warning", "--json"], stdout_path=ctx.path("eval", f"{out}.json"))
+                  "warning", "--json"]
+                 + (["--regional_term"] if ctx.settings.get("regional_term") else []),
+                 stdout_path=ctx.path("eval", f"{out}.json"))
 
 
 def step_coverage(ctx):
