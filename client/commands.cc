@@ -1,15 +1,20 @@
 #include "client/commands.h"
 
+#include <algorithm>
+#include <cmath>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "client/client_flags.h"
 #include "client/exit_codes.h"
 #include "client/geojson.h"
 #include "client/image_files.h"
 #include "client/output_format.h"
+#include "client/pidf_lo.h"
 #include "core/common/file_util.h"
 #include "core/common/mutex.h"
+#include "core/common/sha256.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace geoloc::client {
@@ -74,16 +79,65 @@ int WriteGeoJson(const GeoJsonBuilder& map, const std::string& path, std::ostrea
   return kExitOk;
 }
 
-v1::LocateOptions LocateOptionsFor(const CommandOptions& options) {
-  v1::LocateOptions locate = options.locate;
-  if (!options.geojson_path.empty()) locate.set_return_cell_polygons(true);
-  return locate;
-}
-
 // The file name shown for a stream item, and sent as its item_id.
 std::string BaseName(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+v1::LocateOptions LocateOptionsFor(const CommandOptions& options) {
+  v1::LocateOptions locate = options.locate;
+  if (!options.geojson_path.empty()) locate.set_return_cell_polygons(true);
+  // An explicit list of region levels must hold the PIDF-LO's (an empty list: the server's).
+  if (!options.pidf_lo_path.empty() && !locate.region_levels().empty() &&
+      std::none_of(locate.region_levels().begin(), locate.region_levels().end(),
+                   [&](double level) { return std::abs(level - options.pidf_lo_level) < 1e-6; })) {
+    locate.add_region_levels(options.pidf_lo_level);
+  }
+  return locate;
+}
+
+// The photo's content URI (RFC 6920 "ni" with SHA-256): the same photo, the same presentity.
+std::string ContentUri(absl::string_view bytes) {
+  const std::string digest = absl::HexStringToBytes(Sha256Hex(bytes));
+  std::string encoded;
+  absl::WebSafeBase64Escape(digest, &encoded);
+  return absl::StrCat("ni:///sha-256;", encoded);
+}
+
+// Writes the answer's PIDF-LO; returns an exit code.
+int WritePidfLoFile(const std::string& image, const std::string& entity,
+                    const v1::LocateResponse& response, const CommandOptions& options,
+                    std::ostream& out, std::ostream& err) {
+  PidfLoAnswerOptions answer;
+  answer.level = options.pidf_lo_level;
+  answer.entity = entity;
+  answer.timestamp = absl::Now();
+  answer.image_name = BaseName(image);
+  absl::StatusOr<PidfLoDocument> doc = PidfLoFromLocateResponse(response, answer);
+  if (!doc.ok()) {
+    err << "error: --pidf_lo_level: " << doc.status().message() << "\n";
+    return kExitUsage;
+  }
+  absl::StatusOr<std::string> xml = WritePidfLo(*doc);
+  if (!xml.ok()) {
+    err << "error: " << image
+        << ": the answer cannot be written as PIDF-LO: " << xml.status().message() << "\n";
+    return kExitRpcError;  // the server sent something no location object can carry
+  }
+  absl::Status written = WriteFileAtomically(options.pidf_lo_path, *xml);
+  if (!written.ok()) {
+    ReportIoError(err, absl::StrCat("cannot write PIDF-LO ", options.pidf_lo_path), written);
+    return kExitIoError;
+  }
+  if (!options.json) {
+    out << "PIDF-LO written to " << options.pidf_lo_path << " ("
+        << (doc->regions.empty() ? std::string("circle only")
+                                 : absl::StrCat("circle and ", doc->regions[0].id, ", ",
+                                                doc->regions[0].pieces.size(), " polygon(s)"))
+        << ")\n";
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -94,6 +148,10 @@ int RunLocate(Client& client, const std::vector<std::string>& images, const Comm
   auto fail = [&exit_code](int code) {
     if (exit_code == kExitOk) exit_code = code;
   };
+  if (!options.pidf_lo_path.empty() && images.size() != 1) {
+    err << "error: --pidf_lo writes the location of one image; give exactly one\n";
+    return kExitUsage;
+  }
   GeoJsonBuilder map;
   int located = 0;
   for (const std::string& path : images) {
@@ -103,6 +161,9 @@ int RunLocate(Client& client, const std::vector<std::string>& images, const Comm
       fail(kExitIoError);
       continue;
     }
+    const std::string entity = options.pidf_lo_path.empty() || !options.pidf_lo_entity.empty()
+                                   ? options.pidf_lo_entity
+                                   : ContentUri(*bytes);
     v1::LocateRequest request;
     request.set_image(*std::move(bytes));
     *request.mutable_options() = LocateOptionsFor(options);
@@ -121,6 +182,10 @@ int RunLocate(Client& client, const std::vector<std::string>& images, const Comm
       out << FormatLocate(path, *response, options.locate.return_neighbors());
     }
     if (!options.geojson_path.empty()) map.AddLocateResponse(path, *response);
+    if (!options.pidf_lo_path.empty()) {
+      const int code = WritePidfLoFile(path, entity, *response, options, out, err);
+      if (code != kExitOk) fail(code);
+    }
   }
   out.flush();
   if (!options.geojson_path.empty() && located > 0) {

@@ -32,6 +32,13 @@ struct CommandOptions {
   // locate, explain, stream: write a GeoJSON FeatureCollection here (asks for cell polygons).
   std::string geojson_path;
 
+  // locate (one image): write its PIDF-LO location object here (pidf_lo.h), with the region at
+  // pidf_lo_level; the presentity is pidf_lo_entity, or the photo's content URI
+  // (ni:///sha-256;... RFC 6920) when empty.
+  std::string pidf_lo_path;
+  double pidf_lo_level = 0.9;
+  std::string pidf_lo_entity;
+
   // explain: at most one target; none means the top peak.
   std::optional<uint32_t> peak;
   std::optional<int64_t> neighbor;
@@ -48,7 +55,8 @@ struct CommandOptions {
 };
 
 // Locates each image in turn; a failure is reported and the next image is still tried. Exit
-// code: that of the first failure.
+// code: that of the first failure. With pidf_lo_path (one image only, else a usage error): a
+// calibrated answer without a region at pidf_lo_level is a usage error (2) and writes no file.
 int RunLocate(Client& client, const std::vector<std::string>& images, const CommandOptions& options,
               std::ostream& out, std::ostream& err);
 

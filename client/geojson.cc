@@ -31,6 +31,12 @@ Value NumberValue(double number) {
   return value;
 }
 
+Value BoolValue(bool b) {
+  Value value;
+  value.set_bool_value(b);
+  return value;
+}
+
 Value StringValue(absl::string_view text) {
   Value value;
   value.set_string_value(std::string(text));
@@ -137,12 +143,88 @@ void GeoJsonBuilder::AddCell(absl::string_view image, absl::string_view kind,
   Struct properties = Properties(kind, image);
   Set(&properties, "token", StringValue(cell.token()));
   Set(&properties, "level", NumberValue(cell.level()));
-  Set(&properties, "probability", NumberValue(cell.probability()));
+  Set(&properties, "weight_share", NumberValue(cell.weight_share()));
   if (cell.polygon_size() >= 3) {
     AddArea({cell.polygon().begin(), cell.polygon().end()}, std::move(properties));
   } else {
     AddPoint(cell.center(), std::move(properties));
   }
+}
+
+namespace {
+
+// The rings of one region piece as GeoJSON polygons: the exterior cut at the antimeridian, each
+// hole (clockwise) cut the same way and put into the polygon whose exterior holds its first
+// vertex (in longitude/latitude; pieces never straddle one another).
+std::vector<std::vector<Ring>> PiecePolygons(const v1::RegionPiece& piece) {
+  std::vector<std::vector<Ring>> polygons;
+  for (Ring& ring : SplitRingAtAntimeridian({piece.exterior().vertices().begin(),
+                                             piece.exterior().vertices().end()})) {
+    polygons.push_back({std::move(ring)});
+  }
+  if (polygons.empty()) return polygons;
+  auto inside = [](const Ring& ring, const LonLat& p) {
+    bool in = false;
+    for (size_t i = 0, j = ring.size() - 1; i < ring.size(); j = i++) {
+      if ((ring[i].lat > p.lat) != (ring[j].lat > p.lat) &&
+          p.lon < (ring[j].lon - ring[i].lon) * (p.lat - ring[i].lat) /
+                          (ring[j].lat - ring[i].lat) +
+                      ring[i].lon) {
+        in = !in;
+      }
+    }
+    return in;
+  };
+  for (const v1::Ring& hole : piece.holes()) {
+    // Cut as a counter-clockwise ring, then turned back to clockwise (RFC 7946's holes).
+    std::vector<v1::LatLng> ccw(hole.vertices().rbegin(), hole.vertices().rend());
+    for (Ring& ring : SplitRingAtAntimeridian(ccw)) {
+      std::reverse(ring.begin(), ring.end());
+      size_t owner = 0;
+      for (size_t i = 0; i < polygons.size(); ++i) {
+        if (!ring.empty() && inside(polygons[i][0], ring[0])) owner = i;
+      }
+      polygons[owner].push_back(std::move(ring));
+    }
+  }
+  return polygons;
+}
+
+}  // namespace
+
+void GeoJsonBuilder::AddRegion(absl::string_view image, const v1::ConfidenceRegion& region,
+                               bool calibrated) {
+  Struct properties = Properties("region", image);
+  Set(&properties, "level", NumberValue(region.level()));
+  Set(&properties, "guaranteed_coverage", NumberValue(region.guaranteed_coverage()));
+  Set(&properties, "area_km2", NumberValue(region.area_km2()));
+  Set(&properties, "whole_sphere", BoolValue(region.whole_sphere()));
+  Set(&properties, "pieces", NumberValue(region.pieces_size()));
+  Set(&properties, "calibrated", BoolValue(calibrated));
+  if (region.whole_sphere()) {
+    // The whole map: the band between the poles, cut at the antimeridian.
+    const Ring world = {{-180, -90}, {180, -90}, {180, 90}, {-180, 90}, {-180, -90}};
+    Value polygon;
+    *polygon.mutable_list_value()->add_values() = RingValue(world);
+    AddFeature(Geometry("Polygon", std::move(polygon)), std::move(properties));
+    return;
+  }
+  Value multi;
+  for (const v1::RegionPiece& piece : region.pieces()) {
+    for (const std::vector<Ring>& rings : PiecePolygons(piece)) {
+      Value polygon;
+      for (const Ring& ring : rings) *polygon.mutable_list_value()->add_values() = RingValue(ring);
+      *multi.mutable_list_value()->add_values() = std::move(polygon);
+    }
+  }
+  if (multi.list_value().values_size() == 0) {
+    // An empty region: no place reaches the level's threshold. The feature says so, with no shape.
+    Value none;
+    none.set_null_value(google::protobuf::NULL_VALUE);
+    AddFeature(std::move(none), std::move(properties));
+    return;
+  }
+  AddFeature(Geometry("MultiPolygon", std::move(multi)), std::move(properties));
 }
 
 void GeoJsonBuilder::AddLocateResponse(absl::string_view image,
@@ -151,7 +233,25 @@ void GeoJsonBuilder::AddLocateResponse(absl::string_view image,
     Struct properties = Properties("estimate", image);
     Set(&properties, "estimate", StringValue(which));
     Set(&properties, "uncertainty_km", NumberValue(estimate.uncertainty_km()));
-    Set(&properties, "confidence", NumberValue(estimate.confidence()));
+    Set(&properties, "weight_share", NumberValue(estimate.weight_share()));
+    if (which == "best") {
+      Set(&properties, "calibrated", BoolValue(response.calibrated()));
+      if (response.calibrated()) {
+        Set(&properties, "localizable_probability",
+            NumberValue(response.localizable_probability()));
+        Set(&properties, "abstained", BoolValue(response.abstained()));
+        Value within;
+        for (const v1::WithinProbability& w : response.within()) {
+          Value item;
+          auto& fields = *item.mutable_struct_value()->mutable_fields();
+          fields["threshold_km"] = NumberValue(w.threshold_km());
+          fields["probability"] = NumberValue(w.probability());
+          *within.mutable_list_value()->add_values() = std::move(item);
+        }
+        if (!within.has_list_value()) within.mutable_list_value();
+        Set(&properties, "within", std::move(within));
+      }
+    }
     AddPoint(estimate.location(), std::move(properties));
   };
   if (response.has_best()) {
@@ -180,6 +280,9 @@ void GeoJsonBuilder::AddLocateResponse(absl::string_view image,
     Set(&circle, "mass", NumberValue(peak.mass()));
     Set(&circle, "radius_km", NumberValue(peak.radius_km()));
     AddCircle(peak.location(), peak.radius_km(), std::move(circle));
+  }
+  for (const v1::ConfidenceRegion& region : response.regions()) {
+    AddRegion(image, region, response.calibrated());
   }
   for (const v1::CellConfidence& cell : response.cells()) AddCell(image, "cell", cell);
   for (const v1::CellConfidence& cell : response.classifier_cells()) {

@@ -10,13 +10,19 @@
 //   | kind                 | geometry               | other properties                          |
 //   |----------------------|------------------------|-------------------------------------------|
 //   | estimate             | Point                  | estimate (best/retrieval/classifier),     |
-//   |                      |                        | uncertainty_km, confidence                |
+//   |                      |                        | uncertainty_km, weight_share; best also:  |
+//   |                      |                        | calibrated, and when calibrated           |
+//   |                      |                        | localizable_probability, abstained,       |
+//   |                      |                        | within [{threshold_km, probability}]      |
+//   | region               | MultiPolygon (Polygon  | level, guaranteed_coverage, area_km2,     |
+//   |                      | for the whole sphere;  | whole_sphere, pieces, calibrated: one per |
+//   |                      | null when empty)       | confidence level of a calibrated answer   |
 //   | estimate_uncertainty | Polygon / MultiPolygon | estimate "best", uncertainty_km           |
 //   | peak                 | Point                  | rank (0 = most probable, explain --peak), |
 //   |                      |                        | mass, density, support, radius_km         |
 //   | peak_radius          | Polygon / MultiPolygon | rank, mass, radius_km                     |
-//   | cell                 | Polygon / MultiPolygon | token, level, probability (retrieval)     |
-//   | classifier_cell      | Polygon / MultiPolygon | token, level, probability (classifier)    |
+//   | cell                 | Polygon / MultiPolygon | token, level, weight_share (retrieval)    |
+//   | classifier_cell      | Polygon / MultiPolygon | token, level, weight_share (classifier)   |
 //   | neighbor             | Point                  | rank, id, similarity, source, group       |
 //
 // Positions are [longitude, latitude]; rings are closed and counter-clockwise (right-hand rule).
@@ -26,7 +32,9 @@
 //
 // Antimeridian and poles (RFC 7946 section 3.1.9: cut, don't wrap): rings are cut at ±180 by
 // geo::SplitRingAtAntimeridian (core/geo/geojson_ring.h); a ring over ±180 (e.g. a cell over
-// Fiji) becomes a MultiPolygon, a ring around a pole the band it is on a flat map.
+// Fiji) becomes a MultiPolygon, a ring around a pole the band it is on a flat map. A region's
+// pieces (exterior and clockwise holes, exact S2 cell outlines) are cut the same way; a hole goes
+// with the cut exterior that holds it. Uncalibrated answers have no region features.
 //
 // Not thread-safe; one builder per map.
 #ifndef GEOLOC_CLIENT_GEOJSON_H_
@@ -69,6 +77,7 @@ class GeoJsonBuilder {
   void AddArea(const std::vector<v1::LatLng>& ring, google::protobuf::Struct properties);
   void AddCircle(const v1::LatLng& center, double radius_km, google::protobuf::Struct properties);
   void AddCell(absl::string_view image, absl::string_view kind, const v1::CellConfidence& cell);
+  void AddRegion(absl::string_view image, const v1::ConfidenceRegion& region, bool calibrated);
   void AddFeature(google::protobuf::Value geometry, google::protobuf::Struct properties);
 
   google::protobuf::ListValue features_;

@@ -1,5 +1,7 @@
 // geoloc: the command-line client of geolocd. Usage and exit codes: kUsage below and
 // docs/CLIENT.md.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <iostream>
 #include <optional>
@@ -29,6 +31,15 @@ ABSL_FLAG(int32_t, max_in_flight, 16, "stream: items sent but not yet answered, 
 ABSL_FLAG(int64_t, stream_deadline_ms, 0,
           "stream: deadline of the whole stream, milliseconds (0: none)");
 ABSL_FLAG(std::string, service, "", "health: the service to check (empty: the whole server)");
+ABSL_FLAG(std::string, pidf_lo, "",
+          "locate (one image): write its PIDF-LO location object (RFC 4119, 5491, 7459) for "
+          "emergency-call / CAD systems to this file");
+ABSL_FLAG(double, pidf_lo_level, 0.9,
+          "--pidf_lo: the confidence region written (one of the answer's region levels) and the "
+          "confidence the circle aims for, in (0, 1)");
+ABSL_FLAG(std::string, pidf_lo_entity, "",
+          "--pidf_lo: the presentity URI, e.g. the caller's SIP URI (default: the photo's content "
+          "URI, ni:///sha-256;...)");
 
 namespace geoloc::client {
 namespace {
@@ -56,6 +67,8 @@ locate options:
   --k N  --estimator NAME (geoloc --helpfull lists them)  --bandwidth_km X  --weight_exponent M
   --sigma_deg S  --merge_radius_km X  --peaks N  --levels 10,13  --cells_per_level N
   --classifier_cells N  --neighbors
+  --pidf_lo F.xml [--pidf_lo_level 0.9] [--pidf_lo_entity URI]   (one image; CAD systems)
+Flag names may be written with - or _ (--pidf-lo is --pidf_lo).
 
 exit codes: 0 ok, 1 RPC/server error, 2 usage error, 3 local I/O error.
 All flags: geoloc --helpfull)";
@@ -82,7 +95,27 @@ bool IsLoopback(absl::string_view target) {
          absl::StartsWith(target, "[::1]:") || absl::StartsWith(target, "unix:");
 }
 
-int Main(int argc, char** argv) {
+// "--pidf-lo=F" and "--pidf-lo F" as "--pidf_lo": flag names (not values) with - read as _,
+// up to a "--" that ends the flags.
+std::vector<std::string> UnderscoreFlagNames(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string& arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() < 3 || arg[0] != '-' || arg[1] != '-') continue;
+    const size_t end = std::min(arg.find('='), arg.size());
+    std::replace(arg.begin() + 2, arg.begin() + static_cast<std::ptrdiff_t>(end), '-', '_');
+  }
+  return args;
+}
+
+int Main(int original_argc, char** original_argv) {
+  std::vector<std::string> normalized = UnderscoreFlagNames(original_argc, original_argv);
+  std::vector<char*> argv_storage;
+  for (std::string& arg : normalized) argv_storage.push_back(arg.data());
+  argv_storage.push_back(nullptr);
+  const int argc = original_argc;
+  char** argv = argv_storage.data();
   const std::vector<char*> args = ParseCommandLineOrExit(argc, argv, "geoloc", kUsage);
   if (args.size() < 2) return UsageError("no command given");
   const std::string name = args[1];
@@ -117,6 +150,18 @@ int Main(int argc, char** argv) {
   const int64_t stream_deadline_ms = absl::GetFlag(FLAGS_stream_deadline_ms);
   if (stream_deadline_ms < 0) return UsageError("--stream_deadline_ms must be >= 0");
   if (stream_deadline_ms > 0) options.stream_deadline = absl::Milliseconds(stream_deadline_ms);
+  options.pidf_lo_path = absl::GetFlag(FLAGS_pidf_lo);
+  options.pidf_lo_level = absl::GetFlag(FLAGS_pidf_lo_level);
+  options.pidf_lo_entity = absl::GetFlag(FLAGS_pidf_lo_entity);
+  if (!options.pidf_lo_path.empty()) {
+    if (name != "locate") return UsageError("--pidf_lo is for locate");
+    if (operands.size() != 1) {
+      return UsageError("--pidf_lo writes the location of one image; give exactly one");
+    }
+  }
+  if (!(options.pidf_lo_level > 0 && options.pidf_lo_level < 1)) {
+    return UsageError("--pidf_lo_level must be in (0, 1), e.g. 0.9");
+  }
   absl::StatusOr<v1::LocateOptions> locate = LocateOptionsFromFlags();
   if (!locate.ok()) return UsageError(locate.status().message());
   options.locate = *std::move(locate);

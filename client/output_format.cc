@@ -40,7 +40,7 @@ void AppendEstimateRow(std::string* out, absl::string_view label,
                        const v1::LocationEstimate& estimate) {
   absl::StrAppendFormat(out, "    %-14s %10.5f  %10.5f  %9.2f  %10.3f\n", label,
                         estimate.location().latitude(), estimate.location().longitude(),
-                        estimate.uncertainty_km(), estimate.confidence());
+                        estimate.uncertainty_km(), estimate.weight_share());
 }
 
 void AppendCells(std::string* out, absl::string_view title,
@@ -50,11 +50,11 @@ void AppendCells(std::string* out, absl::string_view title,
   std::map<int, std::vector<const v1::CellConfidence*>> by_level;
   for (const v1::CellConfidence& cell : cells) by_level[cell.level()].push_back(&cell);
   absl::StrAppendFormat(out, "  %s\n    %5s  %-18s  %11s  %s\n", title, "level", "token",
-                        "probability", "centre");
+                        "share", "centre");
   for (const auto& [level, level_cells] : by_level) {
     for (const v1::CellConfidence* cell : level_cells) {
       absl::StrAppendFormat(out, "    %5d  %-18s  %11.4f  %s\n", level, cell->token(),
-                            cell->probability(), FormatLatLng(cell->center()));
+                            cell->weight_share(), FormatLatLng(cell->center()));
     }
   }
 }
@@ -138,6 +138,40 @@ std::string FormatLocateOptions(const v1::LocateOptions& options) {
   return parts.empty() ? std::string("none") : absl::StrJoin(parts, ", ");
 }
 
+// The calibrated part of an answer (docs/CALIBRATION.md), or why there is none.
+void AppendCalibration(std::string* out, const v1::LocateResponse& response) {
+  if (!response.calibrated()) {
+    absl::StrAppend(out, "  not calibrated: no confidence region and no probability (the bundle "
+                         "has no calibration for these settings)\n");
+    return;
+  }
+  absl::StrAppendFormat(out, "  calibrated: P(localizable) %.3f%s\n",
+                        response.localizable_probability(),
+                        response.abstained()
+                            ? absl::StrFormat("  ABSTAINED (below %.2f): treat the answer as "
+                                              "unreliable",
+                                              response.abstain_below())
+                            : "");
+  if (!response.within().empty()) {
+    absl::StrAppend(out, "    P(within)");
+    for (const v1::WithinProbability& w : response.within()) {
+      absl::StrAppendFormat(out, "  %g km %.3f", w.threshold_km(), w.probability());
+    }
+    absl::StrAppend(out, "\n");
+  }
+  if (response.regions().empty()) return;
+  absl::StrAppendFormat(out, "  regions (score group %d)\n    %5s  %9s  %16s  %6s\n",
+                        response.score_group(), "level", "coverage", "area km²", "pieces");
+  for (const v1::ConfidenceRegion& r : response.regions()) {
+    const std::string pieces = r.whole_sphere()       ? "the whole Earth"
+                               : r.pieces_size() == 0 ? "empty"
+                                                      : absl::StrCat(r.pieces_size());
+    // "km²" is 5 bytes but 3 columns wide; the values are padded to match.
+    absl::StrAppendFormat(out, "    %5.2f  >= %6.3f  %14.1f  %6s\n", r.level(),
+                          r.guaranteed_coverage(), r.area_km2(), pieces);
+  }
+}
+
 std::string FormatLocate(absl::string_view image, const v1::LocateResponse& response,
                          bool show_neighbors) {
   std::string out = absl::StrCat(image, "\n");
@@ -147,13 +181,14 @@ std::string FormatLocate(absl::string_view image, const v1::LocateResponse& resp
     // when retrieval and classifier disagree.
     // "± km" is 5 bytes but 4 columns wide: %10s pads it to the 9 columns of the values.
     absl::StrAppendFormat(&out, "  estimates\n    %-14s %10s  %10s  %10s  %10s\n", "", "latitude",
-                          "longitude", "± km", "confidence");
+                          "longitude", "± km", "share");
     AppendEstimateRow(&out, "fused (best)", best);
     AppendEstimateRow(&out, "retrieval", response.retrieval());
     AppendEstimateRow(&out, "classifier", response.classifier());
   } else {
-    absl::StrAppendFormat(&out, "  best  %s  ± %.2f km  confidence %.3f\n",
-                          FormatLatLng(best.location()), best.uncertainty_km(), best.confidence());
+    absl::StrAppendFormat(&out, "  best  %s  ± %.2f km  weight share %.3f\n",
+                          FormatLatLng(best.location()), best.uncertainty_km(),
+                          best.weight_share());
   }
   if (!response.peaks().empty()) {
     absl::StrAppendFormat(&out,
@@ -167,6 +202,7 @@ std::string FormatLocate(absl::string_view image, const v1::LocateResponse& resp
                             peak.density(), peak.support(), peak.radius_km());
     }
   }
+  AppendCalibration(&out, response);
   AppendCells(&out, "cells (retrieval)", response.cells());
   AppendCells(&out, "cells (classifier)", response.classifier_cells());
   if (show_neighbors && !response.neighbors().empty()) {
@@ -252,8 +288,14 @@ std::string FormatStreamItem(absl::string_view name, const v1::LocateStreamRespo
                            response.status().message());
   }
   const v1::LocationEstimate& best = response.result().best();
-  return absl::StrFormat("ok     %s  %s  ± %.2f km  confidence %.3f", name,
-                         FormatLatLng(best.location()), best.uncertainty_km(), best.confidence());
+  const v1::LocateResponse& r = response.result();
+  const std::string calibration =
+      !r.calibrated() ? "  uncalibrated"
+                      : absl::StrFormat("  P(localizable) %.3f%s", r.localizable_probability(),
+                                        r.abstained() ? "  ABSTAINED" : "");
+  return absl::StrFormat("ok     %s  %s  ± %.2f km  weight share %.3f%s", name,
+                         FormatLatLng(best.location()), best.uncertainty_km(), best.weight_share(),
+                         calibration);
 }
 
 std::string FormatStreamSummary(const StreamTotals& totals) {

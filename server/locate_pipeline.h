@@ -34,8 +34,8 @@
 //                            const std::function<void(std::function<void()>)>& run_finish,
 //                            std::function<void(size_t, absl::StatusOr<Result>)> done) const;
 //     with T having encode_ms and search_ms, and Result having encode_ms, search_ms, estimate_ms,
-//     classify_ms and `classifier` (the meanings of engine::BatchTimes and engine::LocateResult,
-//     core/engine/locator.h).
+//     classify_ms, `classifier`, calibrate_ms, `calibration` and `abstained` (the meanings of
+//     engine::BatchTimes and engine::LocateResult, core/engine/locator.h).
 //
 // Threading: Submit() is thread-safe and never blocks on inference. `done` runs on a pool thread;
 // it must not block for long.
@@ -72,6 +72,7 @@ struct StageTimes {
   double search_ms = 0;
   double estimate_ms = 0;
   double classify_ms = 0;  // the cell classifier head (0 without one)
+  double calibrate_ms = 0;  // regions and calibrated probabilities (0 when uncalibrated)
   int batch_size = 0;
 };
 
@@ -315,6 +316,11 @@ void LocatePipeline<Snapshot, Result>::Deliver(Work& work, absl::StatusOr<Result
       work.times.classify_ms = result->classify_ms;
       metrics_->RecordStage("classify", result->classify_ms / 1000.0);
     }
+    if (result->calibration.has_value()) {
+      work.times.calibrate_ms = result->calibrate_ms;
+      metrics_->RecordStage("calibrate", result->calibrate_ms / 1000.0);
+    }
+    metrics_->RecordAnswer(result->calibration.has_value(), result->abstained);
   }
   work.job.done(std::move(result), work.snapshot, work.times);
 }

@@ -119,7 +119,7 @@ ServerMetrics::ServerMetrics()
       stage_duration_(prometheus::BuildHistogram()
                           .Name("geoloc_stage_duration_seconds")
                           .Help("Time per pipeline stage (decode, queue, encode, search, "
-                                "estimate, classify, explain).")
+                                "estimate, classify, calibrate, explain).")
                           .Register(*registry_)),
       batch_size_(prometheus::BuildHistogram()
                       .Name("geoloc_batch_size")
@@ -158,6 +158,11 @@ ServerMetrics::ServerMetrics()
                  .Name("geoloc_swaps_total")
                  .Help("Index bundle swaps, by result and trigger.")
                  .Register(*registry_)),
+      answers_(prometheus::BuildCounter()
+                   .Name("geoloc_locate_answers_total")
+                   .Help("Locate answers, by whether the bundle's calibration applied and "
+                         "whether the answer abstained (P(localizable) below --abstain_below).")
+                   .Register(*registry_)),
       last_swap_time_(prometheus::BuildGauge()
                           .Name("geoloc_last_swap_timestamp_seconds")
                           .Help("Unix time of the last swap attempt.")
@@ -198,6 +203,12 @@ void ServerMetrics::RecordStage(absl::string_view stage, double seconds) {
 }
 
 void ServerMetrics::RecordBatch(int size) { batch_size_.Observe(size); }
+
+void ServerMetrics::RecordAnswer(bool calibrated, bool abstained) {
+  answers_.Add({{"calibrated", calibrated ? "true" : "false"},
+                {"abstained", abstained ? "true" : "false"}})
+      .Increment();
+}
 void ServerMetrics::SetQueueDepth(int depth) { queue_depth_.Set(depth); }
 void ServerMetrics::AddInFlight(int delta) {
   in_flight_count_.fetch_add(delta);

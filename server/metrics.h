@@ -8,7 +8,9 @@
 //   geoloc_requests_total{method,code}                 counter
 //   geoloc_request_duration_seconds{method}            histogram
 //   geoloc_stage_duration_seconds{stage}               histogram (decode, queue, encode, search,
-//                                                      estimate, classify, explain)
+//                                                      estimate, classify, calibrate, explain)
+//   geoloc_locate_answers_total{calibrated,abstained}  counter (every Locate answer: was it
+//                                                      calibrated, was it abstained)
 //   geoloc_batch_size                                  histogram (images per forward pass)
 //   geoloc_queue_depth                                 gauge
 //   geoloc_in_flight_requests                          gauge
@@ -58,6 +60,8 @@ class ServerMetrics {
   void RecordRequest(absl::string_view method, absl::string_view code, double seconds);
   void RecordStage(absl::string_view stage, double seconds);
   void RecordBatch(int size);
+  // One Locate answer (docs/CALIBRATION.md): abstained implies calibrated.
+  void RecordAnswer(bool calibrated, bool abstained);
   void SetQueueDepth(int depth);
   void AddInFlight(int delta);
   int in_flight() const { return in_flight_count_.load(); }
@@ -85,6 +89,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>& bundle_info_;
   prometheus::Family<prometheus::Gauge>& model_info_;
   prometheus::Family<prometheus::Counter>& swaps_;
+  prometheus::Family<prometheus::Counter>& answers_;
   prometheus::Gauge& last_swap_time_;
   prometheus::Gauge& last_swap_success_;
 

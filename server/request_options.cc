@@ -44,6 +44,10 @@ absl::Status Copy(const geoloc::v1::LocateOptions& o, int max_k, engine::LocateP
                                     &p->max_classifier_cells));
   }
   p->cell_polygons = o.return_cell_polygons();
+  if (o.region_levels_size() > 0) {
+    p->region_levels.assign(o.region_levels().begin(), o.region_levels().end());
+  }
+  p->region_cells = o.return_region_cells();
   return absl::OkStatus();
 }
 
@@ -81,6 +85,7 @@ geoloc::v1::LocateOptions ToLocateOptions(const engine::LocateParams& p) {
   for (int level : p.cell_levels) o.add_cell_levels(level);
   o.set_max_cells_per_level(static_cast<uint32_t>(p.max_cells_per_level));
   o.set_max_classifier_cells(static_cast<uint32_t>(p.max_classifier_cells));
+  for (double level : p.region_levels) o.add_region_levels(level);
   return o;
 }
 

@@ -28,6 +28,11 @@
 //   max_cells_per_level    default             kMaxCellsPerLevelRange        "... = 101 ..."
 //   max_classifier_cells   default             kMaxClassifierCellsRange      "... = 1001 ..."
 //   return_cell_polygons   false               any                           -
+//   region_levels          --region_levels     kMaxRegionLevels levels, each "region_levels[1] = 1"
+//                                              in kRegionLevelRange,
+//                                              increasing
+//   return_region_cells    false               any                           -
+//   (abstain_below is the server's --abstain_below only: a caller cannot lower the bar)
 //   return_neighbors       (read by the caller, not part of LocateParams)
 // Reals must be finite ("... must be a finite number").
 //

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/calibration/record.h"
+#include "core/cells/s2_cells.h"
 #include "core/common/json_proto.h"
 #include "proto/estimator_mapping.h"
 #include "server/request_options.h"
@@ -17,7 +19,7 @@ void SetLatLng(const geo::LatLon& p, geoloc::v1::LatLng* out) {
 void SetEstimate(const engine::LocationEstimate& e, geoloc::v1::LocationEstimate* out) {
   SetLatLng(e.pos, out->mutable_location());
   out->set_uncertainty_km(e.uncertainty_km);
-  out->set_confidence(e.confidence);
+  out->set_weight_share(e.weight_share);
 }
 
 void SetPeak(const geo::Peak& p, geoloc::v1::Peak* out) {
@@ -31,9 +33,92 @@ void SetPeak(const geo::Peak& p, geoloc::v1::Peak* out) {
 void SetCell(const engine::CellConfidence& c, geoloc::v1::CellConfidence* out) {
   out->set_token(c.token);
   out->set_level(c.level);
-  out->set_probability(c.probability);
+  out->set_weight_share(c.weight_share);
   SetLatLng(c.center, out->mutable_center());
   for (const auto& v : c.polygon) SetLatLng(v, out->add_polygon());
+}
+
+void SetRing(absl::Span<const geo::LatLon> ring, geoloc::v1::Ring* out) {
+  for (const geo::LatLon& v : ring) SetLatLng(v, out->add_vertices());
+}
+
+void SetRegion(const calibration::ConfidenceRegion& r, bool with_cells,
+               geoloc::v1::ConfidenceRegion* out) {
+  out->set_level(r.level);
+  out->set_guaranteed_coverage(r.guaranteed_coverage);
+  out->set_whole_sphere(r.whole_sphere);
+  out->set_area_km2(r.area_km2);
+  out->set_boundary_area_km2(r.boundary_area_km2);
+  for (const cells::CellUnionPiece& piece : r.pieces) {
+    auto* p = out->add_pieces();
+    p->set_area_km2(piece.area_km2);
+    SetRing(piece.exterior, p->mutable_exterior());
+    for (const auto& hole : piece.holes) SetRing(hole, p->add_holes());
+  }
+  if (with_cells) {
+    for (cells::CellId id : r.cells) out->add_cell_tokens(cells::CellToken(id));
+  }
+}
+
+// The calibrated part of an answer (docs/CALIBRATION.md). Uncalibrated answers carry only
+// calibrated = false: no region, no probability.
+void SetCalibration(const engine::LocateResult& r, const engine::LocateParams& params,
+                    geoloc::v1::LocateResponse* out) {
+  out->set_abstain_below(params.abstain_below);
+  if (!r.calibration.has_value()) {
+    out->set_calibrated(false);
+    return;
+  }
+  const calibration::CalibratedAnswer& c = *r.calibration;
+  out->set_calibrated(c.calibrated);
+  for (const calibration::ConfidenceRegion& region : c.regions) {
+    SetRegion(region, params.region_cells, out->add_regions());
+  }
+  for (const calibration::WithinProbability& w : c.within) {
+    auto* p = out->add_within();
+    p->set_threshold_km(w.threshold_km);
+    p->set_probability(w.probability);
+    p->set_predictive_mass(w.raw_mass);
+  }
+  out->set_localizable_probability(c.p_localizable);
+  out->set_abstained(r.abstained);
+  out->set_score_group(static_cast<uint32_t>(c.score_group));
+}
+
+void SetCalibrationSplit(const calibration::proto::SplitInfo& s,
+                         geoloc::v1::CalibrationSplit* out) {
+  out->set_name(s.name());
+  out->set_photos(static_cast<uint32_t>(s.photos()));
+  out->set_photos_with_place(static_cast<uint32_t>(s.with_truth()));
+}
+
+// What GetStatus says about the served bundle's calibration, and whether the server's default
+// options are calibrated.
+void SetCalibrationStatus(const engine::Locator& locator, const engine::LocateParams& defaults,
+                          geoloc::v1::CalibrationStatus* out) {
+  const engine::BundleCalibration& bc = locator.calibration();
+  for (double level : defaults.region_levels) out->add_region_levels(level);
+  out->set_abstain_below(defaults.abstain_below);
+  out->set_present(bc.present());
+  const calibration::EstimatorSettings served = locator.AnswerSettingsFor(defaults);
+  if (absl::Status st = bc.CheckServes(served); !st.ok()) {
+    out->set_problem(std::string(st.message()));
+  }
+  if (!bc.present()) return;
+  out->set_created_by(bc.file().created_by());
+  for (const calibration::proto::CalibrationEntry& entry : bc.file().entries()) {
+    auto* e = out->add_entries();
+    absl::StatusOr<calibration::EstimatorSettings> s =
+        calibration::SettingsFromProto(entry.settings());
+    e->set_settings(s.ok() ? calibration::DescribeSettings(*s) : "(unreadable settings)");
+    SetCalibrationSplit(entry.fit_split(), e->mutable_fit_split());
+    SetCalibrationSplit(entry.calibration_split(), e->mutable_calibration_split());
+    for (const auto& group : entry.score_groups()) {
+      e->add_score_group_sizes(static_cast<uint32_t>(group.scores_size()));
+    }
+    e->set_serves_defaults(bc.problem().empty() &&
+                           calibration::CheckSettings(entry.settings(), served).ok());
+  }
 }
 
 void SetTimings(const StageTimes& t, double total_ms, geoloc::v1::StageTimings* out) {
@@ -43,6 +128,7 @@ void SetTimings(const StageTimes& t, double total_ms, geoloc::v1::StageTimings* 
   out->set_search_ms(t.search_ms);
   out->set_estimate_ms(t.estimate_ms);
   out->set_classify_ms(t.classify_ms);
+  out->set_calibrate_ms(t.calibrate_ms);
   out->set_batch_size(static_cast<uint32_t>(t.batch_size));
   out->set_total_ms(total_ms);
 }
@@ -74,6 +160,7 @@ void ToLocateResponse(const engine::LocateResult& r, const engine::LocateParams&
   out->set_model_version(locator.model_version());
   out->set_bundle_version(locator.bundle_version());
   out->set_estimator(api::EstimatorToProto(params.estimator.kind));
+  SetCalibration(r, params, out);
   SetTimings(times, total_ms, out->mutable_timings());
 }
 
@@ -159,6 +246,7 @@ void ToStatusResponse(const ServerState& state, geoloc::v1::GetStatusResponse* o
     b->set_has_cells(bundle.HasExtra(engine::kCellsExtraName));
     b->set_has_classifier(bundle.HasExtra(engine::kHeadExtraName));
     if (auto json = ToJsonString(bundle.manifest()); json.ok()) b->set_manifest_json(*json);
+    SetCalibrationStatus(*state.snapshot, config.defaults, b->mutable_calibration());
   }
   const SwapRecord& swap = state.last_swap;
   if (swap.attempted) {

@@ -58,6 +58,15 @@ ABSL_FLAG(int32_t, max_peaks, 5, "default number of peaks returned");
 ABSL_FLAG(std::string, cell_levels, "6,10,13", "default S2 levels for cell confidences");
 ABSL_FLAG(int32_t, max_cells_per_level, 5, "default cells returned per level");
 ABSL_FLAG(int32_t, max_classifier_cells, 10, "default classifier cells returned");
+ABSL_FLAG(std::string, region_levels, "0.5,0.68,0.9,0.95",
+          absl::StrCat("default nominal levels of a calibrated answer's confidence regions, "
+                       "comma-separated, increasing, at most ",
+                       geoloc::engine::kMaxRegionLevels, ", each ",
+                       geoloc::DescribeRange(geoloc::engine::kRegionLevelRange)));
+ABSL_FLAG(double, abstain_below, 0,
+          absl::StrCat("mark a calibrated answer abstained when its P(localizable) is below this (",
+                       geoloc::DescribeRange(geoloc::engine::kAbstainBelowRange),
+                       "; 0: never; docs/CALIBRATION.md has the risk-coverage curve)"));
 ABSL_FLAG(int32_t, nprobe, 0, "IVF lists probed per search (0: the bundle's default)");
 ABSL_FLAG(int32_t, ef_search, 0, "HNSW search depth (0: the bundle's default)");
 ABSL_FLAG(std::string, token_file, "",
@@ -84,6 +93,18 @@ absl::StatusOr<std::vector<int>> ParseLevels(const std::string& text) {
     int level;
     if (!absl::SimpleAtoi(part, &level)) {
       return Bad("cell_levels", absl::StrCat("'", part, "' is not an integer"));
+    }
+    levels.push_back(level);
+  }
+  return levels;
+}
+
+absl::StatusOr<std::vector<double>> ParseRegionLevels(const std::string& text) {
+  std::vector<double> levels;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    double level;
+    if (!absl::SimpleAtod(part, &level)) {
+      return Bad("region_levels", absl::StrCat("'", part, "' is not a number"));
     }
     levels.push_back(level);
   }
@@ -183,6 +204,9 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   GEOLOC_ASSIGN_OR_RETURN(d.cell_levels, ParseLevels(absl::GetFlag(FLAGS_cell_levels)));
   d.max_cells_per_level = absl::GetFlag(FLAGS_max_cells_per_level);
   d.max_classifier_cells = absl::GetFlag(FLAGS_max_classifier_cells);
+  GEOLOC_ASSIGN_OR_RETURN(d.region_levels,
+                          ParseRegionLevels(absl::GetFlag(FLAGS_region_levels)));
+  d.abstain_below = absl::GetFlag(FLAGS_abstain_below);
   d.nprobe = absl::GetFlag(FLAGS_nprobe);
   d.ef_search = absl::GetFlag(FLAGS_ef_search);
   GEOLOC_RETURN_IF_ERROR(ValidateServerConfig(c));

@@ -4,22 +4,24 @@
 Run with Debian's Python, which has python3-torch and python3-torchvision:
 
   /usr/bin/python3 tools/export_model.py --demo -o models/demo.pt
-  /usr/bin/python3 tools/export_model.py --backbone resnet50 --head cosplace --dim 2048 \\
+  /usr/bin/python3 tools/export_model.py --backbone resnet50 --head cosplace \\
       --checkpoint ResNet50_2048_cosplace.pth --checkpoint-format cosplace -o models/cosplace.pt
-  /usr/bin/python3 tools/export_model.py --backbone resnet18 --head netvlad --truncate-last-stage \\
-      --checkpoint resnet18-f37072fd.pth --checkpoint-format torchvision -o models/netvlad.pt
+  /usr/bin/python3 tools/export_model.py --backbone vgg16 --head netvlad \\
+      --checkpoint model_best.pth.tar --checkpoint-format netvlad -o models/netvlad.pt
+  /usr/bin/python3 tools/export_model.py --checkpoint runs/r18/best.pth --checkpoint-format geoloc \\
+      -o models/trained.pt
   /usr/bin/python3 tools/export_model.py --demo --quantize int8 \\
       --calibration-images /tmp/world/world.csv -o models/demo-int8.pt
 
 The archive is written atomically (a temporary file beside the target, verified, then renamed),
-so a reader never sees a half-written model. The contract and the checkpoint key mapping are in
-docs/MODEL.md. `--quantize int8` makes the backbone int8 (tools/python/geoloc_quantize.py) and
-refuses a result whose descriptors drift from fp32 (docs/MODEL.md, "int8"). Exit status: 0 on
-success, 2 on a usage, checkpoint or calibration error, 1 when verification fails.
+so a reader never sees a half-written model. The contract, the checkpoint formats with their key
+mapping and the input size each format brings are in docs/MODEL.md. `--quantize int8` makes the
+backbone int8 (tools/python/geoloc_quantize.py) and refuses a result whose descriptors drift from
+fp32 (docs/MODEL.md, "int8"). Exit status: 0 on success, 2 on a usage, checkpoint or calibration
+error, 1 when verification fails.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -28,6 +30,7 @@ from typing import Dict, List, NamedTuple, Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "python"))
 
+import geoloc_checkpoints as gc  # noqa: E402
 import geoloc_models as gm  # noqa: E402
 import geoloc_quantize as gq  # noqa: E402
 import torch  # noqa: E402
@@ -43,6 +46,14 @@ class ExportError(Exception):
     """Verification failed: the scripted archive does not reproduce the eager module."""
 
 
+# Flags that describe the model, with their defaults. They are parsed with default None, so that
+# the ones a user gave can be told apart (a checkpoint may then fill the others).
+MODEL_DEFAULTS = {"backbone": "resnet18", "head": "gem", "dim": None, "truncate": False,
+                  "gem_p": 3.0, "gem_learnable": False, "clusters": 64, "input_size": None,
+                  "resize": None, "metric": "ip", "mean": list(gm.IMAGENET_MEAN),
+                  "std": list(gm.IMAGENET_STD), "seed": 0}
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Export a geoloc TorchScript model (docs/MODEL.md).",
@@ -55,27 +66,31 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--head", choices=gm.HEADS, default=None, help="descriptor head [gem]")
     p.add_argument("--dim", type=int, choices=gm.COSPLACE_DIMS, default=None,
                    help="cosplace head: descriptor dimension [512, or the checkpoint's]")
-    p.add_argument("--truncate-last-stage", action="store_true",
+    p.add_argument("--truncate-last-stage", dest="truncate", action="store_true", default=None,
                    help="ResNets: cut before layer4 (256 / 1024 channels), as seed 003 did")
-    p.add_argument("--gem-p", type=float, default=3.0, help="GeM exponent")
-    p.add_argument("--gem-learnable", action="store_true",
+    p.add_argument("--gem-p", type=float, default=None, help="GeM exponent [3]")
+    p.add_argument("--gem-learnable", action="store_true", default=None,
                    help="keep GeM's p as a Parameter (default: a constant float)")
-    p.add_argument("--clusters", type=int, default=64, help="netvlad / crn: number of clusters")
+    p.add_argument("--clusters", type=int, default=None,
+                   help="netvlad / crn: number of clusters [64, or the checkpoint's]")
     p.add_argument("--input-size", type=int, nargs="+", default=None, metavar="N",
-                   help="input H W (or one value for a square) [224]")
-    p.add_argument("--resize", choices=("resize_center_crop", "resize"),
-                   default="resize_center_crop")
-    p.add_argument("--metric", choices=("ip", "l2"), default="ip")
-    p.add_argument("--mean", type=float, nargs=3, default=list(gm.IMAGENET_MEAN),
-                   metavar=("R", "G", "B"))
-    p.add_argument("--std", type=float, nargs=3, default=list(gm.IMAGENET_STD),
-                   metavar=("R", "G", "B"))
+                   help="input H W (or one value for a square) [the checkpoint format's "
+                        "training size: torchvision 224, cosplace 512, netvlad 480 640, geoloc "
+                        "as trained; 224 for random weights]")
+    p.add_argument("--resize", choices=("resize_center_crop", "resize"), default=None,
+                   help="[resize for netvlad checkpoints, as trained; else resize_center_crop]")
+    p.add_argument("--metric", choices=("ip", "l2"), default=None, help="[ip]")
+    p.add_argument("--mean", type=float, nargs=3, default=None, metavar=("R", "G", "B"),
+                   help="[ImageNet's]")
+    p.add_argument("--std", type=float, nargs=3, default=None, metavar=("R", "G", "B"),
+                   help="[ImageNet's]")
     p.add_argument("--seed", type=int, default=None, help="seed of the random initialisation [0]")
     p.add_argument("--name", default=None, help="model name in geoloc.json [derived]")
     p.add_argument("--checkpoint", default=None, help="weights to load (a state dict file)")
-    p.add_argument("--checkpoint-format", choices=("torchvision", "cosplace"), default=None,
-                   help="torchvision: a backbone state dict; "
-                        "cosplace: a CosPlace/EigenPlaces model")
+    p.add_argument("--checkpoint-format", choices=gc.FORMATS, default=None,
+                   help="torchvision: a backbone state dict; cosplace: a CosPlace/EigenPlaces "
+                        "model; netvlad: a pytorch-NetVlad checkpoint; geoloc: a tools/train "
+                        "checkpoint (docs/MODEL.md)")
     p.add_argument("--quantize", choices=gq.QUANTIZATIONS, default=None,
                    help="int8: statically quantize the backbone (features) after calibration; "
                         "pool stays fp32 [none: fp32]")
@@ -103,13 +118,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
             setattr(args, key, value)
         if args.name is None:
             args.name = "demo-resnet18-cosplace512" + (f"-{args.quantize}" if args.quantize else "")
-    args.backbone = args.backbone or "resnet18"
-    args.head = args.head or "gem"
-    args.seed = 0 if args.seed is None else args.seed
-    size = args.input_size or [224]
-    if len(size) not in (1, 2):
-        p.error("--input-size takes H W or a single value")
-    args.input_size = (size[0], size[-1])
+    # The model flags the user gave (or --demo fixed); a checkpoint may fill in the others.
+    args.explicit = {key for key in MODEL_DEFAULTS if getattr(args, key) is not None}
+    for key, default in MODEL_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, default)
+    if args.input_size is not None:
+        if len(args.input_size) not in (1, 2):
+            p.error("--input-size takes H W or a single value")
+        args.input_size = (args.input_size[0], args.input_size[-1])
     if (args.checkpoint is None) != (args.checkpoint_format is None):
         p.error("--checkpoint and --checkpoint-format go together")
     int8_flags = (args.calibration_images, args.calibration_count, args.int8_min_cosine)
@@ -128,48 +145,39 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def config_from_args(args: argparse.Namespace) -> gm.ModelConfig:
     return gm.ModelConfig(
-        backbone=args.backbone, head=args.head, dim=args.dim, truncate=args.truncate_last_stage,
+        backbone=args.backbone, head=args.head, dim=args.dim, truncate=args.truncate,
         gem_p=args.gem_p, gem_learnable=args.gem_learnable, clusters=args.clusters,
-        input_size=args.input_size, resize=args.resize, metric=args.metric, mean=tuple(args.mean),
-        std=tuple(args.std), seed=args.seed, name=args.name)
+        input_size=args.input_size or (224, 224), resize=args.resize or "resize_center_crop",
+        metric=args.metric, mean=tuple(args.mean), std=tuple(args.std), seed=args.seed,
+        name=args.name)
 
 
-def build(args: argparse.Namespace):
-    """(eager model, config, source record). Raises gm.ModelError for a bad config or checkpoint."""
+class Built(NamedTuple):
+    model: gm.GeolocNet  # eval mode
+    config: gm.ModelConfig
+    source: Dict[str, object]  # geoloc.json's `source`
+    extra_info: Dict[str, object]  # further geoloc.json fields: `input`, and `training` if known
+
+
+def build(args: argparse.Namespace) -> Built:
+    """The eager model with its weights. Raises gm.ModelError for a bad config or checkpoint."""
     config = config_from_args(args)
-    state = None
-    if args.checkpoint is not None:
-        state = gm.load_state_dict_file(args.checkpoint)
-        if args.checkpoint_format == "cosplace":
-            if config.head != "cosplace":
-                raise gm.ModelError("--checkpoint-format cosplace holds a CosPlace/EigenPlaces "
-                                    "model (GeM + FC); export it with --head cosplace")
-            found = gm.cosplace_dim(state)
-            if found is None:
-                raise gm.ModelError(f"{args.checkpoint}: no aggregation.3.weight, so this is not a "
-                                    "CosPlace/EigenPlaces state dict (docs/MODEL.md)")
-            if config.dim is not None and config.dim != found:
-                raise gm.ModelError(f"{args.checkpoint}: the checkpoint's descriptors have {found} "
-                                    f"dimensions, not --dim {config.dim}")
-            config.dim = found
+    ckpt = gc.load_checkpoint(args.checkpoint) if args.checkpoint is not None else None
+    input_record = gc.configure(config, ckpt, args.checkpoint_format, args.explicit)
     model = gm.build_model(config)
     source: Dict[str, object] = {"weights": "random", "seed": config.seed}
-    if state is not None:
-        summary = gm.apply_checkpoint(model, config, state, args.checkpoint_format, args.checkpoint)
+    extra: Dict[str, object] = {"input": input_record}
+    if ckpt is not None:
+        summary = gc.apply_checkpoint(model, config, ckpt, args.checkpoint_format)
         source = {"weights": "checkpoint", "checkpoint": os.path.basename(args.checkpoint),
                   "checkpoint_format": args.checkpoint_format,
-                  "checkpoint_sha256": _file_sha256(args.checkpoint), **summary}
+                  "checkpoint_sha256": ckpt.sha256, **summary}
         if args.checkpoint_format == "torchvision":
             source["head_seed"] = config.seed  # the head is not in a torchvision checkpoint
-    return model.eval(), config, source
-
-
-def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        training = gc.training_record(ckpt)
+        if training is not None:
+            extra["training"] = training
+    return Built(model.eval(), config, source, extra)
 
 
 def verify_archive(path: str, model: torch.nn.Module, config: gm.ModelConfig) -> float:
@@ -235,7 +243,7 @@ def quantize(args: argparse.Namespace, model: gm.GeolocNet, config: gm.ModelConf
 def export(args: argparse.Namespace) -> Exported:
     """Builds, (with --quantize) quantizes, scripts, writes and (unless --no-verify) verifies the
     archive."""
-    model, config, source = build(args)
+    model, config, source, extra_info = build(args)
     float_model = None
     if args.quantize is not None:
         if config.name is None:
@@ -247,10 +255,11 @@ def export(args: argparse.Namespace) -> Exported:
         fingerprint = gm.state_dict_fingerprint(
             model.state_dict(),
             {**gm.architecture_record(config), "quantization": gq.quantization_record()})
-        info = {**gm.geoloc_json(config, fingerprint, source), **quantized_fields}
+        info = {**gm.geoloc_json(config, fingerprint, source), **extra_info,
+                **quantized_fields}
     else:
         fingerprint = gm.model_fingerprint(model, config)
-        info = gm.geoloc_json(config, fingerprint, source)
+        info = {**gm.geoloc_json(config, fingerprint, source), **extra_info}
     scripted = torch.jit.script(model)
     out = os.path.abspath(args.output)
     out_dir = os.path.dirname(out)

@@ -366,7 +366,7 @@ echo "inside the container: $in_image"
 end "geolocd start to SERVING"
 
 begin "Locate and Explain from the host's CLI"
-IFS=, read -r query_path _ < <(sed -n 2p "$data/sources/world/query.csv")
+IFS=, read -r query_path _ < <(sed -n 2p "$data/sources/world/test.csv")  # a test-split photo
 query="$data/sources/world/$query_path"
 client_token=(--token_file "$work/client-tokens/tokens")
 # Auth is on in the image's configuration: no token, no answer.

@@ -15,6 +15,9 @@
 #include "core/geo/unit_vector.h"
 
 namespace geoloc::calibration {
+
+// Relative slack of the region thresholds handed to the superlevel-set extraction (see Apply).
+constexpr double kTieSlack = 1e-12;
 namespace {
 
 IsotonicFunction KnotsToFunction(const proto::IsotonicKnots& knots) {
@@ -123,7 +126,12 @@ absl::StatusOr<CalibratedAnswer> Calibrator::Apply(const AnswerEvidence& evidenc
   std::vector<double> thresholds;
   for (double level : options.levels) {
     const double q = Quantile(level, out.score_group);
-    thresholds.push_back(std::isinf(q) ? 0.0 : std::exp(-q));
+    // Ties count as inside (conformal.h), also after the round trip through exp: a photo whose
+    // truth got only the floor's density scores exactly -log(floor), and exp(log(floor)) may
+    // round above the floor, which would shrink the whole sphere to the kernels' caps. Relaxing
+    // by kTieSlack keeps every tie inside (measured: 0.79 instead of 1.0 coverage at the 90%
+    // level on the medium proving ground, where over 10% of the photos are lost).
+    thresholds.push_back(std::isinf(q) ? 0.0 : std::exp(-q) * (1 - kTieSlack));
   }
   GEOLOC_ASSIGN_OR_RETURN(SuperlevelResult sets,
                           ExtractSuperlevelSets(f, thresholds, options.region));
@@ -134,7 +142,7 @@ absl::StatusOr<CalibratedAnswer> Calibrator::Apply(const AnswerEvidence& evidenc
     r.level = options.levels[i];
     r.guaranteed_coverage = GuaranteedCoverage(r.level, out.score_group);
     r.score_quantile = Quantile(r.level, out.score_group);
-    r.density_threshold = thresholds[i];
+    r.density_threshold = std::isinf(r.score_quantile) ? 0.0 : std::exp(-r.score_quantile);
     r.whole_sphere = sets.sets[i].whole_sphere;
     r.boundary_area_km2 = sets.sets[i].boundary_area_km2;
     r.cells = std::move(sets.sets[i].cells);

@@ -8,13 +8,13 @@
 
 namespace geoloc::engine {
 
-CellConfidence DescribeCell(cells::CellId id, double probability, bool with_polygon,
+CellConfidence DescribeCell(cells::CellId id, double weight_share, bool with_polygon,
                             int points_per_edge) {
   CellConfidence c;
   c.id = id;
   c.token = cells::CellToken(id);
   c.level = cells::CellLevel(id);
-  c.probability = probability;
+  c.weight_share = weight_share;
   c.center = cells::CellCenter(id);
   if (with_polygon) c.polygon = cells::CellVertices(id, points_per_edge);
   return c;

@@ -19,7 +19,7 @@ FusedChoice FusePeaks(absl::Span<const geo::Peak> peaks, absl::Span<const double
       choice.peak = static_cast<int>(i);
     }
   }
-  if (choice.peak >= 0) choice.confidence = total > 0 ? best / total : 0;
+  if (choice.peak >= 0) choice.weight_share = total > 0 ? best / total : 0;
   return choice;
 }
 

@@ -3,7 +3,7 @@
 // "Fusion").
 //
 //   score(p) = mass(p) * (q(leaf(p)) + 1 / L)      p: a retrieval peak, L: the number of leaves
-//   best     = the peak with the highest score; its confidence = score(best) / sum_p score(p)
+//   best     = the peak with the highest score; its weight_share = score(best) / sum_p score(p)
 //
 // q(leaf(p)) is the classifier's probability of the leaf holding p (0 outside every kept leaf).
 // The 1/L floor is the uniform classifier's probability: a peak in a cell the classifier rules
@@ -26,7 +26,7 @@ namespace geoloc::engine {
 
 struct FusedChoice {
   int peak = -1;          // index into the peaks
-  double confidence = 0;  // the peak's share of the fused scores, [0, 1]
+  double weight_share = 0;  // the peak's share of the fused scores, [0, 1] (not a probability)
 };
 
 // `leaf_probability[i]` is q(leaf(peaks[i])); `num_leaves` >= 1. peak = -1 for no peaks.

@@ -37,6 +37,23 @@ absl::Status ValidateLocateParams(const LocateParams& p, int max_k) {
   GEOLOC_RETURN_IF_ERROR(CheckRange(kMaxClassifierCellsRange, p.max_classifier_cells));
   GEOLOC_RETURN_IF_ERROR(CheckRange(kNprobeRange, p.nprobe));
   GEOLOC_RETURN_IF_ERROR(CheckRange(kEfSearchRange, p.ef_search));
+  if (p.region_levels.size() > static_cast<size_t>(kMaxRegionLevels)) {
+    return absl::InvalidArgumentError(absl::StrCat("region_levels: ", p.region_levels.size(),
+                                                   " levels requested (at most ",
+                                                   kMaxRegionLevels, ")"));
+  }
+  for (size_t i = 0; i < p.region_levels.size(); ++i) {
+    const std::string name = absl::StrCat(kRegionLevelRange.name, "[", i, "]");
+    RealRange range = kRegionLevelRange;
+    range.name = name;
+    GEOLOC_RETURN_IF_ERROR(CheckRange(range, p.region_levels[i]));
+    if (i > 0 && !(p.region_levels[i] > p.region_levels[i - 1])) {
+      return absl::InvalidArgumentError(absl::StrCat("region_levels must increase: ", name, " = ",
+                                                     p.region_levels[i], " follows ",
+                                                     p.region_levels[i - 1]));
+    }
+  }
+  GEOLOC_RETURN_IF_ERROR(CheckRange(kAbstainBelowRange, p.abstain_below));
   return geo::ValidateEstimatorOptions(p.estimator);
 }
 

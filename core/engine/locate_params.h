@@ -11,6 +11,7 @@
 #define GEOLOC_CORE_ENGINE_LOCATE_PARAMS_H_
 
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <vector>
 
@@ -32,6 +33,15 @@ inline constexpr IntRange kPolygonPointsPerEdgeRange{"polygon_points_per_edge", 
 inline constexpr IntRange kMaxClassifierCellsRange{"max_classifier_cells", 0, 1000};
 inline constexpr IntRange kNprobeRange{"nprobe", 0, std::numeric_limits<int>::max()};
 inline constexpr IntRange kEfSearchRange{"ef_search", 0, std::numeric_limits<int>::max()};
+// Confidence regions of calibrated answers (docs/CALIBRATION.md): at most kMaxRegionLevels nominal
+// levels, each strictly between 0 and 1, strictly increasing. The defaults are core/calibration's
+// kDefaultLevels (locator.cc checks that the two agree; this library stays free of S2).
+inline constexpr int kMaxRegionLevels = 8;
+inline constexpr RealRange kRegionLevelRange{"region_levels", 0, 1, true, true, ""};
+inline constexpr double kDefaultRegionLevels[] = {0.50, 0.68, 0.90, 0.95};
+// Abstention: a calibrated answer whose P(localizable) is below this is marked abstained. 0 never
+// abstains; 1 would abstain always and is refused.
+inline constexpr RealRange kAbstainBelowRange{"abstain_below", 0, 1, false, true, ""};
 
 struct LocateParams {
   int k = 60;                         // neighbours to retrieve (the thesis' optimum)
@@ -44,11 +54,19 @@ struct LocateParams {
   int max_classifier_cells = 10;      // classifier cells returned (when the bundle has a head)
   int nprobe = 0;                     // IVF lists to probe (0: the bundle's default)
   int ef_search = 0;                  // HNSW search depth (0: the bundle's default)
+  // Calibrated answers only (the bundle has a calibration for these settings): the levels of the
+  // confidence regions, whether to keep their cell unions, and the abstention threshold on
+  // P(localizable) (a server setting, never a request's).
+  std::vector<double> region_levels{std::begin(kDefaultRegionLevels),
+                                    std::end(kDefaultRegionLevels)};
+  bool region_cells = false;
+  double abstain_below = 0;
 };
 
 // INVALID_ARGUMENT naming the first field out of range (option_range.h's messages): k in
 // [1, max_k], at most kMaxCellLevels levels each in kCellLevelRange ("cell_levels[2] = 31 ..."),
-// the ranges above, and the estimator's own (geo::ValidateEstimatorOptions). `max_k` is the
+// at most kMaxRegionLevels region levels, each in kRegionLevelRange and above the one before, the
+// ranges above, and the estimator's own (geo::ValidateEstimatorOptions). `max_k` is the
 // caller's limit, at most kMaxK.
 absl::Status ValidateLocateParams(const LocateParams& params, int max_k);
 

@@ -37,6 +37,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "core/calibration/calibrator.h"
+#include "core/engine/bundle_calibration.h"
 #include "core/engine/bundle_classifier.h"
 #include "core/engine/cell_confidence.h"
 #include "core/engine/locate_params.h"
@@ -52,7 +54,9 @@ namespace geoloc::engine {
 struct LocationEstimate {
   geo::LatLon pos;
   double uncertainty_km = 0;  // radius holding the estimator's mass_share of the probability
-  double confidence = 0;      // probability mass behind the estimate, [0, 1]
+  // The share of the evidence behind the estimate, [0, 1]: a peak's share of the neighbour weight
+  // (or of the fused scores), the classifier's output for a leaf. Not a calibrated probability.
+  double weight_share = 0;
 };
 
 struct LocateResult {
@@ -66,11 +70,24 @@ struct LocateResult {
   // With a classifier: its cells (leaves and ancestors), most probable first, at most
   // params.max_classifier_cells.
   std::vector<CellConfidence> classifier_cells;
+  // What calibration reads besides the above: every peak's mass (before max_peaks), heaviest
+  // first, and with a classifier every leaf cell and its probability.
+  std::vector<double> peak_masses;
+  std::vector<cells::CellId> classifier_leaves;
+  std::vector<double> classifier_leaf_probabilities;
+  // Set when the bundle's calibration has an entry for this answer's settings
+  // (bundle_calibration.h): the confidence regions at params.region_levels, P(within t),
+  // P(localizable). Unset: the answer is uncalibrated and claims no coverage.
+  std::optional<calibration::CalibratedAnswer> calibration;
+  // Calibrated and P(localizable) < params.abstain_below: the photo is declared not locatable
+  // (everything else is still filled).
+  bool abstained = false;
   // Stage times: the forward pass and the search of the image's batch, then its own finish.
   double encode_ms = 0;
   double search_ms = 0;
   double estimate_ms = 0;
   double classify_ms = 0;  // 0 without a classifier
+  double calibrate_ms = 0;  // 0 when uncalibrated
 };
 
 // What Load() turns into a snapshot.
@@ -133,6 +150,9 @@ class Locator {
   //     before any file is hashed
   //   the cell classifier's cells and head          FAILED_PRECONDITION (bundle_classifier.h's
   //                                                 table)
+  //   the calibration (calibration.json)            FAILED_PRECONDITION when unusable; fitted
+  //                                                 for another model: loaded, uncalibrated,
+  //                                                 logged (bundle_calibration.h's table)
   static absl::StatusOr<std::shared_ptr<const Locator>> Load(const std::string& bundle_path,
                                                              const SnapshotOptions& options);
   // The same, spelled out: Load(bundle_path, {encoder, grad_cam, bundle_options}).
@@ -150,6 +170,10 @@ class Locator {
   bool can_explain() const { return grad_cam_ != nullptr; }
   // The bundle's cell classifier; null when the bundle has none.
   const BundleClassifier* classifier() const { return classifier_.get(); }
+  // The bundle's calibration (never null; empty when the bundle has none).
+  const BundleCalibration& calibration() const { return *calibration_; }
+  // The settings of an answer with `params` on this snapshot (bundle_calibration.h).
+  calibration::EstimatorSettings AnswerSettingsFor(const LocateParams& params) const;
 
   // --- Image input ---
   // Decodes uploaded bytes for this model: reduced JPEG decoding down to the model's input size,
@@ -181,8 +205,9 @@ class Locator {
   // One batched search for n descriptors: top `k` neighbours of each.
   absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Search(
       absl::Span<const float> descriptors, int k, int nprobe, int ef_search) const;
-  // Estimator, peaks, cells, classifier and fusion for one query. `neighbors` are its search
-  // results (at most params.k of them are used when more were retrieved for the batch).
+  // Estimator, peaks, cells, classifier, fusion and calibration for one query. `neighbors` are
+  // its search results (at most params.k of them are used when more were retrieved for the
+  // batch).
   absl::StatusOr<LocateResult> Finish(absl::Span<const float> descriptor,
                                       std::vector<index::Neighbor> neighbors,
                                       const LocateParams& params) const;
@@ -206,11 +231,14 @@ class Locator {
   Locator(std::shared_ptr<const model::Encoder> encoder,
           std::shared_ptr<const model::GradCam> grad_cam,
           std::shared_ptr<const index::Bundle> bundle,
-          std::unique_ptr<const BundleClassifier> classifier);
+          std::unique_ptr<const BundleClassifier> classifier,
+          std::unique_ptr<const BundleCalibration> calibration);
 
   // The classifier's part of Finish: probabilities, cells, its estimate and the fused best.
   absl::Status Classify(absl::Span<const float> descriptor, const LocateParams& params,
                         LocateResult* result) const;
+  // Calibration's part of Finish, when the bundle has an entry for these params' settings.
+  absl::Status Calibrate(const LocateParams& params, LocateResult* result) const;
   // Explain for a cell of the classifier: Grad-CAM of the cell's probability through the head.
   absl::StatusOr<ExplainResult> ExplainClassifierCell(cells::CellId cell,
                                                       const std::vector<float>& image,
@@ -229,6 +257,7 @@ class Locator {
   std::shared_ptr<const model::GradCam> grad_cam_;
   std::shared_ptr<const index::Bundle> bundle_;
   std::unique_ptr<const BundleClassifier> classifier_;
+  std::unique_ptr<const BundleCalibration> calibration_;
   std::string model_version_;
 };
 

@@ -130,7 +130,7 @@ absl::StatusOr<ExplainResult> Locator::Explain(const cv::Mat& bgr, const Explain
             classifier_ == nullptr ? "" : ", and it is not one of the classifier's cells"));
       }
       result.cell = DescribeCell(cell, mass, params.cell_polygons, params.polygon_points_per_edge);
-      result.description = absl::StrFormat("cell %s (level %d, %d neighbours, probability %.2f)",
+      result.description = absl::StrFormat("cell %s (level %d, %d neighbours, weight share %.2f)",
                                            result.cell->token, result.cell->level, rows.size(),
                                            mass);
       break;
@@ -158,7 +158,7 @@ absl::StatusOr<ExplainResult> Locator::ExplainClassifierCell(
   result.cell = DescribeCell(cell, result.score, params.cell_polygons,
                              params.polygon_points_per_edge);
   result.description =
-      absl::StrFormat("classifier cell %s (level %d, %d leaf cell(s), probability %.3f)",
+      absl::StrFormat("classifier cell %s (level %d, %d leaf cell(s), classifier output %.3f)",
                       result.cell->token, result.cell->level, leaves.size(), result.score);
   result.explain_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
   return result;

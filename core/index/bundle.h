@@ -15,24 +15,18 @@
 // may outlive it. Files of a loaded bundle must not be rewritten in place (IVF lists and metadata
 // are memory-mapped); bundles are replaced by writing a new directory.
 //
-// Load() checks (the first failure is returned; nothing is partially loaded):
-//   problem                                              status
-//   directory or manifest.json missing                   NOT_FOUND
-//   a build's staging directory (.<name>.staging-*)      FAILED_PRECONDITION (never served)
-//   manifest not JSON of the expected shape              INVALID_ARGUMENT
-//   format_version newer than kBundleFormatVersion       FAILED_PRECONDITION
-//   manifest inconsistent (counts do not add up, shard   DATA_LOSS naming the field
-//     rows not successive, unsafe file names, unknown
-//     index type or metric, digest/version mismatch)
-//   expected_model differs in dim, metric, fingerprint   FAILED_PRECONDITION naming both values
-//   a listed file missing                                NOT_FOUND naming the file
-//   a file's size or SHA-256 differs from the manifest   DATA_LOSS naming the file (sizes are
-//                                                        always checked, SHA-256 when
-//                                                        verify_checksums)
-//   Faiss cannot read a shard, or its type, dimension,   DATA_LOSS naming the shard
-//     metric, nlist or vector count differ
-//   metadata.bin invalid (metadata.h), row count or      DATA_LOSS
-//     coordinate bounds differ from the manifest
+// Load() checks, in this order (the first failure is returned; nothing is partially loaded):
+//   1. manifest.json alone                 ReadManifest's table (manifest.h)
+//   2. expected_model differs in dim,      FAILED_PRECONDITION naming both values
+//      metric or fingerprint               (CheckModelMatches)
+//   3. every listed file: existence, size  NOT_FOUND / DATA_LOSS naming the file
+//      and (verify_checksums) SHA-256      (bundle_files.h; shards are hashed in step 5)
+//   4. metadata.bin invalid (metadata.h),  DATA_LOSS
+//      rows or bounds differ from the
+//      manifest
+//   5. the shards: SHA-256, Faiss reads    DATA_LOSS naming the shard (shard_loader.h)
+//      them, type, dimension, metric,
+//      nlist and vector count agree
 //
 // Scores (geo::ScoreKind): inner-product bundles report the similarity <q, x> (kSimilarity, higher
 // is better); L2 bundles report the L2 distance |q - x| (kDistance, not squared, lower is better).
@@ -57,59 +51,17 @@
 #include "absl/types/span.h"
 #include "core/geo/neighbor_weights.h"
 #include "core/index/bundle_manifest.pb.h"
+#include "core/index/bundle_options.h"
 #include "core/index/index_spec.h"
+#include "core/index/manifest.h"
 #include "core/index/metadata.h"
 #include "core/model/model_info.h"
 
-namespace faiss {
-struct Index;
-}  // namespace faiss
-
 namespace geoloc::index {
 
-inline constexpr int kBundleFormatVersion = 1;
-inline constexpr char kManifestFileName[] = "manifest.json";
-inline constexpr char kMetadataFileName[] = "metadata.bin";
-inline constexpr char kShardDirName[] = "shards";
+struct LoadedIndex;  // shard_loader.h: the Faiss index, kept out of this header
+
 inline constexpr int kMaxSearchK = 4096;
-
-// How flat bundles are searched.
-//   kGeoloc: flat_kernel.h (AVX-512/AVX2 tiles + heap selection), the default.
-//   kFaiss:  faiss::IndexFlat, with faiss::distance_compute_blas_threshold lowered to 1 once per
-//            process so that every batch size goes through BLAS (for comparison; slower here).
-enum class FlatKernel { kGeoloc, kFaiss };
-
-// Where the Faiss index lives. GPU placement needs a Faiss built with GPU support (the build
-// defines GEOLOC_FAISS_GPU); Debian's Faiss has none, so here every request stays on the CPU
-// and Load() logs why.
-//   kCpu:            the CPU.
-//   kShardPerDevice: shard i on device devices[i % devices.size()].
-//   kReplicate:      every device holds all shards; searches are spread over the replicas.
-// On a GPU, per-search nprobe is not supported by Faiss 1.7.3's GPU indexes: the bundle's default
-// nprobe is set once at load and a search's nprobe is ignored. HNSW stays on the CPU.
-enum class GpuPlacement { kCpu, kShardPerDevice, kReplicate };
-
-struct BundleLoadOptions {
-  // SHA-256 of every file against the manifest (about 1.2 GB/s per core). Off skips only the
-  // hashes; sizes, counts, dimensions and the metadata are always checked.
-  bool verify_checksums = true;
-  // When set, the bundle must have been built with this model (dim, metric, fingerprint).
-  // Only read during Load().
-  const model::ModelInfo* expected_model = nullptr;
-  // Memory-map IVF inverted lists (Faiss IO_FLAG_MMAP) instead of reading them into memory.
-  // Faiss 1.7.3 maps nothing else; flat and HNSW shards are read into memory.
-  bool mmap = true;
-  // Threads for one flat search, split evenly over the shards (0: OpenMP's default).
-  int search_threads = 0;
-  // With several shards: search them in parallel on Faiss's per-shard worker threads (true) or
-  // one after another on the caller's thread (false); see sharded_index.h for the trade-off.
-  bool threaded_shards = true;
-  // Threads for hashing and reading shards during Load (0: hardware concurrency).
-  int load_threads = 0;
-  FlatKernel flat_kernel = FlatKernel::kGeoloc;
-  GpuPlacement gpu = GpuPlacement::kCpu;
-  std::vector<int> gpu_devices;  // empty: every visible device
-};
 
 struct SearchParams {
   int k = 10;
@@ -150,7 +102,7 @@ class Bundle {
   int num_shards() const { return manifest_.shards_size(); }
   const MetadataTable& metadata() const { return metadata_; }
   // "cpu", or e.g. "gpu:0,1" when the index was placed on GPUs.
-  const std::string& device() const { return device_; }
+  const std::string& device() const;
 
   bool HasExtra(absl::string_view name) const;
   // Absolute path of a verified extra file (e.g. "cells", "head"); NOT_FOUND when absent.
@@ -170,46 +122,15 @@ class Bundle {
                           absl::Span<float> scores, absl::Span<int64_t> rows) const;
 
  private:
-  Bundle() = default;
+  Bundle();
 
   std::string path_;
   BundleManifest manifest_;
   model::Metric metric_ = model::Metric::kInnerProduct;
   IndexType index_type_ = IndexType::kFlat;
   MetadataTable metadata_;
-  // GPU resources must outlive the GPU index (declared first, destroyed last); type-erased so
-  // this header needs no GPU headers.
-  std::vector<std::shared_ptr<void>> gpu_resources_;
-  std::unique_ptr<faiss::Index> index_;
-  bool on_gpu_ = false;
-  std::string device_ = "cpu";
+  std::unique_ptr<const LoadedIndex> index_;
 };
-
-// Reads and checks manifest.json alone (structure, counts, file names, digest): what
-// `geoloc-index info` prints. Same statuses as Load() for the manifest rows of its table.
-absl::StatusOr<BundleManifest> ReadManifest(const std::string& bundle_path);
-
-// The outcome of checking one file listed in a manifest.
-struct FileCheckResult {
-  std::string file;     // relative to the bundle
-  absl::Status status;  // NOT_FOUND (missing), DATA_LOSS (size or SHA-256 differs) or OK
-};
-
-// Checks every file the manifest lists (shards, metadata, extras): existence, size and, when
-// `hash`, SHA-256; in parallel on `threads` threads (0: hardware concurrency). One result per
-// file, in manifest order. Used by Load() and by `geoloc-index verify`.
-std::vector<FileCheckResult> CheckBundleFiles(const std::string& bundle_path,
-                                              const BundleManifest& manifest, bool hash,
-                                              int threads = 0);
-
-// FAILED_PRECONDITION naming both values when the manifest's model differs from `model` in
-// dimension, metric or fingerprint.
-absl::Status CheckModelMatches(const BundleManifest& manifest, const model::ModelInfo& model);
-
-// The content digest (hex SHA-256) over the model, index parameters and every file's SHA-256, in
-// manifest order; version = name + "-" + the first 12 hex digits.
-std::string ComputeContentDigest(const BundleManifest& manifest);
-std::string VersionString(const std::string& name, const std::string& digest);
 
 }  // namespace geoloc::index
 

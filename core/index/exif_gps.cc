@@ -7,9 +7,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
+#include "core/model/tiff_reader.h"
 
 namespace geoloc::index {
 namespace {
+
+using model::kTiffAscii;
+using model::kTiffIfd;
+using model::kTiffLong;
+using model::kTiffRational;
+using model::kTiffSRational;
+using model::TiffEntry;
+using model::TiffReader;
 
 constexpr uint16_t kTagGpsIfd = 0x8825;
 constexpr uint16_t kTagLatRef = 0x0001;
@@ -17,97 +26,43 @@ constexpr uint16_t kTagLat = 0x0002;
 constexpr uint16_t kTagLonRef = 0x0003;
 constexpr uint16_t kTagLon = 0x0004;
 
-constexpr uint16_t kTypeAscii = 2;
-constexpr uint16_t kTypeLong = 4;
-constexpr uint16_t kTypeRational = 5;
-constexpr uint16_t kTypeSRational = 10;
-constexpr uint16_t kTypeIfd = 13;
-
 absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("EXIF: ", what));
 }
 
-// Bounds-checked reads from the TIFF block in its declared byte order.
-class TiffReader {
- public:
-  TiffReader(absl::string_view data, bool little_endian) : data_(data), le_(little_endian) {}
-
-  bool Has(uint64_t offset, uint64_t size) const {
-    return offset <= data_.size() && size <= data_.size() - offset;
-  }
-  uint16_t U16(uint64_t offset) const {
-    const auto* p = reinterpret_cast<const uint8_t*>(data_.data() + offset);
-    return le_ ? static_cast<uint16_t>(p[0] | (p[1] << 8))
-               : static_cast<uint16_t>((p[0] << 8) | p[1]);
-  }
-  uint32_t U32(uint64_t offset) const {
-    const auto* p = reinterpret_cast<const uint8_t*>(data_.data() + offset);
-    return le_ ? (uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 |
-                  uint32_t{p[3]} << 24)
-               : (uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 |
-                  uint32_t{p[3]});
-  }
-  char Byte(uint64_t offset) const { return data_[offset]; }
-
- private:
-  absl::string_view data_;
-  bool le_;
-};
-
-struct Entry {
-  uint16_t type = 0;
-  uint32_t count = 0;
-  uint64_t value_offset = 0;  // where the value bytes are (inline or pointed to)
-};
+// The types this file reads. An entry of another type is reported as having the wrong type by
+// the code that wanted it, whatever its value field says.
+bool IsReadType(uint16_t type) {
+  return type == kTiffAscii || type == kTiffLong || type == kTiffIfd || type == kTiffRational ||
+         type == kTiffSRational;
+}
 
 // Finds `tag` in the IFD at `ifd_offset`. nullopt when absent; an error when the IFD itself or
 // the entry's value lies outside the data.
-absl::StatusOr<std::optional<Entry>> FindTag(const TiffReader& r, uint64_t ifd_offset,
-                                             uint16_t tag) {
-  if (!r.Has(ifd_offset, 2)) return Corrupt("IFD offset outside the data");
-  const uint16_t n = r.U16(ifd_offset);
-  if (!r.Has(ifd_offset + 2, uint64_t{n} * 12)) return Corrupt("IFD entries outside the data");
-  for (uint16_t i = 0; i < n; ++i) {
-    const uint64_t e = ifd_offset + 2 + uint64_t{i} * 12;
-    if (r.U16(e) != tag) continue;
-    Entry entry;
-    entry.type = r.U16(e + 2);
-    entry.count = r.U32(e + 4);
-    uint64_t unit;
-    switch (entry.type) {
-      case kTypeAscii:
-        unit = 1;
-        break;
-      case kTypeLong:
-      case kTypeIfd:
-        unit = 4;
-        break;
-      case kTypeRational:
-      case kTypeSRational:
-        unit = 8;
-        break;
-      default:
-        unit = 0;
-        break;
-    }
-    const uint64_t bytes = unit * entry.count;
-    entry.value_offset = bytes <= 4 ? e + 8 : r.U32(e + 8);
-    if (unit != 0 && !r.Has(entry.value_offset, bytes)) {
+absl::StatusOr<std::optional<TiffEntry>> FindTag(const TiffReader& r, uint64_t ifd_offset,
+                                                 uint16_t tag) {
+  const std::optional<uint16_t> n = r.EntryCount(ifd_offset);
+  if (!n.has_value()) return Corrupt("IFD offset outside the data");
+  if (!r.EntriesInside(ifd_offset, *n)) return Corrupt("IFD entries outside the data");
+  for (uint16_t i = 0; i < *n; ++i) {
+    const std::optional<TiffEntry> entry = r.Entry(ifd_offset, i);
+    if (entry->tag != tag) continue;
+    if (IsReadType(entry->type) && !r.ValuesInside(*entry)) {
       return Corrupt(absl::StrCat("tag 0x", absl::Hex(tag), " value outside the data"));
     }
-    return std::optional<Entry>(entry);
+    return entry;
   }
-  return std::optional<Entry>();
+  return std::optional<TiffEntry>();
 }
 
 absl::StatusOr<char> ReadRef(const TiffReader& r, uint64_t gps_ifd, uint16_t tag,
                              absl::string_view name) {
-  GEOLOC_ASSIGN_OR_RETURN(std::optional<Entry> e, FindTag(r, gps_ifd, tag));
+  GEOLOC_ASSIGN_OR_RETURN(std::optional<TiffEntry> e, FindTag(r, gps_ifd, tag));
   if (!e.has_value()) {
     return absl::InvalidArgumentError(
         absl::StrCat("EXIF: ", name, " is missing, so the hemisphere is unknown"));
   }
-  if (e->type != kTypeAscii || e->count < 1) {
+  if (e->type != kTiffAscii || e->count < 1) {
     return Corrupt(absl::StrCat(name, " is not an ASCII value"));
   }
   return r.Byte(e->value_offset);
@@ -116,9 +71,9 @@ absl::StatusOr<char> ReadRef(const TiffReader& r, uint64_t gps_ifd, uint16_t tag
 // Degrees, minutes, seconds as decimal degrees (unsigned).
 absl::StatusOr<double> ReadDms(const TiffReader& r, uint64_t gps_ifd, uint16_t tag,
                                absl::string_view name) {
-  GEOLOC_ASSIGN_OR_RETURN(std::optional<Entry> e, FindTag(r, gps_ifd, tag));
+  GEOLOC_ASSIGN_OR_RETURN(std::optional<TiffEntry> e, FindTag(r, gps_ifd, tag));
   if (!e.has_value()) return absl::NotFoundError("EXIF: no GPS position (latitude/longitude)");
-  if ((e->type != kTypeRational && e->type != kTypeSRational) || e->count != 3) {
+  if ((e->type != kTiffRational && e->type != kTiffSRational) || e->count != 3) {
     return Corrupt(
         absl::StrCat(name, " is not 3 rationals (type ", e->type, ", count ", e->count, ")"));
   }
@@ -128,7 +83,7 @@ absl::StatusOr<double> ReadDms(const TiffReader& r, uint64_t gps_ifd, uint16_t t
     const uint32_t num_bits = r.U32(at);
     const uint32_t den_bits = r.U32(at + 4);
     double num, den;
-    if (e->type == kTypeRational) {
+    if (e->type == kTiffRational) {
       num = num_bits;
       den = den_bits;
     } else {
@@ -157,21 +112,13 @@ absl::StatusOr<double> ReadDms(const TiffReader& r, uint64_t gps_ifd, uint16_t t
 }  // namespace
 
 absl::StatusOr<geo::LatLon> ReadTiffGps(absl::string_view tiff) {
-  if (tiff.size() < 8) return Corrupt("TIFF header truncated");
-  bool le;
-  if (tiff.substr(0, 2) == "II") {
-    le = true;
-  } else if (tiff.substr(0, 2) == "MM") {
-    le = false;
-  } else {
-    return Corrupt("bad TIFF byte order mark");
-  }
-  const TiffReader r(tiff, le);
-  if (r.U16(2) != 42) return Corrupt("bad TIFF magic");
-  const uint64_t ifd0 = r.U32(4);
-  GEOLOC_ASSIGN_OR_RETURN(std::optional<Entry> gps_ptr, FindTag(r, ifd0, kTagGpsIfd));
+  absl::StatusOr<TiffReader> opened = TiffReader::Open(tiff);
+  if (!opened.ok()) return Corrupt(opened.status().message());
+  const TiffReader& r = *opened;
+  const uint64_t ifd0 = r.ifd0();
+  GEOLOC_ASSIGN_OR_RETURN(std::optional<TiffEntry> gps_ptr, FindTag(r, ifd0, kTagGpsIfd));
   if (!gps_ptr.has_value()) return absl::NotFoundError("EXIF: no GPS tags");
-  if ((gps_ptr->type != kTypeLong && gps_ptr->type != kTypeIfd) || gps_ptr->count != 1) {
+  if ((gps_ptr->type != kTiffLong && gps_ptr->type != kTiffIfd) || gps_ptr->count != 1) {
     return Corrupt("GPSInfo pointer has the wrong type");
   }
   const uint64_t gps_ifd = r.U32(gps_ptr->value_offset);

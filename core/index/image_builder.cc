@@ -2,15 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/common/file_util.h"
@@ -36,15 +36,18 @@ absl::Status LoadImageInto(const std::string& path, const model::ModelInfo& info
   }
 }
 
-// One batch being prepared by the pool.
+// One batch being prepared by the pool. The scheduling thread sets `first` and `size` and resets
+// the statuses before it schedules the batch's tasks; task j writes only image j's range of
+// `pixels`, which the encoding thread reads once Done() holds.
 struct Slot {
   std::vector<float> pixels;
-  std::vector<absl::Status> status;
   int64_t first = 0;  // index of the batch's first entry
   int size = 0;
-  std::mutex mu;
-  std::condition_variable done;
-  int remaining = 0;
+  absl::Mutex mu;
+  std::vector<absl::Status> status ABSL_GUARDED_BY(mu);
+  int remaining ABSL_GUARDED_BY(mu) = 0;
+
+  bool Done() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return remaining == 0; }
 };
 
 }  // namespace
@@ -70,7 +73,6 @@ absl::StatusOr<EncodedImages> EncodeImages(const model::Encoder& encoder, const 
   for (int i = 0; i < slots_count; ++i) {
     slots.push_back(std::make_unique<Slot>());
     slots.back()->pixels.resize(px * batch);
-    slots.back()->status.resize(batch);
   }
   // Declared after the slots: destroyed (joined) first, so no task outlives its slot.
   const int threads = options.decode_threads > 0
@@ -83,16 +85,17 @@ absl::StatusOr<EncodedImages> EncodeImages(const model::Encoder& encoder, const 
     slot.first = b * batch;
     slot.size = static_cast<int>(std::min<int64_t>(batch, n - slot.first));
     {
-      std::lock_guard<std::mutex> lock(slot.mu);
+      absl::MutexLock lock(&slot.mu);
+      slot.status.assign(slot.size, absl::OkStatus());
       slot.remaining = slot.size;
     }
     for (int j = 0; j < slot.size; ++j) {
       pool.Schedule([&, j, s = &slot] {
         absl::Status st = LoadImageInto(source.entries[s->first + j].path, info, decode,
                                         s->pixels.data() + px * j);
-        std::lock_guard<std::mutex> lock(s->mu);
+        absl::MutexLock lock(&s->mu);
         s->status[j] = std::move(st);
-        if (--s->remaining == 0) s->done.notify_all();
+        --s->remaining;
       });
     }
   };
@@ -103,19 +106,20 @@ absl::StatusOr<EncodedImages> EncodeImages(const model::Encoder& encoder, const 
   std::vector<int> kept;
   for (int64_t b = 0; b < batches; ++b) {
     Slot& slot = *slots[b % slots_count];
+    std::vector<absl::Status> status;
     {
-      std::unique_lock<std::mutex> lock(slot.mu);
-      slot.done.wait(lock, [&] { return slot.remaining == 0; });
+      absl::MutexLock lock(&slot.mu, absl::Condition(&slot, &Slot::Done));
+      status = std::move(slot.status);
     }
     // Compact the readable images to the front of the buffer.
     kept.clear();
     for (int j = 0; j < slot.size; ++j) {
       const SourceEntry& entry = source.entries[slot.first + j];
-      if (!slot.status[j].ok()) {
+      if (!status[j].ok()) {
         ++out.skipped;
         if (out.skipped <= 100 || out.skipped % 1000 == 0) {
           GEOLOC_LOG(WARNING) << "skipping unreadable image " << entry.path << ": "
-                              << slot.status[j] << " (" << out.skipped << " skipped so far)";
+                              << status[j] << " (" << out.skipped << " skipped so far)";
         }
         continue;
       }

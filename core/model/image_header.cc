@@ -11,6 +11,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "core/model/tiff_reader.h"
 
 namespace geoloc::model {
 namespace {
@@ -71,43 +73,24 @@ absl::Status CheckSides(absl::string_view format, int64_t width, int64_t height)
   return absl::OkStatus();
 }
 
-// Reads TIFF structures (files and EXIF blocks) in their byte order. Offsets inside a TIFF
-// structure are relative to its "II"/"MM" header at `base`; the accessors take absolute offsets.
-struct TiffReader {
-  const Bytes* bytes;
-  size_t base;
-  bool big_endian;
-
-  uint16_t U16(size_t at) const { return big_endian ? bytes->Be16(at) : bytes->Le16(at); }
-  uint32_t U32(size_t at) const { return big_endian ? bytes->Be32(at) : bytes->Le32(at); }
-  // Absolute offset of IFD0.
-  size_t Ifd0() const { return base + U32(base + 4); }
-};
-
-// The TIFF header at `base`, or nullopt when there is none.
-std::optional<TiffReader> OpenTiff(const Bytes& bytes, size_t base) {
-  if (!bytes.Has(base, 8)) return std::nullopt;
-  if (bytes.Matches(base, absl::string_view("II*\0", 4))) return TiffReader{&bytes, base, false};
-  if (bytes.Matches(base, absl::string_view("MM\0*", 4))) return TiffReader{&bytes, base, true};
-  return std::nullopt;
-}
-
-constexpr size_t kTiffEntrySize = 12;
 constexpr uint16_t kTagOrientation = 0x0112;
 
-int TiffOrientationAt(const Bytes& bytes, size_t base) {
-  const std::optional<TiffReader> tiff = OpenTiff(bytes, base);
-  if (!tiff) return 1;
-  const size_t ifd = tiff->Ifd0();
-  if (ifd < base + 8 || !bytes.Has(ifd, 2)) return 1;
-  const uint16_t count = tiff->U16(ifd);
-  for (uint16_t i = 0; i < count; ++i) {
-    const size_t entry = ifd + 2 + size_t{i} * kTiffEntrySize;
-    if (!bytes.Has(entry, kTiffEntrySize)) return 1;
-    if (tiff->U16(entry) != kTagOrientation) continue;
-    // SHORT (type 3), one value, stored in the first two bytes of the value field.
-    if (tiff->U16(entry + 2) != 3 || tiff->U32(entry + 4) != 1) return 1;
-    const uint16_t value = tiff->U16(entry + 8);
+// The Orientation tag of the TIFF structure that starts at `tiff`; 1 when absent or unreadable.
+// Entries are read in order up to the first one that lies outside the data.
+int TiffOrientation(absl::string_view tiff) {
+  const absl::StatusOr<TiffReader> opened = TiffReader::Open(tiff);
+  if (!opened.ok()) return 1;
+  const TiffReader& r = *opened;
+  const uint64_t ifd = r.ifd0();
+  const std::optional<uint16_t> count = ifd < 8 ? std::nullopt : r.EntryCount(ifd);
+  if (!count.has_value()) return 1;
+  for (uint16_t i = 0; i < *count; ++i) {
+    const std::optional<TiffEntry> entry = r.Entry(ifd, i);
+    if (!entry.has_value()) return 1;
+    if (entry->tag != kTagOrientation) continue;
+    // SHORT, one value, stored in the first two bytes of the value field.
+    if (entry->type != kTiffShort || entry->count != 1) return 1;
+    const uint16_t value = r.U16(entry->field_offset);
     return value >= 1 && value <= 8 ? value : 1;
   }
   return 1;
@@ -116,9 +99,9 @@ int TiffOrientationAt(const Bytes& bytes, size_t base) {
 // EXIF payloads appear with the APP1 "Exif\0\0" prefix (JPEG, and some WebP/PNG writers) or
 // without it (the PNG eXIf and WebP EXIF specifications).
 int ExifOrientation(const Bytes& bytes, size_t offset, size_t length) {
-  const Bytes exif(bytes.Sub(offset, length));
-  const absl::string_view prefix("Exif\0\0", 6);
-  return TiffOrientationAt(exif, exif.Matches(0, prefix) ? prefix.size() : 0);
+  absl::string_view exif = bytes.Sub(offset, length);
+  absl::ConsumePrefix(&exif, absl::string_view("Exif\0\0", 6));
+  return TiffOrientation(exif);
 }
 
 // ---- JPEG -----------------------------------------------------------------------------------
@@ -445,22 +428,13 @@ constexpr uint16_t kTagImageWidth = 256, kTagImageLength = 257, kTagBitsPerSampl
 constexpr int kMaxTiffSamples = 4;
 constexpr int kMaxTiffBitsPerSample = 32;
 
-struct TiffArray {
-  bool present = false;
-  uint16_t type = 0;
-  uint32_t count = 0;
-  size_t offset = 0;  // where the values start in the file
-};
-
-// True when every offsets[i] + counts[i] lies within the file; `why` says what does not.
-bool TiffExtentsInside(const TiffReader& tiff, const TiffArray& offsets, const TiffArray& counts,
+// True when every offsets[i] + counts[i] lies within the file; `why` says what does not. Both
+// entries are SHORT or LONG arrays whose values lie inside the file.
+bool TiffExtentsInside(const TiffReader& tiff, const TiffEntry& offsets, const TiffEntry& counts,
                        std::string* why) {
-  auto value = [&](const TiffArray& a, uint32_t i) -> uint64_t {
-    return a.type == 3 ? tiff.U16(a.offset + 2 * size_t{i}) : tiff.U32(a.offset + 4 * size_t{i});
-  };
   const uint32_t n = std::min(offsets.count, counts.count);
   for (uint32_t i = 0; i < n; ++i) {
-    if (value(offsets, i) + value(counts, i) > tiff.bytes->size()) {
+    if (uint64_t{tiff.UnsignedValue(offsets, i)} + tiff.UnsignedValue(counts, i) > tiff.size()) {
       *why = absl::StrCat("TIFF: strip or tile ", i,
                           " ends past the end of the data (truncated input)");
       return false;
@@ -471,44 +445,43 @@ bool TiffExtentsInside(const TiffReader& tiff, const TiffArray& offsets, const T
 
 absl::Status InspectTiff(const Bytes& bytes, ContainerInfo* info) {
   constexpr absl::string_view kFmt = "TIFF";
-  const std::optional<TiffReader> opened = OpenTiff(bytes, 0);
-  if (!opened) return Truncated(kFmt, "the file header");
+  const absl::StatusOr<TiffReader> opened = TiffReader::Open(bytes.Sub(0, bytes.size()));
+  if (!opened.ok()) return Truncated(kFmt, "the file header");
   const TiffReader& tiff = *opened;
-  const size_t ifd0 = tiff.Ifd0();
+  const uint64_t ifd0 = tiff.ifd0();
   if (ifd0 < 8) return Invalid(kFmt, absl::StrCat("IFD0 offset ", ifd0, " points into the header"));
-  if (!bytes.Has(ifd0, 2)) return Truncated(kFmt, "IFD0 (its offset is past the end)");
-  const uint16_t entries = tiff.U16(ifd0);
-  if (entries == 0) return Invalid(kFmt, "IFD0 has no entries");
-  if (!bytes.Has(ifd0 + 2, size_t{entries} * kTiffEntrySize)) return Truncated(kFmt, "IFD0");
+  const std::optional<uint16_t> entries = tiff.EntryCount(ifd0);
+  if (!entries.has_value()) return Truncated(kFmt, "IFD0 (its offset is past the end)");
+  if (*entries == 0) return Invalid(kFmt, "IFD0 has no entries");
+  if (!tiff.EntriesInside(ifd0, *entries)) return Truncated(kFmt, "IFD0");
 
   int64_t width = -1;
   int64_t height = -1;
-  TiffArray strip_offsets, strip_counts, tile_offsets, tile_counts;
+  std::optional<TiffEntry> strip_offsets, strip_counts, tile_offsets, tile_counts;
   std::string extent_problem;
-  for (uint16_t i = 0; i < entries; ++i) {
-    const size_t entry = ifd0 + 2 + size_t{i} * kTiffEntrySize;
-    const uint16_t tag = tiff.U16(entry);
-    const uint16_t type = tiff.U16(entry + 2);
-    const uint32_t count = tiff.U32(entry + 4);
+  for (uint16_t i = 0; i < *entries; ++i) {
+    const TiffEntry entry = *tiff.Entry(ifd0, i);
+    const uint16_t tag = entry.tag;
+    const uint16_t type = entry.type;
+    const uint32_t count = entry.count;
     if (tag == kTagImageWidth || tag == kTagImageLength) {
-      if (count != 1 || (type != 3 && type != 4)) {
+      if (count != 1 || (type != kTiffShort && type != kTiffLong)) {
         return Invalid(kFmt, absl::StrCat("tag ", tag, " is not one SHORT or LONG value"));
       }
       int64_t& side = tag == kTagImageWidth ? width : height;
       // A second copy could be the one libtiff believes: the size we check must be the only one.
       if (side >= 0) return Invalid(kFmt, absl::StrCat("IFD0 holds tag ", tag, " twice"));
-      side = type == 3 ? tiff.U16(entry + 8) : tiff.U32(entry + 8);
+      side = tiff.UnsignedValue(entry, 0);
     } else if (tag == kTagSamplesPerPixel) {
-      if (type == 3 && count == 1 && tiff.U16(entry + 8) > kMaxTiffSamples) {
-        info->unsupported = absl::StrCat("TIFF with ", tiff.U16(entry + 8),
+      if (type == kTiffShort && count == 1 && tiff.U16(entry.field_offset) > kMaxTiffSamples) {
+        info->unsupported = absl::StrCat("TIFF with ", tiff.U16(entry.field_offset),
                                          " samples per pixel is not supported (at most 4)");
       }
-    } else if (tag == kTagBitsPerSample && type == 3) {
+    } else if (tag == kTagBitsPerSample && type == kTiffShort) {
       // One SHORT per sample: inline when they fit in 4 bytes, else at an offset.
-      const size_t values = count <= 2 ? entry + 8 : tiff.U32(entry + 8);
       const uint32_t n = std::min<uint32_t>(count, kMaxTiffSamples);
-      for (uint32_t k = 0; k < n && bytes.Has(values + 2 * size_t{k}, 2); ++k) {
-        const int bits = tiff.U16(values + 2 * size_t{k});
+      for (uint32_t k = 0; k < n && tiff.Has(entry.value_offset + 2 * uint64_t{k}, 2); ++k) {
+        const int bits = tiff.UnsignedValue(entry, k);
         if (bits > kMaxTiffBitsPerSample) {
           info->unsupported =
               absl::StrCat("TIFF with ", bits, "-bit samples is not supported (at most 32)");
@@ -516,35 +489,30 @@ absl::Status InspectTiff(const Bytes& bytes, ContainerInfo* info) {
       }
     } else if (tag == kTagStripOffsets || tag == kTagStripByteCounts || tag == kTagTileOffsets ||
                tag == kTagTileByteCounts) {
-      if (type != 3 && type != 4) continue;  // libtiff will judge other types
-      const size_t unit = type == 3 ? 2 : 4;
-      TiffArray array{true, type, count, entry + 8};
-      if (uint64_t{count} * unit > 4) {  // values live out of line
-        array.offset = tiff.U32(entry + 8);
-        if (!bytes.Has(array.offset, size_t{count} * unit)) {
-          extent_problem =
-              "TIFF: a strip or tile table lies past the end of the data (truncated input)";
-          continue;
-        }
+      if (type != kTiffShort && type != kTiffLong) continue;  // libtiff will judge other types
+      if (!tiff.ValuesInside(entry)) {
+        extent_problem =
+            "TIFF: a strip or tile table lies past the end of the data (truncated input)";
+        continue;
       }
       (tag == kTagStripOffsets      ? strip_offsets
        : tag == kTagStripByteCounts ? strip_counts
        : tag == kTagTileOffsets     ? tile_offsets
-                                    : tile_counts) = array;
+                                    : tile_counts) = entry;
     }
   }
   if (width < 0 || height < 0) return Invalid(kFmt, "IFD0 lacks ImageWidth or ImageLength");
   if (auto s = CheckSides(kFmt, width, height); !s.ok()) return s;
   if (width > 0x7FFFFFFF || height > 0x7FFFFFFF) return Invalid(kFmt, "absurd size in IFD0");
   info->header = {ImageFormat::kTiff, static_cast<int>(width), static_cast<int>(height)};
-  info->orientation = TiffOrientationAt(bytes, 0);
+  info->orientation = TiffOrientation(bytes.Sub(0, bytes.size()));
 
   if (!extent_problem.empty()) {
     info->truncation = extent_problem;
-  } else if (strip_offsets.present && strip_counts.present) {
-    TiffExtentsInside(tiff, strip_offsets, strip_counts, &info->truncation);
-  } else if (tile_offsets.present && tile_counts.present) {
-    TiffExtentsInside(tiff, tile_offsets, tile_counts, &info->truncation);
+  } else if (strip_offsets && strip_counts) {
+    TiffExtentsInside(tiff, *strip_offsets, *strip_counts, &info->truncation);
+  } else if (tile_offsets && tile_counts) {
+    TiffExtentsInside(tiff, *tile_offsets, *tile_counts, &info->truncation);
   } else {
     return Invalid(kFmt, "IFD0 has no strip or tile offsets and byte counts (no image data)");
   }
@@ -600,7 +568,7 @@ absl::Status Unrecognised(const Bytes& bytes) {
 
 }  // namespace
 
-int ReadTiffOrientation(absl::string_view tiff) { return TiffOrientationAt(Bytes(tiff), 0); }
+int ReadTiffOrientation(absl::string_view tiff) { return TiffOrientation(tiff); }
 
 absl::StatusOr<ContainerInfo> InspectImage(absl::string_view data) {
   if (data.empty()) return absl::InvalidArgumentError("empty input: no image bytes");

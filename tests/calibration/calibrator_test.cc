@@ -14,6 +14,7 @@
 #include "core/geo/unit_vector.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/calibration/test_support.h"
 
 namespace geoloc::calibration {
 namespace {
@@ -21,47 +22,7 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 const geo::LatLon kPlace{46.2044, 6.1432};
 
-// Mixture 0.7 narrow (h = 0.5 km) + 0.25 broad (100 km) + 0.05 floor; two score groups split at raw
-// localizability 0.5; P(within 25 km) = 0.1 + 0.8 raw; P(localizable) = 0.4; logistic
-// raw = sigmoid(-1 + 0.5 * sum of the features).
-proto::CalibrationEntry HandEntry() {
-  proto::CalibrationEntry e;
-  *e.mutable_settings() = SettingsToProto(EstimatorSettings{});
-  e.mutable_fit_split()->set_name("val");
-  e.mutable_fit_split()->set_photos(100);
-  e.mutable_fit_split()->set_with_truth(90);
-  e.mutable_calibration_split()->set_name("calib");
-  e.mutable_calibration_split()->set_photos(12);
-  e.mutable_calibration_split()->set_with_truth(10);
-  e.mutable_mixture()->set_narrow(0.7);
-  e.mutable_mixture()->set_broad(0.25);
-  e.mutable_mixture()->set_floor(0.05);
-  e.mutable_mixture()->set_broad_bandwidth_km(100);
-  proto::ScoreGroup* g0 = e.add_score_groups();
-  for (double s : {4.0, 1.0, 3.0, 2.0}) g0->add_scores(s);
-  std::sort(g0->mutable_scores()->begin(), g0->mutable_scores()->end());
-  proto::ScoreGroup* g1 = e.add_score_groups();
-  g1->set_from_raw_localizability(0.5);
-  for (double s : {-1.0, 0.5, kInf}) g1->add_scores(s);
-  proto::WithinModel* w = e.add_within();
-  w->set_threshold_km(25);
-  w->mutable_isotonic()->add_x(0);
-  w->mutable_isotonic()->add_x(1);
-  w->mutable_isotonic()->add_y(0.1);
-  w->mutable_isotonic()->add_y(0.9);
-  proto::LocalizabilityModel* l = e.mutable_localizability();
-  l->set_within_km(25);
-  for (absl::string_view name : FeatureNames()) {
-    l->add_features(std::string(name));
-    l->add_feature_mean(0);
-    l->add_feature_scale(1);
-    l->add_coefficients(0.5);
-  }
-  l->set_intercept(-1);
-  l->mutable_isotonic()->add_x(0.2);
-  l->mutable_isotonic()->add_y(0.4);
-  return e;
-}
+using testing::HandEntry;
 
 // Three neighbours at one place.
 struct Answer {
@@ -217,6 +178,34 @@ TEST(CalibratorTest, LevelsOptionsAndErrors) {
   proto::CalibrationEntry broken = HandEntry();
   broken.mutable_mixture()->set_floor(0.5);
   EXPECT_EQ(Calibrator::Create(broken).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Calibration photos whose truth got only the floor's density all score -log(floor); a level
+// whose quantile is that score must give the whole sphere (ties are inside), even where
+// exp(log(floor)) rounds above the floor (it does for a floor weight of 0.025).
+TEST(CalibratorTest, AQuantileAtTheFloorIsTheWholeSphere) {
+  proto::CalibrationEntry e = HandEntry();
+  e.mutable_mixture()->set_narrow(0.725);
+  e.mutable_mixture()->set_floor(0.025);
+  auto first = Calibrator::Create(e);
+  ASSERT_TRUE(first.ok()) << first.status();
+  Answer answer;
+  auto density = first->Density(answer.Evidence());
+  ASSERT_TRUE(density.ok());
+  const geo::LatLon antipode{-kPlace.lat, kPlace.lon - 180};
+  const double floor_score = -density->LogDensity(geo::ToUnitVector(antipode));
+  ASSERT_EQ(floor_score, -std::log(density->FloorDensity()));
+  for (proto::ScoreGroup& g : *e.mutable_score_groups()) {
+    for (double& s : *g.mutable_scores()) s = floor_score;
+  }
+  auto c = Calibrator::Create(e);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ApplyOptions options;
+  options.levels = {0.5};
+  auto a = c->Apply(answer.Evidence(), options);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_DOUBLE_EQ(a->regions[0].score_quantile, floor_score);
+  EXPECT_TRUE(a->regions[0].whole_sphere);
 }
 
 TEST(CalibratorTest, DensityIsTheMixture) {

@@ -10,52 +10,14 @@
 #include "core/common/json_proto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/calibration/test_support.h"
 
 namespace geoloc::calibration {
 namespace {
 
 using ::testing::HasSubstr;
 
-// A small valid entry, built by hand.
-proto::CalibrationEntry HandEntry() {
-  proto::CalibrationEntry e;
-  *e.mutable_settings() = SettingsToProto(EstimatorSettings{});
-  e.mutable_fit_split()->set_name("val");
-  e.mutable_fit_split()->set_photos(10);
-  e.mutable_fit_split()->set_with_truth(9);
-  e.mutable_calibration_split()->set_name("calib");
-  e.mutable_calibration_split()->set_photos(12);
-  e.mutable_calibration_split()->set_with_truth(10);
-  proto::MixtureWeights* m = e.mutable_mixture();
-  m->set_narrow(0.7);
-  m->set_broad(0.25);
-  m->set_floor(0.05);
-  m->set_broad_bandwidth_km(100);
-  proto::ScoreGroup* g0 = e.add_score_groups();
-  g0->set_from_raw_localizability(0);
-  for (double s : {1.0, 2.0, 3.0, 4.0}) g0->add_scores(s);
-  proto::ScoreGroup* g1 = e.add_score_groups();
-  g1->set_from_raw_localizability(0.5);
-  for (double s : {-1.0, 0.5, std::numeric_limits<double>::infinity()}) g1->add_scores(s);
-  proto::WithinModel* w = e.add_within();
-  w->set_threshold_km(25);
-  w->mutable_isotonic()->add_x(0);
-  w->mutable_isotonic()->add_x(1);
-  w->mutable_isotonic()->add_y(0.1);
-  w->mutable_isotonic()->add_y(0.9);
-  proto::LocalizabilityModel* l = e.mutable_localizability();
-  l->set_within_km(25);
-  for (absl::string_view name : FeatureNames()) {
-    l->add_features(std::string(name));
-    l->add_feature_mean(0);
-    l->add_feature_scale(1);
-    l->add_coefficients(0.5);
-  }
-  l->set_intercept(-1);
-  l->mutable_isotonic()->add_x(0.2);
-  l->mutable_isotonic()->add_y(0.4);
-  return e;
-}
+using testing::HandEntry;
 
 proto::CalibrationFile HandFile() {
   proto::CalibrationFile f;

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/cells/crafted_world.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::cells {
 namespace {
@@ -118,14 +119,14 @@ TEST(CellHierarchyTest, JsonRoundTripKeepsStructureAndLookups) {
 
 TEST(CellHierarchyTest, SavesAndLoadsFiles) {
   const CellHierarchy h = CraftedHierarchy();
-  const std::string path = testing::TempDir() + "/cells_test_hierarchy.json";
+  const ::geoloc::testing::ScratchDir dir("cells");
+  const std::string path = dir.file("hierarchy.json");
   ASSERT_TRUE(h.Save(path).ok());
   auto loaded = CellHierarchy::Load(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ExpectSameHierarchy(h, *loaded);
-  std::remove(path.c_str());
 
-  auto missing = CellHierarchy::Load(testing::TempDir() + "/no_such_cells.json");
+  auto missing = CellHierarchy::Load(dir.file("no_such_cells.json"));
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("no_such_cells.json"));
 }

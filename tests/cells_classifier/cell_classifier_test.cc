@@ -20,12 +20,13 @@
 #include "core/model/descriptor_head.h"
 #include "gtest/gtest.h"
 #include "tests/cells_classifier/test_util.h"
+#include "tests/support/scratch_dir.h"
 #include "torch/script.h"
 
 namespace geoloc::model {
 namespace {
 
-using cells_cli::testing::ScratchDir;
+using ::geoloc::testing::ScratchDir;
 using cells_cli::testing::TinyHierarchy;
 
 constexpr int kDim = 3;
@@ -283,7 +284,7 @@ TEST_P(SavedHeadTest, DescriptorHeadServesTheSavedArchiveIdentically) {
   ASSERT_TRUE(head->FitInputScaling(data).ok());
 
   ScratchDir dir;
-  const std::string path = dir.Sub("head.pt");
+  const std::string path = dir.file("head.pt");
   const std::string metadata = R"({"kind": "cell_classifier", "note": "verbatim"})";
   ASSERT_TRUE(head->Save(path, metadata).ok());
   absl::StatusOr<std::unique_ptr<DescriptorHead>> served = DescriptorHead::Load(path, kD);

@@ -1,44 +1,15 @@
-// Helpers shared by the cell classifier tests: scratch directories and hierarchies built by hand.
+// Helpers shared by the cell classifier tests: cells by token and hierarchies built by hand.
 #ifndef GEOLOC_TESTS_CELLS_CLASSIFIER_TEST_UTIL_H_
 #define GEOLOC_TESTS_CELLS_CLASSIFIER_TEST_UTIL_H_
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <string>
-#include <system_error>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "core/cells/cell_hierarchy.h"
 #include "core/cells/s2_cells.h"
 #include "gtest/gtest.h"
 
 namespace geoloc::cells_cli::testing {
-
-// A fresh directory under the test temp dir, removed by the destructor.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string base = ::testing::TempDir();
-    if (!base.empty() && base.back() == '/') base.pop_back();
-    std::string tmpl = absl::StrCat(base, "/geoloc_cells_XXXXXX");
-    char* made = ::mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 inline cells::CellId Cell(const char* token) {
   absl::StatusOr<cells::CellId> id = cells::CellFromToken(token);

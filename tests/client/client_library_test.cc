@@ -232,7 +232,8 @@ TEST(ClientConnectTest, UnreachableServerIsUnavailable) {
 }
 
 TEST(ClientConnectTest, RejectsInconsistentOptions) {
-  const std::string dir = testing::MakeTempDir("connect");
+  const testing::ScratchDir scratch("connect");
+  const std::string& dir = scratch.path();
   testing::WriteTestFile(dir + "/not.pem", "hello");
 
   auto connect_code = [](const ClientOptions& options) {
@@ -278,7 +279,8 @@ TEST(ClientConnectTest, RejectsInconsistentOptions) {
 }
 
 TEST(TokenTest, ReadTokenFileTrimsAndRejectsJunk) {
-  const std::string dir = testing::MakeTempDir("token");
+  const testing::ScratchDir scratch("token");
+  const std::string& dir = scratch.path();
   testing::WriteTestFile(dir + "/ok", "  s3cr3t-token\n");
   testing::WriteTestFile(dir + "/empty", "\n\n");
   testing::WriteTestFile(dir + "/two", "Bearer s3cr3t\n");
@@ -292,7 +294,8 @@ TEST(TokenTest, ReadTokenFileTrimsAndRejectsJunk) {
 }
 
 TEST(TokenTest, FileTakesPrecedenceOverEnvironment) {
-  const std::string dir = testing::MakeTempDir("token");
+  const testing::ScratchDir scratch("token");
+  const std::string& dir = scratch.path();
   testing::WriteTestFile(dir + "/token", "from-file\n");
   constexpr char kVar[] = "GEOLOC_CLIENT_TEST_TOKEN";
 

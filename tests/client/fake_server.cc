@@ -17,6 +17,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/server_context.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::client::testing {
 
@@ -64,7 +65,39 @@ struct ParsedImage {
   double lat = 0;
   double lon = 0;
   bool classifier = false;
+  bool calibrated = false;
 };
+
+// A calibrated answer around (lat, lon): a 50% region of one square piece, a 95% region that is
+// the whole Earth, P(within t) at the im2gps scales, P(localizable) 0.3 below a 0.5 bar.
+void FillCalibration(double lat, double lon, v1::LocateResponse* response) {
+  response->set_calibrated(true);
+  response->set_localizable_probability(0.3);
+  response->set_abstain_below(0.5);
+  response->set_abstained(true);
+  response->set_score_group(1);
+  const double thresholds[] = {1, 25, 200, 750, 2500};
+  for (int i = 0; i < 5; ++i) {
+    v1::WithinProbability* w = response->add_within();
+    w->set_threshold_km(thresholds[i]);
+    w->set_probability(0.05 + 0.2 * i);
+    w->set_predictive_mass(0.1 + 0.2 * i);
+  }
+  v1::ConfidenceRegion* half = response->add_regions();
+  half->set_level(0.5);
+  half->set_guaranteed_coverage(0.52);
+  half->set_area_km2(1234.5);
+  v1::RegionPiece* piece = half->add_pieces();
+  piece->set_area_km2(1234.5);
+  for (const auto& [dlat, dlon] : {std::pair{-0.1, -0.1}, {-0.1, 0.1}, {0.1, 0.1}, {0.1, -0.1}}) {
+    *piece->mutable_exterior()->add_vertices() = Point(lat + dlat, lon + dlon);
+  }
+  v1::ConfidenceRegion* whole = response->add_regions();
+  whole->set_level(0.95);
+  whole->set_guaranteed_coverage(1);
+  whole->set_whole_sphere(true);
+  whole->set_area_km2(510065621.7);
+}
 
 // The answer to one image, or the error it asks for. `context` may be null (stream items).
 grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
@@ -90,7 +123,10 @@ grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
   std::vector<std::string> words = absl::StrSplit(image, ' ', absl::SkipEmpty());
   if (words.size() >= 3 && words[0] == "LATLON" && absl::SimpleAtod(words[1], &parsed.lat) &&
       absl::SimpleAtod(words[2], &parsed.lon)) {
-    parsed.classifier = words.size() >= 4 && words[3] == "classifier";
+    for (size_t i = 3; i < words.size(); ++i) {
+      parsed.classifier |= words[i] == "classifier";
+      parsed.calibrated |= words[i] == "calibrated";
+    }
   } else {
     const size_t hash = std::hash<std::string>()(image);
     parsed.lat = static_cast<double>(hash % 1600) / 10.0 - 80.0;
@@ -111,7 +147,7 @@ grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
   v1::LocationEstimate retrieval;
   *retrieval.mutable_location() = response->peaks(0).location();
   retrieval.set_uncertainty_km(1.5);
-  retrieval.set_confidence(response->peaks(0).mass());
+  retrieval.set_weight_share(response->peaks(0).mass());
   *response->mutable_retrieval() = retrieval;
   *response->mutable_best() = retrieval;
 
@@ -124,7 +160,7 @@ grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
       v1::CellConfidence* cell = response->add_cells();
       cell->set_token(absl::StrFormat("c%02d%02d", level, j));
       cell->set_level(level);
-      cell->set_probability(j == 0 ? 0.7 : 0.3 / (per_level - 1));
+      cell->set_weight_share(j == 0 ? 0.7 : 0.3 / (per_level - 1));
       *cell->mutable_center() = Point(parsed.lat, parsed.lon);
       if (options.return_cell_polygons()) FillPolygon(parsed.lat, parsed.lon, cell);
     }
@@ -133,24 +169,25 @@ grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
     v1::LocationEstimate* classifier = response->mutable_classifier();
     *classifier->mutable_location() = Point(parsed.lat + 0.5, parsed.lon + 0.5);
     classifier->set_uncertainty_km(25.0);
-    classifier->set_confidence(0.4);
+    classifier->set_weight_share(0.4);
     v1::LocationEstimate* best = response->mutable_best();
     *best->mutable_location() = Point(parsed.lat + 0.25, parsed.lon + 0.25);
     best->set_uncertainty_km(12.0);
-    best->set_confidence(0.55);
+    best->set_weight_share(0.55);
     const int count =
         options.max_classifier_cells() > 0 ? static_cast<int>(options.max_classifier_cells()) : 2;
     for (int j = 0; j < count; ++j) {
       v1::CellConfidence* cell = response->add_classifier_cells();
       cell->set_token(absl::StrFormat("k%02d", j));
       cell->set_level(8);
-      cell->set_probability(j == 0 ? 0.6 : 0.4 / (count - 1));
+      cell->set_weight_share(j == 0 ? 0.6 : 0.4 / (count - 1));
       *cell->mutable_center() = classifier->location();
       if (options.return_cell_polygons()) {
         FillPolygon(classifier->location().latitude(), classifier->location().longitude(), cell);
       }
     }
   }
+  if (parsed.calibrated) FillCalibration(parsed.lat, parsed.lon, response);
   if (options.return_neighbors()) {
     const int k = options.k() > 0 ? static_cast<int>(options.k()) : 5;
     for (int i = 0; i < k; ++i) {
@@ -251,7 +288,7 @@ class FakeServer::Impl {
           response->set_target_kind(v1::ExplainResponse::TARGET_KIND_CELL);
           *response->mutable_cell() = *it;
           response->set_target_description(absl::StrCat("cell ", it->token()));
-          response->set_target_score(it->probability());
+          response->set_target_score(it->weight_share());
           break;
         }
         default: {
@@ -457,6 +494,17 @@ std::string FakeServer::last_authorization(const std::string& method) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = authorization_.find(method);
   return it == authorization_.end() ? std::string() : it->second;
+}
+
+std::shared_ptr<grpc::ServerCredentials> TlsServerCredentials(
+    const ::geoloc::testing::TlsMaterial& tls, bool require_client_cert) {
+  grpc::SslServerCredentialsOptions ssl(
+      require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  ssl.pem_root_certs = ::geoloc::testing::ReadTestFile(tls.ca_cert());
+  ssl.pem_key_cert_pairs.push_back({::geoloc::testing::ReadTestFile(tls.server_key()),
+                                    ::geoloc::testing::ReadTestFile(tls.server_cert())});
+  return grpc::SslServerCredentials(ssl);
 }
 
 }  // namespace geoloc::client::testing

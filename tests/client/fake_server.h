@@ -39,6 +39,7 @@
 #include "geoloc/v1/geoloc.grpc.pb.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
+#include "tests/support/tls_material.h"
 
 namespace geoloc::client::testing {
 
@@ -88,6 +89,12 @@ class FakeServer {
 
   friend class Impl;
 };
+
+// Credentials for a FakeServer that speaks TLS with `tls`'s server certificate (geoloc.test and
+// 127.0.0.1) and, with `require_client_cert`, serves only clients whose certificate `tls`'s CA
+// signed (mutual TLS).
+std::shared_ptr<grpc::ServerCredentials> TlsServerCredentials(
+    const ::geoloc::testing::TlsMaterial& tls, bool require_client_cert);
 
 }  // namespace geoloc::client::testing
 

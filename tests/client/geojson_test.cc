@@ -174,7 +174,7 @@ TEST(GeoJsonBuilderTest, LocateResponseBecomesFeatures) {
   v1::CellConfidence* cell = response.add_cells();
   cell->set_token("abc");
   cell->set_level(10);
-  cell->set_probability(0.5);
+  cell->set_weight_share(0.5);
   *cell->mutable_center() = LL(10, 20);
   for (const v1::LatLng& p : {LL(9, 19), LL(9, 21), LL(11, 21), LL(11, 19)}) {
     *cell->add_polygon() = p;
@@ -208,6 +208,121 @@ TEST(GeoJsonBuilderTest, LocateResponseBecomesFeatures) {
   EXPECT_EQ(position[1].number_value(), 10);
   const auto& cell_point = features[5].struct_value().fields().at("geometry").struct_value();
   EXPECT_EQ(cell_point.fields().at("type").string_value(), "Point");
+}
+
+// A calibrated answer: one region across the antimeridian with a hole, one that is the whole
+// Earth, one that is empty; the best estimate carries the calibrated probabilities.
+TEST(GeoJsonBuilderTest, RegionsBecomeMultiPolygonsWithTheirLevelAndArea) {
+  v1::LocateResponse response;
+  *response.mutable_best()->mutable_location() = LL(0, 179.5);
+  response.set_calibrated(true);
+  response.set_localizable_probability(0.4);
+  v1::WithinProbability* w = response.add_within();
+  w->set_threshold_km(25);
+  w->set_probability(0.3);
+  v1::ConfidenceRegion* region = response.add_regions();
+  region->set_level(0.5);
+  region->set_guaranteed_coverage(0.52);
+  region->set_area_km2(1234);
+  v1::RegionPiece* piece = region->add_pieces();
+  piece->set_area_km2(1234);
+  for (const v1::LatLng& p : {LL(-2, 178), LL(-2, -178), LL(2, -178), LL(2, 178)}) {
+    *piece->mutable_exterior()->add_vertices() = p;
+  }
+  // A clockwise hole east of the antimeridian cut (in the western hemisphere's piece).
+  v1::Ring* hole = piece->add_holes();
+  for (const v1::LatLng& p : {LL(-1, -179.5), LL(1, -179.5), LL(1, -178.5), LL(-1, -178.5)}) {
+    *hole->add_vertices() = p;
+  }
+  v1::ConfidenceRegion* whole = response.add_regions();
+  whole->set_level(0.95);
+  whole->set_guaranteed_coverage(1);
+  whole->set_whole_sphere(true);
+  whole->set_area_km2(510065881);
+  v1::ConfidenceRegion* empty = response.add_regions();
+  empty->set_level(0.1);
+
+  GeoJsonBuilder builder;
+  builder.AddLocateResponse("img.jpg", response);
+  absl::StatusOr<std::string> json = builder.ToJson();
+  ASSERT_TRUE(json.ok()) << json.status();
+  const google::protobuf::Struct collection = ParseStruct(*json);
+  const auto& features = collection.fields().at("features").list_value().values();
+  std::vector<const google::protobuf::Struct*> regions;
+  const google::protobuf::Struct* best = nullptr;
+  for (const auto& f : features) {
+    const auto& props = f.struct_value().fields().at("properties").struct_value();
+    if (props.fields().at("kind").string_value() == "region") regions.push_back(&f.struct_value());
+    if (props.fields().at("kind").string_value() == "estimate") best = &props;
+  }
+  ASSERT_NE(best, nullptr);
+  EXPECT_TRUE(best->fields().at("calibrated").bool_value());
+  EXPECT_DOUBLE_EQ(best->fields().at("localizable_probability").number_value(), 0.4);
+  EXPECT_DOUBLE_EQ(best->fields()
+                       .at("within")
+                       .list_value()
+                       .values(0)
+                       .struct_value()
+                       .fields()
+                       .at("probability")
+                       .number_value(),
+                   0.3);
+  ASSERT_EQ(regions.size(), 3u);
+  const auto& props0 = regions[0]->fields().at("properties").struct_value().fields();
+  EXPECT_DOUBLE_EQ(props0.at("level").number_value(), 0.5);
+  EXPECT_DOUBLE_EQ(props0.at("area_km2").number_value(), 1234);
+  EXPECT_TRUE(props0.at("calibrated").bool_value());
+  const auto& geometry = regions[0]->fields().at("geometry").struct_value().fields();
+  EXPECT_EQ(geometry.at("type").string_value(), "MultiPolygon");
+  // Cut at the antimeridian: two polygons; the hole goes with the western one.
+  const auto& polygons = geometry.at("coordinates").list_value().values();
+  ASSERT_EQ(polygons.size(), 2);
+  int with_hole = -1, west = -1;
+  for (int i = 0; i < 2; ++i) {
+    const auto& rings = polygons[i].list_value().values();
+    bool has_west = false, has_east = false;
+    for (const auto& ring : rings) {
+      for (const auto& position : ring.list_value().values()) {
+        const double x = position.list_value().values(0).number_value();
+        EXPECT_TRUE(x >= -180 && x <= 180) << x;
+        has_west |= x > -180 && x < 0;
+        has_east |= x > 0 && x < 180;
+      }
+    }
+    EXPECT_NE(has_west, has_east);  // each polygon on one side of the cut
+    if (has_west) west = i;
+    if (rings.size() == 2) with_hole = i;
+  }
+  EXPECT_EQ(with_hole, west);
+  ASSERT_GE(with_hole, 0);
+  const auto& hole_ring =
+      polygons[with_hole].list_value().values(1).list_value().values();
+  EXPECT_LT(hole_ring[0].list_value().values(0).number_value(), -178);
+  auto signed_area = [](const auto& ring) {  // shoelace in lon/lat: > 0 counter-clockwise
+    double sum = 0;
+    for (int i = 0; i + 1 < ring.size(); ++i) {
+      const auto& p = ring[i].list_value().values();
+      const auto& q = ring[i + 1].list_value().values();
+      sum += p[0].number_value() * q[1].number_value() - q[0].number_value() * p[1].number_value();
+    }
+    return sum / 2;
+  };
+  EXPECT_LT(signed_area(hole_ring), 0);  // holes clockwise (RFC 7946)
+  EXPECT_GT(signed_area(polygons[with_hole].list_value().values(0).list_value().values()), 0);
+  // Whole sphere: the whole map; empty: a feature with no geometry.
+  EXPECT_EQ(regions[1]->fields().at("geometry").struct_value().fields().at("type").string_value(),
+            "Polygon");
+  EXPECT_TRUE(regions[2]->fields().at("geometry").has_null_value());
+
+  // Uncalibrated: no region, and the best estimate says so.
+  v1::LocateResponse plain;
+  *plain.mutable_best()->mutable_location() = LL(0, 0);
+  GeoJsonBuilder plain_builder;
+  plain_builder.AddLocateResponse("img.jpg", plain);
+  absl::StatusOr<std::string> plain_json = plain_builder.ToJson();
+  ASSERT_TRUE(plain_json.ok());
+  EXPECT_THAT(*plain_json, ::testing::Not(::testing::HasSubstr("\"region\"")));
+  EXPECT_THAT(*plain_json, ::testing::HasSubstr("\"calibrated\": false"));
 }
 
 TEST(GeoJsonBuilderTest, NonFiniteNumbersBecomeNull) {

@@ -1,33 +1,27 @@
-// Helpers for the client tests: scratch directories, files, and running the CLI binaries.
+// Helpers for the client tests: the command lines of the CLI binaries under test, and a port
+// nothing listens on. Scratch directories, files and running commands come from tests/support
+// (brought into this namespace so the tests spell them testing::RunCommand and so on).
 //
-//   std::string dir = MakeTempDir("cli");
-//   WriteTestFile(dir + "/a.jpg", "LATLON 48.8582 2.2945");
-//   CommandResult run = RunCommand(CliCommand("locate " + dir + "/a.jpg", server->address()));
+//   ScratchDir dir("cli");
+//   WriteTestFile(dir.file("a.jpg"), "LATLON 48.8582 2.2945");
+//   CommandResult run = RunCommand(CliCommand("locate " + dir.file("a.jpg"), server->address()));
 //   EXPECT_EQ(run.exit_code, 0) << run.err;
 #ifndef GEOLOC_TESTS_CLIENT_TEST_UTIL_H_
 #define GEOLOC_TESTS_CLIENT_TEST_UTIL_H_
 
 #include <string>
 
+#include "tests/support/command.h"
+#include "tests/support/scratch_dir.h"
+
 namespace geoloc::client::testing {
 
-struct CommandResult {
-  int exit_code = -1;  // the process's exit status; -1 when it did not exit normally
-  std::string out;     // stdout
-  std::string err;     // stderr
-};
-
-// Runs `command` with /bin/sh and collects its exit status, stdout and stderr.
-CommandResult RunCommand(const std::string& command);
-
-// A fresh directory under the build's test-tmp directory (or $TMPDIR).
-std::string MakeTempDir(const std::string& prefix);
-void WriteTestFile(const std::string& path, const std::string& contents);
-std::string ReadTestFile(const std::string& path);
-bool FileExists(const std::string& path);
-
-// Quotes `text` for /bin/sh.
-std::string ShellQuote(const std::string& text);
+using ::geoloc::testing::CommandResult;
+using ::geoloc::testing::ReadTestFile;
+using ::geoloc::testing::RunCommand;
+using ::geoloc::testing::ScratchDir;
+using ::geoloc::testing::ShellQuote;
+using ::geoloc::testing::WriteTestFile;
 
 // "env -u GEOLOC_TOKEN -u GEOLOC_ADMIN_TOKEN <env> <geoloc> <args> --server=<server>": the CLI
 // with a clean token environment plus `env` ("GEOLOC_TOKEN=x", may be empty).

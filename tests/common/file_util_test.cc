@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc {
 namespace {
@@ -13,15 +14,8 @@ namespace fs = std::filesystem;
 
 class FileUtilTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("geoloc_file_util_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  const testing::ScratchDir scratch_{"file-util"};
+  const fs::path dir_ = scratch_.path();
 };
 
 TEST_F(FileUtilTest, WriteAtomicallyReplacesContentsAndLeavesNoTemporaries) {

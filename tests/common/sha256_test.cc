@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc {
 namespace {
@@ -16,7 +17,8 @@ TEST(Sha256Test, KnownVectors) {
 }
 
 TEST(Sha256Test, FileMatchesBytes) {
-  const auto path = std::filesystem::temp_directory_path() / "geoloc_sha256_test.bin";
+  const testing::ScratchDir dir("sha256");
+  const std::filesystem::path path = dir.file("data.bin");
   std::string data(3 << 20, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 131 % 251);
   std::ofstream(path, std::ios::binary) << data;

@@ -22,15 +22,15 @@ TEST(CellConfidenceTest, WeightsAggregatePerCellAndLevel) {
   ASSERT_GE(cells->size(), 3u);
   EXPECT_EQ((*cells)[0].level, 10);
   EXPECT_EQ((*cells)[0].id, cells::CellIdAt(paris, 10));
-  EXPECT_NEAR((*cells)[0].probability, 0.7, 1e-12);
+  EXPECT_NEAR((*cells)[0].weight_share, 0.7, 1e-12);
   EXPECT_EQ((*cells)[0].token, cells::CellToken(cells::CellIdAt(paris, 10)));
   EXPECT_EQ((*cells)[0].polygon.size(), 16u);  // 4 edges x 4 points
   EXPECT_EQ((*cells)[1].id, cells::CellIdAt(london, 10));
-  EXPECT_NEAR((*cells)[1].probability, 0.3, 1e-12);
+  EXPECT_NEAR((*cells)[1].weight_share, 0.3, 1e-12);
   // Level 2: both cities may share a cell; probabilities at a level always sum to 1.
   double level2 = 0;
   for (const auto& c : *cells) {
-    if (c.level == 2) level2 += c.probability;
+    if (c.level == 2) level2 += c.weight_share;
   }
   EXPECT_NEAR(level2, 1.0, 1e-12);
 }
@@ -45,8 +45,8 @@ TEST(CellConfidenceTest, KeepsTheMostProbableCellsAndRejectsBadInput) {
   auto cells = RetrievalCellConfidences(positions, weights, std::vector<int>{8}, 3, false, 1);
   ASSERT_TRUE(cells.ok());
   ASSERT_EQ(cells->size(), 3u);
-  EXPECT_NEAR((*cells)[0].probability, 10 / 55.0, 1e-12);
-  EXPECT_NEAR((*cells)[2].probability, 8 / 55.0, 1e-12);
+  EXPECT_NEAR((*cells)[0].weight_share, 10 / 55.0, 1e-12);
+  EXPECT_NEAR((*cells)[2].weight_share, 8 / 55.0, 1e-12);
   EXPECT_TRUE((*cells)[0].polygon.empty());
   EXPECT_EQ(RetrievalCellConfidences(positions, weights, std::vector<int>{31}, 3, false, 1)
                 .status()

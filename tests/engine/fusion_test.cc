@@ -18,14 +18,14 @@ TEST(FusionTest, ClassifierProbabilityReranksPeaks) {
   const auto peaks = PeaksWithMasses({0.6, 0.4});
   const FusedChoice c = FusePeaks(peaks, std::vector<double>{0.1, 0.8}, 10);
   EXPECT_EQ(c.peak, 1);
-  EXPECT_NEAR(c.confidence, 0.36 / 0.48, 1e-12);
+  EXPECT_NEAR(c.weight_share, 0.36 / 0.48, 1e-12);
 }
 
 TEST(FusionTest, UniformClassifierKeepsRetrievalOrder) {
   const auto peaks = PeaksWithMasses({0.5, 0.3, 0.2});
   const FusedChoice c = FusePeaks(peaks, std::vector<double>{0.25, 0.25, 0.25}, 4);
   EXPECT_EQ(c.peak, 0);
-  EXPECT_NEAR(c.confidence, 0.5, 1e-12);
+  EXPECT_NEAR(c.weight_share, 0.5, 1e-12);
 }
 
 TEST(FusionTest, PeaksOutsideEveryCellFallBackToRetrieval) {
@@ -33,7 +33,7 @@ TEST(FusionTest, PeaksOutsideEveryCellFallBackToRetrieval) {
   const auto peaks = PeaksWithMasses({0.2, 0.7, 0.1});
   const FusedChoice c = FusePeaks(peaks, std::vector<double>{0, 0, 0}, 50);
   EXPECT_EQ(c.peak, 1);
-  EXPECT_NEAR(c.confidence, 0.7, 1e-12);
+  EXPECT_NEAR(c.weight_share, 0.7, 1e-12);
 }
 
 TEST(FusionTest, FloorDecidesBetweenMassAndProbability) {
@@ -48,7 +48,7 @@ TEST(FusionTest, TiesKeepRetrievalOrderAndNoPeaksGiveNone) {
   EXPECT_EQ(FusePeaks(peaks, std::vector<double>{0.3, 0.3}, 5).peak, 0);
   const FusedChoice none = FusePeaks({}, {}, 5);
   EXPECT_EQ(none.peak, -1);
-  EXPECT_EQ(none.confidence, 0);
+  EXPECT_EQ(none.weight_share, 0);
 }
 
 }  // namespace

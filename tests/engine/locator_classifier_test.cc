@@ -15,6 +15,7 @@
 #include "core/model/preprocess.h"
 #include "gtest/gtest.h"
 #include "locator_fixture.h"
+#include "tests/support/scratch_dir.h"
 #include "tools/cells/bundle_extras.h"
 
 namespace geoloc::engine {
@@ -49,16 +50,13 @@ double CellProbability(const BundleClassifier& classifier, const std::vector<flo
 class BundleCopy {
  public:
   BundleCopy(const std::string& from, const std::string& name)
-      : path_((fs::temp_directory_path() /
-               ("geoloc-locator-" + name + "-" + std::to_string(::getpid())))
-                  .string()) {
-    fs::remove_all(path_);
+      : dir_("locator-" + name), path_(dir_.file(name)) {
     fs::copy(from, path_, fs::copy_options::recursive);
   }
-  ~BundleCopy() { fs::remove_all(path_); }
   const std::string& path() const { return path_; }
 
  private:
+  ::geoloc::testing::ScratchDir dir_;
   std::string path_;
 };
 
@@ -97,7 +95,7 @@ TEST_F(LocatorTest, ClassifierCellsEstimateAndFusedBestFollowTheirDefinitions) {
     const geo::LatLon center = cells::CellCenter(classifier->cells().leaf_node(top).id);
     EXPECT_NEAR(r.classifier->pos.lat, center.lat, 1e-9);
     EXPECT_NEAR(r.classifier->pos.lon, center.lon, 1e-9);
-    EXPECT_NEAR(r.classifier->confidence, probs[top], 1e-5);
+    EXPECT_NEAR(r.classifier->weight_share, probs[top], 1e-5);
     EXPECT_GT(r.classifier->uncertainty_km, 0);
 
     // Classifier cells: the most probable first, each probability the sum over its leaves, and
@@ -105,9 +103,9 @@ TEST_F(LocatorTest, ClassifierCellsEstimateAndFusedBestFollowTheirDefinitions) {
     ASSERT_EQ(r.classifier_cells.size(), 4u);
     for (size_t i = 0; i < r.classifier_cells.size(); ++i) {
       const CellConfidence& c = r.classifier_cells[i];
-      EXPECT_NEAR(c.probability, CellProbability(*classifier, probs, c.token), 1e-5) << c.token;
+      EXPECT_NEAR(c.weight_share, CellProbability(*classifier, probs, c.token), 1e-5) << c.token;
       if (i > 0) {
-        EXPECT_LE(c.probability, r.classifier_cells[i - 1].probability);
+        EXPECT_LE(c.weight_share, r.classifier_cells[i - 1].weight_share);
       }
     }
     for (const cells::CellNode& node : classifier->cells().nodes()) {
@@ -116,7 +114,7 @@ TEST_F(LocatorTest, ClassifierCellsEstimateAndFusedBestFollowTheirDefinitions) {
                                       [&](const CellConfidence& c) { return c.token == token; });
       if (!listed) {
         EXPECT_LE(CellProbability(*classifier, probs, token),
-                  r.classifier_cells.back().probability + 1e-6);
+                  r.classifier_cells.back().weight_share + 1e-6);
       }
     }
 
@@ -130,7 +128,7 @@ TEST_F(LocatorTest, ClassifierCellsEstimateAndFusedBestFollowTheirDefinitions) {
     ASSERT_GE(fused.peak, 0);
     EXPECT_EQ(r.best.pos.lat, r.peaks[fused.peak].pos.lat);
     EXPECT_EQ(r.best.pos.lon, r.peaks[fused.peak].pos.lon);
-    EXPECT_NEAR(r.best.confidence, fused.confidence, 1e-6);
+    EXPECT_NEAR(r.best.weight_share, fused.weight_share, 1e-6);
     // Retrieval's answer stays visible beside the fused one.
     EXPECT_EQ(r.retrieval.pos.lat, r.peaks[0].pos.lat);
   }
@@ -161,7 +159,7 @@ TEST_F(LocatorTest, ExplainOfAClassifierCellBackPropagatesItsProbability) {
     EXPECT_NEAR(r->score, expected, tolerance) << target.cell_token;
     ASSERT_TRUE(r->cell.has_value());
     EXPECT_EQ(r->cell->token, target.cell_token);
-    EXPECT_NEAR(r->cell->probability, expected, tolerance);
+    EXPECT_NEAR(r->cell->weight_share, expected, tolerance);
     EXPECT_NE(r->description.find("classifier cell"), std::string::npos) << r->description;
     EXPECT_EQ(r->saliency.cols, locator->model_info().input_width);
     EXPECT_FALSE(r->overlay_png.empty());

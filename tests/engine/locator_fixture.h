@@ -1,5 +1,5 @@
 // The shared fixture of the Locator tests: the server fixture's model, Grad-CAM model, bundles
-// and query photos (tests/server/make_fixture.sh; GEOLOC_SERVER_FIXTURE names its directory).
+// and query photos (tests/support/make_fixture.sh server; GEOLOC_SERVER_FIXTURE names its directory).
 #ifndef GEOLOC_TESTS_ENGINE_LOCATOR_FIXTURE_H_
 #define GEOLOC_TESTS_ENGINE_LOCATOR_FIXTURE_H_
 

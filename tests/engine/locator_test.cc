@@ -1,4 +1,4 @@
-// The Locator on the shared server fixture (tests/server/make_fixture.sh): a real model, a real
+// The Locator on the shared server fixture (tests/support/make_fixture.sh server): a real model, a real
 // bundle, the synthetic world's query photos.
 #include "core/engine/locator.h"
 
@@ -53,7 +53,7 @@ TEST_F(LocatorTest, LocatesQueriesAndReportsConsistentPeaksAndCells) {
     // Cells: per level, the probabilities are the neighbours' weights in each cell.
     double level8 = 0;
     for (const auto& c : r.cells) {
-      if (c.level == 8) level8 += c.probability;
+      if (c.level == 8) level8 += c.weight_share;
     }
     EXPECT_LE(level8, 1.0 + 1e-9);
     if (geo::HaversineKm(r.best.pos, queries[i].truth) < 0.025) ++exact;
@@ -250,7 +250,7 @@ TEST_F(LocatorTest, ExplainTargetsAPeakANeighbourAndACell) {
   auto c = locator->Explain(queries[0].image, cell, params, false);
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_TRUE(c->cell.has_value());
-  EXPECT_NEAR(c->cell->probability, a->locate.cells[0].probability, 1e-9);
+  EXPECT_NEAR(c->cell->weight_share, a->locate.cells[0].weight_share, 1e-9);
 
   cell.cell_token = "1";  // face 0: none of the fixture's cities lies there
   const bool any_in_face0 = [&] {

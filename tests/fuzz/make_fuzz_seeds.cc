@@ -26,6 +26,7 @@
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
+#include "tests/support/forged_images.h"
 
 namespace {
 
@@ -35,8 +36,6 @@ struct Seed {
   std::string name;
   std::string bytes;
 };
-
-std::string Be16(int v) { return {static_cast<char>((v >> 8) & 255), static_cast<char>(v & 255)}; }
 
 // A colourful test card: four quadrants and a gradient, so every decoder path sees real content.
 cv::Mat Card(int width, int height) {
@@ -60,17 +59,6 @@ std::string Encode(const cv::Mat& image, const std::string& ext, const std::vect
     std::exit(1);
   }
   return std::string(buffer.begin(), buffer.end());
-}
-
-// JPEG with an APP1 Exif block holding only Orientation (little-endian TIFF), right after SOI.
-std::string WithExifOrientation(const std::string& jpeg, int orientation) {
-  const std::string tiff =
-      std::string("II*\0", 4) + std::string("\x08\0\0\0", 4) + std::string("\x01\0", 2) +
-      std::string("\x12\x01\x03\0", 4) + std::string("\x01\0\0\0", 4) +
-      std::string(1, static_cast<char>(orientation)) + std::string("\0\0\0\0\0\0", 6);
-  const std::string payload = std::string("Exif\0\0", 6) + tiff;
-  return jpeg.substr(0, 2) + "\xFF\xE1" + Be16(static_cast<int>(payload.size()) + 2) + payload +
-         jpeg.substr(2);
 }
 
 std::vector<Seed> GeneratedImages() {
@@ -107,9 +95,10 @@ std::vector<Seed> GeneratedImages() {
       {"sixteen_bit.tif", Encode(deep, ".tif", {})},
   };
   const std::string base = seeds[0].bytes;
-  for (int orientation : {3, 6, 8}) {
+  for (uint16_t orientation : {3, 6, 8}) {
     seeds.push_back({"orientation" + std::to_string(orientation) + ".jpg",
-                     WithExifOrientation(base, orientation)});
+                     geoloc::testing::WithJpegExif(
+                         base, geoloc::testing::ExifOrientationBlock(orientation))});
   }
   return seeds;
 }

@@ -22,7 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "hardening_support.h"
+#include "tests/hardening/hardening_support.h"
 
 namespace geoloc::hardening {
 namespace {
@@ -94,7 +94,7 @@ class AuthTest : public ::testing::Test {
 };
 
 TEST_F(AuthTest, TokenFilesGateEachServiceAndSighupRotatesThem) {
-  TempDir dir("auth");
+  ScratchDir dir("auth");
   const std::string client_tokens = dir.file("client-tokens");
   const std::string admin_tokens = dir.file("admin-tokens");
   WriteFileAtomic(client_tokens,
@@ -221,7 +221,7 @@ TEST_F(AuthTest, AdminTokenFromTheEnvironmentOpensIndexAdminOnly) {
 TEST_F(AuthTest, SwapIndexOnlyLoadsValidBundlesFromInsideTheIndexRoot) {
   // An index root of our own: a copy of v1 and of the corrupt bundle inside; a link that leads
   // out to the fixture's v2; the fixture's bundles beside it (outside).
-  TempDir root("index-root");
+  ScratchDir root("index-root");
   fs::copy(fixture_.bundle("v1"), root.file("v1-copy"), fs::copy_options::recursive);
   fs::copy(fixture_.bundle("corrupt"), root.file("corrupt"), fs::copy_options::recursive);
   fs::create_directory_symlink(fixture_.bundle("v2"), root.file("escape"));

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "hardening_support.h"
+#include "tests/hardening/hardening_support.h"
 
 namespace geoloc::hardening {
 namespace {

@@ -1,21 +1,13 @@
-#include "hardening_support.h"
-
-#include <dirent.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "tests/hardening/hardening_support.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 #ifndef GEOLOC_CLI_PATH
@@ -42,20 +34,6 @@ std::string GoodImage(const Fixture& fixture) {
   return queries.front().bytes;
 }
 
-TempDir::TempDir(const std::string& tag) {
-  static std::atomic<int> counter{0};
-  path_ = (fs::temp_directory_path() /
-           absl::StrCat("geoloc-", tag, "-", ::getpid(), "-", counter++))
-              .string();
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 void WriteFileAtomic(const std::string& path, const std::string& contents) {
   const std::string temp = path + ".tmp";
   {
@@ -80,15 +58,6 @@ double RequestCount(const ServerProcess& server, const std::string& method,
                                      "\"}"));
 }
 
-bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
-}
-
 namespace {
 
 absl::StatusOr<v1::GetStatusResponse> Status(const ServerProcess& server) {
@@ -109,31 +78,12 @@ int InFlight(const ServerProcess& server) {
   return status.ok() ? static_cast<int>(status->in_flight()) : -1;
 }
 
-pid_t FindGeolocdChild() {
-  std::error_code ec;
-  const fs::path geolocd = fs::canonical(GEOLOC_GEOLOCD_PATH, ec);
-  pid_t found = -1;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    pid_t pid;
-    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    std::ifstream stat_file(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; split after the last ')'.
-    const size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    std::vector<std::string> fields =
-        absl::StrSplit(stat.substr(paren + 1), ' ', absl::SkipEmpty());
-    pid_t ppid;
-    if (fields.size() < 2 || fields[0] == "Z" || !absl::SimpleAtoi(fields[1], &ppid) ||
-        ppid != ::getpid()) {
-      continue;
-    }
-    std::error_code exe_ec;
-    if (fs::read_symlink(entry.path() / "exe", exe_ec) != geolocd) continue;
-    if (found != -1) return -1;  // ambiguous
-    found = pid;
-  }
-  return found;
+int AdmittedImages(const ServerProcess& server) {
+  absl::StatusOr<std::string> text = testing::HttpGet(server.metrics_port(), "/metrics");
+  if (!text.ok()) return -1;
+  const double batched = testing::MetricValue(*text, "geoloc_batch_size_sum").value_or(0);
+  const int queued = QueueDepth(server);
+  return queued < 0 ? -1 : static_cast<int>(batched) + queued;
 }
 
 int64_t ResidentBytes(pid_t pid) {
@@ -147,22 +97,6 @@ int64_t ResidentBytes(pid_t pid) {
     if (absl::ConsumeSuffix(&rest, " kB") && absl::SimpleAtoi(rest, &kib)) return kib * 1024;
   }
   return -1;
-}
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-std::string ShellQuote(const std::string& text) {
-  return absl::StrCat("'", absl::StrReplaceAll(text, {{"'", "'\\''"}}), "'");
 }
 
 std::string CliCommand(const std::string& args, const std::string& target) {

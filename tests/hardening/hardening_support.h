@@ -1,11 +1,12 @@
-// Helpers the hardening integration tests share, on top of tests/server/server_process.h: server
-// flags for the fixture, metric reads, polling, a background flood that keeps the encoder busy,
-// /proc reads of the server's memory, and running the `geoloc` CLI.
+// Helpers the hardening integration tests share, on top of tests/support (server_process.h,
+// command.h, scratch_dir.h, wait_until.h): server flags for the fixture, metric reads, the
+// server's queue and admission counts, a background flood that keeps the encoder busy, /proc
+// reads of the server's memory, and the `geoloc` CLI's command line.
 //
 //   ServerProcess server(HardeningFlags(fixture, {"--queue_capacity=4"}));
 //   ASSERT_TRUE(server.Start().ok()) << server.Log();
 //   Flood flood(server, GoodImage(fixture), /*calls=*/40);   // 40 concurrent Locate calls
-//   ASSERT_TRUE(WaitUntil([&] { return QueueDepth(server) >= 20; }, absl::Seconds(60)));
+//   ASSERT_TRUE(WaitUntil([&] { return AdmittedImages(server) >= 40; }, absl::Seconds(60)));
 //
 // Threading: everything here is for the test's main thread, except Flood, whose calls run on its
 // own threads (its accessors are thread-safe). Polling helpers wait for states, never assert on
@@ -16,7 +17,6 @@
 #include <sys/types.h>
 
 #include <atomic>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,12 +26,21 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "client/geoloc_client.h"
-#include "server_process.h"
+#include "tests/support/command.h"
+#include "tests/support/scratch_dir.h"
+#include "tests/support/server_process.h"
+#include "tests/support/wait_until.h"
 
 namespace geoloc::hardening {
 
+using ::geoloc::testing::CommandResult;
 using ::geoloc::testing::Fixture;
+using ::geoloc::testing::RunCommand;
+using ::geoloc::testing::ScratchDir;
 using ::geoloc::testing::ServerProcess;
+using ::geoloc::testing::ShellQuote;
+using ::geoloc::testing::Stderr;
+using ::geoloc::testing::WaitUntil;
 
 // ServerProcess::DefaultFlags (fixture model, bundle v1, one thread per stage) followed by
 // `extra`; a flag given twice takes its last value.
@@ -41,20 +50,6 @@ std::vector<std::string> HardeningFlags(const Fixture& fixture,
 // The first photo of the synthetic world's query split (a 320x240 JPEG); aborts the test binary
 // with a message when the fixture is missing.
 std::string GoodImage(const Fixture& fixture);
-
-// A fresh directory under the system temp dir, removed by the destructor.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag);
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // Writes `contents` to `path` atomically (temp file + rename), as an operator or Kubernetes would.
 void WriteFileAtomic(const std::string& path, const std::string& contents);
@@ -66,28 +61,24 @@ double Metric(const ServerProcess& server, const std::string& series);
 double RequestCount(const ServerProcess& server, const std::string& method,
                     const std::string& code);
 
-// Polls `condition` (every 20 ms) until it holds or `timeout` passes; returns whether it held.
-bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout);
-
 // GetStatus' queue_depth / in_flight (admitted images not yet batched / Geolocator calls in
 // progress) through an admin-less client; -1 when GetStatus fails.
 int QueueDepth(const ServerProcess& server);
 int InFlight(const ServerProcess& server);
+// Images the server has admitted into its Locate pipeline so far: those already batched for the
+// encoder (the sum of geoloc_batch_size) plus those still queued (queue_depth). Never more than
+// the true count at the moment it returns (the batched count is read first, so an image moving
+// from the queue into a batch between the two reads is missed, not counted twice): a test that
+// waits for it to reach N knows that N images were admitted, and that a drain starting now
+// refuses none of them. -1 when a read fails.
+int AdmittedImages(const ServerProcess& server);
 
-// The pid of the only live geolocd child of this test process (-1 if there is none or several).
-pid_t FindGeolocdChild();
 // VmRSS of `pid` in bytes (/proc/<pid>/status), or -1.
 int64_t ResidentBytes(pid_t pid);
 
-// Runs `command` through the shell with stderr merged into stdout.
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-CommandResult RunCommand(const std::string& command);
-// The `geoloc` CLI with `args` against `target`, with the token variables cleared.
+// The `geoloc` CLI with `args` against `target`, with the token variables cleared (run it with
+// RunCommand, tests/support/command.h).
 std::string CliCommand(const std::string& args, const std::string& target);
-std::string ShellQuote(const std::string& text);
 
 // `calls` concurrent Locate calls of `image`, each on its own thread, started by the constructor.
 // Wait() (or the destructor) joins them.

@@ -1,7 +1,5 @@
 #include "hostile_corpus.h"
 
-#include <jpeglib.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -14,39 +12,29 @@
 #include "absl/strings/string_view.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
+#include "tests/support/forged_images.h"
 
 namespace geoloc::hardening {
 namespace {
 
 using absl::StatusCode;
 
+using testing::Be16;
+using testing::Be32;
+using testing::BuildTiff;
+using testing::ExifOrientationBlock;
+using testing::Le16;
+using testing::Le24;
+using testing::Le32;
+using testing::PngChunk;
+using testing::TiffLayout;
+using testing::TiffTag;
+using testing::WithJpegExif;
+using testing::tiff::kAscii;
+using testing::tiff::kLong;
+using testing::tiff::kShort;
+
 // ---- Bytes ----------------------------------------------------------------------------------
-
-std::string Le16(uint32_t v) {
-  return {static_cast<char>(v & 0xFF), static_cast<char>((v >> 8) & 0xFF)};
-}
-std::string Le24(uint32_t v) { return Le16(v) + static_cast<char>((v >> 16) & 0xFF); }
-std::string Le32(uint32_t v) { return Le16(v) + Le16(v >> 16); }
-std::string Be16(uint32_t v) {
-  return {static_cast<char>((v >> 8) & 0xFF), static_cast<char>(v & 0xFF)};
-}
-std::string Be32(uint32_t v) { return Be16(v >> 16) + Be16(v); }
-
-// CRC-32 (ISO 3309, as PNG uses it).
-uint32_t Crc32(absl::string_view data) {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t n = 0; n < 256; ++n) {
-      uint32_t c = n;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[n] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : data) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
 
 uint32_t Adler32(absl::string_view data) {
   uint32_t a = 1, b = 0;
@@ -96,49 +84,17 @@ std::string Encode(const cv::Mat& image, const std::string& ext, const std::vect
   return std::string(buffer.begin(), buffer.end());
 }
 
-// A CMYK JPEG as Photoshop writes them (Adobe APP14 marker, inverted values), through libjpeg:
-// OpenCV cannot write CMYK.
+// A CMYK JPEG with gradients in cyan and magenta (libjpeg: OpenCV cannot write CMYK).
 std::string CmykJpeg(int width, int height) {
-  jpeg_compress_struct cinfo;
-  jpeg_error_mgr jerr;
-  cinfo.err = jpeg_std_error(&jerr);
-  jpeg_create_compress(&cinfo);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;  // NOLINT(runtime/int): libjpeg's type
-  jpeg_mem_dest(&cinfo, &buffer, &size);
-  cinfo.image_width = static_cast<JDIMENSION>(width);
-  cinfo.image_height = static_cast<JDIMENSION>(height);
-  cinfo.input_components = 4;
-  cinfo.in_color_space = JCS_CMYK;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_colorspace(&cinfo, JCS_CMYK);  // also writes the Adobe marker
-  jpeg_set_quality(&cinfo, 90, TRUE);
-  jpeg_start_compress(&cinfo, TRUE);
-  std::vector<unsigned char> row(static_cast<size_t>(width) * 4);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    const unsigned y = cinfo.next_scanline;
-    for (int x = 0; x < width; ++x) {
-      row[x * 4 + 0] = static_cast<unsigned char>(255 - x * 255 / std::max(1, width - 1));
-      row[x * 4 + 1] = static_cast<unsigned char>(255 - y * 255 / std::max(1u, cinfo.image_height - 1));
-      row[x * 4 + 2] = 200;
-      row[x * 4 + 3] = 230;
-    }
-    JSAMPROW rows[1] = {row.data()};
-    jpeg_write_scanlines(&cinfo, rows, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  std::string out(reinterpret_cast<char*>(buffer), size);
-  std::free(buffer);
-  return out;
+  return testing::CmykJpeg(width, height, /*quality=*/90, [&](int x, int y, uint8_t* ink) {
+    ink[0] = static_cast<uint8_t>(255 - x * 255 / std::max(1, width - 1));
+    ink[1] = static_cast<uint8_t>(255 - y * 255 / std::max(1, height - 1));
+    ink[2] = 200;
+    ink[3] = 230;
+  });
 }
 
 // ---- PNG by hand (stored deflate blocks: no zlib needed) -------------------------------------
-
-std::string PngChunk(absl::string_view type, absl::string_view data) {
-  const std::string body = absl::StrCat(type, data);
-  return Be32(static_cast<uint32_t>(data.size())) + body + Be32(Crc32(body));
-}
 
 std::string PngSignature() { return std::string("\x89PNG\r\n\x1A\n", 8); }
 
@@ -177,76 +133,6 @@ std::string HandPng(int width, int height, int depth, int color_type, PixelFn pi
 
 // ---- TIFF by hand -----------------------------------------------------------------------------
 
-constexpr uint16_t kShort = 3, kLong = 4, kAscii = 2;
-constexpr uint32_t kAtPixels = 0xFFFFFFFEu;  // placeholder: replaced by the pixel data's offset
-
-struct TiffTag {
-  uint16_t tag;
-  uint16_t type;
-  uint32_t count;
-  std::vector<uint32_t> values;       // count values (SHORT or LONG), or empty with raw_field
-  std::optional<uint32_t> raw_field;  // written as is into the value field (odd entries)
-};
-
-struct TiffLayout {
-  bool big_endian = false;
-  std::optional<uint32_t> ifd0_offset;      // default: 8
-  std::optional<uint32_t> next_ifd;         // default: 0 (no next IFD)
-  std::optional<uint16_t> entry_count;      // default: the number of tags
-};
-
-std::string TiffBytes(bool be, uint32_t v, int width) {
-  if (width == 2) return be ? Be16(v) : Le16(v);
-  return be ? Be32(v) : Le32(v);
-}
-
-std::string BuildTiff(std::vector<TiffTag> tags, const std::string& pixels, TiffLayout layout = {}) {
-  const bool be = layout.big_endian;
-  const uint32_t ifd = 8;
-  const uint32_t ifd_size = 2 + 12 * static_cast<uint32_t>(tags.size()) + 4;
-  // Out-of-line values follow the IFD, each at an even offset; the pixels come last.
-  uint32_t cursor = ifd + ifd_size;
-  std::vector<uint32_t> value_offsets(tags.size(), 0);
-  for (size_t i = 0; i < tags.size(); ++i) {
-    const TiffTag& t = tags[i];
-    const uint32_t unit = t.type == kShort ? 2 : 4;
-    if (!t.raw_field && t.count * unit > 4) {
-      value_offsets[i] = cursor;
-      cursor += t.count * unit;
-      cursor += cursor & 1;
-    }
-  }
-  const uint32_t pixel_offset = cursor;
-  std::string out = be ? std::string("MM\0*", 4) : std::string("II*\0", 4);
-  out += TiffBytes(be, layout.ifd0_offset.value_or(ifd), 4);
-  out += TiffBytes(be, layout.entry_count.value_or(static_cast<uint16_t>(tags.size())), 2);
-  std::string out_of_line;
-  for (size_t i = 0; i < tags.size(); ++i) {
-    TiffTag& t = tags[i];
-    for (uint32_t& v : t.values) {
-      if (v == kAtPixels) v = pixel_offset;
-    }
-    const int unit = t.type == kShort ? 2 : 4;
-    out += TiffBytes(be, t.tag, 2) + TiffBytes(be, t.type, 2) + TiffBytes(be, t.count, 4);
-    std::string values;
-    for (uint32_t v : t.values) values += TiffBytes(be, v, unit);
-    if (t.raw_field) {
-      out += TiffBytes(be, *t.raw_field, 4);
-    } else if (value_offsets[i] != 0) {
-      out += TiffBytes(be, value_offsets[i], 4);
-      out_of_line += values;
-      if (out_of_line.size() % 2 != 0) out_of_line += '\0';
-    } else {
-      values.resize(4, '\0');
-      out += values;
-    }
-  }
-  out += TiffBytes(be, layout.next_ifd.value_or(0), 4);
-  out += out_of_line;
-  out.resize(pixel_offset, '\0');
-  return out + pixels;
-}
-
 // An uncompressed 8-bit RGB TIFF of the test picture, with `extra` tags merged in (by tag order).
 std::vector<TiffTag> RgbTiffTags(int width, int height) {
   const uint32_t w = static_cast<uint32_t>(width), h = static_cast<uint32_t>(height);
@@ -256,7 +142,7 @@ std::vector<TiffTag> RgbTiffTags(int width, int height) {
       {258, kShort, 3, {8, 8, 8}, std::nullopt},          // BitsPerSample
       {259, kShort, 1, {1}, std::nullopt},                // Compression: none
       {262, kShort, 1, {2}, std::nullopt},                // PhotometricInterpretation: RGB
-      {273, kLong, 1, {kAtPixels}, std::nullopt},         // StripOffsets
+      {273, kLong, 1, {testing::tiff::kAtTrailer}, std::nullopt},         // StripOffsets
       {277, kShort, 1, {3}, std::nullopt},                // SamplesPerPixel
       {278, kLong, 1, {h}, std::nullopt},                 // RowsPerStrip
       {279, kLong, 1, {w * h * 3}, std::nullopt},         // StripByteCounts
@@ -371,24 +257,19 @@ std::string AnimatedWebp(const std::string& still, int width, int height) {
 
 // ---- JPEG by hand -----------------------------------------------------------------------------
 
-std::string Segment(uint8_t marker, const std::string& body) {
-  return std::string("\xFF", 1) + static_cast<char>(marker) +
-         Be16(static_cast<uint32_t>(body.size() + 2)) + body;
-}
-
 // SOI and a frame header only: enough for the server to read the declared size.
 std::string JpegSofOnly(uint8_t sof, int precision, int width, int height) {
   std::string sof_body = std::string(1, static_cast<char>(precision)) +
                          Be16(static_cast<uint32_t>(height)) + Be16(static_cast<uint32_t>(width)) +
                          "\x03";
   for (int c = 1; c <= 3; ++c) sof_body += {static_cast<char>(c), '\x11', '\0'};
-  return std::string("\xFF\xD8", 2) + Segment(sof, sof_body);
+  return std::string("\xFF\xD8", 2) + testing::JpegSegment(sof, sof_body);
 }
 
 // A progressive frame followed by `scans` tiny scans, then EOI: each scan is legal on its own.
 std::string JpegScanBomb(int scans) {
   std::string out = JpegSofOnly(0xC2, 8, 8, 8);
-  const std::string sos = Segment(0xDA, std::string("\x01\x01\x00\x00\x00\x00", 6));
+  const std::string sos = testing::JpegSegment(0xDA, std::string("\x01\x01\x00\x00\x00\x00", 6));
   for (int i = 0; i < scans; ++i) out += sos + std::string(1, '\0');
   return out + "\xFF\xD9";
 }
@@ -416,15 +297,6 @@ std::string EncodeTestJpeg(int width, int height, bool progressive, bool gray) {
 }
 
 std::string EncodeTestPng(int width, int height) { return Encode(Picture(width, height), ".png"); }
-
-std::string WithJpegExif(const std::string& jpeg, const std::string& tiff_block) {
-  const std::string payload = std::string("Exif\0\0", 6) + tiff_block;
-  return jpeg.substr(0, 2) + Segment(0xE1, payload) + jpeg.substr(2);
-}
-
-std::string ExifOrientationBlock(uint16_t value) {
-  return kIi + Le32(8) + Le16(1) + IfdEntry(0x0112, kShort, 1, value) + Le32(0);
-}
 
 std::vector<HostileEntry> HostileCorpus(const CorpusOptions& options) {
   std::vector<HostileEntry> c;

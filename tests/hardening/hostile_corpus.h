@@ -8,9 +8,9 @@
 //     EXPECT_EQ(client->Locate(RequestFor(e)).status().code(), e.expected) << e.name;
 //   }
 //
-// Everything is generated in code (OpenCV encoders, libjpeg for CMYK, hand-built containers), with
-// fixed seeds: the same build yields the same bytes on every run. No gRPC, no LibTorch: fuzz and
-// sanitizer builds can link it.
+// Everything is generated in code (OpenCV encoders, hand-built containers from
+// tests/support/forged_images.h), with fixed seeds: the same build yields the same bytes on every
+// run. No gRPC, no LibTorch: fuzz and sanitizer builds can link it.
 //
 // How the expected code is chosen (what the server should answer, not what it happens to do):
 //   | the bytes are                                                  | expected           |
@@ -58,13 +58,10 @@ struct HostileEntry {
 // Every entry, in a fixed order. Entries depend on `options` only through the two limits.
 std::vector<HostileEntry> HostileCorpus(const CorpusOptions& options = {});
 
-// Building blocks, public for tests that craft their own variants.
+// Building blocks, public for tests that craft their own variants (EXIF blocks and other
+// hand-made containers: tests/support/forged_images.h).
 std::string EncodeTestJpeg(int width, int height, bool progressive = false, bool gray = false);
 std::string EncodeTestPng(int width, int height);
-// Inserts an APP1 "Exif\0\0" segment holding `tiff_block` right after the JPEG's SOI.
-std::string WithJpegExif(const std::string& jpeg, const std::string& tiff_block);
-// A little-endian TIFF block whose IFD0 holds one Orientation (SHORT) entry with `value`.
-std::string ExifOrientationBlock(uint16_t value);
 
 }  // namespace geoloc::hardening
 

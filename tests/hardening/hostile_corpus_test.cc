@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "core/model/image_decoder.h"
 #include "gtest/gtest.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::hardening {
 namespace {
@@ -145,9 +146,8 @@ TEST(HostileCorpusTest, TheDecoderAnswersEveryEntryAsExpected) {
 }
 
 TEST(HostileCorpusTest, ToolWritesEveryEntryAndAManifest) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / absl::StrCat("geoloc-corpus-", ::getpid());
-  std::filesystem::remove_all(dir);
+  const testing::ScratchDir scratch("corpus");
+  const std::filesystem::path dir = scratch.file("corpus");
   const std::string command = absl::StrCat(GEOLOC_MAKE_HOSTILE_CORPUS_PATH, " ", dir.string(),
                                            " --max_message_bytes=2048 >/dev/null");
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
@@ -172,7 +172,6 @@ TEST(HostileCorpusTest, ToolWritesEveryEntryAndAManifest) {
     EXPECT_EQ(fields[2], absl::StatusCodeToString(e.expected));
   }
   EXPECT_FALSE(std::getline(manifest, line)) << "extra manifest line: " << line;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

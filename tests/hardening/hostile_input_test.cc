@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "hardening_support.h"
+#include "tests/hardening/hardening_support.h"
 #include "hostile_corpus.h"
 
 namespace geoloc::hardening {

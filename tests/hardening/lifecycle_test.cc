@@ -9,7 +9,10 @@
 // needs a reader on the other end).
 //
 // Slow in-flight calls: fp32, one thread, batches of one and a flood that fills the queue keep
-// calls running for a second or more (DeadlineTest explains the margins).
+// calls running for a second or more (DeadlineTest explains the margins). SIGTERM is sent only
+// once the server has admitted every call of the flood (AdmittedImages): a call the server had
+// not yet admitted would be refused as "draining", rightly, and the count of calls that must
+// succeed would be a race.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -26,7 +29,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "hardening_support.h"
+#include "tests/hardening/hardening_support.h"
 
 namespace geoloc::hardening {
 namespace {
@@ -86,7 +89,7 @@ class BlockedBundle {
  private:
   std::string manifest_path() const { return path_ + "/manifest.json"; }
 
-  TempDir dir_;
+  ScratchDir dir_;
   std::string path_;
   std::string manifest_;
   bool ok_ = false;
@@ -119,11 +122,17 @@ class LifecycleTest : public ::testing::Test {
     request.set_image(image_);
     return server.NewClient()->Locate(request, {absl::Seconds(30), false}).status();
   }
-  // Starts a flood and waits until kQueuedAhead images are queued.
+  // Starts a flood and waits until kQueuedAhead images are queued and every call of the flood
+  // has been admitted: a SIGTERM sent after this refuses none of them, however slowly the
+  // machine ran the flood's threads.
   std::unique_ptr<Flood> FillQueue(const ServerProcess& server) const {
     auto flood = std::make_unique<Flood>(server, image_, kFloodCalls);
     if (!WaitUntil([&] { return QueueDepth(server) >= kQueuedAhead; }, absl::Seconds(60))) {
       ADD_FAILURE() << "the flood never filled the queue";
+    }
+    if (!WaitUntil([&] { return AdmittedImages(server) >= kFloodCalls; }, absl::Seconds(60))) {
+      ADD_FAILURE() << "the server never admitted the whole flood (" << AdmittedImages(server)
+                    << " of " << kFloodCalls << " images)";
     }
     return flood;
   }

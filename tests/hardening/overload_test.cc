@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "hardening_support.h"
+#include "tests/hardening/hardening_support.h"
 
 namespace geoloc::hardening {
 namespace {
@@ -101,8 +101,8 @@ TEST_F(OverloadTest, ShedsExcessLoadWithBoundedMemoryAndRecovers) {
                  "--max_batch_wait_ms=1", "--intra_op_threads=1", "--decode_threads=1",
                  "--estimate_threads=1"}));
   ASSERT_TRUE(server.Start().ok()) << server.Log();
-  const pid_t pid = FindGeolocdChild();
-  ASSERT_GT(pid, 0) << "cannot find the geolocd process";
+  const pid_t pid = server.pid();
+  ASSERT_GT(pid, 0) << "geolocd has no process id";
 
   // Idle level: after a few calls, so the model's first-use allocations are in.
   auto c = server.NewClient();

@@ -1,6 +1,6 @@
 // TLS and mutual TLS on a real geolocd (--tls_cert/--tls_key, --tls_client_ca), through the
 // client library and the `geoloc` CLI. A throwaway CA, a second (untrusted) CA and their
-// certificates are made with the openssl command for this run; without openssl the tests skip.
+// certificates are made for this run (tests/support/tls_material.h).
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -8,69 +8,30 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "hardening_support.h"
+#include "tests/hardening/hardening_support.h"
+#include "tests/support/tls_material.h"
 
 namespace geoloc::hardening {
 namespace {
 
 using absl::StatusCode;
 
-// A CA, a server certificate for geoloc.test and 127.0.0.1, client certificates.
-constexpr char kOpensslConfig[] = R"([req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = geoloc hardening test
-[ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[server_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:geoloc.test,IP:127.0.0.1
-[client_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = clientAuth
-)";
+// The CLI's stdout and stderr together, as a user sees them.
+CommandResult RunMerged(const std::string& command) {
+  return RunCommand(command, Stderr::kMerged);
+}
 
-class TlsTest : public ::testing::Test {
+class TlsTest : public testing::TlsMaterialTest {
  protected:
   static void SetUpTestSuite() {
-    if (std::system("openssl version >/dev/null 2>&1") != 0) return;
-    dir_ = new TempDir("tls");
-    const std::string d = dir_->path();
-    WriteFileAtomic(d + "/openssl.cnf", kOpensslConfig);
-    const std::string cnf = ShellQuote(d + "/openssl.cnf");
-    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    auto make_ca = [&](const std::string& name) {
-      return absl::StrCat("openssl req -x509 -new ", key, " -keyout ", d, "/", name, ".key -out ",
-                          d, "/", name, ".pem -days 2 -config ", cnf,
-                          " -extensions ca_ext -subj '/CN=", name, "'");
-    };
-    auto make_leaf = [&](const std::string& name, const std::string& ca, const std::string& ext) {
-      return absl::StrCat("openssl req -new ", key, " -keyout ", d, "/", name, ".key -out ", d, "/",
-                          name, ".csr -config ", cnf, " -subj '/CN=", name,
-                          "' && openssl x509 -req -in ", d, "/", name, ".csr -CA ", d, "/", ca,
-                          ".pem -CAkey ", d, "/", ca, ".key -CAcreateserial -out ", d, "/", name,
-                          ".pem -days 2 -extfile ", cnf, " -extensions ", ext);
-    };
-    const std::string script = absl::StrCat(
-        "(", make_ca("ca"), " && ", make_ca("other_ca"), " && ",
-        make_leaf("server", "ca", "server_ext"), " && ", make_leaf("client", "ca", "client_ext"),
-        " && ", make_leaf("stranger", "other_ca", "client_ext"), ") >", d, "/openssl.log 2>&1");
-    if (std::system(script.c_str()) != 0) {
-      certificate_error_ = new std::string(RunCommand("cat " + d + "/openssl.log").output);
-      return;
-    }
+    TlsMaterialTest::SetUpTestSuite();
+    if (!tls_status().ok()) return;  // SetUp reports it
     const Fixture fixture = testing::GetFixture();
-    const std::vector<std::string> tls = {"--tls_cert=" + d + "/server.pem",
-                                          "--tls_key=" + d + "/server.key"};
+    const std::vector<std::string> tls = {"--tls_cert=" + TlsMaterialTest::tls().server_cert(),
+                                          "--tls_key=" + TlsMaterialTest::tls().server_key()};
     tls_server_ = new ServerProcess(HardeningFlags(fixture, tls));
     std::vector<std::string> mtls = tls;
-    mtls.push_back("--tls_client_ca=" + d + "/ca.pem");
+    mtls.push_back("--tls_client_ca=" + TlsMaterialTest::tls().ca_cert());
     mtls_server_ = new ServerProcess(HardeningFlags(fixture, mtls));
     // ServerProcess's own readiness check speaks plaintext: wait for the port only, then for
     // SERVING over TLS. Both load at the same time.
@@ -84,18 +45,19 @@ class TlsTest : public ::testing::Test {
     delete mtls_server_;
     delete tls_status_;
     delete mtls_status_;
-    delete certificate_error_;
-    delete dir_;
+    tls_server_ = mtls_server_ = nullptr;
+    tls_status_ = mtls_status_ = nullptr;
+    TlsMaterialTest::TearDownTestSuite();
   }
   void SetUp() override {
-    if (dir_ == nullptr) GTEST_SKIP() << "the openssl command is not installed";
-    ASSERT_EQ(certificate_error_, nullptr) << "openssl failed:\n" << *certificate_error_;
+    TlsMaterialTest::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(tls_status_->ok()) << *tls_status_ << "\n" << tls_server_->Log();
     ASSERT_TRUE(mtls_status_->ok()) << *mtls_status_ << "\n" << mtls_server_->Log();
     image_ = GoodImage(testing::GetFixture());
   }
 
-  static std::string Path(const std::string& name) { return dir_->file(name); }
+  static std::string Path(const std::string& name) { return TlsMaterialTest::tls().file(name); }
 
   static client::ClientOptions TlsOptions(bool client_certificate) {
     client::ClientOptions options;
@@ -132,8 +94,6 @@ class TlsTest : public ::testing::Test {
     return c->Locate(request, {absl::Seconds(30), false}).status();
   }
 
-  static TempDir* dir_;
-  static std::string* certificate_error_;
   static ServerProcess* tls_server_;
   static ServerProcess* mtls_server_;
   static absl::Status* tls_status_;
@@ -141,8 +101,6 @@ class TlsTest : public ::testing::Test {
   std::string image_;
 };
 
-TempDir* TlsTest::dir_ = nullptr;
-std::string* TlsTest::certificate_error_ = nullptr;
 ServerProcess* TlsTest::tls_server_ = nullptr;
 ServerProcess* TlsTest::mtls_server_ = nullptr;
 absl::Status* TlsTest::tls_status_ = nullptr;
@@ -188,7 +146,7 @@ TEST_F(TlsTest, MutualTlsServesOnlyCertificatesFromItsCa) {
 }
 
 TEST_F(TlsTest, CliSpeaksTlsAndMutualTls) {
-  TempDir photos("tls-cli");
+  ScratchDir photos("tls-cli");
   const std::string photo = photos.file("photo.jpg");
   WriteFileAtomic(photo, image_);
   const std::string tls = absl::StrCat(" --tls --ca_cert=", ShellQuote(Path("ca.pem")));
@@ -197,21 +155,21 @@ TEST_F(TlsTest, CliSpeaksTlsAndMutualTls) {
   const std::string tls_target = tls_server_->target();
   const std::string mtls_target = mtls_server_->target();
 
-  CommandResult health = RunCommand(CliCommand("health" + tls, tls_target));
-  EXPECT_EQ(health.exit_code, 0) << health.output;
-  EXPECT_TRUE(absl::StrContains(health.output, "SERVING")) << health.output;
-  CommandResult status = RunCommand(CliCommand("status" + tls, tls_target));
-  EXPECT_EQ(status.exit_code, 0) << status.output;
+  CommandResult health = RunMerged(CliCommand("health" + tls, tls_target));
+  EXPECT_EQ(health.exit_code, 0) << health.out;
+  EXPECT_TRUE(absl::StrContains(health.out, "SERVING")) << health.out;
+  CommandResult status = RunMerged(CliCommand("status" + tls, tls_target));
+  EXPECT_EQ(status.exit_code, 0) << status.out;
   CommandResult locate =
-      RunCommand(CliCommand("locate " + ShellQuote(photo) + tls + " --server_name=geoloc.test",
+      RunMerged(CliCommand("locate " + ShellQuote(photo) + tls + " --server_name=geoloc.test",
                             tls_target));
-  EXPECT_EQ(locate.exit_code, 0) << locate.output;
-  EXPECT_TRUE(absl::StrContains(locate.output, "bundle v1-")) << locate.output;
+  EXPECT_EQ(locate.exit_code, 0) << locate.out;
+  EXPECT_TRUE(absl::StrContains(locate.out, "bundle v1-")) << locate.out;
 
-  CommandResult mutual = RunCommand(CliCommand("locate " + ShellQuote(photo) + mtls, mtls_target));
-  EXPECT_EQ(mutual.exit_code, 0) << mutual.output;
-  CommandResult mutual_health = RunCommand(CliCommand("health" + mtls, mtls_target));
-  EXPECT_EQ(mutual_health.exit_code, 0) << mutual_health.output;
+  CommandResult mutual = RunMerged(CliCommand("locate " + ShellQuote(photo) + mtls, mtls_target));
+  EXPECT_EQ(mutual.exit_code, 0) << mutual.out;
+  CommandResult mutual_health = RunMerged(CliCommand("health" + mtls, mtls_target));
+  EXPECT_EQ(mutual_health.exit_code, 0) << mutual_health.out;
 
   // Refusals exit 1 (an RPC error), never 0.
   for (const auto& [what, command] : std::vector<std::pair<std::string, std::string>>{
@@ -220,8 +178,8 @@ TEST_F(TlsTest, CliSpeaksTlsAndMutualTls) {
                                        tls_target)},
            {"no client certificate", CliCommand("locate " + ShellQuote(photo) + tls, mtls_target)},
        }) {
-    CommandResult refused = RunCommand(command);
-    EXPECT_EQ(refused.exit_code, 1) << what << ":\n" << refused.output;
+    CommandResult refused = RunMerged(command);
+    EXPECT_EQ(refused.exit_code, 1) << what << ":\n" << refused.out;
   }
 }
 

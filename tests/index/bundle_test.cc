@@ -14,6 +14,7 @@
 #include "core/index/synthetic_vectors.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::index {
 namespace {
@@ -21,12 +22,12 @@ namespace {
 namespace fs = std::filesystem;
 using testing::GaussianVectors;
 using testing::IntegerVectors;
-using testing::ReadAll;
+using ::geoloc::testing::ReadTestFile;
 using testing::RecallAtK;
-using testing::ScratchDir;
+using ::geoloc::testing::ScratchDir;
 using testing::TestModel;
 using testing::TestRows;
-using testing::WriteAll;
+using ::geoloc::testing::WriteTestFile;
 
 BundleWriteOptions Options(const std::string& output, IndexType type, int shards = 1) {
   BundleWriteOptions o;
@@ -62,7 +63,7 @@ TEST(Bundle, FlatSearchEqualsBruteForce) {
     const auto x = GaussianVectors(n, d, 3, /*normalise=*/true);
     const auto q = GaussianVectors(nq, d, 4, /*normalise=*/true);
     const auto rows = TestRows(n);
-    const std::string out = dir.Sub(absl::StrCat("flat", static_cast<int>(metric)));
+    const std::string out = dir.file(absl::StrCat("flat", static_cast<int>(metric)));
     ASSERT_TRUE(
         WriteBundle(x.data(), n, TestModel(d, metric), rows, Options(out, IndexType::kFlat)).ok());
     auto bundle = MustLoad(out);
@@ -112,7 +113,7 @@ TEST(Bundle, FlatIsExactOnIntegerDataAcrossShards) {
   const auto q = IntegerVectors(nq, d, 6);
   const auto want = ExactRows(x, n, d, model::Metric::kInnerProduct, q, nq, k);
   for (int shards : {1, 2, 7}) {
-    const std::string out = dir.Sub(absl::StrCat("s", shards));
+    const std::string out = dir.file(absl::StrCat("s", shards));
     ASSERT_TRUE(
         WriteBundle(x.data(), n, TestModel(d), TestRows(n), Options(out, IndexType::kFlat, shards))
             .ok());
@@ -148,7 +149,7 @@ TEST(Bundle, ShardedIvfEqualsSingleIndex) {
   const auto q = gen.Queries(nq);
   std::vector<std::vector<int64_t>> results;
   for (int shards : {1, 4}) {
-    const std::string out = dir.Sub(absl::StrCat("ivf", shards));
+    const std::string out = dir.file(absl::StrCat("ivf", shards));
     BundleWriteOptions o = Options(out, IndexType::kIvfFlat, shards);
     o.index.nlist = 64;
     ASSERT_TRUE(WriteBundle(x.data(), n, TestModel(so.dim), TestRows(n), o).ok());
@@ -204,7 +205,7 @@ TEST(Bundle, IvfPqReachesRecallAtTheTunedNprobe) {
   ScratchDir dir;
   int nprobe = 0;
   const double recall =
-      BundleRecall(dir.Sub("pq"), {IndexType::kIvfPq, RefineType::kNone, 2, 32}, &nprobe);
+      BundleRecall(dir.file("pq"), {IndexType::kIvfPq, RefineType::kNone, 2, 32}, &nprobe);
   EXPECT_GE(recall, 0.9) << "nprobe " << nprobe;
   EXPECT_GE(nprobe, 1);
 }
@@ -213,7 +214,7 @@ TEST(Bundle, IvfPqWithRefineReachesRecall) {
   ScratchDir dir;
   for (RefineType refine : {RefineType::kFlat, RefineType::kSq8}) {
     int nprobe = 0;
-    const double recall = BundleRecall(dir.Sub(absl::StrCat("r", static_cast<int>(refine))),
+    const double recall = BundleRecall(dir.file(absl::StrCat("r", static_cast<int>(refine))),
                                        {IndexType::kIvfPq, refine, 1}, &nprobe);
     EXPECT_GE(recall, 0.9) << RefineTypeName(refine) << " nprobe " << nprobe;
   }
@@ -222,12 +223,12 @@ TEST(Bundle, IvfPqWithRefineReachesRecall) {
 TEST(Bundle, IvfFlatAndHnswSanity) {
   ScratchDir dir;
   int nprobe = 0, ef = 0;
-  EXPECT_GE(BundleRecall(dir.Sub("ivf"), {IndexType::kIvfFlat, RefineType::kNone, 3}, &nprobe),
+  EXPECT_GE(BundleRecall(dir.file("ivf"), {IndexType::kIvfFlat, RefineType::kNone, 3}, &nprobe),
             0.9);
-  EXPECT_GE(BundleRecall(dir.Sub("hnsw"), {IndexType::kHnsw, RefineType::kNone, 2}, &ef), 0.9);
+  EXPECT_GE(BundleRecall(dir.file("hnsw"), {IndexType::kHnsw, RefineType::kNone, 2}, &ef), 0.9);
   EXPECT_GE(ef, 16);
   // Probing every list makes IVF-Flat exact.
-  auto bundle = MustLoad(dir.Sub("ivf"));
+  auto bundle = MustLoad(dir.file("ivf"));
   ASSERT_NE(bundle, nullptr);
   const auto q = GaussianVectors(5, 64, 3, true);
   std::vector<float> s_all(50), s_exact(50);
@@ -251,11 +252,11 @@ TEST(Bundle, HnswHonoursPerSearchEfSearch) {
   const int k = 10;
   const auto x = GaussianVectors(n, d, 12, true);  // no structure: a hard case for a graph
   const auto q = GaussianVectors(nq, d, 13, true);
-  BundleWriteOptions o = Options(dir.Sub("h"), IndexType::kHnsw);
+  BundleWriteOptions o = Options(dir.file("h"), IndexType::kHnsw);
   o.index.hnsw_m = 6;
   o.index.hnsw_ef_construction = 20;
   ASSERT_TRUE(WriteBundle(x.data(), n, TestModel(d), TestRows(n), o).ok());
-  auto bundle = MustLoad(dir.Sub("h"));
+  auto bundle = MustLoad(dir.file("h"));
   ASSERT_NE(bundle, nullptr);
   const auto exact = ExactRows(x, n, d, model::Metric::kInnerProduct, q, nq, k);
   auto search = [&](int ef) {
@@ -288,9 +289,9 @@ TEST(Bundle, KLargerThanTheBundleReturnsEverything) {
   ScratchDir dir;
   const auto x = GaussianVectors(5, 8, 1, true);
   ASSERT_TRUE(WriteBundle(x.data(), 5, TestModel(8), TestRows(5),
-                          Options(dir.Sub("b"), IndexType::kFlat, 2))
+                          Options(dir.file("b"), IndexType::kFlat, 2))
                   .ok());
-  auto bundle = MustLoad(dir.Sub("b"));
+  auto bundle = MustLoad(dir.file("b"));
   ASSERT_NE(bundle, nullptr);
   auto hits = bundle->Search(std::vector<float>(x.begin(), x.begin() + 8), {20, 0, 0});
   ASSERT_TRUE(hits.ok()) << hits.status();
@@ -310,9 +311,9 @@ TEST(Bundle, RejectsInvalidQueriesAndParams) {
   ScratchDir dir;
   const auto x = GaussianVectors(50, 8, 1, true);
   ASSERT_TRUE(
-      WriteBundle(x.data(), 50, TestModel(8), TestRows(50), Options(dir.Sub("b"), IndexType::kFlat))
+      WriteBundle(x.data(), 50, TestModel(8), TestRows(50), Options(dir.file("b"), IndexType::kFlat))
           .ok());
-  auto bundle = MustLoad(dir.Sub("b"));
+  auto bundle = MustLoad(dir.file("b"));
   ASSERT_NE(bundle, nullptr);
   std::vector<float> q(8, 0.1f);
   EXPECT_EQ(bundle->Search(q, {0, 0, 0}).status().code(), absl::StatusCode::kInvalidArgument);
@@ -335,7 +336,7 @@ TEST(Bundle, ConcurrentSearchesAgreeWithSerial) {
   const int64_t n = 6000;
   const auto x = gen.Database(n);
   for (IndexType type : {IndexType::kFlat, IndexType::kIvfPq, IndexType::kHnsw}) {
-    const std::string out = dir.Sub(std::string(IndexTypeName(type)));
+    const std::string out = dir.file(std::string(IndexTypeName(type)));
     ASSERT_TRUE(
         WriteBundle(x.data(), n, TestModel(so.dim), TestRows(n), Options(out, type, 3)).ok());
     auto bundle = MustLoad(out);
@@ -371,13 +372,13 @@ class DamagedBundle : public ::testing::Test {
   void SetUp() override {
     const auto x = GaussianVectors(n_, d_, 7, true);
     BundleWriteOptions o = Options(path(), IndexType::kFlat, 2);
-    WriteAll(dir_.Sub("cells.json"), "{\"cells\": []}");
-    o.extras.push_back({"cells", dir_.Sub("cells.json")});
+    WriteTestFile(dir_.file("cells.json"), "{\"cells\": []}");
+    o.extras.push_back({"cells", dir_.file("cells.json")});
     absl::StatusOr<BundleManifest> m = WriteBundle(x.data(), n_, TestModel(d_), TestRows(n_), o);
     ASSERT_TRUE(m.ok()) << m.status();
     manifest_ = *m;
   }
-  std::string path() const { return dir_.Sub("bundle"); }
+  std::string path() const { return dir_.file("bundle"); }
   std::string file(const std::string& name) const { return path() + "/" + name; }
   absl::Status Load(bool verify = true, const model::ModelInfo* model = nullptr) {
     BundleLoadOptions o;
@@ -386,9 +387,9 @@ class DamagedBundle : public ::testing::Test {
     return Bundle::Load(path(), o).status();
   }
   void FlipByte(const std::string& name, size_t offset) {
-    std::string bytes = ReadAll(file(name));
+    std::string bytes = ReadTestFile(file(name));
     bytes[offset] ^= 0x5A;
-    WriteAll(file(name), bytes);
+    WriteTestFile(file(name), bytes);
   }
   // Rewrites the manifest after `edit`, with a recomputed digest so only the edit is wrong.
   template <typename Edit>
@@ -412,7 +413,7 @@ TEST_F(DamagedBundle, IntactBundleLoadsAndExposesExtras) {
   EXPECT_TRUE((*b)->HasExtra("cells"));
   absl::StatusOr<std::string> cells = (*b)->ExtraPath("cells");
   ASSERT_TRUE(cells.ok());
-  EXPECT_EQ(ReadAll(*cells), "{\"cells\": []}");
+  EXPECT_EQ(ReadTestFile(*cells), "{\"cells\": []}");
   EXPECT_EQ((*b)->ExtraPath("head").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ((*b)->version(), manifest_.version());
   EXPECT_EQ((*b)->version().rfind("bundle-", 0), 0u);
@@ -429,8 +430,8 @@ TEST_F(DamagedBundle, CorruptedShardIsDataLoss) {
 }
 
 TEST_F(DamagedBundle, TruncatedMetadataIsDataLoss) {
-  std::string bytes = ReadAll(file("metadata.bin"));
-  WriteAll(file("metadata.bin"), bytes.substr(0, bytes.size() - 9));
+  std::string bytes = ReadTestFile(file("metadata.bin"));
+  WriteTestFile(file("metadata.bin"), bytes.substr(0, bytes.size() - 9));
   absl::Status st = Load();
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(st.message().find("metadata.bin"), std::string::npos) << st;
@@ -450,11 +451,11 @@ TEST_F(DamagedBundle, MissingFileIsNotFound) {
   EXPECT_NE(st.message().find("shard-00000.faiss"), std::string::npos) << st;
   fs::remove(file("manifest.json"));
   EXPECT_EQ(Load().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(Bundle::Load(dir_.Sub("nowhere")).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Bundle::Load(dir_.file("nowhere")).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(DamagedBundle, TamperedExtraIsDataLoss) {
-  WriteAll(file("cells.json"), "{\"cells\": [1]}");
+  WriteTestFile(file("cells.json"), "{\"cells\": [1]}");
   absl::Status st = Load();
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(st.message().find("cells.json"), std::string::npos) << st;
@@ -483,7 +484,7 @@ TEST_F(DamagedBundle, EditedManifestWithoutNewDigestIsDataLoss) {
   absl::Status st = Load();
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(st.message().find("content_digest"), std::string::npos) << st;
-  WriteAll(file("manifest.json"), "{ not json");
+  WriteTestFile(file("manifest.json"), "{ not json");
   EXPECT_EQ(Load().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -516,15 +517,15 @@ TEST_F(DamagedBundle, UnsafeFileNamesAreRejected) {
 }
 
 TEST_F(DamagedBundle, AddExtraUpdatesVersionAndVerifies) {
-  WriteAll(dir_.Sub("head.pt"), "weights");
-  absl::StatusOr<BundleManifest> m = AddBundleExtra(path(), {"head", dir_.Sub("head.pt")});
+  WriteTestFile(dir_.file("head.pt"), "weights");
+  absl::StatusOr<BundleManifest> m = AddBundleExtra(path(), {"head", dir_.file("head.pt")});
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_NE(m->version(), manifest_.version());
   absl::StatusOr<std::shared_ptr<const Bundle>> b = Bundle::Load(path());
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_TRUE((*b)->HasExtra("head"));
   EXPECT_EQ((*b)->version(), m->version());
-  EXPECT_FALSE(AddBundleExtra(path(), {"x", dir_.Sub("missing.json")}).ok());
+  EXPECT_FALSE(AddBundleExtra(path(), {"x", dir_.file("missing.json")}).ok());
   EXPECT_EQ(AddBundleExtra(path(), {"meta", file("metadata.bin")}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -534,29 +535,29 @@ TEST(BundleWriter, RejectsInconsistentInput) {
   const auto x = GaussianVectors(10, 4, 1, true);
   auto rows = TestRows(10);
   EXPECT_EQ(
-      WriteBundle(x.data(), 10, TestModel(4), TestRows(9), Options(dir.Sub("a"), IndexType::kFlat))
+      WriteBundle(x.data(), 10, TestModel(4), TestRows(9), Options(dir.file("a"), IndexType::kFlat))
           .status()
           .code(),
       absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(
-      WriteBundle(x.data(), 10, TestModel(4), rows, Options(dir.Sub("a"), IndexType::kFlat, 11))
+      WriteBundle(x.data(), 10, TestModel(4), rows, Options(dir.file("a"), IndexType::kFlat, 11))
           .status()
           .code(),
       absl::StatusCode::kInvalidArgument);
   auto bad = x;
   bad[5] = std::nanf("");
-  EXPECT_EQ(WriteBundle(bad.data(), 10, TestModel(4), rows, Options(dir.Sub("a"), IndexType::kFlat))
+  EXPECT_EQ(WriteBundle(bad.data(), 10, TestModel(4), rows, Options(dir.file("a"), IndexType::kFlat))
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  BundleWriteOptions o = Options(dir.Sub("a"), IndexType::kIvfPq);
+  BundleWriteOptions o = Options(dir.file("a"), IndexType::kIvfPq);
   o.index.pq_m = 3;  // does not divide 4
   EXPECT_EQ(WriteBundle(x.data(), 10, TestModel(4), rows, o).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_FALSE(fs::exists(dir.Sub("a")));
+  EXPECT_FALSE(fs::exists(dir.file("a")));
   ASSERT_TRUE(
-      WriteBundle(x.data(), 10, TestModel(4), rows, Options(dir.Sub("a"), IndexType::kFlat)).ok());
-  EXPECT_EQ(WriteBundle(x.data(), 10, TestModel(4), rows, Options(dir.Sub("a"), IndexType::kFlat))
+      WriteBundle(x.data(), 10, TestModel(4), rows, Options(dir.file("a"), IndexType::kFlat)).ok());
+  EXPECT_EQ(WriteBundle(x.data(), 10, TestModel(4), rows, Options(dir.file("a"), IndexType::kFlat))
                 .status()
                 .code(),
             absl::StatusCode::kAlreadyExists);

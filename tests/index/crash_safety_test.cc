@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,13 +15,14 @@
 #include "core/index/bundle_writer.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::index {
 namespace {
 
 namespace fs = std::filesystem;
 using testing::GaussianVectors;
-using testing::ScratchDir;
+using ::geoloc::testing::ScratchDir;
 using testing::TestModel;
 
 // A scratch directory the death-test child shares with its parent: the parent creates it and
@@ -33,26 +35,19 @@ class DeathTestDir {
       path_ = inherited;
       return;
     }
-    std::string base = ::testing::TempDir();
-    if (!base.empty() && base.back() == '/') base.pop_back();
-    std::string tmpl = base + "/geoloc_crash_XXXXXX";
-    EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
-    path_ = tmpl;
-    owner_ = true;
+    owned_.emplace("crash");
+    path_ = owned_->path();
     ::setenv(kEnv, path_.c_str(), 1);
   }
   ~DeathTestDir() {
-    if (!owner_) return;
-    ::unsetenv(kEnv);
-    std::error_code ec;
-    fs::remove_all(path_, ec);
+    if (owned_.has_value()) ::unsetenv(kEnv);
   }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
 
  private:
   static constexpr const char* kEnv = "GEOLOC_INDEX_CRASH_TEST_DIR";
+  std::optional<ScratchDir> owned_;  // in the parent; the child only borrows the path
   std::string path_;
-  bool owner_ = false;
 };
 using testing::TestRows;
 
@@ -91,7 +86,7 @@ class CrashSafety : public ::testing::TestWithParam<std::string> {
 
 TEST_P(CrashSafety, KilledBuildLeavesNothingLoadable) {
   DeathTestDir dir;
-  const std::string output = dir.Sub("bundle");
+  const std::string output = dir.file("bundle");
   const IndexType type = GetParam() == "trained" ? IndexType::kIvfFlat : IndexType::kFlat;
   EXPECT_EXIT(BuildAndDieAt(output, type, GetParam()), ::testing::KilledBySignal(SIGKILL), "");
 
@@ -124,7 +119,7 @@ TEST(CrashSafetyHook, FailedStageRemovesEverything) {
   for (const std::string stage :
        {"start", "trained", "shard-1", "metadata", "extras", "manifest"}) {
     ScratchDir dir;
-    const std::string output = dir.Sub("bundle");
+    const std::string output = dir.file("bundle");
     BundleWriteOptions o = Options(output, IndexType::kIvfPq);
     o.stage_hook = [stage](absl::string_view s) {
       return s == stage ? absl::InternalError("injected") : absl::OkStatus();
@@ -141,7 +136,7 @@ TEST(CrashSafetyHook, FailedStageRemovesEverything) {
 TEST(CrashSafetyHook, KilledReplacementKeepsTheOldBundle) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   DeathTestDir dir;
-  const std::string output = dir.Sub("bundle");
+  const std::string output = dir.file("bundle");
   if (!fs::exists(output)) {
     ASSERT_TRUE(Build(Options(output, IndexType::kFlat)).ok());
   }

@@ -9,14 +9,19 @@
 #include "gtest/gtest.h"
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
-#include "tests/index/exif_test_util.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
+#include "tests/support/forged_images.h"
 
 namespace geoloc::index {
 namespace {
 
-using testing::ScratchDir;
-using testing::WriteAll;
+using ::geoloc::testing::ScratchDir;
+using ::geoloc::testing::ExifGpsBlock;
+using ::geoloc::testing::GpsTags;
+using ::geoloc::testing::TiffRationals;
+using ::geoloc::testing::WithJpegExif;
+using ::geoloc::testing::WriteTestFile;
 
 TEST(Csv, ParsesQuotesCrlfBomAndBlankLines) {
   const std::string text =
@@ -48,15 +53,15 @@ TEST(Csv, ReportsStructuralErrorsWithLineNumbers) {
 
 TEST(CsvSource, ReadsTheSyntheticWorldLayout) {
   ScratchDir dir;
-  WriteAll(dir.Sub("world.csv"),
+  WriteTestFile(dir.file("world.csv"),
            "path,lat,lon,place,split,city,region,view\n"
            "images/suva/0_0.jpg,-18.1,178.4,0,database,0,0,0\n"
            "images/suva/0_1.jpg,-18.1,178.41,0,database,0,0,1\n"
            "/abs/x.jpg,70.5,-179.9,12,query,1,0,0\n");
-  absl::StatusOr<SourceList> list = ReadCsvSource(dir.Sub("world.csv"), "");
+  absl::StatusOr<SourceList> list = ReadCsvSource(dir.file("world.csv"), "");
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->entries.size(), 3u);
-  EXPECT_EQ(list->entries[0].path, dir.Sub("images/suva/0_0.jpg"));
+  EXPECT_EQ(list->entries[0].path, dir.file("images/suva/0_0.jpg"));
   EXPECT_EQ(list->entries[0].meta.source, "images/suva/0_0.jpg");
   EXPECT_EQ(list->entries[1].meta.id, 1);       // no id column: the data row
   EXPECT_EQ(list->entries[1].meta.group, "0");  // `place` is the group
@@ -67,8 +72,8 @@ TEST(CsvSource, ReadsTheSyntheticWorldLayout) {
 
 TEST(CsvSource, UsesIdAndGroupColumnsAndImageRoot) {
   ScratchDir dir;
-  WriteAll(dir.Sub("l.csv"), "id,latitude,longitude,image,group,place\n7,1,2,a.jpg,g1,p1\n");
-  absl::StatusOr<SourceList> list = ReadCsvSource(dir.Sub("l.csv"), "/images");
+  WriteTestFile(dir.file("l.csv"), "id,latitude,longitude,image,group,place\n7,1,2,a.jpg,g1,p1\n");
+  absl::StatusOr<SourceList> list = ReadCsvSource(dir.file("l.csv"), "/images");
   ASSERT_TRUE(list.ok()) << list.status();
   EXPECT_EQ(list->entries[0].meta.id, 7);
   EXPECT_EQ(list->entries[0].meta.group, "g1");  // `group` wins over `place`
@@ -85,22 +90,22 @@ TEST(CsvSource, RejectsBadRowsAndHeaders) {
       {"path,lat,lon\n,1,2\n", "empty path"},
   };
   for (const auto& [text, message] : cases) {
-    WriteAll(dir.Sub("bad.csv"), text);
-    absl::StatusOr<SourceList> list = ReadCsvSource(dir.Sub("bad.csv"), "");
+    WriteTestFile(dir.file("bad.csv"), text);
+    absl::StatusOr<SourceList> list = ReadCsvSource(dir.file("bad.csv"), "");
     EXPECT_EQ(list.status().code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_NE(list.status().message().find(message), std::string::npos) << list.status();
   }
-  EXPECT_EQ(ReadCsvSource(dir.Sub("missing.csv"), "").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReadCsvSource(dir.file("missing.csv"), "").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(VprFolder, ScansSortedAndSkipsOtherNames) {
   ScratchDir dir;
-  std::filesystem::create_directories(dir.Sub("db/sub"));
-  WriteAll(dir.Sub("db/sub/@1@2@10@S@37.5@-122.25@@@@@@@@.jpg"), "x");
-  WriteAll(dir.Sub("db/@1@2@10@S@-10@20@@@@@@@@.jpg"), "x");
-  WriteAll(dir.Sub("db/holiday.jpg"), "x");
-  WriteAll(dir.Sub("db/notes.txt"), "x");
-  absl::StatusOr<SourceList> list = ScanVprFolder(dir.Sub("db"));
+  std::filesystem::create_directories(dir.file("db/sub"));
+  WriteTestFile(dir.file("db/sub/@1@2@10@S@37.5@-122.25@@@@@@@@.jpg"), "x");
+  WriteTestFile(dir.file("db/@1@2@10@S@-10@20@@@@@@@@.jpg"), "x");
+  WriteTestFile(dir.file("db/holiday.jpg"), "x");
+  WriteTestFile(dir.file("db/notes.txt"), "x");
+  absl::StatusOr<SourceList> list = ScanVprFolder(dir.file("db"));
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->entries.size(), 2u);
   EXPECT_EQ(list->seen, 3);  // the .txt is not an image
@@ -110,7 +115,7 @@ TEST(VprFolder, ScansSortedAndSkipsOtherNames) {
   EXPECT_EQ(list->entries[1].meta.source, "sub/@1@2@10@S@37.5@-122.25@@@@@@@@.jpg");
   EXPECT_DOUBLE_EQ(list->entries[1].meta.lon, -122.25);
   EXPECT_EQ(list->entries[1].meta.id, 2);  // position among the sorted image files
-  EXPECT_EQ(ScanVprFolder(dir.Sub("nope")).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ScanVprFolder(dir.file("nope")).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(ExifFolder, ReadsGpsAndCountsPhotosWithout) {
@@ -119,13 +124,13 @@ TEST(ExifFolder, ReadsGpsAndCountsPhotosWithout) {
   std::vector<uchar> buf;
   ASSERT_TRUE(cv::imencode(".jpg", image, buf));
   const std::string jpeg(buf.begin(), buf.end());
-  const auto tags = testing::GpsTags(true, 'N', 10, 30, 0, 'W', 20, 15, 0);
-  WriteAll(dir.Sub("a.jpg"), testing::InsertExif(jpeg, testing::MakeTiff(true, &tags)));
-  WriteAll(dir.Sub("b.JPG"), jpeg);  // no EXIF
+  const auto tags = GpsTags('N', 10, 30, 0, 'W', 20, 15, 0);
+  WriteTestFile(dir.file("a.jpg"), WithJpegExif(jpeg, ExifGpsBlock(tags)));
+  WriteTestFile(dir.file("b.JPG"), jpeg);  // no EXIF
   auto zero_den = tags;
-  zero_den[1] = testing::Rationals(2, {{10, 0}, {0, 1}, {0, 1}}, true);
-  WriteAll(dir.Sub("c.jpeg"), testing::InsertExif(jpeg, testing::MakeTiff(true, &zero_den)));
-  WriteAll(dir.Sub("d.png"), "png files are not read for EXIF");
+  zero_den[1] = TiffRationals(2, {{10, 0}, {0, 1}, {0, 1}});
+  WriteTestFile(dir.file("c.jpeg"), WithJpegExif(jpeg, ExifGpsBlock(zero_den)));
+  WriteTestFile(dir.file("d.png"), "png files are not read for EXIF");
   absl::StatusOr<SourceList> list = ScanExifFolder(dir.path(), 2);
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->entries.size(), 1u);

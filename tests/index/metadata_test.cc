@@ -9,13 +9,14 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::index {
 namespace {
 
-using testing::ReadAll;
-using testing::ScratchDir;
-using testing::WriteAll;
+using ::geoloc::testing::ReadTestFile;
+using ::geoloc::testing::ScratchDir;
+using ::geoloc::testing::WriteTestFile;
 
 std::vector<MetadataRow> UnicodeRows() {
   std::vector<MetadataRow> rows;
@@ -29,7 +30,7 @@ std::vector<MetadataRow> UnicodeRows() {
 
 TEST(Metadata, RoundTripsUnicodeSourcesAndGroups) {
   ScratchDir dir;
-  const std::string path = dir.Sub("metadata.bin");
+  const std::string path = dir.file("metadata.bin");
   const auto rows = UnicodeRows();
   ASSERT_TRUE(WriteMetadataFile(path, rows).ok());
   absl::StatusOr<MetadataTable> table = MetadataTable::Open(path);
@@ -49,8 +50,8 @@ TEST(Metadata, RoundTripsUnicodeSourcesAndGroups) {
 
 TEST(Metadata, EmptyTableRoundTrips) {
   ScratchDir dir;
-  ASSERT_TRUE(WriteMetadataFile(dir.Sub("m.bin"), {}).ok());
-  absl::StatusOr<MetadataTable> table = MetadataTable::Open(dir.Sub("m.bin"));
+  ASSERT_TRUE(WriteMetadataFile(dir.file("m.bin"), {}).ok());
+  absl::StatusOr<MetadataTable> table = MetadataTable::Open(dir.file("m.bin"));
   ASSERT_TRUE(table.ok()) << table.status();
   EXPECT_EQ(table->size(), 0);
 }
@@ -72,12 +73,12 @@ TEST(Metadata, EveryTruncationIsDataLoss) {
   ScratchDir dir;
   const std::string bytes = *EncodeMetadata(UnicodeRows());
   for (size_t len = 0; len < bytes.size(); ++len) {
-    WriteAll(dir.Sub("t.bin"), bytes.substr(0, len));
-    absl::StatusOr<MetadataTable> table = MetadataTable::Open(dir.Sub("t.bin"));
+    WriteTestFile(dir.file("t.bin"), bytes.substr(0, len));
+    absl::StatusOr<MetadataTable> table = MetadataTable::Open(dir.file("t.bin"));
     ASSERT_EQ(table.status().code(), absl::StatusCode::kDataLoss) << "length " << len;
   }
-  WriteAll(dir.Sub("t.bin"), bytes + "x");
-  EXPECT_EQ(MetadataTable::Open(dir.Sub("t.bin")).status().code(), absl::StatusCode::kDataLoss);
+  WriteTestFile(dir.file("t.bin"), bytes + "x");
+  EXPECT_EQ(MetadataTable::Open(dir.file("t.bin")).status().code(), absl::StatusCode::kDataLoss);
 }
 
 template <typename T>
@@ -114,8 +115,8 @@ TEST(Metadata, RejectsCorruptedHeadersAndColumns) {
       {"group index", Patched<uint32_t>(good, groups, 77), absl::StatusCode::kDataLoss},
   };
   for (const Case& c : cases) {
-    WriteAll(dir.Sub("c.bin"), c.bytes);
-    EXPECT_EQ(MetadataTable::Open(dir.Sub("c.bin")).status().code(), c.code) << c.what;
+    WriteTestFile(dir.file("c.bin"), c.bytes);
+    EXPECT_EQ(MetadataTable::Open(dir.file("c.bin")).status().code(), c.code) << c.what;
   }
 }
 
@@ -126,8 +127,8 @@ TEST(Metadata, OpensAMillionRows) {
     rows[i] = {static_cast<int64_t>(i), 1e-4 * (i % 900000) - 45, 1e-4 * (i % 1800000) - 90,
                "db/" + std::to_string(i) + ".jpg", "g" + std::to_string(i / 10)};
   }
-  ASSERT_TRUE(WriteMetadataFile(dir.Sub("big.bin"), rows).ok());
-  absl::StatusOr<MetadataTable> table = MetadataTable::Open(dir.Sub("big.bin"));
+  ASSERT_TRUE(WriteMetadataFile(dir.file("big.bin"), rows).ok());
+  absl::StatusOr<MetadataTable> table = MetadataTable::Open(dir.file("big.bin"));
   ASSERT_TRUE(table.ok()) << table.status();
   EXPECT_EQ(table->size(), 1'000'000);
   EXPECT_EQ(table->group_count(), 100'000);

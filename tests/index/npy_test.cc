@@ -7,12 +7,13 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::index {
 namespace {
 
-using testing::ScratchDir;
-using testing::WriteAll;
+using ::geoloc::testing::ScratchDir;
+using ::geoloc::testing::WriteTestFile;
 
 // A .npy file as NumPy writes it: magic, version, little-endian header length, dict padded with
 // spaces to a multiple of 64 bytes, newline, data.
@@ -45,8 +46,8 @@ TEST(Npy, ReadsVersion1And2) {
          {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }",
           "{\"shape\": (3,4), \"fortran_order\": False, \"descr\": \"<f4\"}",
           "{'descr':'<f4','fortran_order':False,'shape':(3L, 4L)}"}) {
-      WriteAll(dir.Sub("a.npy"), NpyBytes(major, dict, FloatBytes(kData)));
-      absl::StatusOr<NpyMatrix> m = NpyMatrix::Open(dir.Sub("a.npy"));
+      WriteTestFile(dir.file("a.npy"), NpyBytes(major, dict, FloatBytes(kData)));
+      absl::StatusOr<NpyMatrix> m = NpyMatrix::Open(dir.file("a.npy"));
       ASSERT_TRUE(m.ok()) << m.status() << " for " << dict;
       EXPECT_EQ(m->rows(), 3);
       EXPECT_EQ(m->cols(), 4);
@@ -57,14 +58,14 @@ TEST(Npy, ReadsVersion1And2) {
 
 TEST(Npy, EncoderOutputReadsBack) {
   ScratchDir dir;
-  WriteAll(dir.Sub("e.npy"), EncodeNpyFloat32(kData.data(), 4, 3));
-  absl::StatusOr<NpyMatrix> m = NpyMatrix::Open(dir.Sub("e.npy"));
+  WriteTestFile(dir.file("e.npy"), EncodeNpyFloat32(kData.data(), 4, 3));
+  absl::StatusOr<NpyMatrix> m = NpyMatrix::Open(dir.file("e.npy"));
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->rows(), 4);
   EXPECT_EQ(m->cols(), 3);
   EXPECT_EQ(m->data()[11], 12.0f);
-  WriteAll(dir.Sub("z.npy"), EncodeNpyFloat32(nullptr, 0, 8));
-  m = NpyMatrix::Open(dir.Sub("z.npy"));
+  WriteTestFile(dir.file("z.npy"), EncodeNpyFloat32(nullptr, 0, 8));
+  m = NpyMatrix::Open(dir.file("z.npy"));
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->rows(), 0);
 }
@@ -106,8 +107,8 @@ TEST(Npy, RejectsUnsupportedHeadersClearly) {
       {std::string("PK\x03\x04 not numpy"), absl::StatusCode::kInvalidArgument, "bad magic"},
   };
   for (const Case& c : cases) {
-    WriteAll(dir.Sub("bad.npy"), c.bytes);
-    absl::StatusOr<NpyMatrix> m = NpyMatrix::Open(dir.Sub("bad.npy"));
+    WriteTestFile(dir.file("bad.npy"), c.bytes);
+    absl::StatusOr<NpyMatrix> m = NpyMatrix::Open(dir.file("bad.npy"));
     EXPECT_EQ(m.status().code(), c.code) << m.status();
     EXPECT_NE(m.status().message().find(c.message), std::string::npos) << m.status();
   }

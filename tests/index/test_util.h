@@ -1,13 +1,10 @@
-// Helpers shared by the index tests: scratch directories, random data, small bundles.
+// Helpers shared by the index tests: random and exactly representable vectors, metadata rows, a
+// test model's metadata, recall@k.
 #ifndef GEOLOC_TESTS_INDEX_TEST_UTIL_H_
 #define GEOLOC_TESTS_INDEX_TEST_UTIL_H_
 
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -15,31 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/index/metadata.h"
 #include "core/model/model_info.h"
-#include "gtest/gtest.h"
 
 namespace geoloc::index::testing {
-
-// A fresh directory under the test temp dir, removed by the destructor.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string base = ::testing::TempDir();
-    if (!base.empty() && base.back() == '/') base.pop_back();
-    std::string tmpl = absl::StrCat(base, "/geoloc_index_XXXXXX");
-    char* made = ::mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 inline std::vector<float> GaussianVectors(int64_t n, int d, uint32_t seed, bool normalise) {
   std::mt19937 rng(seed);
@@ -88,16 +62,6 @@ inline model::ModelInfo TestModel(int dim, model::Metric metric = model::Metric:
   info.metric = metric;
   info.fingerprint = "0123456789abcdef0123456789abcdef";
   return info;
-}
-
-inline std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-inline void WriteAll(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 // recall@k of `approx` against `exact` (n x k rows each; -1 entries of exact ignored).

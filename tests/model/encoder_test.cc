@@ -47,7 +47,7 @@ std::unique_ptr<Encoder> LoadOrDie(const std::string& name, const EncoderOptions
 
 // Views of places of the synthetic world: photo-like scenes, not noise.
 std::vector<cv::Mat> RealisticImages(int count) {
-  synth::WorldOptions options = synth::WorldPreset("tiny").value();
+  synth::WorldOptions options = synth::WorldPreset("fixed-tiny").value();
   options.seed = 11;
   const synth::World world = synth::PlanWorld(options);
   std::vector<cv::Mat> images;

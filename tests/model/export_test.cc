@@ -120,10 +120,15 @@ INSTANTIATE_TEST_SUITE_P(
     CaseName);
 
 // Checkpoints: the reference is an eager model built outside geoloc's code (a torchvision ResNet
-// with GeM written out, and a model in CosPlace's published layout) holding the same weights.
+// with GeM written out, models in CosPlace's published layouts for ResNet-18 and EfficientNet-B0,
+// pytorch-NetVlad's VGG-16 + NetVLAD) holding the same weights; and a model trained by
+// tools/train, against the eager module of its best weights.
 INSTANTIATE_TEST_SUITE_P(Checkpoints, ExportedModelTest,
                          ::testing::Values(Case{"ckpt_torchvision", "gem", 512},
-                                           Case{"ckpt_cosplace", "cosplace", 256}),
+                                           Case{"ckpt_cosplace", "cosplace", 256},
+                                           Case{"ckpt_cosplace_effnet", "cosplace", 128},
+                                           Case{"ckpt_netvlad", "netvlad", 8 * 512},
+                                           Case{"trained", "cosplace", 128}),
                          CaseName);
 
 // A model written by hand in PyTorch (conv-conv, max-pool, linear, L2; 40x56 input), saved with

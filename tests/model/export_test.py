@@ -12,6 +12,7 @@ import unittest
 
 import model_reference as ref  # noqa: E402 (puts tools/ and tools/python/ on sys.path)
 import export_model as em  # noqa: E402
+import geoloc_checkpoints as gc  # noqa: E402
 import geoloc_models as gm  # noqa: E402
 import geoloc_quantize as gq  # noqa: E402
 import torch  # noqa: E402
@@ -205,7 +206,7 @@ class ExportTest(unittest.TestCase):
         config = gm.ModelConfig(backbone="vgg16", head="avg", input_size=(64, 64))
         model = gm.build_model(config)
         state = {k: v for k, v in vgg.state_dict().items() if k.startswith("features.")}
-        gm.apply_checkpoint(model, config, state, "torchvision", "vgg16.pth")
+        gc.apply_checkpoint(model, config, gc.Checkpoint("vgg16.pth", state), "torchvision")
         x = torch.randn(1, 3, 64, 64)
         with torch.no_grad():
             want = vgg.features[:29](x)  # through conv5_3, before its ReLU and the last pool
@@ -470,6 +471,184 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(args.name, "demo-resnet18-cosplace512-int8")
         self.assertEqual(args.calibration_count, gq.DEFAULT_CALIBRATION_COUNT)
         self.assertEqual(em.parse_args(["--demo", "-o", "x.pt"]).quantize, None)
+
+class CheckpointFormatsTest(unittest.TestCase):
+    """The formats users bring (docs/MODEL.md, "Checkpoints"): each exported archive gives the
+    original network's descriptors; the input size travels with the format."""
+
+    def setUp(self):
+        torch.set_num_threads(1)
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def test_cosplace_efficientnet_checkpoints_in_both_layouts(self):
+        x = ref.image_batch(2, 64, 64, seed=5)
+        for wrapped in (True, False):
+            with self.subTest(wrapped=wrapped):
+                torch.manual_seed(11)
+                replica = ref.CosPlaceEfficientNetReplica(dim=128, p=2.8, wrapped=wrapped)
+                ref.randomise_batchnorm_stats(replica, seed=11)
+                replica.eval()
+                prefix = "backbone.0.0.0." if wrapped else "backbone.0.0."
+                self.assertIn(prefix + "weight", replica.state_dict())
+                torch.save(replica.state_dict(), self.path("effnet.pth"))
+                out = self.path(f"effnet-{wrapped}.pt")
+                status, err = run_cli(["--backbone", "efficientnet_b0", "--head", "cosplace",
+                                       "--input-size", "64", "--checkpoint",
+                                       self.path("effnet.pth"), "--checkpoint-format",
+                                       "cosplace", "-o", out])
+                self.assertEqual(status, 0, err)
+                module, info = load_archive(out)
+                self.assertEqual(info["dim"], 128)
+                self.assertAlmostEqual(info["gem_p"], 2.8, places=5)
+                self.assertIn("CosPlace" if wrapped else "backbone.<i>",
+                              info["source"]["efficientnet_layout"])
+                with torch.no_grad():
+                    self.assertLess(gm.max_abs_diff(module(x), replica(x)), TOLERANCE)
+
+    def test_pytorch_netvlad_checkpoints(self):
+        x = ref.image_batch(2, 64, 64, seed=6)
+        for vladv2, parallel in ((False, False), (True, True)):
+            with self.subTest(vladv2=vladv2, parallel=parallel):
+                torch.manual_seed(12)
+                replica = ref.PytorchNetVladReplica(clusters=8, vladv2=vladv2).eval()
+                self.assertEqual("pool.conv.bias" in replica.state_dict(), vladv2)
+                # As pytorch-NetVlad's save_checkpoint writes it (numpy recalls, an optimiser),
+                # in the pre-1.6 serialisation its users' files have.
+                torch.save(ref.pytorch_netvlad_checkpoint(replica, parallel),
+                           self.path("checkpoint.pth.tar"), _use_new_zipfile_serialization=False)
+                out = self.path(f"netvlad-{vladv2}.pt")
+                status, err = run_cli(["--backbone", "vgg16", "--head", "netvlad",
+                                       "--input-size", "64", "--checkpoint",
+                                       self.path("checkpoint.pth.tar"), "--checkpoint-format",
+                                       "netvlad", "-o", out])
+                self.assertEqual(status, 0, err)
+                module, info = load_archive(out)
+                self.assertEqual((info["clusters"], info["dim"]), (8, 8 * 512))  # from the file
+                self.assertIn("vladv2" if vladv2 else "vladv1",
+                              info["source"]["netvlad_variant"])
+                with torch.no_grad():
+                    self.assertLess(gm.max_abs_diff(module(x), replica(x)), TOLERANCE)
+
+    def test_input_size_travels_with_the_format(self):
+        torch.manual_seed(13)
+        replica = ref.CosPlaceReplica(dim=128, p=3.0)
+        torch.save(replica.state_dict(), self.path("cosplace.pth"))
+        out = self.path("cosplace.pt")
+        status, err = run_cli(["--backbone", "resnet18", "--head", "cosplace", "--checkpoint",
+                               self.path("cosplace.pth"), "--checkpoint-format", "cosplace",
+                               "-o", out])
+        self.assertEqual(status, 0, err)
+        info = load_archive(out)[1]
+        self.assertEqual((info["input_size"], info["resize"]), ([512, 512], "resize_center_crop"))
+        self.assertEqual(info["input"]["from"], "checkpoint format cosplace")
+        self.assertIn("512x512", info["input"]["why"])
+
+        ckpt = gc.Checkpoint("x", {"pool.centroids": torch.zeros(4, 512)})
+        cases = [("torchvision", "gem", None, set(), (224, 224), "resize_center_crop"),
+                 ("netvlad", "netvlad", ckpt, set(), (480, 640), "resize"),
+                 ("netvlad", "netvlad", ckpt, {"input_size"}, (100, 120), "resize"),
+                 ("netvlad", "netvlad", ckpt, {"input_size", "resize"}, (100, 120),
+                  "resize_center_crop"),
+                 (None, "gem", None, set(), (224, 224), "resize_center_crop")]
+        for fmt, head, c, explicit, size, resize in cases:
+            with self.subTest(fmt=fmt, explicit=explicit):
+                config = gm.ModelConfig(backbone="vgg16", head=head, input_size=(100, 120),
+                                        resize="resize_center_crop")
+                record = gc.configure(config, c, fmt, explicit)
+                self.assertEqual((config.input_size, config.resize), (size, resize))
+                self.assertEqual(record["from"], "--input-size" if "input_size" in explicit
+                                 else (f"checkpoint format {fmt}" if fmt else "default"))
+
+    def test_geoloc_checkpoints_carry_their_architecture_and_training(self):
+        config = gm.ModelConfig(backbone="resnet18", truncate=True, head="gem", gem_p=2.5,
+                                input_size=(40, 56), resize="resize", seed=9)
+        model = gm.build_model(config)
+        with torch.no_grad():
+            model.backbone[0].weight.mul_(1.5)  # not the seed's weights
+        plain = gm.to_plain(config)
+        plain["input_size"] = list(plain["input_size"])
+        torch.save({"state_dict": model.state_dict(), "geoloc_config": json.dumps(plain),
+                    "training": json.dumps({"method": "cosplace", "best": {"epoch": 3}})},
+                   self.path("best.pth"))
+        out = self.path("trained.pt")
+        status, err = run_cli(["--checkpoint", self.path("best.pth"), "--checkpoint-format",
+                               "geoloc", "-o", out])
+        self.assertEqual(status, 0, err)
+        module, info = load_archive(out)
+        self.assertEqual((info["backbone"], info["head"], info["gem_p"], info["input_size"],
+                          info["resize"]), ("resnet18-truncated", "gem", 2.5, [40, 56], "resize"))
+        self.assertEqual(info["training"], {"method": "cosplace", "best": {"epoch": 3}})
+        self.assertEqual(info["fingerprint"], gm.model_fingerprint(model, config))
+        x = ref.image_batch(2, 40, 56, seed=7)
+        with torch.no_grad():
+            self.assertLess(gm.max_abs_diff(module(x), model(x)), TOLERANCE)
+        # Serving options may change; the architecture may not.
+        status, err = run_cli(["--checkpoint", self.path("best.pth"), "--checkpoint-format",
+                               "geoloc", "--input-size", "48", "64", "-o", self.path("b.pt")])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(load_archive(self.path("b.pt"))[1]["input_size"], [48, 64])
+        status, err = run_cli(["--checkpoint", self.path("best.pth"), "--checkpoint-format",
+                               "geoloc", "--head", "avg", "--gem-p", "3", "-o", self.path("c.pt")])
+        self.assertEqual(status, 2)
+        self.assertIn("takes the architecture from the checkpoint; drop --gem-p, --head", err)
+
+    def test_a_wrong_checkpoint_fails_naming_the_keys(self):
+        torch.manual_seed(14)
+        replica = ref.PytorchNetVladReplica(clusters=4)
+        state = ref.pytorch_netvlad_checkpoint(replica)
+        state["state_dict"]["encoder.28.weightX"] = state["state_dict"].pop("encoder.28.weight")
+        torch.save(state, self.path("renamed.pth.tar"))
+        effnet = ref.CosPlaceEfficientNetReplica(dim=128, p=3.0)
+        torch.save(effnet.state_dict(), self.path("effnet.pth"))
+        resnet = torchvision.models.resnet18(weights=None).state_dict()
+        torch.save(resnet, self.path("resnet18.pth"))
+        vgg = ["--backbone", "vgg16", "--head", "netvlad", "--input-size", "64"]
+        cases = [
+            (vgg + ["--checkpoint", self.path("renamed.pth.tar"), "--checkpoint-format",
+                    "netvlad"],
+             ["missing keys: backbone.28.weight", "unexpected keys: encoder.28.weightX"]),
+            (["--backbone", "resnet18", "--head", "netvlad", "--input-size", "64", "--checkpoint",
+              self.path("renamed.pth.tar"), "--checkpoint-format", "netvlad"],
+             ["unexpected keys: encoder.0.bias, encoder.10.bias", "missing keys: backbone.0.weight",
+              "shape mismatches: encoder.0.weight (shape [64, 3, 3, 3], model has [64, 3, 7, 7])"]),
+            (vgg + ["--checkpoint", self.path("resnet18.pth"), "--checkpoint-format", "netvlad"],
+             ["no pool.centroids, so this is not a pytorch-NetVlad checkpoint"]),
+            (["--backbone", "efficientnet_b1", "--head", "cosplace", "--input-size", "64",
+              "--checkpoint", self.path("effnet.pth"), "--checkpoint-format", "cosplace"],
+             ["missing keys: backbone.1.1.block.0.0.weight"]),
+            (["--backbone", "resnet18", "--head", "gem", "--checkpoint", self.path("effnet.pth"),
+              "--checkpoint-format", "netvlad"], ["--head netvlad"]),
+            (["--checkpoint", self.path("resnet18.pth"), "--checkpoint-format", "geoloc"],
+             ["no geoloc_config entry"]),
+        ]
+        for argv, messages in cases:
+            with self.subTest(argv=argv[-1]):
+                status, err = run_cli(argv + ["-o", self.path("out.pt")])
+                self.assertEqual(status, 2, err)
+                for message in messages:
+                    self.assertIn(message, err)
+                self.assertFalse(os.path.exists(self.path("out.pt")))
+
+    def test_checkpoints_are_read_without_running_code(self):
+        marker = self.path("ran")
+
+        class Payload:
+            def __reduce__(self):
+                return (os.system, (f"touch {marker}",))
+
+        torch.save({"state_dict": {"w": torch.zeros(1)}, "x": Payload()}, self.path("evil.pth"))
+        with self.assertRaises(gm.ModelError) as e:
+            gc.load_checkpoint(self.path("evil.pth"))
+        self.assertIn("refusing to load", str(e.exception))
+        self.assertFalse(os.path.exists(marker))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -208,7 +208,7 @@ TEST_F(GradCamTest, Int8ArchiveGivesMapsThatFollowTheFp32Model) {
   absl::StatusOr<std::unique_ptr<Encoder>> encoder = Encoder::Load(DataPath("gradcam.pt"), options);
   ASSERT_TRUE(encoder.ok()) << encoder.status();
 
-  synth::WorldOptions world_options = synth::WorldPreset("tiny").value();
+  synth::WorldOptions world_options = synth::WorldPreset("fixed-tiny").value();
   world_options.seed = 17;
   const synth::World world = synth::PlanWorld(world_options);
   std::vector<cv::Mat> photos;

@@ -1,7 +1,5 @@
 #include "core/model/image_decoder.h"
 
-#include <jpeglib.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -17,6 +15,7 @@
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
+#include "tests/support/forged_images.h"
 
 namespace geoloc::model {
 namespace {
@@ -31,10 +30,17 @@ std::string Encode(const cv::Mat& image, const std::string& ext, std::vector<int
   return std::string(buf.begin(), buf.end());
 }
 
-std::string Be16(int v) { return {static_cast<char>(v >> 8), static_cast<char>(v & 255)}; }
-std::string Le16(int v) { return {static_cast<char>(v & 255), static_cast<char>(v >> 8)}; }
-std::string Be32(uint32_t v) { return Be16(v >> 16) + Be16(v & 0xFFFF); }
-std::string Le32(uint32_t v) { return Le16(v & 0xFFFF) + Le16(v >> 16); }
+using ::geoloc::testing::Be16;
+using ::geoloc::testing::Be32;
+using ::geoloc::testing::BuildTiff;
+using ::geoloc::testing::Le16;
+using ::geoloc::testing::Le32;
+using ::geoloc::testing::PngChunk;
+using ::geoloc::testing::TiffLayout;
+using ::geoloc::testing::TiffTag;
+using ::geoloc::testing::WithJpegExif;
+using ::geoloc::testing::WithPngExif;
+namespace tiff = ::geoloc::testing::tiff;
 
 // Four quadrants in distinct colours, so every flip and rotation is visible (BGR).
 const cv::Vec3b kTopLeft(0, 0, 255), kTopRight(0, 255, 0), kBottomLeft(255, 0, 0),
@@ -73,38 +79,7 @@ void ExpectQuadrants(const cv::Mat& image, int tolerance, const std::string& wha
 
 // The TIFF block of an EXIF payload holding only Orientation (tag 0x0112, SHORT).
 std::string TiffOrientationBlock(int orientation, bool big_endian) {
-  auto u16 = [&](int v) { return big_endian ? Be16(v) : Le16(v); };
-  auto u32 = [&](uint32_t v) { return big_endian ? Be32(v) : Le32(v); };
-  return (big_endian ? std::string("MM\0*", 4) : std::string("II*\0", 4)) + u32(8) + u16(1) +
-         u16(0x0112) + u16(3) + u32(1) + u16(orientation) + u16(0) + u32(0);
-}
-
-// Inserts an APP1 segment right after SOI (OpenCV writes a JFIF APP0 there; order is free).
-std::string WithApp1(const std::string& jpeg, const std::string& payload) {
-  return jpeg.substr(0, 2) + "\xFF\xE1" + Be16(static_cast<int>(payload.size()) + 2) + payload +
-         jpeg.substr(2);
-}
-
-std::string WithJpegExif(const std::string& jpeg, const std::string& tiff_block) {
-  return WithApp1(jpeg, std::string("Exif\0\0", 6) + tiff_block);
-}
-
-uint32_t Crc32(const std::string& data) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char byte : data) {
-    crc ^= byte;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
-std::string PngChunk(const std::string& type, const std::string& data) {
-  return Be32(static_cast<uint32_t>(data.size())) + type + data + Be32(Crc32(type + data));
-}
-
-// Inserts an eXIf chunk after IHDR (which OpenCV writes first: 8 + 25 bytes).
-std::string WithPngExif(const std::string& png, const std::string& tiff_block) {
-  return png.substr(0, 33) + PngChunk("eXIf", tiff_block) + png.substr(33);
+  return ::geoloc::testing::ExifOrientationBlock(static_cast<uint16_t>(orientation), big_endian);
 }
 
 // Rewraps a simple (VP8 or VP8L) WebP as an extended one: VP8X + image chunk [+ EXIF chunk].
@@ -122,48 +97,42 @@ std::string ExtendedWebp(const std::string& simple, int width, int height, uint8
 }
 
 // A minimal uncompressed RGB TIFF (8 or 16 bits per sample, 16-bit samples are v * 257) in either
-// byte order, one strip, optional Orientation.
+// byte order, one strip, optional Orientation. Entries by tag; BitsPerSample's three values, then
+// the pixels, right after the IFD.
 std::string MakeTiff(const cv::Mat& bgr, bool big_endian, int orientation, int bits = 8) {
-  auto u16 = [&](int v) { return big_endian ? Be16(v) : Le16(v); };
-  auto u32 = [&](uint32_t v) { return big_endian ? Be32(v) : Le32(v); };
   std::string pixels;
   for (int y = 0; y < bgr.rows; ++y) {
     for (int x = 0; x < bgr.cols; ++x) {
       const cv::Vec3b p = bgr.at<cv::Vec3b>(y, x);
-      for (int c : {2, 1, 0})
-        pixels += bits == 8 ? std::string(1, static_cast<char>(p[c])) : u16(p[c] * 257);
+      for (int c : {2, 1, 0}) {
+        if (bits == 8) {
+          pixels += static_cast<char>(p[c]);
+        } else {
+          pixels += big_endian ? Be16(p[c] * 257) : Le16(p[c] * 257);
+        }
+      }
     }
   }
-  struct Entry {
-    int tag, type;
-    uint32_t count, value;
-  };
-  std::vector<Entry> entries = {{256, 4, 1, static_cast<uint32_t>(bgr.cols)},
-                                {257, 4, 1, static_cast<uint32_t>(bgr.rows)},
-                                {258, 3, 3, 0 /* offset, patched */},
-                                {259, 3, 1, 1},
-                                {262, 3, 1, 2},
-                                {273, 4, 1, 0 /* patched */},
-                                {277, 3, 1, 3},
-                                {278, 4, 1, static_cast<uint32_t>(bgr.rows)},
-                                {279, 4, 1, static_cast<uint32_t>(pixels.size())},
-                                {284, 3, 1, 1}};
-  if (orientation != 0) entries.push_back({274, 3, 1, static_cast<uint32_t>(orientation)});
-  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.tag < b.tag; });
-  const uint32_t ifd_size = 2 + 12 * static_cast<uint32_t>(entries.size()) + 4;
-  const uint32_t bits_offset = 8 + ifd_size;
-  const uint32_t pixel_offset = bits_offset + 6;
-  std::string out = (big_endian ? std::string("MM\0*", 4) : std::string("II*\0", 4)) + u32(8);
-  out += u16(static_cast<int>(entries.size()));
-  for (Entry e : entries) {
-    if (e.tag == 258) e.value = bits_offset;
-    if (e.tag == 273) e.value = pixel_offset;
-    out += u16(e.tag) + u16(e.type) + u32(e.count);
-    // SHORT values sit in the first two bytes of the value field.
-    out += e.type == 3 && e.count == 1 ? u16(static_cast<int>(e.value)) + u16(0) : u32(e.value);
+  const uint32_t w = static_cast<uint32_t>(bgr.cols), h = static_cast<uint32_t>(bgr.rows);
+  const uint32_t b = static_cast<uint32_t>(bits);
+  std::vector<TiffTag> tags = {{256, tiff::kLong, 1, {w}},
+                               {257, tiff::kLong, 1, {h}},
+                               {258, tiff::kShort, 3, {b, b, b}},
+                               {259, tiff::kShort, 1, {1}},
+                               {262, tiff::kShort, 1, {2}},
+                               {273, tiff::kLong, 1, {tiff::kAtTrailer}},
+                               {277, tiff::kShort, 1, {3}},
+                               {278, tiff::kLong, 1, {h}},
+                               {279, tiff::kLong, 1, {static_cast<uint32_t>(pixels.size())}},
+                               {284, tiff::kShort, 1, {1}}};
+  if (orientation != 0) {
+    tags.push_back({274, tiff::kShort, 1, {static_cast<uint32_t>(orientation)}});
   }
-  out += u32(0) + u16(bits) + u16(bits) + u16(bits) + pixels;
-  return out;
+  std::sort(tags.begin(), tags.end(),
+            [](const TiffTag& x, const TiffTag& y) { return x.tag < y.tag; });
+  TiffLayout layout;
+  layout.big_endian = big_endian;
+  return BuildTiff(tags, pixels, layout);
 }
 
 // EXIF orientation k, from the TIFF 6.0 definition of where stored row 0 / column 0 appear
@@ -473,35 +442,11 @@ TEST(ImageDecoderTest, SixteenBitBecomesEightBit) {
   }
 }
 
-// A CMYK JPEG as Photoshop writes them (Adobe APP14, inverted values), via libjpeg directly:
-// OpenCV cannot write CMYK.
+// A CMYK JPEG of one stored (inverted, as Photoshop writes it) ink everywhere.
 std::string CmykJpeg(int width, int height, const uint8_t inverted_cmyk[4]) {
-  jpeg_compress_struct cinfo;
-  jpeg_error_mgr jerr;
-  cinfo.err = jpeg_std_error(&jerr);
-  jpeg_create_compress(&cinfo);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;  // NOLINT(runtime/int): libjpeg's type
-  jpeg_mem_dest(&cinfo, &buffer, &size);
-  cinfo.image_width = width;
-  cinfo.image_height = height;
-  cinfo.input_components = 4;
-  cinfo.in_color_space = JCS_CMYK;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_colorspace(&cinfo, JCS_CMYK);  // also writes the Adobe marker
-  jpeg_set_quality(&cinfo, 95, TRUE);
-  jpeg_start_compress(&cinfo, TRUE);
-  std::vector<unsigned char> row(static_cast<size_t>(width) * 4);
-  for (int x = 0; x < width; ++x) std::copy(inverted_cmyk, inverted_cmyk + 4, &row[x * 4]);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW rows[1] = {row.data()};
-    jpeg_write_scanlines(&cinfo, rows, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  std::string out(reinterpret_cast<char*>(buffer), size);
-  std::free(buffer);
-  return out;
+  return ::geoloc::testing::CmykJpeg(width, height, /*quality=*/95, [&](int, int, uint8_t* ink) {
+    std::copy(inverted_cmyk, inverted_cmyk + 4, ink);
+  });
 }
 
 TEST(ImageDecoderTest, CmykJpegBecomesRgb) {

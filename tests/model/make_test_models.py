@@ -3,12 +3,14 @@
 
   /usr/bin/python3 tests/model/make_test_models.py --out build/tests/model/data
 
-Writes, under --out (CMake runs this once and caches it; see tests/model/runtime.cmake):
+Writes, under --out (CMake runs this once and caches it; see tests/model/CMakeLists.txt):
   <name>.pt, <name>.inputs.glt [B, H, W, 3], <name>.descriptors.glt [B, D]   for MATRIX models
   gradcam.pt, head.pt and gradcam.*.glt                                       Grad-CAM references
   bad_*.pt, state_dict.pth                                                    contract violations
   fp_seed0_a.pt, fp_seed0_b.pt, fp_seed1.pt                                   fingerprints
-  ckpt_torchvision.pt, ckpt_cosplace.pt (+ .inputs/.descriptors.glt)          checkpoint imports
+  ckpt_torchvision.pt, ckpt_cosplace.pt, ckpt_cosplace_effnet.pt,
+  ckpt_netvlad.pt (+ .inputs/.descriptors.glt)                                checkpoint imports
+  trained.pt (+ .inputs/.descriptors.glt), trained_run/                       tools/train
   user_model.pt (+ .inputs/.descriptors.glt), bf16_fragile.pt                 hand-written models
   optimize_fragile.pt                                                         optimize_for_inference
   retrieval.pt, demo.pt                                                       retrieval, bf16 tests
@@ -25,6 +27,7 @@ import time
 
 import model_reference as ref  # noqa: E402 (puts tools/ and tools/python/ on sys.path)
 import export_model as em  # noqa: E402
+import geoloc_checkpoints as gc  # noqa: E402
 import geoloc_models as gm  # noqa: E402
 import torch  # noqa: E402
 import torchvision  # noqa: E402
@@ -316,6 +319,62 @@ def make_checkpoints(out_dir: str) -> None:
     write_reference(out_dir, "ckpt_cosplace", replica, 64, 64, seed=22)
 
 
+def make_new_checkpoint_formats(out_dir: str) -> None:
+    # CosPlace with an EfficientNet-B0 backbone, in its Sequential(features) layout (backbone.0.*).
+    torch.manual_seed(15)
+    effnet = ref.CosPlaceEfficientNetReplica(dim=128, p=3.1, wrapped=True)
+    ref.randomise_batchnorm_stats(effnet, seed=15)
+    effnet.eval()
+    path = os.path.join(out_dir, "cosplace_efficientnet_b0_128.pth")
+    torch.save(effnet.state_dict(), path)
+    export(out_dir, "ckpt_cosplace_effnet", ["--backbone", "efficientnet_b0", "--head",
+                                             "cosplace", "--input-size", "64", "--checkpoint",
+                                             path, "--checkpoint-format", "cosplace"])
+    write_reference(out_dir, "ckpt_cosplace_effnet", effnet, 64, 64, seed=24)
+
+    # pytorch-NetVlad: VGG-16 + NetVLAD (vladv1, 8 clusters), as its save_checkpoint writes it.
+    torch.manual_seed(16)
+    netvlad = ref.PytorchNetVladReplica(clusters=8).eval()
+    path = os.path.join(out_dir, "netvlad_vgg16_8.pth.tar")
+    torch.save(ref.pytorch_netvlad_checkpoint(netvlad), path, _use_new_zipfile_serialization=False)
+    export(out_dir, "ckpt_netvlad", ["--backbone", "vgg16", "--head", "netvlad", "--input-size",
+                                     "64", "--checkpoint", path, "--checkpoint-format", "netvlad"])
+    write_reference(out_dir, "ckpt_netvlad", netvlad, 64, 64, seed=25)
+
+
+def make_trained(out_dir: str) -> None:
+    """A few CosPlace steps of tools/train on a tiny world, then its last weights exported."""
+    sys.path.insert(0, os.path.join(ref.ROOT, "tests", "train"))
+    sys.path.insert(0, os.path.join(ref.ROOT, "tools", "train"))
+    import tiny_world  # noqa: E402
+    import train  # noqa: E402
+    world = os.path.join(out_dir, "trained_world")
+    rows = tiny_world.write_world(world, places=6, views=3, size=64, seed=4)
+    split = tiny_world.write_split(world, "views.csv", rows)
+    run = os.path.join(out_dir, "trained_run")
+    if os.path.exists(os.path.join(run, "config.json")):
+        import shutil
+        shutil.rmtree(run)
+    status = train.main(["--method", "cosplace", "--train", split, "--val-queries", split,
+                         "--val-database", split, "--input-size", "64", "--dim", "128",
+                         "--min-images-per-class", "2", "--group-spacing", "1", "--epochs", "1",
+                         "--iterations-per-epoch", "3", "--batch", "6", "--lr", "1e-3",
+                         "--threads", "1", "--out", run])
+    if status != 0:
+        raise RuntimeError(f"tools/train/train.py failed with status {status}")
+    # The weights after the last step (best.pth may be epoch 0 on so easy a set), as a geoloc
+    # checkpoint with the run's configuration.
+    last = gc.restricted_torch_load(os.path.join(run, "state.pth"))["model"]
+    initial = gc.load_checkpoint(os.path.join(run, "initial.pth"))
+    if all(torch.equal(last[k], initial.state[k]) for k in last):
+        raise RuntimeError("tools/train changed no weight")
+    path = os.path.join(out_dir, "trained_last.pth")
+    torch.save({"state_dict": last, "geoloc_config": initial.meta["geoloc_config"],
+                "training": initial.meta["training"]}, path)
+    exported = export(out_dir, "trained", ["--checkpoint", path, "--checkpoint-format", "geoloc"])
+    write_reference(out_dir, "trained", exported.model, 64, 64, seed=26)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True)
@@ -332,6 +391,8 @@ def main() -> int:
     make_bad(args.out)
     make_fingerprints(args.out)
     make_checkpoints(args.out)
+    make_new_checkpoint_formats(args.out)
+    make_trained(args.out)
     export(args.out, "retrieval", ["--backbone", "resnet18", "--head", "gem", "--seed", "0",
                                    "--input-size", "160"])
     export(args.out, "demo", ["--demo"])

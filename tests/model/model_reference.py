@@ -117,3 +117,82 @@ def randomise_batchnorm_stats(model: nn.Module, seed: int) -> None:
                 m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
                 m.weight.copy_(1.0 + 0.1 * torch.randn(m.weight.shape, generator=g))
                 m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
+
+
+class CosPlaceEfficientNetReplica(nn.Module):
+    """CosPlace's GeoLocalizationNet with an EfficientNet-B0 backbone. CosPlace builds it as
+    Sequential(*efficientnet.children()[:-2]) = Sequential(features), so its keys read
+    backbone.0.<i>.* (wrapped=True); forks that take features.children() store backbone.<i>.*."""
+
+    def __init__(self, dim: int, p: float, wrapped: bool = True):
+        super().__init__()
+        effnet = torchvision.models.efficientnet_b0(weights=None)
+        layers = list(effnet.children())[:-2] if wrapped else list(effnet.features.children())
+        self.backbone = nn.Sequential(*layers)
+        self.aggregation = nn.Sequential(L2Norm(), GeMParam(p), Flatten(), nn.Linear(1280, dim),
+                                         L2Norm())
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.aggregation(self.backbone(x))
+
+
+class PytorchNetVladLayer(nn.Module):
+    """pytorch-NetVlad's NetVLAD layer as its netvlad.py computes it: input L2-normalised, soft
+    assignment by a 1x1 conv (no bias in vladv1) and softmax, residuals accumulated cluster by
+    cluster, intra-normalisation, flatten, L2."""
+
+    def __init__(self, clusters: int, dim: int, vladv2: bool):
+        super().__init__()
+        self.num_clusters = clusters
+        self.conv = nn.Conv2d(dim, clusters, kernel_size=(1, 1), bias=vladv2)
+        self.centroids = nn.Parameter(torch.rand(clusters, dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c = x.shape[:2]
+        x = F.normalize(x, p=2, dim=1)
+        soft_assign = F.softmax(self.conv(x).view(n, self.num_clusters, -1), dim=1)
+        x_flatten = x.view(n, c, -1)
+        vlad = torch.zeros([n, self.num_clusters, c], dtype=x.dtype)
+        for k in range(self.num_clusters):
+            residual = x_flatten.unsqueeze(0).permute(1, 0, 2, 3) - \
+                self.centroids[k:k + 1, :].expand(x_flatten.size(-1), -1, -1).permute(
+                    1, 2, 0).unsqueeze(0)
+            residual = residual * soft_assign[:, k:k + 1, :].unsqueeze(2)
+            vlad[:, k:k + 1, :] = residual.sum(dim=-1)
+        vlad = F.normalize(vlad, p=2, dim=2)
+        return F.normalize(vlad.view(n, -1), p=2, dim=1)
+
+
+class PytorchNetVladReplica(nn.Module):
+    """pytorch-NetVlad's model: a bare nn.Module with `encoder` (VGG-16 features without the last
+    ReLU and max-pool) and `pool` (the NetVLAD layer); checkpoint keys encoder.<i>.*,
+    pool.centroids, pool.conv.weight (+ pool.conv.bias for vladv2)."""
+
+    def __init__(self, clusters: int, vladv2: bool = False):
+        super().__init__()
+        vgg = torchvision.models.vgg16(weights=None)
+        self.encoder = nn.Sequential(*list(vgg.features.children())[:-2])
+        self.pool = PytorchNetVladLayer(clusters, 512, vladv2)
+        with torch.no_grad():  # k-means-like centroids and a soft assignment around them
+            self.pool.centroids.copy_(F.normalize(torch.randn(clusters, 512), dim=1))
+            self.pool.conv.weight.copy_(20.0 * self.pool.centroids[:, :, None, None])
+            if vladv2:
+                self.pool.conv.bias.copy_(-10.0 * torch.ones(clusters)
+                                          + 0.5 * torch.randn(clusters))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.pool(self.encoder(x))
+
+
+def pytorch_netvlad_checkpoint(model: PytorchNetVladReplica, parallel: bool = False):
+    """The dict pytorch-NetVlad's save_checkpoint writes, numpy metrics included."""
+    import numpy as np
+    state = model.state_dict()
+    if parallel:  # model.encoder / model.pool wrapped in nn.DataParallel
+        state = {k.replace("encoder.", "encoder.module.", 1).replace("pool.", "pool.module.", 1):
+                 v for k, v in state.items()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0001, momentum=0.9)
+    return {"epoch": 7, "state_dict": state,
+            "recalls": {1: np.float64(0.81), 5: np.float64(0.9)},
+            "best_score": np.float64(0.9), "optimizer": optimizer.state_dict(),
+            "parallel": parallel}

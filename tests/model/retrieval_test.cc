@@ -93,7 +93,7 @@ Recall Evaluate(const std::vector<float>& q, const std::vector<float>& db, int d
 // (retrieval_int8.pt: the backbone quantized by export_model.py --quantize int8 with its default
 // calibration, which never saw this world).
 TEST(RetrievalTest, RandomResNet18GeMFindsThePlaceFarAboveChanceInFp32AndInt8) {
-  synth::WorldOptions options = synth::WorldPreset("small").value();
+  synth::WorldOptions options = synth::WorldPreset("fixed-small").value();
   options.seed = 3;
   const synth::World world = synth::PlanWorld(options);
   std::vector<const synth::ImageRecord*> database, queries;

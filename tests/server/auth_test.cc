@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::server {
 namespace {
@@ -25,7 +26,8 @@ TEST(TokenSetTest, CaseTable) {
 }
 
 TEST(TokenSetTest, LoadsFilesWithCommentsAndPrefersTheFileOverTheEnvironment) {
-  const auto path = std::filesystem::temp_directory_path() / "geoloc_auth_test_tokens";
+  const testing::ScratchDir dir("auth");
+  const std::filesystem::path path = dir.file("tokens");
   std::ofstream(path) << "# rotated 2026-11\n\n  new-token  \nold-token\n";
   ::setenv("GEOLOC_AUTH_TEST_ENV", "env-token", 1);
   auto set = TokenSet::Load(path.string(), "GEOLOC_AUTH_TEST_ENV");
@@ -50,7 +52,8 @@ TEST(TokenSetTest, LoadsFilesWithCommentsAndPrefersTheFileOverTheEnvironment) {
 }
 
 TEST(AuthStateTest, FailedReloadKeepsThePreviousTokens) {
-  const auto path = std::filesystem::temp_directory_path() / "geoloc_auth_state_tokens";
+  const testing::ScratchDir dir("auth-state");
+  const std::filesystem::path path = dir.file("tokens");
   std::ofstream(path) << "first\n";
   AuthState state(path.string(), "", "", "");
   ASSERT_TRUE(state.Reload().ok());

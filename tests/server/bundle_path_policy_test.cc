@@ -1,10 +1,9 @@
 #include "server/bundle_path_policy.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "tests/support/scratch_dir.h"
 
 namespace geoloc::server {
 namespace {
@@ -13,8 +12,7 @@ namespace fs = std::filesystem;
 class BundlePathPolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_ = fs::temp_directory_path() / ("geoloc_path_policy_" + std::to_string(::getpid()));
-    fs::remove_all(base_);
+    base_ = scratch_.path();
     root_ = base_ / "bundles";
     fs::create_directories(root_ / "v1");
     fs::create_directories(root_ / "v2");
@@ -23,7 +21,7 @@ class BundlePathPolicyTest : public ::testing::Test {
     fs::create_directory_symlink(base_ / "outside", root_ / "escape");
     fs::create_directories(base_ / "bundles-evil");  // shares the root's name as a prefix
   }
-  void TearDown() override { fs::remove_all(base_); }
+  testing::ScratchDir scratch_{"path-policy"};
   fs::path base_, root_;
 };
 

@@ -72,6 +72,9 @@ struct FakeResult {
   double estimate_ms = 0;
   double classify_ms = 0;
   std::optional<int> classifier;
+  double calibrate_ms = 0;
+  std::optional<int> calibration;
+  bool abstained = false;
 };
 
 // A snapshot whose "model" reads images named "img:<n>" and whose answer is the number back.

@@ -273,6 +273,48 @@ TEST(RequestOptionsTest, CellLevelsAreCountedAndRangeChecked) {
   EXPECT_EQ(p->cell_levels, (std::vector<int>{0, 30}));
 }
 
+TEST(RequestOptionsTest, RegionLevelsReplaceTheDefaultsAndAreChecked) {
+  absl::StatusOr<engine::LocateParams> defaults = Map(LocateOptions());
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->region_levels, std::vector<double>({0.5, 0.68, 0.9, 0.95}));
+  EXPECT_FALSE(defaults->region_cells);
+  LocateOptions o;
+  o.add_region_levels(0.8);
+  o.add_region_levels(0.99);
+  o.set_return_region_cells(true);
+  absl::StatusOr<engine::LocateParams> p = Map(o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->region_levels, std::vector<double>({0.8, 0.99}));
+  EXPECT_TRUE(p->region_cells);
+  for (double bad : {0.0, 1.0, -0.5, kNan}) {
+    LocateOptions b;
+    b.add_region_levels(0.5);
+    b.add_region_levels(bad);
+    ExpectInvalid(b, {"region_levels[1]"});
+  }
+  LocateOptions decreasing;
+  decreasing.add_region_levels(0.9);
+  decreasing.add_region_levels(0.5);
+  ExpectInvalid(decreasing, {"region_levels must increase", "region_levels[1]"});
+  LocateOptions many;
+  for (int i = 1; i <= engine::kMaxRegionLevels + 1; ++i) many.add_region_levels(i / 10.0);
+  ExpectInvalid(many, {"region_levels", "at most 8"});
+}
+
+TEST(RequestOptionsTest, TheAbstentionThresholdIsTheServersAndChecked) {
+  engine::LocateParams d = Defaults();
+  d.abstain_below = 0.3;
+  absl::StatusOr<engine::LocateParams> p = ToLocateParams(LocateOptions(), d, kMaxK);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_DOUBLE_EQ(p->abstain_below, 0.3);
+  for (double bad : {1.0, -0.1, kNan}) {
+    d.abstain_below = bad;
+    absl::Status st = engine::ValidateLocateParams(d, kMaxK);
+    EXPECT_FALSE(st.ok()) << bad;
+    EXPECT_THAT(std::string(st.message()), HasSubstr("abstain_below")) << bad;
+  }
+}
+
 TEST(RequestOptionsTest, AHugeLevelListIsRefusedCheaply) {
   LocateOptions o;
   for (int i = 0; i < 100000; ++i) o.add_cell_levels(10);

@@ -15,7 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "reflection_client.grpc.pb.h"
-#include "server_process.h"
+#include "tests/support/server_process.h"
 
 namespace geoloc::testing {
 namespace {
@@ -74,8 +74,8 @@ TEST_F(ServerE2ETest, LocateFindsTheQueriesPlaces) {
     auto response = client_->Locate(request);
     ASSERT_TRUE(response.ok()) << q.path << ": " << response.status();
     ASSERT_GE(response->peaks_size(), 1);
-    EXPECT_GT(response->best().confidence(), 0);
-    EXPECT_LE(response->best().confidence(), 1.0 + 1e-9);
+    EXPECT_GT(response->best().weight_share(), 0);
+    EXPECT_LE(response->best().weight_share(), 1.0 + 1e-9);
     EXPECT_EQ(response->neighbors_size(), std::min<int>(60, response->neighbors_size()));
     EXPECT_GT(response->neighbors_size(), 0);
     double mass = 0;

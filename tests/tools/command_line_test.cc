@@ -1,14 +1,11 @@
 // Every geoloc program follows the command-line conventions of core/common/command_line.h:
 // --help and --version succeed (exit 0) on stdout, a usage error exits 2 with a message.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/support/command.h"
 
 namespace {
 
@@ -28,21 +25,11 @@ constexpr Program kPrograms[] = {
     {"geoloc-loadgen", GEOLOC_LOADGEN_BINARY, "concurrency"},
 };
 
-struct ProgramRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr, in the order written
-};
+using ProgramRun = ::geoloc::testing::CommandResult;
 
+// `command`'s exit status, and its stdout and stderr in the order written.
 ProgramRun RunProgram(const std::string& command) {
-  ProgramRun run;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return ::geoloc::testing::RunCommand(command, ::geoloc::testing::Stderr::kMerged);
 }
 
 class CommandLineTest : public ::testing::TestWithParam<Program> {};

@@ -1,7 +1,5 @@
 // Tests of the synthetic world: layout, geography, determinism, the files written, whether the
 // pictures carry place and region information, and the geoloc-synth command line.
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -17,74 +15,45 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/common/file_util.h"
-#include "core/common/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 #include "tools/synth/geography.h"
 #include "tools/synth/synthetic_world.h"
+#include "tests/tools/world_test_util.h"
 
 namespace geoloc::synth {
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-// Written here rather than taken from the generator, so the test does not trust what it checks.
-double TestHaversineKm(double lat1, double lon1, double lat2, double lon2) {
-  constexpr double kRad = 3.14159265358979323846 / 180.0;
-  const double dlat = (lat2 - lat1) * kRad, dlon = (lon2 - lon1) * kRad;
-  const double a = std::pow(std::sin(dlat / 2), 2) +
-                   std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::pow(std::sin(dlon / 2), 2);
-  return 2 * 6371.0088 * std::asin(std::sqrt(a));
-}
+using test_util::Digests;
+using test_util::RunResult;
+using test_util::RunSynth;
+using test_util::TestHaversineKm;
 
 WorldOptions SmallOptions(uint64_t seed = 1) {
   WorldOptions o;
   o.seed = seed;
-  o.num_regions = 3;
-  o.cities_per_region = 2;
-  o.places_per_city = 3;
-  o.database_views_per_place = 2;
-  o.query_views_per_place = 1;
+  o.kind = WorldKind::kFixed;
+  o.fixed.num_regions = 3;
+  o.fixed.cities_per_region = 2;
+  o.fixed.places_per_city = 3;
+  o.fixed.database_views_per_place = 2;
+  o.fixed.query_views_per_place = 1;
   o.image_width = 96;
   o.image_height = 72;
   o.threads = 2;
   return o;
 }
 
-class SynthDirTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           absl::StrCat("geoloc_synth_test_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Relative path -> SHA-256 of every regular file under `root`.
-  static std::map<std::string, std::string> Digests(const fs::path& root) {
-    std::map<std::string, std::string> out;
-    for (const auto& e : fs::recursive_directory_iterator(root)) {
-      if (!e.is_regular_file()) continue;
-      auto digest = Sha256File(e.path().string());
-      EXPECT_TRUE(digest.ok()) << digest.status();
-      out[fs::relative(e.path(), root).string()] = digest.ok() ? *digest : "";
-    }
-    return out;
-  }
-
-  fs::path dir_;
-};
+using SynthDirTest = test_util::WorldDirTest;
 
 // ---------------------------------------------------------------------------------------------
 // Options and layout
 
-TEST(WorldPresetTest, PresetsHaveTheDocumentedSizes) {
-  const std::map<std::string, size_t> expected = {
-      {"tiny", 96}, {"small", 1008}, {"medium", 10000}, {"large", 102400}};
+TEST(WorldPresetTest, FixedPresetsHaveTheDocumentedSizes) {
+  const std::map<std::string, size_t> expected = {{"fixed-tiny", 96}, {"fixed-small", 1008}};
   for (const auto& [name, images] : expected) {
     auto options = WorldPreset(name);
     ASSERT_TRUE(options.ok()) << name << ": " << options.status();
@@ -93,7 +62,8 @@ TEST(WorldPresetTest, PresetsHaveTheDocumentedSizes) {
   }
   auto unknown = WorldPreset("huge");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("tiny, small, medium, large"));
+  EXPECT_THAT(std::string(unknown.status().message()),
+              HasSubstr("tiny, small, medium, large, fixed-tiny, fixed-small"));
 }
 
 TEST(ValidateTest, RejectsEachOutOfRangeFieldByName) {
@@ -102,24 +72,24 @@ TEST(ValidateTest, RejectsEachOutOfRangeFieldByName) {
     void (*mutate)(WorldOptions&);
   };
   const Case cases[] = {
-      {"num_regions", [](WorldOptions& o) { o.num_regions = 0; }},
-      {"num_regions", [](WorldOptions& o) { o.num_regions = kMaxRegions + 1; }},
-      {"cities_per_region", [](WorldOptions& o) { o.cities_per_region = 0; }},
-      {"cities_per_region", [](WorldOptions& o) { o.cities_per_region = 65; }},
-      {"places_per_city", [](WorldOptions& o) { o.places_per_city = 0; }},
-      {"places_per_city", [](WorldOptions& o) { o.places_per_city = 100000; }},
-      {"database_views_per_place", [](WorldOptions& o) { o.database_views_per_place = 0; }},
-      {"query_views_per_place", [](WorldOptions& o) { o.query_views_per_place = -1; }},
+      {"num_regions", [](WorldOptions& o) { o.fixed.num_regions = 0; }},
+      {"num_regions", [](WorldOptions& o) { o.fixed.num_regions = kMaxRegions + 1; }},
+      {"cities_per_region", [](WorldOptions& o) { o.fixed.cities_per_region = 0; }},
+      {"cities_per_region", [](WorldOptions& o) { o.fixed.cities_per_region = 65; }},
+      {"places_per_city", [](WorldOptions& o) { o.fixed.places_per_city = 0; }},
+      {"places_per_city", [](WorldOptions& o) { o.fixed.places_per_city = 100000; }},
+      {"database_views_per_place", [](WorldOptions& o) { o.fixed.database_views_per_place = 0; }},
+      {"query_views_per_place", [](WorldOptions& o) { o.fixed.query_views_per_place = -1; }},
       {"image_width", [](WorldOptions& o) { o.image_width = 8; }},
       {"image_height", [](WorldOptions& o) { o.image_height = 5000; }},
       {"jpeg_quality", [](WorldOptions& o) { o.jpeg_quality = 101; }},
-      {"city_radius_km", [](WorldOptions& o) { o.city_radius_km = 0.01; }},
-      {"city_radius_km", [](WorldOptions& o) { o.city_radius_km = std::nan(""); }},
+      {"city_radius_km", [](WorldOptions& o) { o.fixed.city_radius_km = 0.01; }},
+      {"city_radius_km", [](WorldOptions& o) { o.fixed.city_radius_km = std::nan(""); }},
       {"threads", [](WorldOptions& o) { o.threads = -2; }},
   };
-  EXPECT_TRUE(ValidateWorldOptions(WorldOptions()).ok());
+  EXPECT_TRUE(ValidateWorldOptions(SmallOptions()).ok());
   for (const Case& c : cases) {
-    WorldOptions o;
+    WorldOptions o = SmallOptions();
     c.mutate(o);
     const absl::Status status = ValidateWorldOptions(o);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.field;
@@ -130,8 +100,8 @@ TEST(ValidateTest, RejectsEachOutOfRangeFieldByName) {
 
 TEST(PlanWorldTest, CountsSplitsIdsAndPathsFollowTheOptions) {
   WorldOptions o = SmallOptions();
-  o.places_per_city = 5;
-  o.query_views_per_place = 2;
+  o.fixed.places_per_city = 5;
+  o.fixed.query_views_per_place = 2;
   const World world = PlanWorld(o);
   ASSERT_EQ(world.cities.size(), 6u);
   ASSERT_EQ(world.images.size(), 6u * 5 * 4);
@@ -181,9 +151,9 @@ TEST(PlanWorldTest, LayoutDependsOnTheSeed) {
 
 TEST(GeographyTest, AnchorsAreRealCitiesInTheirRegions) {
   WorldOptions o = SmallOptions();
-  o.num_regions = kMaxRegions;
-  o.cities_per_region = 8;
-  o.places_per_city = 1;
+  o.fixed.num_regions = kMaxRegions;
+  o.fixed.cities_per_region = 8;
+  o.fixed.places_per_city = 1;
   const World world = PlanWorld(o);
   ASSERT_EQ(world.cities.size(), 128u);
   std::map<std::string, const City*> by_name;
@@ -239,15 +209,15 @@ TEST(GeographyTest, AntimeridianAndArcticCitiesInEveryWorld) {
     for (int regions : {1, 2, 4}) {
       for (int places : {2, 3, 14}) {
         WorldOptions o = SmallOptions(seed);
-        o.num_regions = regions;
-        o.cities_per_region = 1;
-        o.places_per_city = places;
+        o.fixed.num_regions = regions;
+        o.fixed.cities_per_region = 1;
+        o.fixed.places_per_city = places;
         worlds.push_back(o);
       }
     }
   }
-  worlds.push_back(*WorldPreset("tiny"));
-  worlds.push_back(*WorldPreset("small"));
+  worlds.push_back(*WorldPreset("fixed-tiny"));
+  worlds.push_back(*WorldPreset("fixed-small"));
   for (const WorldOptions& o : worlds) {
     const World world = PlanWorld(o);
     std::map<int, std::pair<bool, bool>> sides;  // city -> (has lon > 179, has lon < -179)
@@ -261,35 +231,35 @@ TEST(GeographyTest, AntimeridianAndArcticCitiesInEveryWorld) {
     }
     bool straddles = false;
     for (const auto& [city, s] : sides) straddles = straddles || (s.first && s.second);
-    EXPECT_TRUE(straddles) << "seed " << o.seed << " regions " << o.num_regions << " places "
-                           << o.places_per_city;
+    EXPECT_TRUE(straddles) << "seed " << o.seed << " regions " << o.fixed.num_regions << " places "
+                           << o.fixed.places_per_city;
     EXPECT_TRUE(arctic) << "seed " << o.seed;
   }
 }
 
 TEST(GeographyTest, PlacesLieWithinTheRadiusAndAtLeast100MetresApart) {
-  std::vector<WorldOptions> worlds = {*WorldPreset("small")};
+  std::vector<WorldOptions> worlds = {*WorldPreset("fixed-small")};
   WorldOptions dense = SmallOptions(7);
-  dense.num_regions = 2;
-  dense.cities_per_region = 2;
-  dense.city_radius_km = 1.0;
-  dense.places_per_city = 150;  // close to the capacity of a 1 km city
+  dense.fixed.num_regions = 2;
+  dense.fixed.cities_per_region = 2;
+  dense.fixed.city_radius_km = 1.0;
+  dense.fixed.places_per_city = 150;  // close to the capacity of a 1 km city
   worlds.push_back(dense);
   WorldOptions extra = SmallOptions(3);
-  extra.num_regions = 2;
-  extra.cities_per_region = 20;  // 12 generated cities per region beyond the 8 anchors
-  extra.places_per_city = 2;
-  extra.city_radius_km = 20;
+  extra.fixed.num_regions = 2;
+  extra.fixed.cities_per_region = 20;  // 12 generated cities per region beyond the 8 anchors
+  extra.fixed.places_per_city = 2;
+  extra.fixed.city_radius_km = 20;
   worlds.push_back(extra);
   for (const WorldOptions& o : worlds) {
     const World world = PlanWorld(o);
-    const int views = o.database_views_per_place + o.query_views_per_place;
+    const int views = o.fixed.database_views_per_place + o.fixed.query_views_per_place;
     std::vector<const ImageRecord*> places;
     for (size_t i = 0; i < world.images.size(); i += views) places.push_back(&world.images[i]);
-    ASSERT_EQ(places.size(), world.cities.size() * o.places_per_city);
+    ASSERT_EQ(places.size(), world.cities.size() * o.fixed.places_per_city);
     for (const ImageRecord* p : places) {
       const City& c = world.cities[p->city];
-      EXPECT_LE(TestHaversineKm(c.lat, c.lon, p->lat, p->lon), o.city_radius_km + 1e-9) << p->path;
+      EXPECT_LE(TestHaversineKm(c.lat, c.lon, p->lat, p->lon), o.fixed.city_radius_km + 1e-9) << p->path;
     }
     double closest = 1e9;
     for (size_t i = 0; i < places.size(); ++i) {
@@ -298,13 +268,13 @@ TEST(GeographyTest, PlacesLieWithinTheRadiusAndAtLeast100MetresApart) {
                                                     places[j]->lon));
       }
     }
-    EXPECT_GE(closest, kMinPlaceSeparationKm) << "radius " << o.city_radius_km;
+    EXPECT_GE(closest, kMinPlaceSeparationKm) << "radius " << o.fixed.city_radius_km;
     // Cities never overlap: centres more than two radii apart.
     for (size_t i = 0; i < world.cities.size(); ++i) {
       for (size_t j = i + 1; j < world.cities.size(); ++j) {
         const City& a = world.cities[i];
         const City& b = world.cities[j];
-        EXPECT_GT(TestHaversineKm(a.lat, a.lon, b.lat, b.lon), 2 * o.city_radius_km)
+        EXPECT_GT(TestHaversineKm(a.lat, a.lon, b.lat, b.lon), 2 * o.fixed.city_radius_km)
             << a.name << " " << b.name;
       }
     }
@@ -313,8 +283,8 @@ TEST(GeographyTest, PlacesLieWithinTheRadiusAndAtLeast100MetresApart) {
 
 TEST(GeographyTest, ExtraCitiesAreNamedAfterAnchorsOfTheirRegion) {
   WorldOptions o = SmallOptions();
-  o.num_regions = 1;
-  o.cities_per_region = 10;
+  o.fixed.num_regions = 1;
+  o.fixed.cities_per_region = 10;
   const World world = PlanWorld(o);
   ASSERT_EQ(world.cities.size(), 10u);
   for (int i = 8; i < 10; ++i) {
@@ -465,7 +435,7 @@ TEST_F(SynthDirTest, OutputDirectoryRules) {
   ASSERT_TRUE(GenerateWorld(o, world.string()).ok());
   EXPECT_TRUE(fs::exists(world / "images" / "taveuni"));
   WorldOptions smaller = o;
-  smaller.num_regions = 1;
+  smaller.fixed.num_regions = 1;
   ASSERT_TRUE(GenerateWorld(smaller, world.string()).ok());
   EXPECT_FALSE(fs::exists(world / "images" / "taveuni"));
   EXPECT_EQ(Digests(world).size(), 2u * 3 * 3 + 3);
@@ -544,11 +514,11 @@ class LearnabilityTest : public SynthDirTest {
   void SetUp() override {
     SynthDirTest::SetUp();
     WorldOptions o = SmallOptions(11);
-    o.num_regions = 4;
-    o.cities_per_region = 2;
-    o.places_per_city = 6;
-    o.database_views_per_place = 2;
-    o.query_views_per_place = 1;
+    o.fixed.num_regions = 4;
+    o.fixed.cities_per_region = 2;
+    o.fixed.places_per_city = 6;
+    o.fixed.database_views_per_place = 2;
+    o.fixed.query_views_per_place = 1;
     o.image_width = 160;
     o.image_height = 120;
     auto world = GenerateWorld(o, dir_.string());
@@ -630,28 +600,10 @@ TEST_F(LearnabilityTest, RegionStyleIsShared) {
 // ---------------------------------------------------------------------------------------------
 // The command line
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-RunResult RunSynth(const std::string& args) {
-  RunResult result;
-  const std::string command = absl::StrCat(GEOLOC_SYNTH_BINARY, " ", args, " 2>&1");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
 TEST_F(SynthDirTest, CommandLineWritesAWorldAndSummarises) {
   const fs::path out = dir_ / "w";
   const RunResult run = RunSynth(
-      absl::StrCat("--preset=tiny --out=", out.string(),
+      absl::StrCat("--preset=fixed-tiny --out=", out.string(),
                    " --num_regions=1 --cities_per_region=1 --places_per_city=2 --image_width=64"
                    " --image_height=48 --seed=5 --threads=2"));
   EXPECT_EQ(run.exit_code, 0) << run.output;
@@ -661,10 +613,10 @@ TEST_F(SynthDirTest, CommandLineWritesAWorldAndSummarises) {
   const std::vector<CsvRow> rows = ReadCsv(out / "world.csv", &header);
   ASSERT_EQ(rows.size(), 6u);
   // The command writes exactly what the library writes.
-  WorldOptions o = *WorldPreset("tiny");
-  o.num_regions = 1;
-  o.cities_per_region = 1;
-  o.places_per_city = 2;
+  WorldOptions o = *WorldPreset("fixed-tiny");
+  o.fixed.num_regions = 1;
+  o.fixed.cities_per_region = 1;
+  o.fixed.places_per_city = 2;
   o.image_width = 64;
   o.image_height = 48;
   o.seed = 5;

@@ -1,17 +1,33 @@
 // geoloc-eval: how well does the whole stack geolocate a query set against a bundle?
 //
-//   geoloc-eval run  --model M.pt --bundle B --csv world/query.csv [--k 60] [--json]
-//   geoloc-eval tune --model M.pt --bundle B --csv world/val.csv [--json]
+//   geoloc-eval retrieve --model M.pt --bundle B --csv world/val.csv --out val.retrieval
+//   geoloc-eval tune --retrieval val.retrieval --json > tuned.json
+//   geoloc-eval run  --retrieval test.retrieval --tuned tuned.json --json > test.json
+//   geoloc-eval run  --model M.pt --bundle B --csv world/test.csv          (all in one go)
+//   geoloc-eval calibrate --model M.pt --bundle B --fit_retrieval val.retrieval
+//       --calibration_retrieval calib.retrieval --estimators spherical_kde --k 60
+//   geoloc-eval coverage --model M.pt --bundle B --retrieval test.retrieval --json
 //
-// `run` prints, for every estimator side by side, accuracy at the distance thresholds, the median
-// error and the estimator's time, plus recall@1/5/10/20 (25 m) and the retrieval throughput.
-// When the bundle has a cell classifier, also the classifier alone (its top leaf cell) and every
-// estimator fused with it, the way Locate's `best` is (docs/CLASSIFIER.md "Fusion").
-// `tune` runs the seed's grid search over k, m and sigma (grid KDE) and our bandwidth in km
-// (spherical KDE) and prints the best parameters per threshold, like the thesis' table.
+// `retrieve` decodes, encodes and searches every query once and stores the result; `run` and
+// `tune` take either such a file or a model, bundle and query list. `run` prints, for every
+// estimator side by side, accuracy at the distance thresholds, the median error and the
+// estimator's time, plus recall@1/5/10/20 (25 m); with cell classifiers (the bundle's own head,
+// or heads in other bundles given by --classifier_bundles) also each classifier alone (its top
+// leaf cell, cell accuracy, IoR, ECE) and every estimator fused with it, the way Locate's `best`
+// is (docs/CLASSIFIER.md "Fusion"). `tune` runs the grid search of every estimator and prints
+// the best parameters per threshold; it refuses a query set whose split column says "test".
+// Distractors (a localizable column of 0) are kept out of accuracy and recall and reported apart.
+// `calibrate` answers two held-out splits with the engine (the given estimators, k, m and
+// bandwidth: the settings geolocd will serve), fits calibration.json and writes it into the
+// bundle (docs/CALIBRATION.md); it refuses the test split. `coverage` reports a calibrated
+// bundle's coverage, reliability and abstention on a split (the test split).
 // Exit status: 0 ok, 1 evaluation failed, 2 usage error.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,39 +38,76 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/common/command_line.h"
+#include "core/common/file_util.h"
+#include "core/common/json_proto.h"
 #include "core/common/logging.h"
+#include "core/common/status_macros.h"
+#include "core/engine/bundle_classifier.h"
 #include "core/engine/locator.h"
-#include "core/geo/metrics.h"
+#include "core/index/bundle.h"
 #include "core/index/image_source.h"
+#include "core/model/cell_head_info.h"
 #include "core/model/encoder.h"
+#include "core/model/model_info.h"
+#include "tools/eval/calibration_eval.h"
+#include "tools/eval/eval_files.h"
 #include "tools/eval/evaluation.h"
 
 ABSL_FLAG(std::string, model, "", "the model archive the bundle was built with");
 ABSL_FLAG(std::string, bundle, "", "the index bundle directory");
-ABSL_FLAG(std::string, csv, "", "queries: CSV of path,lat,lon[,...] (header required)");
+ABSL_FLAG(std::string, csv, "",
+          "queries: CSV of path,lat,lon[,place][,localizable][,split] (header required)");
 ABSL_FLAG(std::string, image_root, "", "with --csv: directory relative paths start from");
 ABSL_FLAG(std::string, vpr_dir, "", "queries: a folder in the VPR-datasets naming convention");
 ABSL_FLAG(std::string, exif_dir, "", "queries: a folder of photos with EXIF GPS tags");
-ABSL_FLAG(int32_t, k, 60, "run: neighbours given to each estimator");
+ABSL_FLAG(std::string, retrieval, "",
+          "run, tune: a stored retrieval (geoloc-eval retrieve --out) instead of --model, "
+          "--bundle and a query list");
+ABSL_FLAG(std::string, out, "", "retrieve: the file to store the retrieval in");
+ABSL_FLAG(int32_t, k, 60, "run: neighbours given to each estimator (without --tuned)");
 ABSL_FLAG(int32_t, max_k, 100, "neighbours retrieved per query (>= k and >= 20)");
 ABSL_FLAG(std::string, estimators, "nearest,mean,weighted_mean,grid_kde,spherical_kde",
-          "run: estimators to compare, comma-separated");
-ABSL_FLAG(double, weight_exponent, 5.0, "run: weight exponent m");
-ABSL_FLAG(double, sigma_deg, 0.0025, "run: grid KDE sigma in degrees");
-ABSL_FLAG(double, bandwidth_km, 0.5, "run: spherical KDE bandwidth in km");
+          "run, tune: estimators to compare, comma-separated");
+ABSL_FLAG(double, weight_exponent, 5.0, "run: weight exponent m (without --tuned)");
+ABSL_FLAG(double, sigma_deg, 0.0025, "run: grid KDE sigma in degrees (without --tuned)");
+ABSL_FLAG(double, bandwidth_km, 0.5, "run: spherical KDE bandwidth in km (without --tuned)");
 ABSL_FLAG(std::string, thresholds_km, "0.01,0.1,0.5,1,5,25,200,750,2500",
           "accuracy thresholds in km, comma-separated");
+ABSL_FLAG(std::string, tuned, "",
+          "run: a `tune --json` report; each estimator runs with the configuration tuned for "
+          "--tuned_threshold_km, and the report adds every threshold's tuned configuration");
+ABSL_FLAG(double, tuned_threshold_km, 0.1,
+          "run with --tuned: the threshold whose configurations the main rows use (the thesis "
+          "chose 100 m)");
+ABSL_FLAG(std::vector<std::string>, classifier_bundles, {},
+          "run: other cell classifiers, as name=BUNDLE_DIR (their cells and head; the model must "
+          "be the one that made the retrieval), comma-separated");
 ABSL_FLAG(int32_t, max_peaks, 5,
-          "run, bundles with a classifier: peaks the fused answer chooses from (Locate's default)");
+          "run, with classifiers: peaks the fused answer chooses from (Locate's default)");
+ABSL_FLAG(std::string, queries_out, "",
+          "run: also write one CSV row per query (rank of the first hit within 25 m, top-1 score, "
+          "each row's error in km)");
+ABSL_FLAG(std::string, fit_retrieval, "",
+          "calibrate: the stored retrieval of the split that fixes the score function (val)");
+ABSL_FLAG(std::string, calibration_retrieval, "",
+          "calibrate: the stored retrieval of the calibration split (calib); never test");
+ABSL_FLAG(std::string, region_levels, "0.5,0.68,0.9,0.95",
+          "coverage: the confidence levels to report");
+ABSL_FLAG(double, abstain_below, 0,
+          "coverage: the abstention threshold on P(localizable) to report (as geolocd's flag)");
 ABSL_FLAG(int32_t, batch, 16, "images per encoder forward pass");
 ABSL_FLAG(int32_t, max_queries, 0, "evaluate at most this many queries (0: all)");
 ABSL_FLAG(std::string, precision, "auto", "encoder precision: auto, fp32 or bf16");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0: LibTorch's default)");
+ABSL_FLAG(int32_t, tune_threads, 0, "tune: threads evaluating configurations (0: all cores)");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of tables");
+ABSL_FLAG(bool, progress, true, "progress with rate and ETA on stderr (retrieval, tuning)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 namespace geoloc::eval {
 namespace {
+
+constexpr char kTestSplit[] = "test";
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "geoloc-eval: %s\n", status.ToString().c_str());
@@ -74,11 +127,18 @@ absl::StatusOr<std::vector<double>> ParseThresholds(const std::string& text) {
   return out;
 }
 
-std::string ThresholdName(double km) {
-  return km < 1 ? absl::StrFormat("%gm", km * 1000) : absl::StrFormat("%gkm", km);
+absl::StatusOr<std::vector<geo::EstimatorKind>> ParseEstimators() {
+  std::vector<geo::EstimatorKind> kinds;
+  for (absl::string_view name :
+       absl::StrSplit(absl::GetFlag(FLAGS_estimators), ',', absl::SkipWhitespace())) {
+    GEOLOC_ASSIGN_OR_RETURN(geo::EstimatorKind kind, geo::ParseEstimatorKind(name));
+    kinds.push_back(kind);
+  }
+  if (kinds.empty()) return absl::InvalidArgumentError("--estimators is empty");
+  return kinds;
 }
 
-absl::StatusOr<index::SourceList> ReadQueries() {
+absl::StatusOr<QueryList> ReadQueries() {
   const std::string csv = absl::GetFlag(FLAGS_csv);
   const std::string vpr = absl::GetFlag(FLAGS_vpr_dir);
   const std::string exif = absl::GetFlag(FLAGS_exif_dir);
@@ -86,162 +146,517 @@ absl::StatusOr<index::SourceList> ReadQueries() {
   if (given != 1) {
     return absl::InvalidArgumentError("give exactly one of --csv, --vpr_dir, --exif_dir");
   }
-  if (!csv.empty()) return index::ReadCsvSource(csv, absl::GetFlag(FLAGS_image_root));
-  if (!vpr.empty()) return index::ScanVprFolder(vpr);
-  return index::ScanExifFolder(exif, 0);
+  if (!csv.empty()) return ReadQueryCsv(csv, absl::GetFlag(FLAGS_image_root));
+  if (!vpr.empty()) {
+    GEOLOC_ASSIGN_OR_RETURN(index::SourceList list, index::ScanVprFolder(vpr));
+    return AllLocalizable(std::move(list));
+  }
+  GEOLOC_ASSIGN_OR_RETURN(index::SourceList list, index::ScanExifFolder(exif, 0));
+  return AllLocalizable(std::move(list));
 }
 
-std::string JsonReport(const EstimatorReport& r) {
-  std::vector<std::string> acc;
-  for (size_t t = 0; t < r.thresholds_km.size(); ++t) {
-    acc.push_back(absl::StrFormat("\"%s\": %.6f", ThresholdName(r.thresholds_km[t]), r.accuracy[t]));
+// The model, bundle and locator of a direct run (or of `retrieve`).
+struct Stack {
+  std::shared_ptr<const engine::Locator> locator;
+};
+
+absl::StatusOr<Stack> LoadStack() {
+  if (absl::GetFlag(FLAGS_model).empty() || absl::GetFlag(FLAGS_bundle).empty()) {
+    return absl::InvalidArgumentError(
+        "--model and --bundle are required (or --retrieval for run and tune)");
   }
-  return absl::StrFormat(
-      "{\"label\": \"%s\", \"method\": \"%s\", \"estimator\": \"%s\", \"k\": %d, "
-      "\"weight_exponent\": %g, \"sigma_deg\": %g, \"bandwidth_km\": %g, \"accuracy\": {%s}, "
-      "\"median_error_km\": %.6f, "
-      "\"failures\": %d, \"ms_per_query\": %.4f}",
-      r.label, r.method, geo::EstimatorName(r.options.kind), r.k, r.options.weight_exponent_m,
-      r.options.sigma_deg, r.options.bandwidth_km, absl::StrJoin(acc, ", "), r.median_error_km,
-      r.failures, r.ms_per_query);
+  model::EncoderOptions encoder_options;
+  GEOLOC_ASSIGN_OR_RETURN(encoder_options.precision,
+                          model::ParsePrecision(absl::GetFlag(FLAGS_precision)));
+  encoder_options.intra_op_threads = absl::GetFlag(FLAGS_threads);
+  GEOLOC_ASSIGN_OR_RETURN(std::unique_ptr<model::Encoder> encoder,
+                          model::Encoder::Load(absl::GetFlag(FLAGS_model), encoder_options));
+  Stack stack;
+  GEOLOC_ASSIGN_OR_RETURN(
+      stack.locator,
+      engine::Locator::Load(std::shared_ptr<const model::Encoder>(std::move(encoder)), nullptr,
+                            absl::GetFlag(FLAGS_bundle), {}));
+  return stack;
+}
+
+absl::StatusOr<RetrievalRun> Retrieve(const Stack& stack) {
+  GEOLOC_ASSIGN_OR_RETURN(QueryList queries, ReadQueries());
+  if (queries.sources.entries.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no query images in ", queries.sources.description));
+  }
+  RetrieveOptions retrieve;
+  retrieve.max_k = absl::GetFlag(FLAGS_max_k);
+  retrieve.batch = absl::GetFlag(FLAGS_batch);
+  retrieve.max_queries = absl::GetFlag(FLAGS_max_queries);
+  retrieve.show_progress = absl::GetFlag(FLAGS_progress);
+  return RetrieveAll(*stack.locator, queries, retrieve);
+}
+
+// A classifier to evaluate: its cells (and the bundle holding them) and its outputs.
+struct LoadedClassifier {
+  std::shared_ptr<const index::Bundle> bundle;  // null for the run's own bundle
+  std::unique_ptr<const engine::BundleClassifier> owned;
+  std::unique_ptr<LeafCells> cells;
+  ClassifierOutputs outputs;
+};
+
+absl::StatusOr<std::vector<std::unique_ptr<LoadedClassifier>>> LoadClassifiers(
+    const RetrievalRun& run, const engine::Locator* locator) {
+  std::vector<std::unique_ptr<LoadedClassifier>> out;
+  if (locator != nullptr && locator->classifier() != nullptr) {
+    auto c = std::make_unique<LoadedClassifier>();
+    c->cells = CellsOf(*locator->classifier());
+    GEOLOC_ASSIGN_OR_RETURN(
+        c->outputs,
+        StoredOutputs(run, *c->cells,
+                      std::string(model::CellHeadVariantName(locator->classifier()->info().variant))));
+    out.push_back(std::move(c));
+  }
+  const std::vector<std::string> items = absl::GetFlag(FLAGS_classifier_bundles);
+  if (items.empty()) return out;
+  GEOLOC_ASSIGN_OR_RETURN(model::ModelInfo info, model::ParseModelInfoJson(run.model_info_json));
+  for (const std::string& item : items) {
+    const std::vector<std::string> parts = absl::StrSplit(item, absl::MaxSplits('=', 1));
+    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--classifier_bundles wants name=BUNDLE_DIR items, got '", item, "'"));
+    }
+    auto c = std::make_unique<LoadedClassifier>();
+    GEOLOC_ASSIGN_OR_RETURN(c->bundle, index::Bundle::Load(parts[1]));
+    GEOLOC_ASSIGN_OR_RETURN(c->owned, engine::BundleClassifier::Load(*c->bundle, info));
+    if (c->owned == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(parts[1], " has no cell classifier (cells and head extras)"));
+    }
+    c->cells = CellsOf(*c->owned);
+    GEOLOC_ASSIGN_OR_RETURN(c->outputs, PredictOutputs(run, *c->owned, *c->cells, parts[0]));
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 void PrintTable(const std::vector<EstimatorReport>& reports) {
   if (reports.empty()) return;
-  absl::PrintF("%-42s", "estimator");
-  for (double t : reports[0].thresholds_km) absl::PrintF(" %7s", ThresholdName(t).c_str());
+  absl::PrintF("%-48s", "estimator");
+  for (double t : reports[0].thresholds_km) absl::PrintF(" %7s", ThresholdName(t));
   absl::PrintF(" %10s %9s\n", "median km", "ms/query");
   for (const auto& r : reports) {
-    absl::PrintF("%-42s", r.label.c_str());
+    absl::PrintF("%-48s", r.label);
     for (double a : r.accuracy) absl::PrintF(" %7.3f", a);
     absl::PrintF(" %10.3f %9.3f%s\n", r.median_error_km, r.ms_per_query,
-                r.failures > 0 ? absl::StrCat("  (", r.failures, " failed)") : std::string());
+                 r.failures > 0 ? absl::StrCat("  (", r.failures, " failed)") : std::string());
   }
+  for (const auto& r : reports) {
+    if (r.method != "classifier") continue;
+    const CellMetrics& m = r.cell_metrics;
+    absl::PrintF("%-48s cell accuracy %.3f  IoR %.2f  ECE %.3f  NLL %.3f  (%d classes, %.1f%% "
+                 "covered)\n",
+                 r.label, m.cell_accuracy, m.ior, m.ece, m.nll, m.num_classes, 100 * m.covered);
+  }
+}
+
+// The configuration `tuned` chose for `kind` at threshold `threshold_km`; NOT_FOUND when absent.
+absl::StatusOr<std::pair<int, geo::EstimatorOptions>> TunedConfiguration(
+    const files::TuneReport& tuned, geo::EstimatorKind kind, double threshold_km) {
+  for (const files::TunedThreshold& t : tuned.thresholds()) {
+    if (std::fabs(t.threshold_km() - threshold_km) > 1e-9 * threshold_km) continue;
+    for (const files::EstimatorRow& row : t.best()) {
+      if (row.estimator() != geo::EstimatorName(kind)) continue;
+      geo::EstimatorOptions o;
+      o.kind = kind;
+      o.weight_exponent_m = row.weight_exponent();
+      o.sigma_deg = row.sigma_deg();
+      o.bandwidth_km = row.bandwidth_km();
+      GEOLOC_RETURN_IF_ERROR(geo::ValidateEstimatorOptions(o));
+      return std::make_pair(row.k(), o);
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("the tuned report has no ", geo::EstimatorName(kind),
+                                          " configuration for ", ThresholdName(threshold_km)));
+}
+
+absl::Status WriteQueriesCsv(const std::string& path, const RetrievalRun& run,
+                             const std::vector<EstimatorReport>& reports) {
+  auto quote = [](const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"') out += '"';
+      out += c;
+    }
+    return out + "\"";
+  };
+  std::string csv = "source,place,localizable,top1_score,first_hit_rank";
+  for (const EstimatorReport& r : reports) absl::StrAppend(&csv, ",", quote(r.label));
+  csv += "\n";
+  for (size_t i = 0; i < run.queries.size(); ++i) {
+    const RetrievedQuery& q = run.queries[i];
+    absl::StrAppend(&csv, quote(q.source), ",", quote(q.place), ",", q.localizable ? 1 : 0, ",",
+                    q.neighbors.empty() ? 0.0 : q.neighbors.front().score, ",", FirstHitRank(q));
+    for (const EstimatorReport& r : reports) {
+      const double e = r.errors_km[i];
+      absl::StrAppend(&csv, ",", std::isnan(e) ? std::string() : absl::StrFormat("%.6f", e));
+    }
+    csv += "\n";
+  }
+  return WriteFileAtomically(path, csv);
+}
+
+absl::StatusOr<RetrievalRun> GetRun(std::optional<Stack>* stack) {
+  if (!absl::GetFlag(FLAGS_retrieval).empty()) {
+    if (!absl::GetFlag(FLAGS_csv).empty() || !absl::GetFlag(FLAGS_vpr_dir).empty() ||
+        !absl::GetFlag(FLAGS_exif_dir).empty() || !absl::GetFlag(FLAGS_bundle).empty()) {
+      return absl::InvalidArgumentError(
+          "--retrieval replaces --bundle and the query list; give one or the other");
+    }
+    return LoadRetrieval(absl::GetFlag(FLAGS_retrieval));
+  }
+  GEOLOC_ASSIGN_OR_RETURN(*stack, LoadStack());
+  return Retrieve(**stack);
+}
+
+int Run(const std::vector<double>& thresholds, const std::vector<geo::EstimatorKind>& kinds) {
+  const int k = absl::GetFlag(FLAGS_k);
+  if (absl::GetFlag(FLAGS_max_peaks) < 1) {
+    return Fail(absl::InvalidArgumentError("--max_peaks must be >= 1"));
+  }
+  std::optional<files::TuneReport> tuned;
+  if (const std::string path = absl::GetFlag(FLAGS_tuned); !path.empty()) {
+    tuned.emplace();
+    if (absl::Status st = ReadJsonProtoFile(path, &*tuned); !st.ok()) return Fail(st);
+  }
+  std::optional<Stack> stack;
+  absl::StatusOr<RetrievalRun> run = GetRun(&stack);
+  if (!run.ok()) return Fail(run.status());
+  if (tuned && !tuned->split().empty() && tuned->split() == run->split) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "the configurations were tuned on the split '", tuned->split(),
+        "' this run reports on; report on queries nothing was tuned on")));
+  }
+
+  std::vector<EstimatorReport> reports;
+  for (geo::EstimatorKind kind : kinds) {
+    int use_k = k;
+    geo::EstimatorOptions o;
+    o.kind = kind;
+    o.weight_exponent_m = absl::GetFlag(FLAGS_weight_exponent);
+    o.sigma_deg = absl::GetFlag(FLAGS_sigma_deg);
+    o.bandwidth_km = absl::GetFlag(FLAGS_bandwidth_km);
+    if (tuned) {
+      auto config = TunedConfiguration(*tuned, kind, absl::GetFlag(FLAGS_tuned_threshold_km));
+      if (!config.ok()) return Fail(config.status());
+      std::tie(use_k, o) = *config;
+    }
+    if (absl::Status st = geo::ValidateEstimatorOptions(o); !st.ok()) return Fail(st);
+    if (use_k < 1) return Fail(absl::InvalidArgumentError("--k must be >= 1"));
+    reports.push_back(Evaluate(*run, use_k, o, thresholds));
+  }
+  const size_t retrieval_rows = reports.size();
+  auto classifiers = LoadClassifiers(*run, stack ? stack->locator.get() : nullptr);
+  if (!classifiers.ok()) return Fail(classifiers.status());
+  for (const auto& c : *classifiers) {
+    reports.push_back(EvaluateClassifier(*run, c->outputs, thresholds));
+    for (size_t i = 0; i < retrieval_rows; ++i) {
+      reports.push_back(EvaluateFused(*run, reports[i].k, reports[i].options,
+                                      absl::GetFlag(FLAGS_max_peaks), c->outputs, thresholds));
+    }
+  }
+  std::vector<files::EstimatorRow> per_threshold;
+  if (tuned) {
+    for (double t : thresholds) {
+      for (geo::EstimatorKind kind : kinds) {
+        auto config = TunedConfiguration(*tuned, kind, t);
+        if (!config.ok()) continue;  // the tuning did not cover this threshold
+        per_threshold.push_back(
+            ToRow(Evaluate(*run, config->first, config->second, thresholds), ThresholdName(t)));
+      }
+    }
+  }
+  const std::vector<int> ns = {1, 5, 10, 20};
+  const std::vector<double> recall = RecallAtN(*run, ns);
+  const DistractorSeparation separation = SeparateDistractors(*run);
+  const RetrievalStats stats = ComputeRetrievalStats(*run, k);
+  if (const std::string path = absl::GetFlag(FLAGS_queries_out); !path.empty()) {
+    if (absl::Status st = WriteQueriesCsv(path, *run, reports); !st.ok()) return Fail(st);
+  }
+  int64_t localizable = 0;
+  for (const RetrievedQuery& q : run->queries) localizable += q.localizable;
+  const std::string tuned_for =
+      tuned ? ThresholdName(absl::GetFlag(FLAGS_tuned_threshold_km)) : std::string();
+
+  if (absl::GetFlag(FLAGS_json)) {
+    files::RunReport out;
+    out.set_queries(localizable);
+    out.set_distractors(static_cast<int64_t>(run->queries.size()) - localizable);
+    out.set_unreadable(run->unreadable);
+    out.set_source(run->source);
+    out.set_split(run->split);
+    out.set_bundle(run->bundle);
+    out.set_model(run->model);
+    out.set_retrieval_images_per_second(run->images_per_second);
+    for (size_t i = 0; i < ns.size(); ++i) (*out.mutable_recall_at())[absl::StrCat(ns[i])] = recall[i];
+    for (size_t i = 0; i < reports.size(); ++i) {
+      *out.add_estimators() = ToRow(reports[i], i < retrieval_rows || reports[i].method == "fused"
+                                                    ? tuned_for
+                                                    : std::string());
+    }
+    for (files::EstimatorRow& row : per_threshold) *out.add_per_threshold() = std::move(row);
+    if (tuned) out.set_tuned_on(tuned->split());
+    files::DistractorSeparation* d = out.mutable_distractor_separation();
+    d->set_distractors(separation.distractors);
+    d->set_auroc(separation.auroc);
+    d->set_median_top1_localizable(separation.median_top1_localizable);
+    d->set_median_top1_distractor(separation.median_top1_distractor);
+    files::RetrievalStats* rs = out.mutable_retrieval_stats();
+    rs->set_k(stats.k);
+    rs->set_median_top1_score(stats.median_top1_score);
+    rs->set_median_kth_score(stats.median_kth_score);
+    rs->set_median_weight_ratio(stats.median_weight_ratio);
+    rs->set_top1_within_100m(stats.top1_within_100m);
+    rs->set_any_within_100m(stats.any_within_100m);
+    rs->set_mean_within_100m(stats.mean_within_100m);
+    rs->set_mean_within_1km(stats.mean_within_1km);
+    rs->set_mean_within_25km(stats.mean_within_25km);
+    absl::StatusOr<std::string> text = ToJsonString(out);
+    if (!text.ok()) return Fail(text.status());
+    std::cout << *text << "\n";
+    return 0;
+  }
+  absl::PrintF("%d queries (%d distractors kept apart, %d unreadable) from %s against bundle %s, "
+               "model %s\n",
+               localizable, run->queries.size() - localizable, run->unreadable, run->source,
+               run->bundle, run->model);
+  absl::PrintF("retrieval: %.1f images/s (decode + encode + search)\n", run->images_per_second);
+  absl::PrintF("recall@1/5/10/20 (25 m): %.3f %.3f %.3f %.3f\n", recall[0], recall[1], recall[2],
+               recall[3]);
+  if (separation.distractors > 0) {
+    absl::PrintF("distractors: top-1 score AUROC %.3f (median top-1 %.4f localizable, %.4f "
+                 "distractors)\n",
+                 separation.auroc, separation.median_top1_localizable,
+                 separation.median_top1_distractor);
+  }
+  absl::PrintF("neighbours (first %d): median score %.4f (best) / %.4f (last), best within 100 m "
+               "for %.3f, some within 100 m for %.3f, %.2f within 100 m on average\n",
+               stats.k, stats.median_top1_score, stats.median_kth_score, stats.top1_within_100m,
+               stats.any_within_100m, stats.mean_within_100m);
+  if (tuned) {
+    absl::PrintF("configurations tuned on '%s' for %s\n", tuned->split(), tuned_for);
+  }
+  absl::PrintF("\n");
+  PrintTable(reports);
+  return 0;
+}
+
+int Tune(const std::vector<double>& thresholds, const std::vector<geo::EstimatorKind>& kinds) {
+  std::optional<Stack> stack;
+  absl::StatusOr<RetrievalRun> run = GetRun(&stack);
+  if (!run.ok()) return Fail(run.status());
+  if (run->split == kTestSplit) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("refusing to tune on ", run->source,
+                     ": its split is 'test', which is reported on and never tuned on; tune on a "
+                     "validation split")));
+  }
+  TuneGrid grid;
+  grid.estimators = kinds;
+  const bool json = absl::GetFlag(FLAGS_json);
+  const std::vector<TuneBest> best =
+      Tune(*run, grid, thresholds, absl::GetFlag(FLAGS_progress), absl::GetFlag(FLAGS_tune_threads));
+  int64_t localizable = 0;
+  for (const RetrievedQuery& q : run->queries) localizable += q.localizable;
+  if (json) {
+    files::TuneReport out;
+    out.set_queries(localizable);
+    out.set_source(run->source);
+    out.set_split(run->split);
+    out.set_bundle(run->bundle);
+    out.set_model(run->model);
+    out.set_configurations(static_cast<int64_t>(TuneConfigurations(grid).size()));
+    for (const TuneBest& b : best) {
+      files::TunedThreshold* t = out.add_thresholds();
+      t->set_threshold_km(b.threshold_km);
+      t->set_threshold(ThresholdName(b.threshold_km));
+      for (const EstimatorReport& r : b.best) *t->add_best() = ToRow(r, ThresholdName(b.threshold_km));
+    }
+    absl::StatusOr<std::string> text = ToJsonString(out);
+    if (!text.ok()) return Fail(text.status());
+    std::cout << *text << "\n";
+    return 0;
+  }
+  absl::PrintF("%d queries from %s (split '%s'), %d configurations\n\n", localizable, run->source,
+               run->split, TuneConfigurations(grid).size());
+  absl::PrintF("best configuration per threshold (accuracy at that threshold):\n");
+  for (size_t t = 0; t < best.size(); ++t) {
+    absl::PrintF("%s\n", ThresholdName(best[t].threshold_km));
+    for (const EstimatorReport& r : best[t].best) {
+      absl::PrintF("  %-44s %.3f\n", r.label, r.accuracy[t]);
+    }
+  }
+  return 0;
+}
+
+int RetrieveCommand() {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return Fail(absl::InvalidArgumentError("retrieve: --out is required"));
+  absl::StatusOr<Stack> stack = LoadStack();
+  if (!stack.ok()) return Fail(stack.status());
+  absl::StatusOr<RetrievalRun> run = Retrieve(*stack);
+  if (!run.ok()) return Fail(run.status());
+  if (absl::Status st = SaveRetrieval(*run, out); !st.ok()) return Fail(st);
+  int64_t localizable = 0;
+  for (const RetrievedQuery& q : run->queries) localizable += q.localizable;
+  absl::PrintF("stored %d queries (%d localizable, %d unreadable) from %s in %s: %.1f images/s\n",
+               run->queries.size(), localizable, run->unreadable, run->source, out,
+               run->images_per_second);
+  return 0;
+}
+
+// One LocateParams per --estimators, with --k, --weight_exponent, --bandwidth_km, --sigma_deg
+// and --max_peaks: the settings geolocd serves when its flags say the same.
+absl::StatusOr<std::vector<engine::LocateParams>> ServedConfigs(
+    const std::vector<geo::EstimatorKind>& kinds) {
+  std::vector<engine::LocateParams> configs;
+  for (geo::EstimatorKind kind : kinds) {
+    engine::LocateParams p;
+    p.k = absl::GetFlag(FLAGS_k);
+    p.estimator.kind = kind;
+    p.estimator.weight_exponent_m = absl::GetFlag(FLAGS_weight_exponent);
+    p.estimator.bandwidth_km = absl::GetFlag(FLAGS_bandwidth_km);
+    p.estimator.sigma_deg = absl::GetFlag(FLAGS_sigma_deg);
+    p.max_peaks = absl::GetFlag(FLAGS_max_peaks);
+    p.region_levels.clear();
+    for (absl::string_view part :
+         absl::StrSplit(absl::GetFlag(FLAGS_region_levels), ',', absl::SkipWhitespace())) {
+      double level;
+      if (!absl::SimpleAtod(part, &level)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--region_levels: '", part, "' is not a number"));
+      }
+      p.region_levels.push_back(level);
+    }
+    p.abstain_below = absl::GetFlag(FLAGS_abstain_below);
+    GEOLOC_RETURN_IF_ERROR(engine::ValidateLocateParams(p, engine::kMaxK));
+    configs.push_back(std::move(p));
+  }
+  return configs;
+}
+
+int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
+  const std::string fit_path = absl::GetFlag(FLAGS_fit_retrieval);
+  const std::string calibration_path = absl::GetFlag(FLAGS_calibration_retrieval);
+  if (fit_path.empty() || calibration_path.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "calibrate: --fit_retrieval and --calibration_retrieval are required"));
+  }
+  absl::StatusOr<std::vector<engine::LocateParams>> configs = ServedConfigs(kinds);
+  if (!configs.ok()) return Fail(configs.status());
+  absl::StatusOr<RetrievalRun> fit = LoadRetrieval(fit_path);
+  if (!fit.ok()) return Fail(fit.status());
+  absl::StatusOr<RetrievalRun> calibration = LoadRetrieval(calibration_path);
+  if (!calibration.ok()) return Fail(calibration.status());
+  // Refused before the model loads: the test split is never calibrated on.
+  for (const RetrievalRun* run : {&*fit, &*calibration}) {
+    if (SplitName(*run) == "test") {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "calibrate: ", run->source, " is the test split; calibrate on val and calib, report on "
+          "test with `geoloc-eval coverage`")));
+    }
+  }
+  absl::StatusOr<Stack> stack = LoadStack();
+  if (!stack.ok()) return Fail(stack.status());
+  const std::string created_by =
+      absl::StrCat("geoloc-eval calibrate --fit_retrieval ", fit_path, " --calibration_retrieval ",
+                   calibration_path);
+  absl::StatusOr<files::CalibrateReport> report =
+      CalibrateBundle(*stack->locator, absl::GetFlag(FLAGS_bundle), *fit, *calibration, *configs,
+                      created_by, absl::GetFlag(FLAGS_progress));
+  if (!report.ok()) return Fail(report.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    absl::StatusOr<std::string> json = ToJsonString(*report);
+    if (!json.ok()) return Fail(json.status());
+    absl::PrintF("%s\n", *json);
+    return 0;
+  }
+  absl::PrintF("calibrated %s (now %s) in %.1f s\n", report->bundle(), report->version(),
+               report->seconds());
+  for (const files::CalibratedEntry& e : report->entries()) {
+    std::vector<std::string> sizes;
+    for (int64_t n : e.score_group_sizes()) sizes.push_back(absl::StrCat(n));
+    absl::PrintF(
+        "  %s: fit on %s (%d photos, %d with a place), calibrated on %s (%d, %d); score groups "
+        "[%s]; mixture narrow %.3f broad %.3f (%.0f km) classifier %.3f floor %.4f\n",
+        e.settings(), e.fit_split().name(), e.fit_split().photos(), e.fit_split().with_place(),
+        e.calibration_split().name(), e.calibration_split().photos(),
+        e.calibration_split().with_place(), absl::StrJoin(sizes, ", "), e.narrow(), e.broad(),
+        e.broad_bandwidth_km(), e.classifier(), e.floor());
+  }
+  return 0;
+}
+
+int CoverageCommand(const std::vector<geo::EstimatorKind>& kinds) {
+  const std::string path = absl::GetFlag(FLAGS_retrieval);
+  if (path.empty()) return Fail(absl::InvalidArgumentError("coverage: --retrieval is required"));
+  absl::StatusOr<std::vector<engine::LocateParams>> configs = ServedConfigs(kinds);
+  if (!configs.ok()) return Fail(configs.status());
+  absl::StatusOr<RetrievalRun> run = LoadRetrieval(path);
+  if (!run.ok()) return Fail(run.status());
+  absl::StatusOr<Stack> stack = LoadStack();
+  if (!stack.ok()) return Fail(stack.status());
+  files::CoverageReports reports;
+  for (const engine::LocateParams& params : *configs) {
+    absl::StatusOr<files::CoverageReport> report =
+        ReportCoverage(*stack->locator, *run, params, params.abstain_below,
+                       absl::GetFlag(FLAGS_progress));
+    if (!report.ok()) return Fail(report.status());
+    *reports.add_reports() = *std::move(report);
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    absl::StatusOr<std::string> json = ToJsonString(reports);
+    if (!json.ok()) return Fail(json.status());
+    absl::PrintF("%s\n", *json);
+    return 0;
+  }
+  for (const files::CoverageReport& r : reports.reports()) {
+    absl::PrintF("%s on %s: %d photos (%d with a place, %d distractors)\n", r.settings(),
+                 r.split(), r.photos(), r.with_place(), r.distractors());
+    absl::PrintF("  %-6s %9s %16s %12s %12s\n", "level", "coverage", "median km^2", "whole sphere",
+                 "empty");
+    for (const files::LevelCoverage& l : r.levels()) {
+      absl::PrintF("  %-6.2f %9.3f %16.1f %12.3f %12.3f\n", l.level(), l.coverage(),
+                   l.median_area_km2(), l.whole_sphere_share(), l.empty_share());
+    }
+    absl::PrintF("  peak-radius disc: coverage %.3f, median %.1f km^2\n", r.disc_coverage(),
+                 r.disc_median_area_km2());
+    for (const files::WithinCalibration& w : r.within()) {
+      absl::PrintF("  P(within %g km): ECE %.4f (uncalibrated mass %.4f), mean %.3f, observed %.3f\n",
+                   w.threshold_km(), w.ece(), w.raw_mass_ece(), w.mean_probability(),
+                   w.frequency());
+    }
+    absl::PrintF("  P(localizable within %g km): ECE %.4f; abstain below %.3f: %.3f of "
+                 "distractors abstained, %.3f of localized photos lost, %.3f answered with risk "
+                 "%.3f\n",
+                 r.localizable_within_km(), r.localizable_ece(), r.abstain_below(),
+                 r.distractors_abstained(), r.localized_lost(), r.answered(), r.answered_risk());
+    absl::PrintF("  calibration: %.3f ms per answer\n", r.calibrate_ms_per_answer());
+  }
+  return 0;
 }
 
 int Main(const std::string& command) {
   auto thresholds = ParseThresholds(absl::GetFlag(FLAGS_thresholds_km));
   if (!thresholds.ok()) return Fail(thresholds.status());
-  if (absl::GetFlag(FLAGS_model).empty() || absl::GetFlag(FLAGS_bundle).empty()) {
-    return Fail(absl::InvalidArgumentError("--model and --bundle are required"));
-  }
   const int k = absl::GetFlag(FLAGS_k);
   const int max_k = absl::GetFlag(FLAGS_max_k);
   if (k < 1 || max_k < std::max(k, 20)) {
     return Fail(absl::InvalidArgumentError("need 1 <= --k <= --max_k and --max_k >= 20"));
   }
-  if (absl::GetFlag(FLAGS_max_peaks) < 1) {
-    return Fail(absl::InvalidArgumentError("--max_peaks must be >= 1"));
-  }
-  std::vector<geo::EstimatorKind> kinds;
-  for (absl::string_view name : absl::StrSplit(absl::GetFlag(FLAGS_estimators), ',',
-                                               absl::SkipWhitespace())) {
-    auto kind = geo::ParseEstimatorKind(name);
-    if (!kind.ok()) return Fail(kind.status());
-    kinds.push_back(*kind);
-  }
-  auto queries = ReadQueries();
-  if (!queries.ok()) return Fail(queries.status());
-  if (queries->entries.empty()) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("no query images in ",
-                                                        queries->description)));
-  }
-
-  model::EncoderOptions encoder_options;
-  auto precision = model::ParsePrecision(absl::GetFlag(FLAGS_precision));
-  if (!precision.ok()) return Fail(precision.status());
-  encoder_options.precision = *precision;
-  encoder_options.intra_op_threads = absl::GetFlag(FLAGS_threads);
-  auto encoder = model::Encoder::Load(absl::GetFlag(FLAGS_model), encoder_options);
-  if (!encoder.ok()) return Fail(encoder.status());
-  auto locator = engine::Locator::Load(std::shared_ptr<const model::Encoder>(std::move(*encoder)),
-                                       nullptr, absl::GetFlag(FLAGS_bundle), {});
-  if (!locator.ok()) return Fail(locator.status());
-
-  RetrieveOptions retrieve;
-  retrieve.max_k = max_k;
-  retrieve.batch = absl::GetFlag(FLAGS_batch);
-  retrieve.max_queries = absl::GetFlag(FLAGS_max_queries);
-  retrieve.show_progress = !absl::GetFlag(FLAGS_json);
-  auto run = RetrieveAll(**locator, *queries, retrieve);
-  if (!run.ok()) return Fail(run.status());
-  const geo::ScoreKind score_kind = (*locator)->bundle().score_kind();
-  const std::vector<int> ns = {1, 5, 10, 20};
-  const std::vector<double> recall = RecallAtN(*run, ns);
-  const bool json = absl::GetFlag(FLAGS_json);
-  const std::string header = absl::StrFormat(
-      "%d queries (%d unreadable) from %s against bundle %s (%d vectors), model %s",
-      run->queries.size(), run->unreadable, queries->description, (*locator)->bundle_version(),
-      (*locator)->bundle().size(), (*locator)->model_version());
-
-  if (command == "run") {
-    std::vector<EstimatorReport> reports;
-    for (geo::EstimatorKind kind : kinds) {
-      geo::EstimatorOptions o;
-      o.kind = kind;
-      o.weight_exponent_m = absl::GetFlag(FLAGS_weight_exponent);
-      o.sigma_deg = absl::GetFlag(FLAGS_sigma_deg);
-      o.bandwidth_km = absl::GetFlag(FLAGS_bandwidth_km);
-      if (absl::Status st = geo::ValidateEstimatorOptions(o); !st.ok()) return Fail(st);
-      reports.push_back(Evaluate(*run, score_kind, k, o, *thresholds));
-    }
-    // With a cell classifier: its own answer, and each estimator fused with it (as Locate's best).
-    if (const engine::BundleClassifier* classifier = (*locator)->classifier()) {
-      const size_t retrieval_rows = reports.size();
-      reports.push_back(EvaluateClassifier(*run, *classifier, *thresholds));
-      for (size_t i = 0; i < retrieval_rows; ++i) {
-        reports.push_back(EvaluateFused(*run, score_kind, k, reports[i].options,
-                                        absl::GetFlag(FLAGS_max_peaks), *classifier,
-                                        *thresholds));
-      }
-    }
-    if (json) {
-      std::vector<std::string> rows;
-      for (const auto& r : reports) rows.push_back(JsonReport(r));
-      absl::PrintF(
-          "{\"queries\": %d, \"unreadable\": %d, \"bundle\": \"%s\", \"model\": \"%s\", "
-          "\"retrieval_images_per_second\": %.3f, \"recall_at\": {\"1\": %.6f, \"5\": %.6f, "
-          "\"10\": %.6f, \"20\": %.6f}, \"estimators\": [%s]}\n",
-          run->queries.size(), run->unreadable, (*locator)->bundle_version(),
-          (*locator)->model_version(), run->images_per_second, recall[0], recall[1], recall[2],
-          recall[3], absl::StrJoin(rows, ", "));
-      return 0;
-    }
-    absl::PrintF("%s\n", header.c_str());
-    absl::PrintF("retrieval: %.1f images/s (decode + encode + search, batch %d)\n",
-                run->images_per_second, retrieve.batch);
-    absl::PrintF("recall@1/5/10/20 (25 m): %.3f %.3f %.3f %.3f\n\n", recall[0], recall[1],
-                recall[2], recall[3]);
-    PrintTable(reports);
-    return 0;
-  }
-
-  // tune
-  const std::vector<TuneBest> best = Tune(*run, score_kind, TuneGrid(), *thresholds, !json);
-  if (json) {
-    std::vector<std::string> rows;
-    for (const auto& b : best) {
-      rows.push_back(absl::StrFormat("{\"threshold_km\": %g, \"grid_kde\": %s, \"spherical_kde\": %s}",
-                                     b.threshold_km, JsonReport(b.grid_kde),
-                                     JsonReport(b.spherical_kde)));
-    }
-    absl::PrintF("{\"queries\": %d, \"best\": [%s]}\n", run->queries.size(),
-                absl::StrJoin(rows, ", "));
-    return 0;
-  }
-  absl::PrintF("%s\n\nbest parameters per threshold (accuracy at that threshold):\n", header.c_str());
-  absl::PrintF("%-9s | %-4s %-4s %-9s %-8s | %-4s %-4s %-8s %-8s\n", "threshold", "k", "m",
-              "sigma deg", "grid KDE", "k", "m", "h km", "sph. KDE");
-  for (const auto& b : best) {
-    size_t t = &b - best.data();
-    absl::PrintF("%-9s | %-4d %-4g %-9g %-8.3f | %-4d %-4g %-8g %-8.3f\n",
-                ThresholdName(b.threshold_km).c_str(), b.grid_kde.k,
-                b.grid_kde.options.weight_exponent_m, b.grid_kde.options.sigma_deg,
-                b.grid_kde.accuracy[t], b.spherical_kde.k,
-                b.spherical_kde.options.weight_exponent_m, b.spherical_kde.options.bandwidth_km,
-                b.spherical_kde.accuracy[t]);
-  }
-  return 0;
+  auto kinds = ParseEstimators();
+  if (!kinds.ok()) return Fail(kinds.status());
+  if (command == "retrieve") return RetrieveCommand();
+  if (command == "run") return Run(*thresholds, *kinds);
+  if (command == "calibrate") return CalibrateCommand(*kinds);
+  if (command == "coverage") return CoverageCommand(*kinds);
+  return Tune(*thresholds, *kinds);
 }
 
 }  // namespace
@@ -250,15 +665,22 @@ int Main(const std::string& command) {
 int main(int argc, char** argv) {
   std::vector<char*> args = geoloc::ParseCommandLineOrExit(
       argc, argv, "geoloc-eval",
-      "evaluates estimators on geotagged queries (docs/EVALUATION.md).\n"
-      "  geoloc-eval run|tune --model M.pt --bundle DIR (--csv F | --vpr_dir D | --exif_dir D)");
+      "evaluates estimators and classifiers on geotagged queries (docs/EVALUATION.md).\n"
+      "  geoloc-eval retrieve --model M.pt --bundle DIR (--csv F | --vpr_dir D | --exif_dir D) "
+      "--out FILE\n"
+      "  geoloc-eval run|tune (--retrieval FILE | --model M.pt --bundle DIR (--csv F | ...)) "
+      "[flags]\n"
+      "  geoloc-eval calibrate --model M.pt --bundle DIR --fit_retrieval VAL "
+      "--calibration_retrieval CALIB [--estimators E --k K ...]\n"
+      "  geoloc-eval coverage --model M.pt --bundle DIR --retrieval TEST [--estimators E ...]");
   auto level = geoloc::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return geoloc::eval::Fail(level.status());
   geoloc::SetMinLogLevel(*level);
-  if (args.size() != 2 || (std::string(args[1]) != "run" && std::string(args[1]) != "tune")) {
-    std::fprintf(stderr, "usage: geoloc-eval run|tune --model M.pt --bundle DIR "
-                         "(--csv F | --vpr_dir D | --exif_dir D) [flags]\n");
+  const std::string command = args.size() == 2 ? args[1] : "";
+  if (command != "run" && command != "tune" && command != "retrieve" && command != "calibrate" &&
+      command != "coverage") {
+    std::fprintf(stderr, "usage: geoloc-eval retrieve|run|tune|calibrate|coverage (see --help)\n");
     return 2;
   }
-  return geoloc::eval::Main(args[1]);
+  return geoloc::eval::Main(command);
 }

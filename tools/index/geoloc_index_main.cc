@@ -30,16 +30,14 @@
 #include "core/common/logging.h"
 #include "core/common/status_macros.h"
 #include "core/index/bundle.h"
+#include "core/index/bundle_files.h"
 #include "core/index/bundle_writer.h"
+#include "core/index/image_builder.h"
 #include "core/index/image_source.h"
 #include "core/index/index_spec.h"
 #include "core/index/npy.h"
-#include "core/model/model_info.h"
-
-#if GEOLOC_INDEX_WITH_ENCODER
-#include "core/index/image_builder.h"
 #include "core/model/encoder.h"
-#endif
+#include "core/model/model_info.h"
 
 // Inputs.
 ABSL_FLAG(std::string, output, "", "build: the bundle directory to create");
@@ -105,27 +103,20 @@ absl::StatusOr<model::ModelInfo> ReadModelInfoFile(const std::string& path) {
   return info;
 }
 
-#if GEOLOC_INDEX_WITH_ENCODER
 absl::StatusOr<std::unique_ptr<model::Encoder>> LoadEncoder() {
   model::EncoderOptions options;
   GEOLOC_ASSIGN_OR_RETURN(options.precision, model::ParsePrecision(absl::GetFlag(FLAGS_precision)));
   options.intra_op_threads = absl::GetFlag(FLAGS_encoder_threads);
   return model::Encoder::Load(absl::GetFlag(FLAGS_model), options);
 }
-#endif
 
 // The served model's metadata, from --model (the archive) or --model_info (geoloc.json).
 absl::StatusOr<model::ModelInfo> ModelInfoFromFlags() {
   if (!absl::GetFlag(FLAGS_model_info).empty()) {
     return ReadModelInfoFile(absl::GetFlag(FLAGS_model_info));
   }
-#if GEOLOC_INDEX_WITH_ENCODER
   GEOLOC_ASSIGN_OR_RETURN(std::unique_ptr<model::Encoder> encoder, LoadEncoder());
   return encoder->info();
-#else
-  return absl::UnimplementedError(
-      "this geoloc-index was built without the encoder: pass --model_info=geoloc.json");
-#endif
 }
 
 absl::StatusOr<IndexSpec> IndexSpecFromFlags() {
@@ -259,7 +250,6 @@ int Build() {
     options.inputs_seen = matrix->rows();
     manifest = WriteBundle(matrix->data(), matrix->rows(), *info, rows, options);
   } else {
-#if GEOLOC_INDEX_WITH_ENCODER
     absl::StatusOr<SourceList> list;
     if (!absl::GetFlag(FLAGS_csv).empty()) {
       list = ReadCsvSource(absl::GetFlag(FLAGS_csv), absl::GetFlag(FLAGS_image_root));
@@ -286,10 +276,6 @@ int Build() {
     encode.batch_size = absl::GetFlag(FLAGS_batch_size);
     encode.decode_threads = absl::GetFlag(FLAGS_decode_threads);
     manifest = BuildBundleFromImages(**encoder, *list, encode, options);
-#else
-    return Fail(absl::UnimplementedError(
-        "this geoloc-index was built without the encoder; only --npy builds are available"));
-#endif
   }
   if (!manifest.ok()) return Fail(manifest.status());
   std::printf("wrote %s to %s\n", manifest->version().c_str(), output.c_str());
@@ -315,7 +301,7 @@ int Verify(const std::string& bundle) {
   if (!manifest.ok()) return Fail(manifest.status());
   std::printf("manifest   ok (%s)\n", manifest->version().c_str());
   int failures = 0;
-  for (const FileCheckResult& r : CheckBundleFiles(bundle, *manifest, /*hash=*/true)) {
+  for (const FileCheckResult& r : CheckBundleFiles(bundle, *manifest, FileHashing::kAll)) {
     std::printf("%-40s %s\n", r.file.c_str(), r.status.ok() ? "ok" : r.status.ToString().c_str());
     if (!r.status.ok()) ++failures;
   }

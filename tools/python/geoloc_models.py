@@ -1,4 +1,5 @@
-"""Model definitions behind tools/export_model.py: backbones, descriptor heads, checkpoint mapping.
+"""Model definitions behind tools/export_model.py and tools/train: backbones, descriptor heads,
+fingerprint and geoloc.json (checkpoint files: geoloc_checkpoints.py).
 
 Every model is a GeolocNet: `backbone` (a torchvision CNN cut before its classifier, an
 nn.Sequential whose indices follow CosPlace's layout) and `aggregation` (a descriptor head). It
@@ -33,10 +34,8 @@ _FEATURE_CHANNELS = {
     "efficientnet_b0": (1280, None),
     "efficientnet_b1": (1280, None),
 }
-# torchvision ResNet attribute -> index in the backbone Sequential (CosPlace's children()[:-2]).
-_RESNET_CHILDREN = {"conv1": 0, "bn1": 1, "layer1": 4, "layer2": 5, "layer3": 6, "layer4": 7}
 # VGG-16 keeps features[0..28]: conv5_3 without its ReLU and the last max-pool, as CosPlace does.
-_VGG16_LAST_LAYER = 28
+VGG16_LAST_LAYER = 28
 # NetVLAD's random initialisation: assignment logits 2*alpha*<x, c_k> - alpha*|c_k|^2, i.e. a soft
 # nearest-centroid assignment with temperature 1/alpha (Arandjelovic et al.), for unit-norm c_k.
 _NETVLAD_INIT_ALPHA = 10.0
@@ -278,7 +277,7 @@ def build_backbone(config: ModelConfig) -> nn.Sequential:
         if config.truncate:
             layers = layers[:-1]  # drop layer4
     elif config.backbone == "vgg16":
-        layers = list(model.features.children())[: _VGG16_LAST_LAYER + 1]
+        layers = list(model.features.children())[: VGG16_LAST_LAYER + 1]
     else:  # EfficientNet: the whole feature extractor, ending with its 1x1 conv to 1280 channels
         layers = list(model.features.children())
     return nn.Sequential(*layers)
@@ -304,138 +303,6 @@ def build_model(config: ModelConfig) -> GeolocNet:
     backbone = build_backbone(config)
     head = build_head(config)
     return GeolocNet(backbone, head).eval()
-
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints.
-
-
-def _unwrap_state_dict(obj, path: str) -> Dict[str, Tensor]:
-    if isinstance(obj, nn.Module):
-        obj = obj.state_dict()
-    if isinstance(obj, dict):
-        for wrapper in ("model_state_dict", "state_dict", "model"):
-            if wrapper in obj and isinstance(obj[wrapper], dict):
-                obj = obj[wrapper]
-                break
-    if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
-        raise ModelError(f"{path}: not a state dict (a mapping of names to tensors)")
-    # nn.DataParallel / DistributedDataParallel prefix every key with "module.".
-    if obj and all(k.startswith("module.") for k in obj):
-        obj = {k[len("module."):]: v for k, v in obj.items()}
-    return dict(obj)
-
-
-def load_state_dict_file(path: str) -> Dict[str, Tensor]:
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ModelError(f"{path}: checkpoint file not found") from None
-    except Exception as e:  # noqa: BLE001 - torch.load raises many types for a bad file
-        raise ModelError(
-            f"{path}: cannot read a PyTorch state dict ({type(e).__name__}: {e})") from None
-    return _unwrap_state_dict(obj, path)
-
-
-def _short_list(keys: List[str], limit: int = 20) -> str:
-    keys = sorted(keys)
-    more = f" ... and {len(keys) - limit} more" if len(keys) > limit else ""
-    return ", ".join(keys[:limit]) + more
-
-
-def _map_torchvision_key(config: ModelConfig, key: str) -> Tuple[Optional[str], str]:
-    """(our key or None, reason when None: 'ignored' or 'unexpected')."""
-    if config.backbone.startswith("resnet"):
-        top, _, rest = key.partition(".")
-        if top == "fc":
-            return None, "ignored"
-        if top == "layer4" and config.truncate:
-            return None, "ignored"
-        if top in _RESNET_CHILDREN and rest:
-            return f"backbone.{_RESNET_CHILDREN[top]}.{rest}", ""
-        return None, "unexpected"
-    parts = key.split(".")
-    if parts[0] == "classifier":
-        return None, "ignored"
-    if parts[0] == "features" and len(parts) >= 3 and parts[1].isdigit():
-        if config.backbone == "vgg16" and int(parts[1]) > _VGG16_LAST_LAYER:
-            return None, "unexpected"
-        return "backbone." + ".".join(parts[1:]), ""
-    return None, "unexpected"
-
-
-def _map_cosplace_key(config: ModelConfig, key: str) -> Tuple[Optional[str], str]:
-    if key.startswith("backbone."):
-        return key, ""
-    mapping = {"aggregation.1.p": "aggregation.gem.p",
-               "aggregation.3.weight": "aggregation.fc.weight",
-               "aggregation.3.bias": "aggregation.fc.bias"}
-    if key in mapping:
-        return mapping[key], ""
-    return None, "unexpected"
-
-
-def cosplace_dim(state: Dict[str, Tensor]) -> Optional[int]:
-    w = state.get("aggregation.3.weight")
-    return int(w.shape[0]) if w is not None and w.dim() == 2 else None
-
-
-def apply_checkpoint(model: GeolocNet, config: ModelConfig, state: Dict[str, Tensor], fmt: str,
-                     path: str) -> Dict[str, object]:
-    """Copies a checkpoint's weights into `model`. Raises ModelError naming every missing,
-    unexpected or mis-shaped key. Returns a summary for geoloc.json."""
-    if fmt == "cosplace" and config.head != "cosplace":
-        raise ModelError("--checkpoint-format cosplace holds a CosPlace/EigenPlaces model "
-                         "(GeM + FC); export it with --head cosplace")
-    mapper = _map_torchvision_key if fmt == "torchvision" else _map_cosplace_key
-    ours = model.state_dict()
-    mapped: Dict[str, Tensor] = {}
-    unexpected, ignored, mismatched = [], [], []
-    gem_p_value: Optional[float] = None
-    for key, value in state.items():
-        target, why = mapper(config, key)
-        if target is None:
-            (ignored if why == "ignored" else unexpected).append(key)
-            continue
-        if target == "aggregation.gem.p" and not config.gem_learnable:
-            # A fixed-p GeM stores p as a float, not in the state dict.
-            if value.numel() != 1:
-                mismatched.append(f"{key} (shape {list(value.shape)}, expected [1])")
-            else:
-                gem_p_value = float(value.reshape(-1)[0])
-            continue
-        if target not in ours:
-            unexpected.append(key)
-            continue
-        if ours[target].shape != value.shape:
-            mismatched.append(
-                f"{key} (shape {list(value.shape)}, model has {list(ours[target].shape)})")
-            continue
-        mapped[target] = value
-    # The torchvision format holds the backbone only; the head keeps its seeded initialisation.
-    required = [k for k in ours if fmt == "cosplace" or k.startswith("backbone.")]
-    # BatchNorm's step counter does not affect inference; old checkpoints lack it.
-    missing = [k for k in required if k not in mapped and not k.endswith("num_batches_tracked")]
-    if fmt == "cosplace" and not config.gem_learnable and gem_p_value is None:
-        missing.append("aggregation.gem.p (checkpoint key aggregation.1.p)")
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_short_list(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_short_list(unexpected)}")
-    if mismatched:
-        problems.append(f"shape mismatches: {_short_list(mismatched)}")
-    if problems:
-        raise ModelError(f"{path}: checkpoint does not fit {config.default_name()} "
-                         f"(--checkpoint-format {fmt}, keys mapped as in docs/MODEL.md): "
-                         + "; ".join(problems))
-    model.load_state_dict(mapped, strict=False)
-    if gem_p_value is not None:
-        config.gem_p = gem_p_value
-        for module in model.modules():
-            if isinstance(module, GeMFixed):
-                module.p = gem_p_value
-    return {"loaded_keys": len(mapped), "ignored_keys": len(ignored)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,18 @@ enum class Stream : uint64_t {
   kPlaceScene = 4,
   kView = 5,
   kViewNoise = 6,
+  // Planet worlds.
+  kPlanetCities = 7,   // which city clusters a world uses
+  kPlaceSites = 8,     // (city): where its places lie
+  kPlaceRole = 9,      // (place): split role and photo counts
+  kCapture = 10,       // (place, photo): camera position, conditions, camera
+  kGeotag = 11,        // (place, photo): the collection photo's geotag error
+  kFileName = 12,      // (image index, attempt): opaque file names
+  kCityStyle = 13,     // (city)
+  kNeighbourhoodStyle = 14,  // (neighbourhood)
+  kPanorama = 15,      // (place): the place's 360-degree scene
+  kPhoto = 16,         // (image index): view-time effects (occluders, noise)
+  kDistractor = 17,    // (image index): the distractor's own picture
 };
 
 // One SplitMix64 step (Steele, Lea, Flood 2014): advances `state` and returns a well-mixed value.

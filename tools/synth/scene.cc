@@ -6,198 +6,12 @@
 #include <vector>
 
 #include "opencv2/imgproc.hpp"
+#include "tools/synth/drawing.h"
 #include "tools/synth/random.h"
+#include "tools/synth/region_style.h"
 
 namespace geoloc::synth {
 namespace {
-
-constexpr double kPi = 3.14159265358979323846;
-
-using Color = cv::Vec3f;  // BGR, each channel in [0, 255]
-
-cv::Scalar ToScalar(const Color& c) { return cv::Scalar(c[0], c[1], c[2]); }
-
-Color Clamp(Color c) {
-  for (int i = 0; i < 3; ++i) c[i] = std::clamp(c[i], 0.0f, 255.0f);
-  return c;
-}
-
-Color Mix(const Color& a, const Color& b, double t) {
-  return Clamp(a * static_cast<float>(1.0 - t) + b * static_cast<float>(t));
-}
-
-Color Scale(const Color& c, double f) { return Clamp(c * static_cast<float>(f)); }
-
-Color Jitter(Rng& rng, const Color& c, double amount) {
-  Color out = c;
-  for (int i = 0; i < 3; ++i) out[i] += static_cast<float>(rng.Uniform(-amount, amount));
-  return Clamp(out);
-}
-
-// h in degrees, s and v in [0, 1].
-Color Hsv(double h, double s, double v) {
-  h = std::fmod(h, 360.0);
-  if (h < 0) h += 360.0;
-  s = std::clamp(s, 0.0, 1.0);
-  v = std::clamp(v, 0.0, 1.0);
-  const double c = v * s;
-  const double x = c * (1.0 - std::fabs(std::fmod(h / 60.0, 2.0) - 1.0));
-  const double m = v - c;
-  double r = 0, g = 0, b = 0;
-  switch (static_cast<int>(h / 60.0)) {
-    case 0:
-      r = c, g = x;
-      break;
-    case 1:
-      r = x, g = c;
-      break;
-    case 2:
-      g = c, b = x;
-      break;
-    case 3:
-      g = x, b = c;
-      break;
-    case 4:
-      r = x, b = c;
-      break;
-    default:
-      r = c, b = x;
-      break;
-  }
-  return Color(static_cast<float>((b + m) * 255), static_cast<float>((g + m) * 255),
-               static_cast<float>((r + m) * 255));
-}
-
-// Draws hue, saturation and value in that order (argument evaluation order is unspecified, so
-// every random draw in this file is its own statement).
-Color RandomHsv(Rng& rng, double h_lo, double h_hi, double s_lo, double s_hi, double v_lo,
-                double v_hi) {
-  const double h = rng.Uniform(h_lo, h_hi);
-  const double s = rng.Uniform(s_lo, s_hi);
-  const double v = rng.Uniform(v_lo, v_hi);
-  return Hsv(h, s, v);
-}
-
-int PickWeighted(Rng& rng, const double* weights, int n) {
-  double total = 0;
-  for (int i = 0; i < n; ++i) total += weights[i];
-  double x = rng.Uniform(0, total);
-  for (int i = 0; i < n; ++i) {
-    if (x < weights[i]) return i;
-    x -= weights[i];
-  }
-  return n - 1;
-}
-
-cv::Point P(double x, double y) {
-  return cv::Point(static_cast<int>(std::lround(x)), static_cast<int>(std::lround(y)));
-}
-
-void FillRect(cv::Mat& img, double x0, double y0, double x1, double y1, const Color& c) {
-  cv::rectangle(img, P(x0, y0), P(x1, y1), ToScalar(c), cv::FILLED, cv::LINE_8);
-}
-
-void FillPoly(cv::Mat& img, const std::vector<cv::Point>& pts, const Color& c) {
-  cv::fillPoly(img, std::vector<std::vector<cv::Point>>{pts}, ToScalar(c), cv::LINE_AA);
-}
-
-enum Kind { kBlock, kTower, kHouse, kDomeHall, kArch, kTree, kPagoda, kNumKinds };
-enum Roof { kFlat, kGable, kDome, kSpire, kStepped, kNumRoofs };
-enum GroundPattern { kFurrows, kTiles, kScatter, kRoad, kNumGroundPatterns };
-
-// Everything a region's places have in common. Lengths are in units of 1/400 of the scene width.
-struct RegionStyle {
-  Color sky_top, sky_bottom, ground, ground_accent, roof;
-  std::array<Color, 5> palette;
-  std::array<double, kNumKinds> kind_weights;
-  std::array<double, kNumRoofs> roof_weights;
-  double horizon_lo, horizon_hi;  // fraction of the scene height
-  double height_lo, height_hi;    // structure height, fraction of the scene height
-  double width_lo, width_hi;      // structure width, fraction of the scene width
-  int structures_lo, structures_hi;
-  double window_period, window_fill, window_aspect;
-  Color window;
-  int window_shape;  // 0 rectangle, 1 arched, 2 round
-  double stripe_period, stripe_contrast;
-  GroundPattern ground_pattern;
-  double ground_period;
-  bool mountains;
-  Color mountain;
-  double sun_probability;
-  Color foliage;
-  bool conifers;
-  int trees_lo, trees_hi;
-  double shading;  // amplitude of the low-frequency lighting
-};
-
-RegionStyle MakeRegionStyle(uint64_t seed, int region) {
-  Rng rng(StreamSeed(seed, Stream::kRegionStyle, static_cast<uint64_t>(region)));
-  RegionStyle s;
-  // Sky: clear, dusk, overcast, tropical, hazy, deep blue (BGR top and bottom).
-  static const Color kSkies[6][2] = {
-      {{200, 120, 40}, {250, 210, 170}},  {{110, 50, 70}, {120, 170, 250}},
-      {{150, 150, 145}, {205, 205, 200}}, {{220, 170, 20}, {240, 240, 200}},
-      {{170, 190, 200}, {180, 230, 245}}, {{120, 40, 20}, {220, 150, 90}}};
-  const int sky = rng.UniformInt(0, 5);
-  s.sky_top = Jitter(rng, kSkies[sky][0], 25);
-  s.sky_bottom = Jitter(rng, kSkies[sky][1], 25);
-  // Ground: grass, sand, snow, asphalt, red earth, dark soil.
-  static const Color kGrounds[6] = {{60, 140, 70}, {140, 190, 215}, {235, 235, 230},
-                                    {95, 95, 95},  {60, 90, 170},   {50, 70, 90}};
-  s.ground = Jitter(rng, kGrounds[rng.UniformInt(0, 5)], 25);
-  s.ground_accent =
-      Jitter(rng, rng.Bernoulli(0.5) ? Scale(s.ground, 0.6) : Scale(s.ground, 1.35), 20);
-  // Palette: neighbouring hues around a base hue with a region-wide saturation and value.
-  const double hue = rng.Uniform(0, 360);
-  const double hue_step = rng.Uniform(8, 45);
-  const double sat = rng.Uniform(0.15, 0.75);
-  const double val = rng.Uniform(0.45, 0.9);
-  for (int k = 0; k < 5; ++k) {
-    s.palette[k] = RandomHsv(rng, hue + hue_step * (k - 2) - 6, hue + hue_step * (k - 2) + 6,
-                             sat - 0.12, sat + 0.12, val - 0.15, val + 0.15);
-  }
-  s.roof = RandomHsv(rng, 0, 360, 0.2, 0.8, 0.25, 0.7);
-  // Which structures the region builds: three favourites dominate.
-  for (double& w : s.kind_weights) w = 0.15;
-  for (int i = 0; i < 3; ++i) {
-    const int kind = rng.UniformInt(0, kNumKinds - 1);
-    s.kind_weights[kind] += rng.Uniform(1, 3);
-  }
-  for (double& w : s.roof_weights) w = 0.1;
-  for (int i = 0; i < 2; ++i) {
-    const int roof = rng.UniformInt(0, kNumRoofs - 1);
-    s.roof_weights[roof] += rng.Uniform(1, 3);
-  }
-  s.horizon_lo = rng.Uniform(0.45, 0.62);
-  s.horizon_hi = s.horizon_lo + 0.1;
-  s.height_lo = rng.Uniform(0.14, 0.28);
-  s.height_hi = s.height_lo + rng.Uniform(0.08, 0.3);
-  s.width_lo = rng.Uniform(0.08, 0.14);
-  s.width_hi = s.width_lo + rng.Uniform(0.04, 0.14);
-  s.structures_lo = rng.UniformInt(3, 5);
-  s.structures_hi = s.structures_lo + rng.UniformInt(1, 4);
-  s.window_period = rng.Uniform(7, 18);
-  s.window_fill = rng.Uniform(0.35, 0.7);
-  s.window_aspect = rng.Uniform(0.8, 1.8);
-  static const Color kWindows[4] = {{80, 200, 240}, {60, 40, 30}, {200, 170, 120}, {230, 230, 230}};
-  s.window = Jitter(rng, kWindows[rng.UniformInt(0, 3)], 15);
-  s.window_shape = rng.UniformInt(0, 2);
-  s.stripe_period = rng.Uniform(3, 12);
-  s.stripe_contrast = rng.Bernoulli(0.6) ? rng.Uniform(0.06, 0.25) : 0.0;
-  s.ground_pattern = static_cast<GroundPattern>(rng.UniformInt(0, kNumGroundPatterns - 1));
-  s.ground_period = rng.Uniform(6, 20);
-  s.mountains = rng.Bernoulli(0.5);
-  s.mountain = Mix(RandomHsv(rng, 0, 360, 0.1, 0.4, 0.25, 0.55), s.sky_bottom, 0.2);
-  s.sun_probability = rng.Uniform(0.0, 0.8);
-  // Mostly green, sometimes autumn.
-  s.foliage = rng.Bernoulli(0.75) ? RandomHsv(rng, 70, 150, 0.4, 0.85, 0.3, 0.65)
-                                  : RandomHsv(rng, 15, 45, 0.4, 0.85, 0.3, 0.65);
-  s.conifers = rng.Bernoulli(0.5);
-  s.trees_lo = rng.UniformInt(0, 2);
-  s.trees_hi = s.trees_lo + rng.UniformInt(0, 4);
-  s.shading = rng.Uniform(0.05, 0.15);
-  return s;
-}
 
 struct Structure {
   Kind kind;
@@ -563,15 +377,7 @@ class SceneDrawer {
     }
     cv::Mat gain;
     cv::resize(coarse, gain, img_.size(), 0, 0, cv::INTER_CUBIC);
-    for (int y = 0; y < img_.rows; ++y) {
-      uint8_t* row = img_.ptr<uint8_t>(y);
-      const float* g = gain.ptr<float>(y);
-      for (int x = 0; x < img_.cols; ++x) {
-        for (int c = 0; c < 3; ++c) {
-          row[3 * x + c] = cv::saturate_cast<uint8_t>(row[3 * x + c] * g[x]);
-        }
-      }
-    }
+    ApplyGain(img_, gain);
   }
 
   const RegionStyle& s_;
@@ -644,28 +450,11 @@ cv::Mat RenderViewOfScene(const cv::Mat& scene, const WorldOptions& options, int
   const double sigma = rng.Uniform(0.0, 1.1);
   if (sigma >= 0.3) cv::GaussianBlur(photo, photo, cv::Size(0, 0), sigma);
 
-  // Sensor noise: near-Gaussian (the sum of four uniform bytes, std 147.8) from the view's own
-  // stream, through a table of rounded offsets so the per-pixel work is integer only.
-  const double noise = rng.Uniform(1.5, 5.0) / 147.8;
-  int offsets[4 * 255 + 1];
-  for (int sum = 0; sum <= 4 * 255; ++sum) {
-    offsets[sum] = static_cast<int>(std::floor((sum - 510) * noise + 0.5));
-  }
+  // Sensor noise from the view's own stream.
+  const double noise = rng.Uniform(1.5, 5.0);
   Rng noise_rng(StreamSeed(options.seed, Stream::kViewNoise, static_cast<uint64_t>(place),
                            static_cast<uint64_t>(view)));
-  for (int y = 0; y < photo.rows; ++y) {
-    uint8_t* row = photo.ptr<uint8_t>(y);
-    const int n = photo.cols * 3;
-    for (int i = 0; i < n; i += 2) {
-      const uint64_t r = noise_rng.Next();
-      for (int k = 0; k < 2 && i + k < n; ++k) {
-        const uint32_t word = static_cast<uint32_t>(r >> (32 * k));
-        const uint32_t pairs = (word & 0x00ff00ffu) + ((word >> 8) & 0x00ff00ffu);
-        const int sum = static_cast<int>((pairs & 0xffffu) + (pairs >> 16));
-        row[i + k] = static_cast<uint8_t>(std::clamp(row[i + k] + offsets[sum], 0, 255));
-      }
-    }
-  }
+  AddSensorNoise(photo, noise, noise_rng);
   return photo;
 }
 

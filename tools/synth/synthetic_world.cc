@@ -9,109 +9,72 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "core/common/file_util.h"
 #include "core/common/progress.h"
 #include "core/common/status_macros.h"
 #include "core/common/thread_pool.h"
 #include "opencv2/imgcodecs.hpp"
+#include "tools/synth/distractors.h"
+#include "tools/synth/exif.h"
+#include "tools/synth/fixed_world.h"
 #include "tools/synth/geography.h"
-#include "tools/synth/random.h"
+#include "tools/synth/photo.h"
+#include "tools/synth/planet.h"
+#include "tools/synth/planet_scene.h"
 #include "tools/synth/scene.h"
+#include "tools/synth/validation.h"
 
 namespace geoloc::synth {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr int kMaxCitiesPerRegion = 64;
-constexpr int kMaxViewsPerPlace = 100;
 constexpr int kMinImageSide = 32;
 constexpr int kMaxImageSide = 4096;
-constexpr double kMinCityRadiusKm = 0.2;
-constexpr double kMaxCityRadiusKm = 20.0;
-// Keeps the plan (about 100 bytes per image) and the run within reason.
-constexpr int64_t kMaxImages = 10'000'000;
-// Cities are at least this much farther apart than two radii, so no two cities' places mix.
-constexpr double kCityGapKm = 20.0;
 
-constexpr char kCsvName[] = "world.csv";
-// The same rows split in two, for building a bundle from the database split and evaluating on the
-// queries. Written before world.csv, which marks a complete world.
-constexpr const char* kSplitCsvNames[] = {"database.csv", "query.csv"};
+constexpr char kWorldCsv[] = "world.csv";
+constexpr char kCitiesCsv[] = "cities.csv";
 constexpr char kImagesDir[] = "images";
-constexpr char kCsvHeader[] = "path,lat,lon,place,split,city,region,view";
+constexpr char kFixedCsvHeader[] = "path,lat,lon,place,split,city,region,view";
+constexpr char kCitiesCsvHeader[] =
+    "city,lat,lon,region,region_name,mp16_photos,places,images";
+// Every CSV a world directory may hold; the split CSVs are written before world.csv, which marks a
+// complete world.
+constexpr const char* kOurCsvs[] = {"world.csv", "database.csv", "query.csv", "train.csv",
+                                    "val.csv",   "calib.csv",    "test.csv",  "cities.csv"};
+constexpr Split kFixedSplits[] = {Split::kDatabase, Split::kQuery};
+constexpr Split kPlanetSplits[] = {Split::kTrain, Split::kDatabase, Split::kVal, Split::kCalib,
+                                   Split::kTest};
 
-absl::Status CheckRange(absl::string_view field, double value, double lo, double hi) {
-  if (value >= lo && value <= hi) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, " = ", value, " is out of range [", lo, ", ", hi, "]"));
-}
-
-struct PlannedCity {
-  City city;
-  bool straddles_antimeridian = false;
+struct Preset {
+  const char* name;
+  WorldKind kind;
+  // planet
+  int cities, places;
+  // fixed
+  int regions, cities_per_region, places_per_city, database_views, query_views;
+  int width, height;
 };
-
-// Real anchors first (region by region), then any further cities near a random anchor of their
-// region, each at least two radii plus a gap from every other city.
-std::vector<PlannedCity> PlanCities(const WorldOptions& options) {
-  const auto& regions = AnchorRegions();
-  const double min_gap_km = 2 * options.city_radius_km + kCityGapKm;
-  std::vector<PlannedCity> cities(static_cast<size_t>(options.num_regions) *
-                                  options.cities_per_region);
-  std::vector<LatLon> taken;
-  std::map<std::string, int> uses;  // anchor name -> cities named after it so far
-  auto slot = [&](int region, int k) -> PlannedCity& {
-    return cities[static_cast<size_t>(region) * options.cities_per_region + k];
-  };
-  for (int r = 0; r < options.num_regions; ++r) {
-    const auto& anchors = regions[r].anchors;
-    for (int k = 0; k < options.cities_per_region && k < static_cast<int>(anchors.size()); ++k) {
-      const Anchor& a = anchors[k];
-      slot(r, k) = {City{a.name, a.lat, WrapLongitude(a.lon), r}, a.straddles_antimeridian};
-      taken.push_back({a.lat, a.lon});
-      uses[a.name] = 1;
-    }
-  }
-  for (int r = 0; r < options.num_regions; ++r) {
-    const auto& anchors = regions[r].anchors;
-    for (int k = static_cast<int>(anchors.size()); k < options.cities_per_region; ++k) {
-      Rng rng(StreamSeed(options.seed, Stream::kExtraCity, static_cast<uint64_t>(r),
-                         static_cast<uint64_t>(k)));
-      const Anchor* anchor = nullptr;
-      LatLon where;
-      // Candidates spread further out as attempts accumulate, so a free spot is always found.
-      for (int attempt = 0; attempt < 100000; ++attempt) {
-        anchor = &anchors[rng.UniformInt(0, static_cast<int>(anchors.size()) - 1)];
-        const double bearing = rng.Uniform(0, 2 * 3.14159265358979323846);
-        const double reach = std::max(2 * min_gap_km, 400.0) * (1.0 + attempt / 200.0);
-        const double distance = rng.Uniform(min_gap_km, reach);
-        where = Destination({anchor->lat, anchor->lon}, distance * std::sin(bearing),
-                            distance * std::cos(bearing));
-        if (std::fabs(where.lat) > 85.0) continue;
-        const bool clear = std::all_of(taken.begin(), taken.end(), [&](const LatLon& other) {
-          return HaversineKm(other, where) >= min_gap_km;
-        });
-        if (clear) break;
-      }
-      taken.push_back(where);
-      const int n = ++uses[anchor->name];
-      slot(r, k) = {City{absl::StrCat(anchor->name, "-", n), where.lat, where.lon, r}, false};
-    }
-  }
-  return cities;
-}
+constexpr Preset kPresets[] = {
+    {"tiny", WorldKind::kPlanet, 6, 100, 0, 0, 0, 0, 0, 160, 120},
+    {"small", WorldKind::kPlanet, 24, 500, 0, 0, 0, 0, 0, 320, 240},
+    {"medium", WorldKind::kPlanet, 150, 4500, 0, 0, 0, 0, 0, 320, 240},
+    {"large", WorldKind::kPlanet, 600, 45000, 0, 0, 0, 0, 0, 320, 240},
+    {"fixed-tiny", WorldKind::kFixed, 0, 0, 4, 2, 4, 2, 1, 320, 240},
+    {"fixed-small", WorldKind::kFixed, 0, 0, 6, 3, 14, 3, 1, 320, 240},
+};
 
 absl::Status FsError(absl::string_view what, const std::string& path, const std::error_code& ec) {
   const std::string message = absl::StrCat(what, " ", path, ": ", ec.message());
@@ -130,10 +93,12 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
   return FsError(what, path, std::error_code(errno, std::generic_category()));
 }
 
-bool IsWorldCsv(const fs::path& path) {
+bool IsOurCsv(const fs::path& path) {
   std::ifstream in(path);
   std::string first_line;
-  return in && std::getline(in, first_line) && first_line == kCsvHeader;
+  return in && std::getline(in, first_line) &&
+         (first_line == kFixedCsvHeader || first_line == kPlanetCsvHeader ||
+          first_line == kCitiesCsvHeader);
 }
 
 // Makes `dir` ready for a new world (see the table in the header).
@@ -156,9 +121,10 @@ absl::Status PrepareOutputDirectory(const std::string& dir, bool force) {
     for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
       empty = false;
       const std::string name = it->path().filename().string();
-      const bool split_csv = name == kSplitCsvNames[0] || name == kSplitCsvNames[1];
-      if (name == kCsvName || split_csv) {
-        previous_world = previous_world && IsWorldCsv(it->path());
+      const bool ours = std::any_of(std::begin(kOurCsvs), std::end(kOurCsvs),
+                                    [&](const char* csv) { return name == csv; });
+      if (ours) {
+        previous_world = previous_world && IsOurCsv(it->path());
         csv_files.push_back(it->path());
       } else if (absl::StrContains(name, ".csv.tmp-")) {
         csv_files.push_back(it->path());  // left by an interrupted WriteFileAtomically
@@ -169,10 +135,12 @@ absl::Status PrepareOutputDirectory(const std::string& dir, bool force) {
     if (ec) return FsError("cannot list", dir, ec);
     if (!empty && !previous_world && !force) {
       return absl::FailedPreconditionError(absl::StrCat(
-          dir, " is not empty and does not look like a synthetic world (only world.csv and ",
+          dir, " is not empty and does not look like a synthetic world (only our CSVs and ",
           "images/); choose an empty or new directory, or pass --force to write into it anyway"));
     }
-    // The old CSV goes first: until the new one is written, the directory is an incomplete world.
+    // world.csv goes first: until the new one is written, the directory is an incomplete world.
+    std::stable_partition(csv_files.begin(), csv_files.end(),
+                          [](const fs::path& p) { return p.filename() == kWorldCsv; });
     for (const fs::path& csv : csv_files) {
       fs::remove(csv, ec);
       if (ec) return FsError("cannot remove", csv.string(), ec);
@@ -187,7 +155,7 @@ absl::Status PrepareOutputDirectory(const std::string& dir, bool force) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFile(const std::string& path, const std::vector<uchar>& bytes) {
+absl::Status WriteFile(const std::string& path, absl::string_view bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", path);
   size_t done = 0;
@@ -215,9 +183,8 @@ absl::Status SyncFileSystem(const std::string& dir) {
   return status;
 }
 
-// All rows, or only those of `split` when given.
-std::string WorldCsv(const World& world, std::optional<Split> split = std::nullopt) {
-  std::string csv = absl::StrCat(kCsvHeader, "\n");
+std::string FixedCsv(const World& world, std::optional<Split> split) {
+  std::string csv = absl::StrCat(kFixedCsvHeader, "\n");
   csv.reserve(world.images.size() * 96);
   for (const ImageRecord& r : world.images) {
     if (split && r.split != *split) continue;
@@ -227,63 +194,174 @@ std::string WorldCsv(const World& world, std::optional<Split> split = std::nullo
   return csv;
 }
 
+std::string PlanetCsv(const World& world, std::optional<Split> split) {
+  std::string csv = absl::StrCat(kPlanetCsvHeader, "\n");
+  csv.reserve(world.images.size() * 200);
+  for (const ImageRecord& r : world.images) {
+    if (split && r.split != *split) continue;
+    const Capture& c = r.capture;
+    const double tag_error_m =
+        HaversineKm({r.lat, r.lon}, {r.true_lat, r.true_lon}) * 1000.0;
+    absl::StrAppendFormat(
+        &csv, "%s,%.8f,%.8f,%.8f,%.8f,%s,%.2f,%d,%s,%s,%d,%d,%d,%s,%d,%.1f,%.1f,%s,%s,%s,%d,%d,%d,%d,%d\n",
+        r.path, r.lat, r.lon, r.true_lat, r.true_lon, TagKindName(r.tag), tag_error_m, r.place,
+        SplitName(r.split), world.cities[r.city].name, r.region, r.neighbourhood,
+        r.localizable() ? 1 : 0, SceneKindName(r.scene), r.view, c.heading_deg, c.fov_deg,
+        TimeOfDayName(c.time), WeatherName(c.weather), SeasonName(c.season), c.occluders, c.width,
+        c.height, c.orientation, c.jpeg_quality);
+  }
+  return csv;
+}
+
+std::string CitiesCsv(const World& world) {
+  std::vector<int64_t> places(world.cities.size()), images(world.cities.size());
+  for (const Place& p : world.places) ++places[p.city];
+  for (const ImageRecord& r : world.images) ++images[r.city];
+  std::string csv = absl::StrCat(kCitiesCsvHeader, "\n");
+  for (size_t c = 0; c < world.cities.size(); ++c) {
+    const City& city = world.cities[c];
+    absl::StrAppendFormat(&csv, "%s,%.6f,%.6f,%d,%s,%d,%d,%d\n", city.name, city.lat, city.lon,
+                          city.region, RegionName(city.region), city.photos, places[c], images[c]);
+  }
+  return csv;
+}
+
+bool BelongsTo(const World& world, const ImageRecord& record) {
+  if (record.city < 0 || record.city >= static_cast<int>(world.cities.size()) ||
+      world.cities[record.city].region != record.region || record.place < 0 || record.view < 0) {
+    return false;
+  }
+  if (world.options.kind == WorldKind::kPlanet) {
+    if (record.place >= static_cast<int64_t>(world.places.size())) return false;
+    const Place& p = world.places[static_cast<size_t>(record.place)];
+    if (p.city != record.city || record.capture.width < 1 || record.capture.height < 1) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The file's bytes for an upright picture: rotated and tagged as the capture says, JPEG-encoded.
+absl::StatusOr<std::string> Encode(const cv::Mat& upright, const ImageRecord& record,
+                                   const WorldOptions& options) {
+  const int quality =
+      options.kind == WorldKind::kFixed ? options.jpeg_quality : record.capture.jpeg_quality;
+  const int orientation = options.kind == WorldKind::kFixed ? 1 : record.capture.orientation;
+  std::vector<uchar> jpeg;
+  if (!cv::imencode(".jpg", StoredForOrientation(upright, orientation), jpeg,
+                    {cv::IMWRITE_JPEG_QUALITY, quality})) {
+    return absl::InternalError(absl::StrCat("cannot encode ", record.path));
+  }
+  std::string bytes(jpeg.begin(), jpeg.end());
+  if (orientation == 1) return bytes;
+  return WithOrientationTag(bytes, orientation);
+}
+
+// The first error of many workers.
+class FirstError {
+ public:
+  void Set(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    if (first_.ok()) first_ = std::move(status);
+    failed_.store(true);
+  }
+  bool failed() const { return failed_.load(); }
+  absl::Status Get() const {
+    absl::MutexLock lock(&mu_);
+    return first_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Status first_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> failed_{false};
+};
+
 }  // namespace
 
+CaptureProfile DefaultCollectionCapture() {
+  CaptureProfile p;
+  p.night_share = 0.05;
+  p.dusk_share = 0.1;
+  p.overcast_share = 0.2;
+  p.fog_share = 0.02;
+  p.rain_share = 0.03;
+  p.landmark_share = 0.5;
+  p.fov_lo_deg = 50;
+  p.fov_hi_deg = 75;
+  p.portrait_share = 0.1;
+  p.exif_rotated_share = 0.05;
+  p.size_lo = 1;
+  p.size_hi = 1;
+  p.jpeg_quality_lo = 75;
+  p.jpeg_quality_hi = 95;
+  p.blur_hi = 0.8;
+  p.occluders_mean = 0.5;
+  return p;
+}
+
+CaptureProfile DefaultQueryCapture() {
+  CaptureProfile p;
+  p.night_share = 0.2;
+  p.dusk_share = 0.15;
+  p.overcast_share = 0.25;
+  p.fog_share = 0.08;
+  p.rain_share = 0.1;
+  p.landmark_share = 0.5;
+  p.fov_lo_deg = 40;
+  p.fov_hi_deg = 85;
+  p.portrait_share = 0.35;
+  p.exif_rotated_share = 0.25;
+  p.size_lo = 0.8;
+  p.size_hi = 1.5;
+  p.jpeg_quality_lo = 60;
+  p.jpeg_quality_hi = 92;
+  p.blur_hi = 1.6;
+  p.occluders_mean = 1.5;
+  return p;
+}
+
 absl::StatusOr<WorldOptions> WorldPreset(absl::string_view name) {
-  struct Preset {
-    const char* name;
-    int regions, cities, places, database_views, query_views;
-  };
-  static constexpr Preset kPresets[] = {{"tiny", 4, 2, 4, 2, 1},
-                                        {"small", 6, 3, 14, 3, 1},
-                                        {"medium", 10, 5, 50, 3, 1},
-                                        {"large", 16, 8, 200, 3, 1}};
   for (const Preset& p : kPresets) {
     if (name != p.name) continue;
     WorldOptions options;
-    options.num_regions = p.regions;
-    options.cities_per_region = p.cities;
-    options.places_per_city = p.places;
-    options.database_views_per_place = p.database_views;
-    options.query_views_per_place = p.query_views;
+    options.kind = p.kind;
+    options.image_width = p.width;
+    options.image_height = p.height;
+    if (p.kind == WorldKind::kPlanet) {
+      options.planet.cities = p.cities;
+      options.planet.places = p.places;
+    } else {
+      options.fixed.num_regions = p.regions;
+      options.fixed.cities_per_region = p.cities_per_region;
+      options.fixed.places_per_city = p.places_per_city;
+      options.fixed.database_views_per_place = p.database_views;
+      options.fixed.query_views_per_place = p.query_views;
+    }
     return options;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown preset '", name, "' (valid: tiny, small, medium, large)"));
+      absl::StrCat("unknown preset '", name, "' (valid: ", PresetNames(), ")"));
+}
+
+std::string PresetNames() {
+  std::vector<std::string> names;
+  for (const Preset& p : kPresets) names.emplace_back(p.name);
+  return absl::StrJoin(names, ", ");
 }
 
 absl::Status ValidateWorldOptions(const WorldOptions& o) {
-  GEOLOC_RETURN_IF_ERROR(CheckRange("num_regions", o.num_regions, 1, kMaxRegions));
-  GEOLOC_RETURN_IF_ERROR(
-      CheckRange("cities_per_region", o.cities_per_region, 1, kMaxCitiesPerRegion));
-  GEOLOC_RETURN_IF_ERROR(
-      CheckRange("city_radius_km", o.city_radius_km, kMinCityRadiusKm, kMaxCityRadiusKm));
-  if (o.places_per_city < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("places_per_city = ", o.places_per_city, " must be at least 1"));
-  }
-  const int capacity = PlaceCapacity(o.city_radius_km);
-  if (o.places_per_city > capacity) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "places_per_city = ", o.places_per_city, " does not fit in city_radius_km = ",
-        o.city_radius_km, ": at most ", capacity, " places fit ", kMinPlaceSeparationKm * 1000,
-        " m apart; raise city_radius_km or lower places_per_city"));
-  }
-  GEOLOC_RETURN_IF_ERROR(
-      CheckRange("database_views_per_place", o.database_views_per_place, 1, kMaxViewsPerPlace));
-  GEOLOC_RETURN_IF_ERROR(
-      CheckRange("query_views_per_place", o.query_views_per_place, 0, kMaxViewsPerPlace));
   GEOLOC_RETURN_IF_ERROR(CheckRange("image_width", o.image_width, kMinImageSide, kMaxImageSide));
   GEOLOC_RETURN_IF_ERROR(CheckRange("image_height", o.image_height, kMinImageSide, kMaxImageSide));
   GEOLOC_RETURN_IF_ERROR(CheckRange("jpeg_quality", o.jpeg_quality, 1, 100));
   GEOLOC_RETURN_IF_ERROR(CheckRange("threads", o.threads, 0, 1024));
-  const int64_t images = int64_t{o.num_regions} * o.cities_per_region * o.places_per_city *
-                         (o.database_views_per_place + o.query_views_per_place);
-  if (images > kMaxImages) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the world would have ", images, " images; at most ", kMaxImages));
+  switch (o.kind) {
+    case WorldKind::kFixed:
+      return ValidateFixedLayout(o);
+    case WorldKind::kPlanet:
+      return ValidatePlanetLayout(o);
   }
-  return absl::OkStatus();
+  return absl::InvalidArgumentError("unknown world kind");
 }
 
 absl::string_view RegionName(int region) {
@@ -293,56 +371,134 @@ absl::string_view RegionName(int region) {
 }
 
 absl::string_view SplitName(Split split) {
-  return split == Split::kDatabase ? "database" : "query";
+  switch (split) {
+    case Split::kDatabase:
+      return "database";
+    case Split::kQuery:
+      return "query";
+    case Split::kTrain:
+      return "train";
+    case Split::kVal:
+      return "val";
+    case Split::kCalib:
+      return "calib";
+    case Split::kTest:
+      return "test";
+  }
+  return "";
+}
+
+bool IsQuerySplit(Split split) {
+  return split == Split::kQuery || split == Split::kVal || split == Split::kCalib ||
+         split == Split::kTest;
+}
+
+absl::string_view SceneKindName(SceneKind kind) {
+  switch (kind) {
+    case SceneKind::kPlace:
+      return "place";
+    case SceneKind::kIndoor:
+      return "indoor";
+    case SceneKind::kSky:
+      return "sky";
+    case SceneKind::kCloseUp:
+      return "closeup";
+    case SceneKind::kTexture:
+      return "texture";
+  }
+  return "";
+}
+
+absl::string_view TimeOfDayName(TimeOfDay t) {
+  switch (t) {
+    case TimeOfDay::kDay:
+      return "day";
+    case TimeOfDay::kDusk:
+      return "dusk";
+    case TimeOfDay::kNight:
+      return "night";
+  }
+  return "";
+}
+
+absl::string_view WeatherName(Weather w) {
+  switch (w) {
+    case Weather::kClear:
+      return "clear";
+    case Weather::kOvercast:
+      return "overcast";
+    case Weather::kFog:
+      return "fog";
+    case Weather::kRain:
+      return "rain";
+  }
+  return "";
+}
+
+absl::string_view SeasonName(Season s) {
+  switch (s) {
+    case Season::kNone:
+      return "none";
+    case Season::kSpring:
+      return "spring";
+    case Season::kSummer:
+      return "summer";
+    case Season::kAutumn:
+      return "autumn";
+    case Season::kWinter:
+      return "winter";
+  }
+  return "";
+}
+
+absl::string_view TagKindName(TagKind k) {
+  switch (k) {
+    case TagKind::kExact:
+      return "exact";
+    case TagKind::kGps:
+      return "gps";
+    case TagKind::kManual:
+      return "manual";
+    case TagKind::kCitySnap:
+      return "city_snap";
+    case TagKind::kGross:
+      return "gross";
+  }
+  return "";
 }
 
 World PlanWorld(const WorldOptions& options) {
-  World world;
-  world.options = options;
-  if (!ValidateWorldOptions(options).ok()) return world;
-  const std::vector<PlannedCity> cities = PlanCities(options);
-  const int views = options.database_views_per_place + options.query_views_per_place;
-  world.cities.reserve(cities.size());
-  world.images.reserve(cities.size() * options.places_per_city * views);
-  int64_t place = 0;
-  for (size_t c = 0; c < cities.size(); ++c) {
-    const City& city = cities[c].city;
-    world.cities.push_back(city);
-    Rng rng(StreamSeed(options.seed, Stream::kPlaceLayout, c));
-    const std::vector<Offset> offsets = LayoutPlaces(
-        rng, options.city_radius_km, options.places_per_city, cities[c].straddles_antimeridian);
-    for (const Offset& offset : offsets) {
-      const LatLon where = Destination({city.lat, city.lon}, offset.east_km, offset.north_km);
-      for (int v = 0; v < views; ++v) {
-        ImageRecord r;
-        r.path = absl::StrFormat("%s/%s/p%06d_v%d.jpg", kImagesDir, city.name, place, v);
-        r.lat = where.lat;
-        r.lon = where.lon;
-        r.place = place;
-        r.city = static_cast<int>(c);
-        r.region = city.region;
-        r.view = v;
-        r.split = v < options.database_views_per_place ? Split::kDatabase : Split::kQuery;
-        world.images.push_back(std::move(r));
-      }
-      ++place;
-    }
+  if (!ValidateWorldOptions(options).ok()) {
+    World world;
+    world.options = options;
+    return world;
   }
-  return world;
+  return options.kind == WorldKind::kFixed ? PlanFixedWorld(options) : PlanPlanet(options);
 }
 
 cv::Mat RenderView(const WorldOptions& options, const World& world, const ImageRecord& record) {
-  if (!ValidateWorldOptions(options).ok()) return cv::Mat();
-  if (record.city < 0 || record.city >= static_cast<int>(world.cities.size()) ||
-      world.cities[record.city].region != record.region || record.place < 0 || record.view < 0) {
-    return cv::Mat();
-  }
+  if (!ValidateWorldOptions(options).ok() || !BelongsTo(world, record)) return cv::Mat();
   try {
-    const cv::Mat scene = RenderScene(options, record.region, record.place);
-    return RenderViewOfScene(scene, options, record.place, record.view);
+    if (options.kind == WorldKind::kFixed) {
+      const cv::Mat scene = RenderScene(options, record.region, record.place);
+      return RenderViewOfScene(scene, options, record.place, record.view);
+    }
+    if (!record.localizable()) return RenderDistractor(options, record);
+    const Panorama pano = RenderPanorama(options, world, record.place);
+    return TakePhoto(options, world, pano, record);
   } catch (const cv::Exception&) {
     return cv::Mat();
   }
+}
+
+absl::StatusOr<std::string> EncodeView(const WorldOptions& options, const World& world,
+                                       const ImageRecord& record) {
+  const cv::Mat upright = RenderView(options, world, record);
+  if (upright.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(record.path, " does not belong to this world (or the options are invalid)"));
+  }
+  return Encode(upright, record, options);
 }
 
 absl::StatusOr<World> GenerateWorld(const WorldOptions& options, const std::string& out_dir,
@@ -352,15 +508,24 @@ absl::StatusOr<World> GenerateWorld(const WorldOptions& options, const std::stri
   GEOLOC_RETURN_IF_ERROR(PrepareOutputDirectory(out_dir, generate.force));
   World world = PlanWorld(options);
   const fs::path root(out_dir);
-  for (const City& city : world.cities) {
+  std::vector<fs::path> dirs;
+  if (options.kind == WorldKind::kFixed) {
+    for (const City& city : world.cities) dirs.push_back(root / kImagesDir / city.name);
+  } else {
+    for (Split split : kPlanetSplits) dirs.push_back(root / kImagesDir / std::string(SplitName(split)));
+  }
+  for (const fs::path& dir : dirs) {
     std::error_code ec;
-    const fs::path dir = root / kImagesDir / city.name;
     fs::create_directories(dir, ec);
     if (ec) return FsError("cannot create", dir.string(), ec);
   }
 
-  const int views = options.database_views_per_place + options.query_views_per_place;
-  const int64_t places = static_cast<int64_t>(world.images.size()) / views;
+  // One task per place: its scene is rendered once and photographed for every view.
+  std::vector<size_t> task_begin;
+  for (size_t i = 0; i < world.images.size(); ++i) {
+    if (i == 0 || world.images[i].place != world.images[i - 1].place) task_begin.push_back(i);
+  }
+  task_begin.push_back(world.images.size());
   const int threads = options.threads > 0
                           ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -371,48 +536,65 @@ absl::StatusOr<World> GenerateWorld(const WorldOptions& options, const std::stri
   if (generate.show_progress) {
     progress = std::make_unique<ProgressReporter>("synth", world.images.size(), "img");
   }
-  const std::vector<int> jpeg_params = {cv::IMWRITE_JPEG_QUALITY, options.jpeg_quality};
-  std::atomic<bool> failed{false};
-  std::mutex error_mu;
-  absl::Status first_error;
-  auto fail = [&](absl::Status status) {
-    std::lock_guard<std::mutex> lock(error_mu);
-    if (first_error.ok()) first_error = std::move(status);
-    failed = true;
-  };
-
-  // One task per place: its scene is rendered once and photographed for every view.
-  ParallelFor(pool.get(), places, [&](int64_t p) {
-    if (failed) return;
-    const ImageRecord* records = &world.images[static_cast<size_t>(p * views)];
+  FirstError error;
+  ParallelFor(pool.get(), static_cast<int64_t>(task_begin.size()) - 1, [&](int64_t t) {
+    if (error.failed()) return;
+    const size_t begin = task_begin[t], end = task_begin[t + 1];
+    const ImageRecord& first = world.images[begin];
     try {
-      const cv::Mat scene = RenderScene(options, records[0].region, records[0].place);
-      std::vector<uchar> jpeg;
-      for (int v = 0; v < views; ++v) {
-        const cv::Mat image = RenderViewOfScene(scene, options, records[v].place, records[v].view);
-        if (!cv::imencode(".jpg", image, jpeg, jpeg_params)) {
-          fail(absl::InternalError(absl::StrCat("cannot encode ", records[v].path)));
+      cv::Mat fixed_scene;
+      std::optional<Panorama> pano;
+      if (options.kind == WorldKind::kFixed) {
+        fixed_scene = RenderScene(options, first.region, first.place);
+      } else if (std::any_of(world.images.begin() + begin, world.images.begin() + end,
+                             [](const ImageRecord& r) { return r.localizable(); })) {
+        pano = RenderPanorama(options, world, first.place);
+      }
+      for (size_t i = begin; i < end; ++i) {
+        const ImageRecord& r = world.images[i];
+        cv::Mat upright;
+        if (options.kind == WorldKind::kFixed) {
+          upright = RenderViewOfScene(fixed_scene, options, r.place, r.view);
+        } else if (r.localizable()) {
+          upright = TakePhoto(options, world, *pano, r);
+        } else {
+          upright = RenderDistractor(options, r);
+        }
+        absl::StatusOr<std::string> bytes = Encode(upright, r, options);
+        if (!bytes.ok()) {
+          error.Set(bytes.status());
           return;
         }
-        absl::Status written = WriteFile((root / records[v].path).string(), jpeg);
+        absl::Status written = WriteFile((root / r.path).string(), *bytes);
         if (!written.ok()) {
-          fail(std::move(written));
+          error.Set(std::move(written));
           return;
         }
         if (progress) progress->Add(1);
       }
     } catch (const cv::Exception& e) {
-      fail(absl::InternalError(absl::StrCat("rendering place ", p, ": ", e.what())));
+      error.Set(absl::InternalError(absl::StrCat("rendering place ", first.place, ": ", e.what())));
     }
   });
-  if (failed) return first_error;
+  if (error.failed()) return error.Get();
 
   GEOLOC_RETURN_IF_ERROR(SyncFileSystem(out_dir));
-  GEOLOC_RETURN_IF_ERROR(WriteFileAtomically((root / kSplitCsvNames[0]).string(),
-                                             WorldCsv(world, Split::kDatabase)));
-  GEOLOC_RETURN_IF_ERROR(
-      WriteFileAtomically((root / kSplitCsvNames[1]).string(), WorldCsv(world, Split::kQuery)));
-  GEOLOC_RETURN_IF_ERROR(WriteFileAtomically((root / kCsvName).string(), WorldCsv(world)));
+  if (options.kind == WorldKind::kFixed) {
+    for (Split split : kFixedSplits) {
+      GEOLOC_RETURN_IF_ERROR(WriteFileAtomically(
+          (root / absl::StrCat(SplitName(split), ".csv")).string(), FixedCsv(world, split)));
+    }
+    GEOLOC_RETURN_IF_ERROR(
+        WriteFileAtomically((root / kWorldCsv).string(), FixedCsv(world, std::nullopt)));
+  } else {
+    for (Split split : kPlanetSplits) {
+      GEOLOC_RETURN_IF_ERROR(WriteFileAtomically(
+          (root / absl::StrCat(SplitName(split), ".csv")).string(), PlanetCsv(world, split)));
+    }
+    GEOLOC_RETURN_IF_ERROR(WriteFileAtomically((root / kCitiesCsv).string(), CitiesCsv(world)));
+    GEOLOC_RETURN_IF_ERROR(
+        WriteFileAtomically((root / kWorldCsv).string(), PlanetCsv(world, std::nullopt)));
+  }
   if (progress) progress->Finish();
   return world;
 }

@@ -11,7 +11,7 @@
 #   a. exports the model: ResNet-18 + GeM (512-d), seed 0, 224x224 (WORK/model.pt)
 #   b. 100,000 clustered L2-normalised 512-d vectors with world-wide coordinates
 #      (tools/bench/python/make_bench_vectors.py) -> a flat bundle (WORK/bundle)
-#   c. queries: geoloc-synth --preset tiny at 1024x768 (96 JPEGs, flattened into WORK/jpegs)
+#   c. queries: geoloc-synth --preset fixed-tiny at 1024x768 (96 JPEGs, flattened into WORK/jpegs)
 #   d. encoder_bench (fp32_optimized, batch 1 and 16, ENCODER_THREADS threads) and
 #      flat_search_bench (the geoloc kernel, batch 1 and 16): the offline references
 #   e. the plain Python baseline (tools/bench/python/locate_baseline.py), torch's default threads
@@ -121,7 +121,7 @@ fi
 if [[ ! -s "$WORK/queries/world.csv" ]]; then
   log "generating 1024x768 query JPEGs"
   rm -rf "$WORK/queries"
-  "$BIN/geoloc-synth" --preset tiny --image_width 1024 --image_height 768 \
+  "$BIN/geoloc-synth" --preset fixed-tiny --image_width 1024 --image_height 768 \
     --out "$WORK/queries" >&2
 fi
 if [[ ! -d "$WORK/jpegs" ]] || [[ -z "$(ls -A "$WORK/jpegs")" ]]; then

@@ -1,0 +1,101 @@
+#include "core/engine/bundle_calibration.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/calibration/record.h"
+#include "core/common/logging.h"
+#include "core/common/status_macros.h"
+#include "core/engine/locator.h"
+
+namespace geoloc::engine {
+
+calibration::EstimatorSettings AnswerSettings(const LocateParams& params, geo::ScoreKind kind,
+                                              bool classifier) {
+  calibration::EstimatorSettings s;
+  s.estimator = std::string(geo::EstimatorName(params.estimator.kind));
+  s.k = params.k;
+  s.weight_exponent_m = params.estimator.weight_exponent_m;
+  s.bandwidth_km = params.estimator.bandwidth_km;
+  s.score_kind = kind;
+  s.classifier = classifier;
+  return s;
+}
+
+calibration::CalibrationExample CalibrationExampleOf(const LocateResult& result,
+                                                     std::optional<geo::LatLon> truth) {
+  calibration::CalibrationExample e;
+  e.positions.reserve(result.neighbors.size());
+  e.scores.reserve(result.neighbors.size());
+  for (const index::Neighbor& n : result.neighbors) {
+    e.positions.push_back(geo::LatLon{n.lat, n.lon});
+    e.scores.push_back(n.score);
+  }
+  e.weights = result.weights;
+  e.best = result.best.pos;
+  e.peak_masses = result.peak_masses;
+  e.classifier_cells = result.classifier_leaves;
+  e.classifier_probabilities = result.classifier_leaf_probabilities;
+  e.truth = truth;
+  return e;
+}
+
+absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Load(
+    const index::Bundle& bundle, const model::ModelInfo& model) {
+  if (!bundle.HasExtra(kCalibrationExtraName)) {
+    return std::unique_ptr<const BundleCalibration>(new BundleCalibration());
+  }
+  GEOLOC_ASSIGN_OR_RETURN(std::string path, bundle.ExtraPath(kCalibrationExtraName));
+  absl::StatusOr<calibration::proto::CalibrationFile> file =
+      calibration::ReadCalibrationFile(path);
+  if (!file.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("bundle ", bundle.version(),
+                                                      ": unusable calibration: ",
+                                                      file.status().message()));
+  }
+  return Create(*std::move(file), model.fingerprint, absl::StrCat("bundle ", bundle.version()));
+}
+
+absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Create(
+    calibration::proto::CalibrationFile file, absl::string_view model_fingerprint,
+    absl::string_view where) {
+  if (absl::Status st = calibration::ValidateCalibrationFile(file); !st.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, ": unusable calibration: ", st.message()));
+  }
+  std::unique_ptr<BundleCalibration> out(new BundleCalibration());
+  out->present_ = true;
+  out->file_ = std::move(file);
+  if (out->file_.model_fingerprint() != model_fingerprint) {
+    out->problem_ = absl::StrCat("the calibration was fitted for model ",
+                                 out->file_.model_fingerprint(), ", not the served ",
+                                 model_fingerprint, ": answers are not calibrated");
+    GEOLOC_LOG(WARNING) << where << ": " << out->problem_;
+    return std::unique_ptr<const BundleCalibration>(std::move(out));
+  }
+  for (const calibration::proto::CalibrationEntry& entry : out->file_.entries()) {
+    absl::StatusOr<calibration::Calibrator> c = calibration::Calibrator::Create(entry);
+    if (!c.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, ": unusable calibration entry: ", c.status().message()));
+    }
+    out->calibrators_.push_back(*std::move(c));
+  }
+  return std::unique_ptr<const BundleCalibration>(std::move(out));
+}
+
+const calibration::Calibrator* BundleCalibration::Find(
+    const calibration::EstimatorSettings& settings) const {
+  for (const calibration::Calibrator& c : calibrators_) {
+    if (calibration::CheckSettings(c.entry().settings(), settings).ok()) return &c;
+  }
+  return nullptr;
+}
+
+absl::Status BundleCalibration::CheckServes(const calibration::EstimatorSettings& settings) const {
+  if (!present_) return absl::NotFoundError("the bundle has no calibration");
+  if (!problem_.empty()) return absl::FailedPreconditionError(problem_);
+  return calibration::FindEntry(file_, file_.model_fingerprint(), settings).status();
+}
+
+}  // namespace geoloc::engine

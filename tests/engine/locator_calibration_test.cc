@@ -1,0 +1,197 @@
+// The Locator with a bundle's calibration (bundle_calibration.h): uncalibrated bundles say so and
+// claim no coverage, calibrated ones answer with regions and probabilities that never reach
+// certainty, a calibration fitted for other settings or another model is not applied, and a
+// broken or tampered calibration file refuses the bundle.
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/calibration/record.h"
+#include "core/common/file_util.h"
+#include "core/common/json_proto.h"
+#include "core/index/bundle_writer.h"
+#include "gtest/gtest.h"
+#include "locator_fixture.h"
+#include "tests/support/calibrated_bundle.h"
+#include "tests/support/scratch_dir.h"
+
+namespace geoloc::engine {
+namespace {
+
+using ::geoloc::testing::CopyWithCalibration;
+using ::geoloc::testing::ScratchDir;
+using ::geoloc::testing::SyntheticCalibrationFile;
+using ::geoloc::testing::TestCalibrationSettings;
+
+class LocatorCalibrationTest : public LocatorTest {
+ protected:
+  // A copy of bundle v1 with a calibration for (k = 10, spherical KDE) and (k = 10, 1-NN) made
+  // for `fingerprint` (the served model's unless given).
+  std::shared_ptr<const Locator> LoadCalibrated(const ScratchDir& dir,
+                                                std::string fingerprint = "") {
+    if (fingerprint.empty()) fingerprint = (*encoder_)->info().fingerprint;
+    auto file = SyntheticCalibrationFile(
+        fingerprint, {TestCalibrationSettings(10, "spherical_kde"),
+                      TestCalibrationSettings(10, "nearest")});
+    EXPECT_TRUE(file.ok()) << file.status();
+    if (!file.ok()) return nullptr;
+    const std::string path = dir.file("v1c");
+    absl::Status st = CopyWithCalibration(*dir_ + "/bundles/v1", path, *file);
+    EXPECT_TRUE(st.ok()) << st;
+    auto locator = Locator::Load(*encoder_, nullptr, path, {});
+    EXPECT_TRUE(locator.ok()) << locator.status();
+    return locator.ok() ? *locator : nullptr;
+  }
+  std::vector<cv::Mat> Images() const {
+    std::vector<cv::Mat> images;
+    for (const Query& q : Queries()) images.push_back(q.image);
+    return images;
+  }
+};
+
+LocateParams Params(geo::EstimatorKind kind, int k = 10) {
+  LocateParams p;
+  p.k = k;
+  p.estimator.kind = kind;
+  return p;
+}
+
+TEST_F(LocatorCalibrationTest, AnUncalibratedBundleAnswersUncalibrated) {
+  auto locator = Load("v1");
+  ASSERT_NE(locator, nullptr);
+  EXPECT_FALSE(locator->calibration().present());
+  auto results = locator->LocateImages(Images(), Params(geo::EstimatorKind::kSphericalKde));
+  ASSERT_TRUE(results.ok()) << results.status();
+  for (const LocateResult& r : *results) {
+    EXPECT_FALSE(r.calibration.has_value());
+    EXPECT_FALSE(r.abstained);
+    EXPECT_EQ(r.calibrate_ms, 0);
+  }
+}
+
+TEST_F(LocatorCalibrationTest, CalibratedAnswersHaveNestedRegionsAndNoCertainty) {
+  ScratchDir dir("calibrated");
+  auto locator = LoadCalibrated(dir);
+  ASSERT_NE(locator, nullptr);
+  EXPECT_TRUE(locator->calibration().present());
+  EXPECT_TRUE(locator->calibration().problem().empty());
+  LocateParams params = Params(geo::EstimatorKind::kSphericalKde);
+  params.region_levels = {0.5, 0.9};
+  auto results = locator->LocateImages(Images(), params);
+  ASSERT_TRUE(results.ok()) << results.status();
+  for (const LocateResult& r : *results) {
+    ASSERT_TRUE(r.calibration.has_value());
+    const calibration::CalibratedAnswer& c = *r.calibration;
+    EXPECT_TRUE(c.calibrated);
+    ASSERT_EQ(c.regions.size(), 2u);
+    EXPECT_DOUBLE_EQ(c.regions[0].level, 0.5);
+    EXPECT_DOUBLE_EQ(c.regions[1].level, 0.9);
+    for (const calibration::ConfidenceRegion& region : c.regions) {
+      EXPECT_GE(region.guaranteed_coverage, region.level);
+      EXPECT_GT(region.area_km2, 0);
+      if (!region.whole_sphere) {
+        EXPECT_FALSE(region.pieces.empty());
+      }
+    }
+    // A higher level's region holds the lower one's: its density threshold is lower.
+    EXPECT_LE(c.regions[1].density_threshold, c.regions[0].density_threshold);
+    EXPECT_GE(c.regions[1].area_km2, c.regions[0].area_km2 * (1 - 1e-6));
+    ASSERT_EQ(c.within.size(), 5u);
+    for (size_t t = 0; t < c.within.size(); ++t) {
+      EXPECT_GT(c.within[t].probability, 0);
+      EXPECT_LT(c.within[t].probability, 1);
+      if (t > 0) {
+        EXPECT_GE(c.within[t].raw_mass, c.within[t - 1].raw_mass - 1e-12);
+      }
+    }
+    EXPECT_GT(c.p_localizable, 0);
+    EXPECT_LT(c.p_localizable, 1);
+    EXPECT_FALSE(r.abstained);  // abstain_below = 0: never
+  }
+  // Abstention: everything below a bar no calibrated probability reaches.
+  params.abstain_below = 0.999;
+  auto strict = locator->LocateImages(Images(), params);
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  for (const LocateResult& r : *strict) {
+    EXPECT_TRUE(r.abstained);
+    EXPECT_FALSE(r.peaks.empty());  // still returning what it has
+  }
+}
+
+TEST_F(LocatorCalibrationTest, SinglePeakAnswersNoLongerReportCertainty) {
+  ScratchDir dir("single-peak");
+  auto locator = LoadCalibrated(dir);
+  ASSERT_NE(locator, nullptr);
+  auto results = locator->LocateImages(Images(), Params(geo::EstimatorKind::kNearest));
+  ASSERT_TRUE(results.ok()) << results.status();
+  for (const LocateResult& r : *results) {
+    // The share of the evidence behind a lone peak is all of it; that is not a probability.
+    EXPECT_DOUBLE_EQ(r.best.weight_share, 1.0);
+    ASSERT_TRUE(r.calibration.has_value());
+    for (const auto& w : r.calibration->within) EXPECT_LT(w.probability, 1.0);
+    EXPECT_LT(r.calibration->p_localizable, 1.0);
+  }
+}
+
+TEST_F(LocatorCalibrationTest, OtherSettingsAreNotCalibrated) {
+  ScratchDir dir("other-settings");
+  auto locator = LoadCalibrated(dir);
+  ASSERT_NE(locator, nullptr);
+  // k = 11 and the mean estimator were never calibrated: no coverage is claimed.
+  for (const LocateParams& params : {Params(geo::EstimatorKind::kSphericalKde, 11),
+                                     Params(geo::EstimatorKind::kMean)}) {
+    auto results = locator->LocateImages(Images(), params);
+    ASSERT_TRUE(results.ok()) << results.status();
+    for (const LocateResult& r : *results) EXPECT_FALSE(r.calibration.has_value());
+    EXPECT_FALSE(locator->calibration().CheckServes(locator->AnswerSettingsFor(params)).ok());
+  }
+  EXPECT_TRUE(locator->calibration()
+                  .CheckServes(locator->AnswerSettingsFor(Params(geo::EstimatorKind::kNearest)))
+                  .ok());
+}
+
+TEST_F(LocatorCalibrationTest, ACalibrationOfAnotherModelIsLoggedAndNotApplied) {
+  ScratchDir dir("other-model");
+  auto locator = LoadCalibrated(dir, std::string(64, 'a'));
+  ASSERT_NE(locator, nullptr);
+  EXPECT_TRUE(locator->calibration().present());
+  EXPECT_NE(locator->calibration().problem().find("fitted for model"), std::string::npos)
+      << locator->calibration().problem();
+  auto results = locator->LocateImages(Images(), Params(geo::EstimatorKind::kSphericalKde));
+  ASSERT_TRUE(results.ok()) << results.status();
+  for (const LocateResult& r : *results) EXPECT_FALSE(r.calibration.has_value());
+}
+
+TEST_F(LocatorCalibrationTest, ABrokenOrTamperedCalibrationRefusesTheBundle) {
+  ScratchDir dir("broken");
+  ASSERT_NE(LoadCalibrated(dir), nullptr);
+  const std::string bundle = dir.file("v1c");
+  const std::string file = bundle + "/" + calibration::kCalibrationFileName;
+  // Tampered after the manifest recorded its SHA-256: the bundle's file check refuses it.
+  std::string bytes = *ReadFileToString(file);
+  bytes.back() = bytes.back() == ' ' ? '\n' : ' ';
+  ASSERT_TRUE(WriteFileAtomically(file, bytes).ok());
+  auto tampered = Locator::Load(*encoder_, nullptr, bundle, {});
+  ASSERT_FALSE(tampered.ok());
+  EXPECT_EQ(tampered.status().code(), absl::StatusCode::kDataLoss) << tampered.status();
+
+  // Checksummed but breaking the record's rules (fitted on the test split): refused by name.
+  auto good = SyntheticCalibrationFile((*encoder_)->info().fingerprint,
+                                       {TestCalibrationSettings(10, "spherical_kde")});
+  ASSERT_TRUE(good.ok()) << good.status();
+  good->mutable_entries(0)->mutable_calibration_split()->set_name("test");
+  auto json = ToJsonString(*good);
+  ASSERT_TRUE(json.ok());
+  const std::string staging = dir.file("staging");
+  std::filesystem::create_directories(staging);
+  ASSERT_TRUE(WriteFileAtomically(staging + "/calibration.json", *json).ok());
+  ASSERT_TRUE(index::AddBundleExtra(bundle, {"calibration", staging + "/calibration.json"}).ok());
+  auto invalid = Locator::Load(*encoder_, nullptr, bundle, {});
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_EQ(invalid.status().code(), absl::StatusCode::kFailedPrecondition) << invalid.status();
+  EXPECT_NE(invalid.status().message().find("calibration"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace geoloc::engine

@@ -1,0 +1,128 @@
+"""The proving-ground protocol's pieces (tools/eval/proving_ground): the split guard, the flat
+bundle reader and the linear probe, against answers known in advance. Run by ctest with Debian's
+/usr/bin/python3 (python3-numpy); PYTHONPATH holds tools/eval."""
+import os
+import struct
+import sys
+import tempfile
+import json
+import unittest
+
+import numpy as np
+
+from proving_ground import protocol
+from proving_ground.bundle_vectors import read_flat_bundle
+from proving_ground.probe import probe_levels
+
+
+class SplitGuardTest(unittest.TestCase):
+    def test_the_default_protocol_never_fits_or_tunes_on_test(self):
+        steps = protocol.default_steps()
+        protocol.check_split_roles(steps)
+        for step in steps:
+            self.assertNotIn("test", step.fits + step.tunes, step.name)
+        # It does report on test, and tunes on val only.
+        self.assertTrue(any("test" in s.reports for s in steps))
+        self.assertEqual([s.name for s in steps if s.tunes], ["tune"])
+        self.assertEqual(next(s for s in steps if s.name == "tune").tunes, ("val",))
+
+    def test_a_step_that_fits_or_tunes_on_test_is_refused(self):
+        for role in ("fits", "tunes"):
+            bad = protocol.Step("calibrate", lambda ctx: None, **{role: ("test",)})
+            with self.assertRaises(protocol.ProtocolError) as caught:
+                protocol.check_split_roles(protocol.default_steps() + [bad])
+            self.assertIn("calibrate", str(caught.exception))
+            self.assertIn(role, str(caught.exception))
+        # Calibrating on calib and reporting coverage on test is what issue 15 needs: allowed.
+        protocol.check_split_roles(protocol.default_steps() + [
+            protocol.Step("calibrate", lambda ctx: None, fits=("calib",)),
+            protocol.Step("coverage", lambda ctx: None, reports=("test",))])
+
+    def test_unknown_split_names_are_refused(self):
+        with self.assertRaises(protocol.ProtocolError):
+            protocol.Step("x", lambda ctx: None, fits=("validation",))
+
+    def test_the_protocol_refuses_before_running_anything(self):
+        ran = []
+        steps = [protocol.Step("first", lambda ctx: ran.append(1)),
+                 protocol.Step("bad", lambda ctx: ran.append(2), tunes=("test",))]
+        with tempfile.TemporaryDirectory() as work:
+            p = protocol.Protocol({"work": work, "build": work, "root": work, "preset": "tiny",
+                                   "seed": 1})
+            with self.assertRaises(protocol.ProtocolError):
+                p.run(steps)
+        self.assertEqual(ran, [])
+
+
+def write_flat_shard(path, vectors, fourcc=b"IxFI"):
+    n, d = vectors.shape
+    with open(path, "wb") as f:
+        f.write(fourcc)
+        f.write(struct.pack("<iqqq?i", d, n, 1 << 20, 1 << 20, True, 0))
+        f.write(struct.pack("<Q", n * d))
+        f.write(vectors.astype("<f4").tobytes())
+
+
+class BundleVectorsTest(unittest.TestCase):
+    def test_reads_the_shards_in_row_order(self):
+        rng = np.random.default_rng(0)
+        a, b = rng.normal(size=(3, 4)), rng.normal(size=(2, 4))
+        with tempfile.TemporaryDirectory() as bundle:
+            os.makedirs(os.path.join(bundle, "shards"))
+            write_flat_shard(os.path.join(bundle, "shards", "s1.faiss"), b)
+            write_flat_shard(os.path.join(bundle, "shards", "s0.faiss"), a)
+            manifest = {"index": {"type": "flat"}, "total_count": "5",
+                        "shards": [{"file": "shards/s1.faiss", "first_row": "3"},
+                                   {"file": "shards/s0.faiss", "first_row": "0"}]}
+            with open(os.path.join(bundle, "manifest.json"), "w") as f:
+                json.dump(manifest, f)
+            v = read_flat_bundle(bundle)
+            np.testing.assert_allclose(v, np.vstack([a, b]).astype(np.float32))
+            # Anything else is refused with the reason.
+            write_flat_shard(os.path.join(bundle, "shards", "s0.faiss"), a, fourcc=b"IwPQ")
+            with self.assertRaises(ValueError):
+                read_flat_bundle(bundle)
+            with open(os.path.join(bundle, "shards", "s0.faiss"), "r+b") as f:
+                f.truncate(30)
+            with self.assertRaises(Exception):
+                read_flat_bundle(bundle)
+
+
+def rows(regions, cities, neighbourhoods, places):
+    return [{"region": str(r), "city": str(c), "neighbourhood": str(n), "place": str(p)}
+            for r, c, n, p in zip(regions, cities, neighbourhoods, places)]
+
+
+class ProbeTest(unittest.TestCase):
+    def test_separable_levels_are_recognised_and_noise_is_at_chance(self):
+        rng = np.random.default_rng(1)
+        # Two regions x two cities x two neighbourhoods, 8 places with 6 photos each. The features
+        # carry the region and the city (separable), nothing of the neighbourhood or place.
+        def make(n_per_place, seed):
+            r = np.random.default_rng(seed)
+            feats, meta = [], []
+            for place in range(8):
+                region, city, nbhd = place // 4, place // 2, place
+                for _ in range(n_per_place):
+                    x = r.normal(size=16)
+                    x[0] += 6 * region
+                    x[1] += 6 * (city % 2)
+                    feats.append(x)
+                    meta.append((region, city, nbhd, place))
+            return np.array(feats), rows(*zip(*meta))
+        train_x, train_rows = make(6, 2)
+        eval_x, eval_rows = make(6, 3)
+        out = probe_levels(train_x, train_rows, eval_x, eval_rows)
+        self.assertEqual(out["region"]["classes"], 2)
+        self.assertAlmostEqual(out["region"]["chance"], 0.5)
+        self.assertGreater(out["region"]["accuracy"], 0.95)
+        self.assertGreater(out["city"]["accuracy"], 0.7)  # chance 0.25 (least squares is no SVM)
+        self.assertGreater(out["city"]["within_parent"], 0.75)  # chance 0.5
+        self.assertAlmostEqual(out["city"]["within_parent_chance"], 0.5)
+        # Neighbourhoods are the places here: 8 classes, 2 per city; noise within the city.
+        self.assertLess(out["neighbourhood"]["within_parent"], 0.8)
+        self.assertAlmostEqual(out["neighbourhood"]["chance"], 1 / 8)
+
+
+if __name__ == "__main__":
+    unittest.main()
