@@ -6,7 +6,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "core/common/file_util.h"
+#include "core/common/sha256.h"
 #include "core/common/status_macros.h"
 #include "core/geo/distance.h"
 #include "core/places/gazetteer.pb.h"
@@ -70,13 +72,34 @@ absl::Status Validate(const GazetteerFile& file) {
 
 absl::StatusOr<std::shared_ptr<const Gazetteer>> Gazetteer::Load(const std::string& path) {
   GEOLOC_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
-  GazetteerFile file;
-  if (!file.ParseFromString(bytes)) {
-    return absl::DataLossError(absl::StrCat("gazetteer: ", path, " is not a gazetteer file"));
-  }
-  absl::StatusOr<std::shared_ptr<const Gazetteer>> loaded = FromFile(std::move(file));
+  absl::StatusOr<std::shared_ptr<const Gazetteer>> loaded = FromBytes(bytes);
   if (!loaded.ok()) return Annotate(loaded.status(), path);
   return loaded;
+}
+
+absl::StatusOr<std::shared_ptr<const Gazetteer>> Gazetteer::FromBytes(absl::string_view bytes) {
+  if (!absl::ConsumePrefix(&bytes, kGazetteerMagic)) {
+    return absl::DataLossError(
+        "gazetteer: not a gazetteer file (it must start with a 'geoloc-gazetteer' line; build one "
+        "with tools/gazetteer/build_gazetteer.sh)");
+  }
+  constexpr absl::string_view kChecksumPrefix = "sha256 ";
+  constexpr size_t kHexDigits = 64;
+  if (!absl::ConsumePrefix(&bytes, kChecksumPrefix) || bytes.size() < kHexDigits + 1 ||
+      bytes[kHexDigits] != '\n') {
+    return absl::DataLossError("gazetteer: no checksum line (the file is damaged or truncated)");
+  }
+  const absl::string_view expected = bytes.substr(0, kHexDigits);
+  bytes.remove_prefix(kHexDigits + 1);
+  if (Sha256Hex(bytes) != expected) {
+    return absl::DataLossError(
+        "gazetteer: checksum mismatch (the file is damaged or truncated; rebuild it)");
+  }
+  GazetteerFile file;
+  if (!file.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("gazetteer: the payload does not parse as a GazetteerFile");
+  }
+  return FromFile(std::move(file));
 }
 
 absl::StatusOr<std::shared_ptr<const Gazetteer>> Gazetteer::FromFile(GazetteerFile file) {

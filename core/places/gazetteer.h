@@ -29,6 +29,10 @@ class GazetteerFile;  // gazetteer.proto
 
 // The format_version this code writes and reads.
 inline constexpr uint32_t kGazetteerFormatVersion = 1;
+// A gazetteer file is this line, then "sha256 " and the lower-case hex SHA-256 of the payload and
+// a newline, then the payload: a binary GazetteerFile. The checksum catches a damaged or
+// truncated file, which protobuf alone would often parse into wrong places.
+inline constexpr absl::string_view kGazetteerMagic = "geoloc-gazetteer\n";
 // More places than this is not a gazetteer of populated places (GeoNames has about 140,000 with
 // 1,000 inhabitants or more, 13 million features in all); Load refuses it.
 inline constexpr size_t kMaxGazetteerPlaces = 5'000'000;
@@ -52,16 +56,20 @@ struct NearbyPlace {
 
 class Gazetteer {
  public:
-  // Reads and checks a gazetteer file. Errors (nothing is loaded):
+  // Reads and checks a gazetteer file (errors name the path). Errors (nothing is loaded):
   //   problem                                         status
   //   the file cannot be read                         NOT_FOUND or the read error's code
-  //   not a gazetteer file (does not parse)           DATA_LOSS
+  //   not a gazetteer file (no kGazetteerMagic line)  DATA_LOSS
+  //   checksum line missing or digest mismatch        DATA_LOSS ("damaged or truncated")
+  //   the payload does not parse                      DATA_LOSS
   //   format_version is not kGazetteerFormatVersion   FAILED_PRECONDITION
   //   a column's length differs from place_name's,    DATA_LOSS naming the column or place
   //     an index out of range, a coordinate out of
   //     range, an empty name, no places, more than
   //     kMaxGazetteerPlaces places
   static absl::StatusOr<std::shared_ptr<const Gazetteer>> Load(const std::string& path);
+  // The same on the file's bytes.
+  static absl::StatusOr<std::shared_ptr<const Gazetteer>> FromBytes(absl::string_view bytes);
   // The same checks on a parsed file (tests, the builder's self-check).
   static absl::StatusOr<std::shared_ptr<const Gazetteer>> FromFile(GazetteerFile file);
 

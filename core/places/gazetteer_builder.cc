@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/common/file_util.h"
+#include "core/common/sha256.h"
 #include "core/common/status_macros.h"
 #include "core/places/gazetteer.h"
 #include "core/places/gazetteer.pb.h"
@@ -141,15 +142,13 @@ absl::StatusOr<std::string> SerializeGazetteer(std::vector<PlaceRecord> places,
       return absl::InternalError("gazetteer: serialisation failed");
     }
   }
-  return bytes;
+  return absl::StrCat(kGazetteerMagic, "sha256 ", Sha256Hex(bytes), "\n", bytes);
 }
 
 absl::Status WriteGazetteer(const std::string& path, std::vector<PlaceRecord> places,
                             const GazetteerInfo& info) {
   GEOLOC_ASSIGN_OR_RETURN(std::string bytes, SerializeGazetteer(std::move(places), info));
-  GazetteerFile check;
-  if (!check.ParseFromString(bytes)) return absl::InternalError("gazetteer: written file unreadable");
-  GEOLOC_RETURN_IF_ERROR(Gazetteer::FromFile(std::move(check)).status());
+  GEOLOC_RETURN_IF_ERROR(Gazetteer::FromBytes(bytes).status());
   return WriteFileAtomically(path, bytes);
 }
 

@@ -45,12 +45,12 @@ struct GazetteerInfo {
 // does not parse.
 absl::StatusOr<std::vector<PlaceRecord>> ParsePlacesTsv(absl::string_view text);
 
-// The file's bytes. Places are sorted (country code, region, name, location) and exact duplicates
+// The file's bytes (kGazetteerMagic, the checksum line, the GazetteerFile). Places are sorted (country code, region, name, location) and exact duplicates
 // dropped, so the same records in any order give the same bytes. INVALID_ARGUMENT for an empty
 // name or country code, an invalid location, two names for one country code, or no places.
 absl::StatusOr<std::string> SerializeGazetteer(std::vector<PlaceRecord> places,
                                                const GazetteerInfo& info);
-// SerializeGazetteer, checked by loading it back (Gazetteer::FromFile), written atomically.
+// SerializeGazetteer, checked by loading it back (Gazetteer::FromBytes), written atomically.
 absl::Status WriteGazetteer(const std::string& path, std::vector<PlaceRecord> places,
                             const GazetteerInfo& info);
 
