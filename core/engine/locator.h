@@ -98,7 +98,6 @@ struct LocateResult {
   double estimate_ms = 0;
   double classify_ms = 0;  // 0 without a classifier
   double calibrate_ms = 0;  // 0 when uncalibrated
-  double places_ms = 0;     // naming places; 0 without a gazetteer
 };
 
 // What Load() turns into a snapshot.
