@@ -11,7 +11,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
 #include "core/geo/distance.h"
+#include "core/places/gazetteer.h"
+#include "core/places/place_description.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "reflection_client.grpc.pb.h"
@@ -23,12 +26,17 @@ namespace {
 using client::Client;
 using v1::LocateRequest;
 
+// The committed test gazetteer (16 places), loaded by this suite's server.
+const std::string kGazetteer = std::string(GEOLOC_PLACES_TESTDATA) + "/places.gaz";
+
 class ServerE2ETest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     fixture_ = new Fixture(GetFixture());
     queries_ = new std::vector<QueryImage>(LoadQueries(*fixture_));
-    server_ = new ServerProcess(ServerProcess::DefaultFlags(*fixture_));
+    std::vector<std::string> flags = ServerProcess::DefaultFlags(*fixture_);
+    flags.push_back(absl::StrCat("--gazetteer=", kGazetteer));
+    server_ = new ServerProcess(flags);
     start_status_ = new absl::Status(server_->Start());
   }
   static void TearDownTestSuite() {
@@ -93,6 +101,58 @@ TEST_F(ServerE2ETest, LocateFindsTheQueriesPlaces) {
       << within_100m << " of " << queries_->size();
 }
 
+// --gazetteer: the gRPC answer names the best estimate, every peak and every cell, exactly as
+// core/places names the same points.
+TEST_F(ServerE2ETest, LocateNamesPlacesFromTheGazetteer) {
+  auto gazetteer = places::Gazetteer::Load(kGazetteer);
+  ASSERT_TRUE(gazetteer.ok()) << gazetteer.status();
+  auto expect_named = [&](const v1::Place& place, const v1::LatLng& point) {
+    auto expected = places::NameNearest(**gazetteer, {point.latitude(), point.longitude()});
+    ASSERT_TRUE(expected.has_value());
+    EXPECT_EQ(place.description(), expected->description);
+    EXPECT_EQ(place.name(), expected->name);
+    EXPECT_EQ(place.region(), expected->region);
+    EXPECT_EQ(place.country(), expected->country);
+    EXPECT_EQ(place.country_code(), expected->country_code);
+    EXPECT_DOUBLE_EQ(place.distance_km(), expected->distance_km);
+    EXPECT_DOUBLE_EQ(place.bearing_deg(), expected->bearing_deg);
+    EXPECT_EQ(place.population(), expected->population);
+  };
+  LocateRequest request = Request(queries_->front());
+  request.mutable_options()->add_cell_levels(6);
+  request.mutable_options()->add_cell_levels(10);
+  auto response = client_->Locate(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_TRUE(response->best().has_place());
+  expect_named(response->best().place(), response->best().location());
+  expect_named(response->retrieval().place(), response->retrieval().location());
+  ASSERT_GE(response->peaks_size(), 1);
+  for (const v1::Peak& p : response->peaks()) {
+    ASSERT_TRUE(p.has_place());
+    expect_named(p.place(), p.location());
+  }
+  ASSERT_GE(response->cells_size(), 2);
+  for (const v1::CellConfidence& c : response->cells()) {
+    ASSERT_TRUE(c.has_place());
+    expect_named(c.place(), c.center());
+  }
+}
+
+// The fixture's bundle has no thumbnails: asking for them is no error, and none come back.
+TEST_F(ServerE2ETest, ThumbnailsAskedOfABundleWithoutThemAreSimplyAbsent) {
+  auto status = client_->GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_FALSE(status->bundle().has_thumbnails());
+  EXPECT_EQ(status->bundle().thumbnail_max_side(), 0u);
+  LocateRequest request = Request(queries_->front());
+  request.mutable_options()->set_return_neighbors(true);
+  request.mutable_options()->set_include_thumbnails(true);
+  auto response = client_->Locate(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_GT(response->neighbors_size(), 0);
+  for (const v1::Neighbor& n : response->neighbors()) EXPECT_TRUE(n.thumbnail_jpeg().empty());
+}
+
 TEST_F(ServerE2ETest, ConcurrentRequestsShareBatchesAndEachGetsItsOwnAnswer) {
   auto before = HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_TRUE(before.ok());
@@ -150,6 +210,8 @@ TEST_F(ServerE2ETest, ExplainReturnsASaliencyMapAndOverlay) {
   auto peak = client_->Explain(request);
   ASSERT_TRUE(peak.ok()) << peak.status();
   EXPECT_EQ(peak->target_kind(), v1::ExplainResponse::TARGET_KIND_PEAK);
+  ASSERT_TRUE(peak->has_peak());
+  EXPECT_TRUE(peak->peak().has_place());  // this suite's server has a gazetteer
   EXPECT_EQ(peak->width(), 128u);
   EXPECT_EQ(peak->height(), 128u);
   ASSERT_EQ(peak->saliency_size(), 128 * 128);
@@ -231,6 +293,11 @@ TEST_F(ServerE2ETest, StatusHealthAndReflection) {
   EXPECT_TRUE(status->last_swap().ok());
   EXPECT_EQ(status->last_swap().trigger(), "startup");
   EXPECT_EQ(status->defaults().k(), 60u);
+  EXPECT_TRUE(status->gazetteer().loaded());
+  EXPECT_EQ(status->gazetteer().path(), kGazetteer);
+  EXPECT_EQ(status->gazetteer().places(), 16u);
+  EXPECT_TRUE(absl::StrContains(status->gazetteer().attribution(), "GeoNames"));
+  EXPECT_TRUE(absl::StrContains(status->gazetteer().license(), "CC BY 4.0"));
 
   auto health = client_->Health("");
   ASSERT_TRUE(health.ok());

@@ -8,6 +8,11 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/common/file_util.h"
+#include "core/index/bundle.h"
+#include "core/index/bundle_writer.h"
+#include "core/index/thumbnails.h"
 #include "gtest/gtest.h"
 #include "tests/support/calibrated_bundle.h"
 #include "tests/support/server_process.h"
@@ -118,6 +123,7 @@ TEST_F(ServerSwapTest, BadBundlesAreRejectedAndTheOldOneKeepsServing) {
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE(status->serving());
   EXPECT_FALSE(status->last_swap().ok());  // the mismatch/no-such attempts are recorded
+  EXPECT_FALSE(status->gazetteer().loaded());  // no --gazetteer: answers carry no names
   auto metrics = HttpGet(server.metrics_port(), "/metrics");
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ(MetricValue(*metrics, "geoloc_last_swap_success").value_or(-1), 0);
@@ -133,6 +139,7 @@ TEST_F(ServerSwapTest, AClassifierSwapsInAndOutWithItsBundle) {
   ASSERT_TRUE(before.ok()) << before.status();
   EXPECT_FALSE(before->has_classifier());
   EXPECT_EQ(before->classifier_cells_size(), 0);
+  EXPECT_FALSE(before->best().has_place());  // no --gazetteer
 
   v1::SwapIndexRequest swap;
   swap.set_bundle_path("classified");
@@ -283,6 +290,89 @@ TEST_F(ServerSwapTest, CalibrationSwapsInAndOutWithItsBundle) {
   EXPECT_FALSE(after->calibrated());
   EXPECT_EQ(after->regions_size(), 0);
   EXPECT_FALSE(after->abstained());
+}
+
+// --gazetteer is loaded once and names places whatever bundle is swapped in; a damaged gazetteer
+// stops geolocd at start, saying why.
+TEST_F(ServerSwapTest, TheGazetteerOutlivesSwapsAndADamagedOneStopsTheStart) {
+  const std::string gazetteer = std::string(GEOLOC_PLACES_TESTDATA) + "/places.gaz";
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture_);
+  flags.push_back("--gazetteer=" + gazetteer);
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto c = server.NewClient();
+  auto before = c->Locate(Request(0));
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_TRUE(before->best().has_place());
+  v1::SwapIndexRequest swap;
+  swap.set_bundle_path("v2");
+  ASSERT_TRUE(c->SwapIndex(swap, {absl::Seconds(60), false}).ok()) << server.Log();
+  auto after = c->Locate(Request(0));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->bundle_version().rfind("v2-", 0), 0u);
+  ASSERT_TRUE(after->best().has_place());
+  EXPECT_FALSE(after->best().place().description().empty());
+  auto status = c->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(status->gazetteer().loaded());
+  EXPECT_EQ(status->gazetteer().places(), 16u);
+
+  const ScratchDir scratch("damaged-gazetteer");
+  absl::StatusOr<std::string> bytes = ReadFileToString(gazetteer);
+  ASSERT_TRUE(bytes.ok());
+  const std::string damaged = scratch.file("places.gaz");
+  ASSERT_TRUE(WriteFileAtomically(damaged, bytes->substr(0, bytes->size() - 7)).ok());
+  flags.back() = "--gazetteer=" + damaged;
+  ServerProcess bad(flags);
+  EXPECT_FALSE(bad.Start(true, absl::Seconds(60)).ok());
+  EXPECT_TRUE(absl::StrContains(bad.Log(), "checksum mismatch")) << bad.Log();
+  EXPECT_TRUE(absl::StrContains(bad.Log(), damaged)) << bad.Log();
+}
+
+// A bundle with thumbnails (`geoloc-index build --thumbnails`): asked for, each neighbour comes
+// with its own row's JPEG over gRPC, and GetStatus says the bundle has them; not asked, none.
+TEST_F(ServerSwapTest, NeighbourThumbnailsComeBackWhenAskedOfABundleWithThem) {
+  const ScratchDir scratch("thumbnails");
+  const std::string copy = scratch.file("v1-thumbnails");
+  fs::copy(fixture_.bundle("v1"), copy, fs::copy_options::recursive);
+  for (const auto& entry : fs::recursive_directory_iterator(copy)) {
+    fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
+  }
+  absl::StatusOr<std::shared_ptr<const index::Bundle>> bundle = index::Bundle::Load(copy);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  // Bytes naming each row's id, so a neighbour given another row's thumbnail is caught.
+  std::vector<std::string> jpegs;
+  for (int64_t r = 0; r < (*bundle)->size(); ++r) {
+    jpegs.push_back(absl::StrCat("thumbnail-of-", (*bundle)->metadata().id(r)));
+  }
+  ASSERT_TRUE(index::WriteThumbnailFile(scratch.file("t.bin"), 120, jpegs).ok());
+  ASSERT_TRUE(
+      index::AddBundleExtra(copy, {index::kThumbnailsExtraName, scratch.file("t.bin")}).ok());
+
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture_);
+  flags.push_back("--bundle=" + copy);
+  flags.push_back("--index_root=" + scratch.path());
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto c = server.NewClient();
+  auto status = c->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(status->bundle().has_thumbnails());
+  EXPECT_EQ(status->bundle().thumbnail_max_side(), 120u);
+
+  v1::LocateRequest request = Request(0);
+  request.mutable_options()->set_return_neighbors(true);
+  request.mutable_options()->set_include_thumbnails(true);
+  auto asked = c->Locate(request);
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  ASSERT_GT(asked->neighbors_size(), 0);
+  for (const v1::Neighbor& n : asked->neighbors()) {
+    EXPECT_EQ(n.thumbnail_jpeg(), absl::StrCat("thumbnail-of-", n.id()));
+  }
+  request.mutable_options()->set_include_thumbnails(false);
+  auto not_asked = c->Locate(request);
+  ASSERT_TRUE(not_asked.ok()) << not_asked.status();
+  for (const v1::Neighbor& n : not_asked->neighbors()) EXPECT_TRUE(n.thumbnail_jpeg().empty());
 }
 
 TEST_F(ServerSwapTest, IndexPlacementFlagFallsBackToTheCpuAndRejectsUnknownDevices) {
