@@ -11,6 +11,7 @@
 #include "core/common/logging.h"
 #include "core/common/status_macros.h"
 #include "core/index/bundle_files.h"
+#include "core/index/row_set_selector.h"
 #include "core/index/shard_loader.h"
 #include "faiss/Index.h"
 #include "faiss/IndexHNSW.h"
@@ -129,13 +130,33 @@ absl::Status Bundle::SearchRows(absl::Span<const float> queries, const SearchPar
     }
   }
 
+  if (params.filter != nullptr) {
+    if (index_->on_gpu) {
+      return absl::FailedPreconditionError(
+          "a search area needs a CPU-resident index (GPU Faiss has no IDSelector)");
+    }
+    if (params.filter->universe() != size()) {
+      return absl::InvalidArgumentError(absl::StrCat("filter: a set over ",
+                                                     params.filter->universe(),
+                                                     " rows for a bundle of ", size()));
+    }
+    if (params.filter->empty()) {
+      std::fill(rows.begin(), rows.end(), int64_t{-1});
+      std::fill(scores.begin(), scores.end(), std::numeric_limits<float>::quiet_NaN());
+      return absl::OkStatus();
+    }
+  }
   faiss::SearchParametersIVF ivf;
   faiss::SearchParametersHNSW hnsw;
   const faiss::SearchParameters* faiss_params = nullptr;
   if (!index_->on_gpu && IsIvf(index_type_)) {
     const int nlist = manifest_.index().nlist();
-    ivf.nprobe =
-        std::min(nlist, params.nprobe > 0 ? params.nprobe : manifest_.index().default_nprobe());
+    double nprobe = params.nprobe > 0 ? params.nprobe : manifest_.index().default_nprobe();
+    if (params.filter != nullptr) {
+      nprobe = std::ceil(nprobe * static_cast<double>(size()) /
+                         static_cast<double>(params.filter->size()));
+    }
+    ivf.nprobe = static_cast<size_t>(std::min<double>(nlist, nprobe));
     faiss_params = &ivf;
   } else if (index_type_ == IndexType::kHnsw) {
     hnsw.efSearch = std::max(
@@ -143,7 +164,13 @@ absl::Status Bundle::SearchRows(absl::Span<const float> queries, const SearchPar
     faiss_params = &hnsw;
   }
   static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t), "Faiss labels are 64-bit");
+  RowSetSelector selector(params.filter, /*offset=*/0);
+  std::unique_ptr<faiss::SearchParameters> filtered;
   try {
+    if (params.filter != nullptr) {
+      filtered = WithSelector(faiss_params, &selector);
+      faiss_params = filtered.get();
+    }
     index_->index->search(n, queries.data(), params.k, scores.data(),
                    reinterpret_cast<faiss::Index::idx_t*>(rows.data()), faiss_params);
   } catch (const faiss::FaissException& e) {
