@@ -141,6 +141,35 @@ absl::StatusOr<index::RowSet> Locator::AreaRows(const geo::SearchArea& area) con
   return index::RowSet(std::move(rows), bundle_->size());
 }
 
+absl::StatusOr<std::vector<index::Neighbor>> Locator::WithPriorSupport(
+    absl::Span<const float> descriptor, std::vector<index::Neighbor> global,
+    const LocateParams& params) const {
+  if (static_cast<int>(global.size()) > params.k) global.resize(params.k);
+  geo::SearchArea support = params.area;
+  support.mode = geo::AreaMode::kHard;
+  support.radius_km = std::min(geo::SoftPriorSupportKm(params.area.radius_km),
+                               geo::kAreaRadiusKmRange.max);
+  absl::StatusOr<index::RowSet> rows = AreaRows(support);
+  if (!rows.ok()) {
+    if (rows.status().code() == absl::StatusCode::kFailedPrecondition) return global;
+    return rows.status();
+  }
+  GEOLOC_ASSIGN_OR_RETURN(auto inside,
+                          Search(descriptor, params.k, params.nprobe, params.ef_search, &*rows));
+  std::vector<index::Neighbor> out = std::move(global);
+  for (index::Neighbor& nb : inside.front()) {
+    const bool seen = std::any_of(out.begin(), out.end(),
+                                  [&](const index::Neighbor& o) { return o.row == nb.row; });
+    if (!seen) out.push_back(std::move(nb));
+  }
+  const bool distance = bundle_->score_kind() == geo::ScoreKind::kDistance;
+  std::stable_sort(out.begin(), out.end(), [distance](const index::Neighbor& a,
+                                                      const index::Neighbor& b) {
+    return distance ? a.score < b.score : a.score > b.score;
+  });
+  return out;
+}
+
 absl::StatusOr<LocateResult> Locator::Finish(absl::Span<const float> descriptor,
                                              std::vector<index::Neighbor> neighbors,
                                              const LocateParams& params) const {
@@ -150,7 +179,8 @@ absl::StatusOr<LocateResult> Locator::Finish(absl::Span<const float> descriptor,
                                    return n.row < 0 || !std::isfinite(n.score);
                                  }),
                   neighbors.end());
-  if (static_cast<int>(neighbors.size()) > params.k) neighbors.resize(params.k);
+  const int keep = params.area.soft() ? 2 * params.k : params.k;  // WithPriorSupport's union
+  if (static_cast<int>(neighbors.size()) > keep) neighbors.resize(keep);
   if (neighbors.empty()) {
     return absl::FailedPreconditionError("the index returned no neighbours (is the bundle empty?)");
   }
@@ -320,7 +350,17 @@ absl::Status Locator::LocateBatch(absl::Span<const float> images, std::vector<Lo
         Search(global_descriptors, k, nprobe, ef_search);
     if (!hits.ok()) return absl::InternalError(absl::StrCat("search: ", hits.status().message()));
     for (size_t j = 0; j < global_images.size(); ++j) {
-      batch->hits[global_images[j]] = std::move((*hits)[j]);
+      const size_t i = global_images[j];
+      batch->hits[i] = std::move((*hits)[j]);
+      if (!batch->params[i].area.soft()) continue;
+      absl::StatusOr<std::vector<index::Neighbor>> joined =
+          WithPriorSupport(absl::MakeConstSpan(batch->descriptors).subspan(i * dim, dim),
+                           std::move(batch->hits[i]), batch->params[i]);
+      if (!joined.ok()) {
+        batch->area_errors[i] = joined.status();
+        continue;
+      }
+      batch->hits[i] = *std::move(joined);
     }
   }
   batch->times.encode_ms = absl::ToDoubleMilliseconds(t1 - t0);

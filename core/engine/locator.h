@@ -191,7 +191,8 @@ class Locator {
   // `images` holds n = params.size() prepared images back to back. One forward pass and one
   // batched search (k, nprobe and ef_search: the largest any image asks for) of the images
   // without a hard search area; each image with one is searched alone among its area's rows
-  // (AreaRows' errors become that image's result). Then `searched`
+  // (AreaRows' errors become that image's result), and each with a soft area also inside its
+  // prior's support (WithPriorSupport). Then `searched`
   // with their times, then each image's Finish with its own params through `run_finish`, and
   // done(i, result) once per image. INTERNAL ("encoder: ...", "search: ...") when the batch
   // cannot be encoded or searched, INVALID_ARGUMENT when `images` does not hold n prepared
@@ -215,11 +216,18 @@ class Locator {
   // ("options: area: no database photo lies inside ...") when the area holds none of the
   // bundle's photos: the answer is then this status, never a search outside the area.
   absl::StatusOr<index::RowSet> AreaRows(const geo::SearchArea& area) const;
+  // The candidates of a soft area's answer: `global` (the query's search results; its first
+  // params.k are kept) joined with the query's best params.k inside the prior's support
+  // (geo::SoftPriorSupportKm), without duplicates, best score first. A support holding no photo
+  // adds nothing. Requires params.area.soft().
+  absl::StatusOr<std::vector<index::Neighbor>> WithPriorSupport(
+      absl::Span<const float> descriptor, std::vector<index::Neighbor> global,
+      const LocateParams& params) const;
   // Estimator, peaks, cells, classifier, fusion and calibration for one query. `neighbors` are
   // its search results (at most params.k of them are used when more were retrieved for the
-  // batch). A soft params.area multiplies each neighbour's weight by its prior density (the
-  // peaks, cells and calibration then read the weighted answer); a hard one was applied by the
-  // search (the neighbours are all inside it).
+  // batch; up to 2 params.k for a soft area, WithPriorSupport's). A soft params.area multiplies
+  // each neighbour's weight by its prior density (the peaks, cells and calibration then read the
+  // weighted answer); a hard one was applied by the search (the neighbours are all inside it).
   absl::StatusOr<LocateResult> Finish(absl::Span<const float> descriptor,
                                       std::vector<index::Neighbor> neighbors,
                                       const LocateParams& params) const;

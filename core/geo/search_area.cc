@@ -53,6 +53,10 @@ double SoftPriorSigmaKm(double radius_km) {
   return radius_km / std::sqrt(-2.0 * std::log(1.0 - kSoftPriorMassShare));
 }
 
+double SoftPriorSupportKm(double radius_km) {
+  return SoftPriorSigmaKm(radius_km) * std::sqrt(-2.0 * std::log(1.0 - kSoftPriorSupportMassShare));
+}
+
 double SoftPriorLogWeight(const SearchArea& area, LatLon p) {
   const double sigma = SoftPriorSigmaKm(area.radius_km);
   const double d = HaversineKm(area.center, p);

@@ -12,9 +12,11 @@
 //   kHard   circle/poly/cells  only database photos inside the shape are searched (the filter
 //                              runs inside the search); an area holding none answers
 //                              FAILED_PRECONDITION, never a global search
-//   kSoft   circle             every neighbour's weight is multiplied by exp(SoftPriorLogWeight()): a
-//                              Gaussian in great-circle distance from the centre holding 95% of
-//                              its mass within radius_km; the search stays global
+//   kSoft   circle             the k best photos overall and the k best inside the prior's support
+//                              (SoftPriorSupportKm) are retrieved, and every neighbour's weight
+//                              is multiplied by exp(SoftPriorLogWeight()): a Gaussian in
+//                              great-circle distance from the centre holding 95% of its mass
+//                              within radius_km
 //   kSoft   polygon/cells      INVALID_ARGUMENT (a prior needs a centre and a spread)
 //
 // Plain value type; the functions are pure and thread-safe.
@@ -41,6 +43,9 @@ inline constexpr int kMaxAreaPolygonVertices = 10000;
 inline constexpr int kMaxAreaCellTokens = 10000;
 // The soft prior's radius holds this share of its mass: exp(-R^2 / 2 s^2) = 1 - share.
 inline constexpr double kSoftPriorMassShare = 0.95;
+// A soft search also retrieves the best photos inside the disc holding this share of the prior
+// (its support), so that the prior has candidates where it puts its mass.
+inline constexpr double kSoftPriorSupportMassShare = 0.999;
 
 struct SearchArea {
   enum class Shape { kNone, kCircle, kPolygon, kCells };
@@ -66,6 +71,9 @@ absl::Status ValidateSearchAreaValues(const SearchArea& area);
 // The Gaussian's standard deviation in km for a soft prior of `radius_km`:
 // radius_km / sqrt(-2 ln(1 - kSoftPriorMassShare)) (= radius / 2.448).
 double SoftPriorSigmaKm(double radius_km);
+// The radius of the disc holding kSoftPriorSupportMassShare of a soft prior of `radius_km`
+// (1.52 radius_km).
+double SoftPriorSupportKm(double radius_km);
 // -d^2 / (2 sigma^2) for the great-circle distance d from the circle's centre: the log of the
 // prior's density up to a constant (which cancels when the weights are normalised).
 double SoftPriorLogWeight(const SearchArea& area, LatLon p);
