@@ -7,9 +7,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/str_cat.h"
 #include "core/common/option_range.h"
 #include "core/common/status_macros.h"
 #include "core/engine/locate_params.h"
@@ -74,7 +74,7 @@ absl::Status SetChecked(absl::string_view flag, std::optional<T> value, const Ra
   return absl::OkStatus();
 }
 
-// "lat,lng" (or "lat,lng,extra" when `extra` is given) into numbers; `what` names the flag.
+// `count` comma-separated numbers ("lat,lng" or "lat,lng,km") into `out`; `flag` names the flag.
 absl::Status ParseNumbers(absl::string_view flag, absl::string_view text, size_t count,
                           std::vector<double>* out) {
   std::vector<absl::string_view> parts = absl::StrSplit(text, ',');
@@ -88,8 +88,8 @@ absl::Status ParseNumbers(absl::string_view flag, absl::string_view text, size_t
     out->push_back(v);
   }
   if (out->size() != count) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", text, "' is not ", count,
-                                                   " comma-separated numbers"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": '", text, "' is not ", count, " comma-separated numbers"));
   }
   return absl::OkStatus();
 }

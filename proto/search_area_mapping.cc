@@ -15,9 +15,9 @@ absl::StatusOr<geo::SearchArea> SearchAreaFromProto(const v1::SearchArea& area) 
       out.mode = geo::AreaMode::kSoft;
       break;
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "area.mode = ", static_cast<int>(area.mode()), " is not a SearchArea.Mode (HARD = 1, "
-          "SOFT = 2, or 0 for HARD)"));
+      return absl::InvalidArgumentError(absl::StrCat("area.mode = ", static_cast<int>(area.mode()),
+                                                     " is not a SearchArea.Mode (HARD = 1, "
+                                                     "SOFT = 2, or 0 for HARD)"));
   }
   switch (area.shape_case()) {
     case v1::SearchArea::kCircle:

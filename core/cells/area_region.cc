@@ -23,7 +23,9 @@ namespace {
 // A ring whose area (steradians) is below this is degenerate: about 4 square metres.
 constexpr double kMinPolygonSteradians = 1e-13;
 
-S2Point ToPoint(geo::LatLon p) { return S2LatLng::FromDegrees(p.lat, p.lon).Normalized().ToPoint(); }
+S2Point ToPoint(geo::LatLon p) {
+  return S2LatLng::FromDegrees(p.lat, p.lon).Normalized().ToPoint();
+}
 
 std::vector<std::pair<CellId, CellId>> Ranges(const S2CellUnion& cells) {
   std::vector<std::pair<CellId, CellId>> out;

@@ -73,8 +73,8 @@ class PointCellIndex {
   int64_t size() const { return static_cast<int64_t>(rows_.size()); }
 
  private:
-  std::vector<CellId> leaves_;      // sorted leaf cell ids
-  std::vector<int64_t> rows_;       // rows_[i] is at leaves_[i]
+  std::vector<CellId> leaves_;          // sorted leaf cell ids
+  std::vector<int64_t> rows_;           // rows_[i] is at leaves_[i]
   std::vector<geo::LatLon> positions_;  // by row, for the exact test at the boundary
 };
 

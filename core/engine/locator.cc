@@ -74,7 +74,6 @@ absl::StatusOr<std::shared_ptr<const Locator>> Locator::Load(const std::string& 
   return std::shared_ptr<const Locator>(new Locator(options.encoder, options.grad_cam,
                                                     std::move(bundle), std::move(classifier),
                                                     std::move(calibration)));
-
 }
 
 absl::StatusOr<std::shared_ptr<const Locator>> Locator::Load(
@@ -147,8 +146,8 @@ absl::StatusOr<std::vector<index::Neighbor>> Locator::WithPriorSupport(
   if (static_cast<int>(global.size()) > params.k) global.resize(params.k);
   geo::SearchArea support = params.area;
   support.mode = geo::AreaMode::kHard;
-  support.radius_km = std::min(geo::SoftPriorSupportKm(params.area.radius_km),
-                               geo::kAreaRadiusKmRange.max);
+  support.radius_km =
+      std::min(geo::SoftPriorSupportKm(params.area.radius_km), geo::kAreaRadiusKmRange.max);
   absl::StatusOr<index::RowSet> rows = AreaRows(support);
   if (!rows.ok()) {
     if (rows.status().code() == absl::StatusCode::kFailedPrecondition) return global;
@@ -163,10 +162,10 @@ absl::StatusOr<std::vector<index::Neighbor>> Locator::WithPriorSupport(
     if (!seen) out.push_back(std::move(nb));
   }
   const bool distance = bundle_->score_kind() == geo::ScoreKind::kDistance;
-  std::stable_sort(out.begin(), out.end(), [distance](const index::Neighbor& a,
-                                                      const index::Neighbor& b) {
-    return distance ? a.score < b.score : a.score > b.score;
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [distance](const index::Neighbor& a, const index::Neighbor& b) {
+                     return distance ? a.score < b.score : a.score > b.score;
+                   });
   return out;
 }
 

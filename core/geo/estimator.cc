@@ -29,9 +29,8 @@ absl::StatusOr<Estimate> EstimateLocation(absl::Span<const Neighbor> neighbors, 
   }
   if (!log_prior.empty()) {
     if (log_prior.size() != neighbors.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("log_prior has ", log_prior.size(),
-                                                     " values for ", neighbors.size(),
-                                                     " neighbours"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "log_prior has ", log_prior.size(), " values for ", neighbors.size(), " neighbours"));
     }
     // Relative to the largest, so that a prior far from every neighbour still ranks them.
     double top = -std::numeric_limits<double>::infinity();
@@ -42,7 +41,8 @@ absl::StatusOr<Estimate> EstimateLocation(absl::Span<const Neighbor> neighbors, 
       est.weights[i] *= std::exp(log_prior[i] - top);
       sum += est.weights[i];
     }
-    if (!(sum > 0)) return absl::InvalidArgumentError("every neighbour has weight 0 under the prior");
+    if (!(sum > 0))
+      return absl::InvalidArgumentError("every neighbour has weight 0 under the prior");
     for (double& w : est.weights) w /= sum;
   }
   std::vector<LatLon> positions(neighbors.size());

@@ -34,9 +34,8 @@ absl::Status ValidateSearchAreaValues(const SearchArea& area) {
     case SearchArea::Shape::kCells: {
       const size_t n = area.cell_tokens.size();
       if (n < 1 || n > static_cast<size_t>(kMaxAreaCellTokens)) {
-        return absl::InvalidArgumentError(absl::StrCat("area.cells has ", n,
-                                                       " tokens (allowed: 1 to ",
-                                                       kMaxAreaCellTokens, ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("area.cells has ", n, " tokens (allowed: 1 to ", kMaxAreaCellTokens, ")"));
       }
       break;
     }

@@ -37,8 +37,8 @@ enum class AreaMode { kHard, kSoft };
 
 // The limits of an area, beside the option (option_range.h's messages).
 // A circle: more than 0, at most half the Earth's circumference (the whole sphere).
-inline constexpr RealRange kAreaRadiusKmRange{"area.circle.radius_km", 0, kHalfCircumferenceKm,
-                                              true, false, "km"};
+inline constexpr RealRange kAreaRadiusKmRange{
+    "area.circle.radius_km", 0, kHalfCircumferenceKm, true, false, "km"};
 inline constexpr int kMaxAreaPolygonVertices = 10000;
 inline constexpr int kMaxAreaCellTokens = 10000;
 // The soft prior's radius holds this share of its mass: exp(-R^2 / 2 s^2) = 1 - share.
@@ -51,9 +51,9 @@ struct SearchArea {
   enum class Shape { kNone, kCircle, kPolygon, kCells };
   Shape shape = Shape::kNone;
   AreaMode mode = AreaMode::kHard;
-  LatLon center;          // kCircle
-  double radius_km = 0;   // kCircle
-  std::vector<LatLon> polygon;  // kPolygon: the ring, not closed, either orientation
+  LatLon center;                         // kCircle
+  double radius_km = 0;                  // kCircle
+  std::vector<LatLon> polygon;           // kPolygon: the ring, not closed, either orientation
   std::vector<std::string> cell_tokens;  // kCells
 
   bool empty() const { return shape == Shape::kNone; }

@@ -39,10 +39,12 @@
 //   queries             n x dim floats, n >= 1, all finite (else INVALID_ARGUMENT)
 //   filter (flat)       exact: only the set's rows are scored (the kernel gathers them)
 //   filter (HNSW)       exact over the set's rows (the graph is not walked; hnsw_index.h)
-//   filter (IVF)        the set's members in the probed lists; nprobe is divided by the set's
-//                       share of the bundle (capped at nlist), so that as many members are
-//                       scanned as an unfiltered search scans vectors
-//   filter (re-ranked)  the IVF rule for the base search, then the exact re-rank
+//   filter (IVF)        nprobe is divided by the set's share of the bundle (capped at nlist),
+//                       so that as many members are scanned as an unfiltered search scans
+//                       vectors; when the set holds fewer vectors than those probed lists, its
+//                       vectors are reconstructed and scored exactly instead (a small area:
+//                       exact, and cheaper than scanning the lists)
+//   filter (re-ranked)  the same rules (the exact path reconstructs the re-ranking vectors)
 //   filter, empty set   no search: every query gets no result (row -1)
 //   filter, GPU index   FAILED_PRECONDITION (GPU Faiss 1.7.3 has no IDSelector)
 #ifndef GEOLOC_CORE_INDEX_BUNDLE_H_

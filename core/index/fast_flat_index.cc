@@ -76,12 +76,10 @@ void FastFlatIndex::search(idx_t n, const float* x, idx_t k, float* distances, i
   static_assert(sizeof(idx_t) == sizeof(int64_t), "Faiss labels are 64-bit");
   if (params != nullptr && params->sel != nullptr) {
     const std::vector<int64_t> selected = SelectedLabels(*params->sel, ntotal);
-    ExactSearchRows(get_xb(), selected.data(), static_cast<int64_t>(selected.size()),
-                    static_cast<int>(d),
-                    metric_type == faiss::METRIC_L2 ? model::Metric::kL2
-                                                    : model::Metric::kInnerProduct,
-                    x, n, static_cast<int>(k), distances, reinterpret_cast<int64_t*>(labels),
-                    options_);
+    ExactSearchRows(
+        get_xb(), selected.data(), static_cast<int64_t>(selected.size()), static_cast<int>(d),
+        metric_type == faiss::METRIC_L2 ? model::Metric::kL2 : model::Metric::kInnerProduct, x, n,
+        static_cast<int>(k), distances, reinterpret_cast<int64_t*>(labels), options_);
     return;
   }
   ExactSearch(get_xb(), ntotal, static_cast<int>(d),

@@ -64,10 +64,14 @@ TEST(AreaRegion, SelectEqualsBruteForce) {
   const std::vector<LatLon> points = Points();
   const PointCellIndex index = PointCellIndex::Build(points);
   const std::vector<SearchArea> areas = {
-      Circle({48.85, 2.35}, 0.5),   Circle({48.85, 2.35}, 50),   Circle({48.85, 2.35}, 900),
-      Circle({0, 180}, 200),        Circle({90, 0}, 700),        Circle({10, 20}, 20015),
+      Circle({48.85, 2.35}, 0.5),
+      Circle({48.85, 2.35}, 50),
+      Circle({48.85, 2.35}, 900),
+      Circle({0, 180}, 200),
+      Circle({90, 0}, 700),
+      Circle({10, 20}, 20015),
       Polygon({{10, 170}, {10, -170}, {-10, -170}, {-10, 170}}),  // across the antimeridian
-      Polygon({{80, 0}, {80, 90}, {80, 180}, {80, -90}}),          // around the north pole
+      Polygon({{80, 0}, {80, 90}, {80, 180}, {80, -90}}),         // around the north pole
       Polygon({{48, 1}, {48, 4}, {50, 4}, {50, 1}}),
       Cells({CellToken(CellIdAt({48.85, 2.35}, 6)), CellToken(CellIdAt({0, 179.9}, 4))}),
   };
@@ -115,10 +119,10 @@ TEST(AreaRegion, RejectsBadShapes) {
     const char* says;
   };
   const std::vector<Bad> bad = {
-      {Polygon({{0, 0}, {1, 1}}), "3 to"},                                    // too few
+      {Polygon({{0, 0}, {1, 1}}), "3 to"},                                       // too few
       {Polygon({{0, 0}, {0, 1}, {1, 1}, {1, 0}, {0, 0}}), "not a simple ring"},  // closed: dup
-      {Polygon({{0, 0}, {1, 1}, {0, 1}, {1, 0}}), "not a simple ring"},           // bow tie
-      {Polygon({{0, 0}, {0, 1}, {0, 2}}), "degenerate"},                           // collinear
+      {Polygon({{0, 0}, {1, 1}, {0, 1}, {1, 0}}), "not a simple ring"},          // bow tie
+      {Polygon({{0, 0}, {0, 1}, {0, 2}}), "degenerate"},                         // collinear
       {Polygon({{0, 0}, {91, 1}, {1, 1}}), "vertices[1]"},
       {Cells({"89c25", "zz"}), "tokens[1]"},
       {Cells({}), "1 to"},

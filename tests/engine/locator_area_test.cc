@@ -105,10 +105,9 @@ TEST_F(LocatorTest, AnAreaWithoutPhotosOrABrokenShapeIsThatImagesError) {
   }
   std::vector<absl::StatusOr<LocateResult>> results(3, absl::UnknownError("not called"));
   ASSERT_TRUE(locator
-                  ->LocateBatch(images, params, nullptr, nullptr,
-                                [&](size_t i, absl::StatusOr<LocateResult> r) {
-                                  results[i] = std::move(r);
-                                })
+                  ->LocateBatch(
+                      images, params, nullptr, nullptr,
+                      [&](size_t i, absl::StatusOr<LocateResult> r) { results[i] = std::move(r); })
                   .ok());
   EXPECT_EQ(results[0].status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(results[0].status().message().find("no database photo lies inside"),

@@ -49,8 +49,8 @@ absl::StatusOr<std::vector<AreaRow>> EvaluateAreas(const engine::Locator& locato
   for (const RetrievedQuery& q : run.queries) {
     if (progress) progress->Add(1);
     if (!q.localizable) continue;
-    GEOLOC_ASSIGN_OR_RETURN(auto global, locator.Search(q.descriptor, params.k, params.nprobe,
-                                                        params.ef_search));
+    GEOLOC_ASSIGN_OR_RETURN(
+        auto global, locator.Search(q.descriptor, params.k, params.nprobe, params.ef_search));
     GEOLOC_ASSIGN_OR_RETURN(engine::LocateResult plain,
                             locator.Finish(q.descriptor, global.front(), params));
     none.km.push_back(geo::HaversineKm(plain.best.pos, q.truth));
@@ -73,8 +73,8 @@ absl::StatusOr<std::vector<AreaRow>> EvaluateAreas(const engine::Locator& locato
         hard[r].km.push_back(kNoAnswer);
         ++hard[r].no_answer;
       } else {
-        GEOLOC_ASSIGN_OR_RETURN(auto inside, locator.Search(q.descriptor, p.k, p.nprobe,
-                                                            p.ef_search, &*rows));
+        GEOLOC_ASSIGN_OR_RETURN(auto inside,
+                                locator.Search(q.descriptor, p.k, p.nprobe, p.ef_search, &*rows));
         GEOLOC_ASSIGN_OR_RETURN(engine::LocateResult answer,
                                 locator.Finish(q.descriptor, inside.front(), p));
         hard[r].km.push_back(geo::HaversineKm(answer.best.pos, q.truth));

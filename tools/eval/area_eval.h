@@ -27,8 +27,8 @@
 namespace geoloc::eval {
 
 struct AreaRow {
-  double radius_km = 0;    // 0: no prior
-  std::string mode;        // "none", "disc centre", "hard", "soft"
+  double radius_km = 0;  // 0: no prior
+  std::string mode;      // "none", "disc centre", "hard", "soft"
   int64_t queries = 0;
   int64_t no_answer = 0;
   double accuracy_1km = 0;

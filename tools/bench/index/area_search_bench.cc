@@ -140,8 +140,8 @@ int Main(int argc, char** argv) {
   }
   SyntheticVectors gen({.dim = dim, .clusters = 1000, .seed = 7});
   const std::vector<float> queries = gen.Queries(nq);
-  const Area areas[] = {{"city block", 0.1}, {"neighbourhood", 1},   {"city", 10},
-                        {"metro area", 30},  {"region", 100},       {"country", 500}};
+  const Area areas[] = {{"city block", 0.1}, {"neighbourhood", 1}, {"city", 10},
+                        {"metro area", 30},  {"region", 100},      {"country", 500}};
   const geo::LatLon centre{absl::GetFlag(FLAGS_center_lat), absl::GetFlag(FLAGS_center_lon)};
 
   for (const std::string& type : absl::GetFlag(FLAGS_types)) {
@@ -186,8 +186,9 @@ int Main(int argc, char** argv) {
     std::vector<double> base;
     for (int q = 0; q < nq; ++q) base.push_back(search_ms(nullptr, q));
     const double unfiltered = Median(base);
-    std::printf("| area | radius km | photos inside | selector ms | filtered search ms | "
-                "filtered + selector / unfiltered |\n| --- | --- | --- | --- | --- | --- |\n");
+    std::printf(
+        "| area | radius km | photos inside | selector ms | filtered search ms | "
+        "filtered + selector / unfiltered |\n| --- | --- | --- | --- | --- | --- |\n");
     std::printf("| none (unfiltered) | - | %lld | - | %.2f | 1.00 |\n", static_cast<long long>(n),
                 unfiltered);
     for (const Area& a : areas) {
