@@ -115,6 +115,10 @@ bool AreaRegion::Contains(geo::LatLon p) const {
   return impl_->region->Contains(ToPoint(p));
 }
 
+bool AreaRegion::ContainsUnit(const std::array<double, 3>& p) const {
+  return impl_->region->Contains(S2Point(p[0], p[1], p[2]));
+}
+
 double AreaRegion::AreaKm2() const {
   return impl_->steradians * geo::kEarthRadiusKm * geo::kEarthRadiusKm;
 }
@@ -128,7 +132,7 @@ const std::vector<std::pair<CellId, CellId>>& AreaRegion::interior_ranges() cons
 
 PointCellIndex PointCellIndex::Build(absl::Span<const geo::LatLon> positions) {
   PointCellIndex index;
-  index.positions_.assign(positions.begin(), positions.end());
+  index.num_rows_ = static_cast<int64_t>(positions.size());
   std::vector<std::pair<CellId, int64_t>> keyed;
   keyed.reserve(positions.size());
   for (size_t i = 0; i < positions.size(); ++i) {
@@ -138,15 +142,20 @@ PointCellIndex PointCellIndex::Build(absl::Span<const geo::LatLon> positions) {
   std::sort(keyed.begin(), keyed.end());
   index.leaves_.reserve(keyed.size());
   index.rows_.reserve(keyed.size());
+  index.points_.reserve(keyed.size());
   for (const auto& [leaf, row] : keyed) {
     index.leaves_.push_back(leaf);
     index.rows_.push_back(row);
+    const S2Point p = ToPoint(positions[row]);
+    index.points_.push_back({p.x(), p.y(), p.z()});
   }
   return index;
 }
 
 std::vector<int64_t> PointCellIndex::Select(const AreaRegion& region) const {
-  std::vector<int64_t> out;
+  // Rows are marked in a bitmap and read back in order: cheaper than sorting them.
+  std::vector<uint64_t> bits(static_cast<size_t>((num_rows_ + 63) / 64), 0);
+  int64_t count = 0;
   const auto& interior = region.interior_ranges();
   size_t in = 0;  // the first interior range that may still hold a leaf (both are sorted)
   for (const auto& [lo, hi] : region.covering_ranges()) {
@@ -156,10 +165,19 @@ std::vector<int64_t> PointCellIndex::Select(const AreaRegion& region) const {
       const CellId leaf = leaves_[i];
       while (in < interior.size() && interior[in].second < leaf) ++in;
       const bool inside_interior = in < interior.size() && interior[in].first <= leaf;
-      if (inside_interior || region.Contains(positions_[rows_[i]])) out.push_back(rows_[i]);
+      if (inside_interior || region.ContainsUnit(points_[i])) {
+        bits[rows_[i] >> 6] |= uint64_t{1} << (rows_[i] & 63);
+        ++count;
+      }
     }
   }
-  std::sort(out.begin(), out.end());
+  std::vector<int64_t> out;
+  out.reserve(count);
+  for (size_t w = 0; w < bits.size(); ++w) {
+    for (uint64_t b = bits[w]; b != 0; b &= b - 1) {
+      out.push_back(static_cast<int64_t>(w * 64 + __builtin_ctzll(b)));
+    }
+  }
   return out;
 }
 

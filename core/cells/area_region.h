@@ -26,6 +26,7 @@
 #ifndef GEOLOC_CORE_CELLS_AREA_REGION_H_
 #define GEOLOC_CORE_CELLS_AREA_REGION_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -50,6 +51,8 @@ class AreaRegion {
   ~AreaRegion();
 
   bool Contains(geo::LatLon p) const;
+  // The same for a unit vector (x, y, z) as S2 spells points (PointCellIndex keeps them).
+  bool ContainsUnit(const std::array<double, 3>& p) const;
   // Area in square km (spherical Earth).
   double AreaKm2() const;
   // Sorted, disjoint [min, max] leaf-id ranges of the outer and interior coverings.
@@ -70,12 +73,13 @@ class PointCellIndex {
 
   // The rows whose position `region` contains, ascending.
   std::vector<int64_t> Select(const AreaRegion& region) const;
-  int64_t size() const { return static_cast<int64_t>(rows_.size()); }
+  int64_t size() const { return num_rows_; }
 
  private:
-  std::vector<CellId> leaves_;          // sorted leaf cell ids
-  std::vector<int64_t> rows_;           // rows_[i] is at leaves_[i]
-  std::vector<geo::LatLon> positions_;  // by row, for the exact test at the boundary
+  std::vector<CellId> leaves_;  // sorted leaf cell ids
+  std::vector<int64_t> rows_;   // rows_[i] is at leaves_[i]
+  std::vector<std::array<double, 3>> points_;  // unit vectors in leaves_' order (boundary test)
+  int64_t num_rows_ = 0;
 };
 
 }  // namespace geoloc::cells
