@@ -8,11 +8,15 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "core/common/option_range.h"
 #include "core/common/status_macros.h"
 #include "core/engine/locate_params.h"
 #include "core/geo/estimator_options.h"
+#include "core/geo/search_area.h"
 #include "proto/estimator_mapping.h"
+#include "proto/search_area_mapping.h"
 
 ABSL_FLAG(std::string, server, "localhost:50051", "geolocd address, host:port (any gRPC target)");
 ABSL_FLAG(bool, tls, false, "Connect with TLS (system roots unless --ca_cert)");
@@ -43,6 +47,16 @@ ABSL_FLAG(std::vector<std::string>, levels, {},
 ABSL_FLAG(uint32_t, cells_per_level, 0, "Cells per level to return (0: server default)");
 ABSL_FLAG(uint32_t, classifier_cells, 0, "Classifier cells to return (0: server default)");
 ABSL_FLAG(bool, neighbors, false, "Return and print the retrieved neighbours");
+ABSL_FLAG(std::string, area_circle, "",
+          "Search area: a circle 'lat,lng,radius_km' (docs/API.md, Search areas)");
+ABSL_FLAG(std::string, area_polygon, "",
+          "Search area: a polygon 'lat,lng;lat,lng;lat,lng;...' (at least 3 vertices, not closed, "
+          "either orientation: the smaller region is meant)");
+ABSL_FLAG(std::vector<std::string>, area_cells, {},
+          "Search area: S2 cell tokens, comma-separated (their union)");
+ABSL_FLAG(std::string, area_mode, "hard",
+          "hard (search only database photos inside the area) or soft (a prior: 95% of it "
+          "within the circle's radius; circles only)");
 
 namespace geoloc::client {
 namespace {
@@ -58,6 +72,67 @@ absl::Status SetChecked(absl::string_view flag, std::optional<T> value, const Ra
   }
   (options->*set)(*value);
   return absl::OkStatus();
+}
+
+// `count` comma-separated numbers ("lat,lng" or "lat,lng,km") into `out`; `flag` names the flag.
+absl::Status ParseNumbers(absl::string_view flag, absl::string_view text, size_t count,
+                          std::vector<double>* out) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, ',');
+  out->clear();
+  for (absl::string_view part : parts) {
+    double v = 0;
+    if (!absl::SimpleAtod(absl::StripAsciiWhitespace(part), &v)) {
+      out->clear();
+      break;
+    }
+    out->push_back(v);
+  }
+  if (out->size() != count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": '", text, "' is not ", count, " comma-separated numbers"));
+  }
+  return absl::OkStatus();
+}
+
+// The --area_* flags as a search area (no shape: no flag set); INVALID_ARGUMENT for a malformed
+// flag, two shapes, or a value outside geo::ValidateSearchAreaValues' limits.
+absl::StatusOr<geo::SearchArea> AreaFromFlags() {
+  geo::SearchArea area;
+  const std::string circle = absl::GetFlag(FLAGS_area_circle);
+  const std::string polygon = absl::GetFlag(FLAGS_area_polygon);
+  const std::vector<std::string> cells = absl::GetFlag(FLAGS_area_cells);
+  const int shapes = !circle.empty() + !polygon.empty() + !cells.empty();
+  if (shapes > 1) {
+    return absl::InvalidArgumentError(
+        "--area_circle, --area_polygon and --area_cells: give at most one");
+  }
+  std::vector<double> numbers;
+  if (!circle.empty()) {
+    GEOLOC_RETURN_IF_ERROR(ParseNumbers("area_circle", circle, 3, &numbers));
+    area.shape = geo::SearchArea::Shape::kCircle;
+    area.center = {numbers[0], numbers[1]};
+    area.radius_km = numbers[2];
+  } else if (!polygon.empty()) {
+    area.shape = geo::SearchArea::Shape::kPolygon;
+    for (absl::string_view vertex : absl::StrSplit(polygon, ';', absl::SkipWhitespace())) {
+      GEOLOC_RETURN_IF_ERROR(ParseNumbers("area_polygon", vertex, 2, &numbers));
+      area.polygon.push_back({numbers[0], numbers[1]});
+    }
+  } else if (!cells.empty()) {
+    area.shape = geo::SearchArea::Shape::kCells;
+    area.cell_tokens = cells;
+  }
+  const std::string mode = absl::GetFlag(FLAGS_area_mode);
+  if (mode == "soft") {
+    area.mode = geo::AreaMode::kSoft;
+  } else if (mode != "hard") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--area_mode: '", mode, "' is not hard or soft"));
+  }
+  if (absl::Status st = geo::ValidateSearchAreaValues(area); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--area_*: ", st.message()));
+  }
+  return area;
 }
 
 // Count flags: 0 means "the server's default".
@@ -130,6 +205,8 @@ absl::StatusOr<v1::LocateOptions> LocateOptionsFromFlags() {
     options.add_cell_levels(level);
   }
   options.set_return_neighbors(absl::GetFlag(FLAGS_neighbors));
+  GEOLOC_ASSIGN_OR_RETURN(geo::SearchArea area, AreaFromFlags());
+  if (!area.empty()) *options.mutable_area() = api::SearchAreaToProto(area);
   return options;
 }
 

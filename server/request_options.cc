@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
 #include "proto/estimator_mapping.h"
+#include "proto/search_area_mapping.h"
 
 namespace geoloc::server {
 namespace {
@@ -50,6 +51,9 @@ absl::Status Copy(const geoloc::v1::LocateOptions& o, int max_k, engine::LocateP
   p->region_cells = o.return_region_cells();
   // Thumbnails travel with the neighbours only.
   p->neighbor_thumbnails = o.include_thumbnails() && o.return_neighbors();
+  if (o.has_area()) {
+    GEOLOC_ASSIGN_OR_RETURN(p->area, api::SearchAreaFromProto(o.area()));
+  }
   return absl::OkStatus();
 }
 

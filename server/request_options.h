@@ -32,6 +32,13 @@
 //                                              in kRegionLevelRange,
 //                                              increasing
 //   return_region_cells    false               any                           -
+//   area                   no area (global)    one shape, geo::kAreaRadius-  "area.polygon has 2
+//                                              KmRange, kMaxAreaPolygon-     vertices ...";
+//                                              Vertices, kMaxAreaCellTokens; shape errors
+//                                              SOFT on circles only          (self-intersecting,
+//                                                                            bad token) come from
+//                                                                            the Locator, also
+//                                                                            INVALID_ARGUMENT
 //   (abstain_below is the server's --abstain_below only: a caller cannot lower the bar)
 //   return_neighbors       (read by the caller, not part of LocateParams)
 //   include_thumbnails     false               any (with return_neighbors:   -

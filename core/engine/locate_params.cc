@@ -54,6 +54,7 @@ absl::Status ValidateLocateParams(const LocateParams& p, int max_k) {
     }
   }
   GEOLOC_RETURN_IF_ERROR(CheckRange(kAbstainBelowRange, p.abstain_below));
+  GEOLOC_RETURN_IF_ERROR(geo::ValidateSearchAreaValues(p.area));
   return geo::ValidateEstimatorOptions(p.estimator);
 }
 

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "core/common/option_range.h"
 #include "core/geo/estimator_options.h"
+#include "core/geo/search_area.h"
 
 namespace geoloc::engine {
 
@@ -63,12 +64,17 @@ struct LocateParams {
   double abstain_below = 0;
   // Copy the neighbours' thumbnails (LocateResult::neighbor_thumbnails) when the bundle has them.
   bool neighbor_thumbnails = false;
+  // Where the photo is known (hard: only database photos inside are searched) or believed
+  // (soft: a prior on the neighbours' weights) to be; core/geo/search_area.h. Its limits are
+  // beside it there; the shape is checked by the Locator (cells::AreaRegion).
+  geo::SearchArea area;
 };
 
 // INVALID_ARGUMENT naming the first field out of range (option_range.h's messages): k in
 // [1, max_k], at most kMaxCellLevels levels each in kCellLevelRange ("cell_levels[2] = 31 ..."),
 // at most kMaxRegionLevels region levels, each in kRegionLevelRange and above the one before, the
-// ranges above, and the estimator's own (geo::ValidateEstimatorOptions). `max_k` is the
+// ranges above, the estimator's own (geo::ValidateEstimatorOptions) and the search area's values
+// (geo::ValidateSearchAreaValues; its geometry is the Locator's check). `max_k` is the
 // caller's limit, at most kMaxK.
 absl::Status ValidateLocateParams(const LocateParams& params, int max_k);
 

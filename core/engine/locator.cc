@@ -55,6 +55,10 @@ Locator::Locator(std::shared_ptr<const model::Encoder> encoder,
       gazetteer_(std::move(gazetteer)) {
   const auto& info = encoder_->info();
   model_version_ = absl::StrCat(info.name, "@", info.fingerprint.substr(0, 12));
+  const index::MetadataTable& metadata = bundle_->metadata();
+  std::vector<geo::LatLon> positions(metadata.size());
+  for (int64_t r = 0; r < metadata.size(); ++r) positions[r] = {metadata.lat(r), metadata.lon(r)};
+  points_ = cells::PointCellIndex::Build(positions);
 }
 
 absl::StatusOr<std::shared_ptr<const Locator>> Locator::Load(const std::string& bundle_path,
@@ -122,12 +126,58 @@ absl::Status Locator::Encode(const float* images, int n, float* descriptors) con
 }
 
 absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Locator::Search(
-    absl::Span<const float> descriptors, int k, int nprobe, int ef_search) const {
+    absl::Span<const float> descriptors, int k, int nprobe, int ef_search,
+    const index::RowSet* filter) const {
   index::SearchParams sp;
   sp.k = k;
   sp.nprobe = nprobe;
   sp.ef_search = ef_search;
+  sp.filter = filter;
   return bundle_->Search(descriptors, sp);
+}
+
+absl::StatusOr<index::RowSet> Locator::AreaRows(const geo::SearchArea& area) const {
+  absl::StatusOr<cells::AreaRegion> region = cells::AreaRegion::Build(area);
+  if (!region.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("options: ", region.status().message()));
+  }
+  std::vector<int64_t> rows = points_.Select(*region);
+  if (rows.empty()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "options: area: no database photo lies inside the search area (%s, %.4g km2) in bundle "
+        "%s; nothing outside it was searched",
+        geo::DescribeSearchArea(area), region->AreaKm2(), bundle_->version()));
+  }
+  return index::RowSet(std::move(rows), bundle_->size());
+}
+
+absl::StatusOr<std::vector<index::Neighbor>> Locator::WithPriorSupport(
+    absl::Span<const float> descriptor, std::vector<index::Neighbor> global,
+    const LocateParams& params) const {
+  if (static_cast<int>(global.size()) > params.k) global.resize(params.k);
+  geo::SearchArea support = params.area;
+  support.mode = geo::AreaMode::kHard;
+  support.radius_km =
+      std::min(geo::SoftPriorSupportKm(params.area.radius_km), geo::kAreaRadiusKmRange.max);
+  absl::StatusOr<index::RowSet> rows = AreaRows(support);
+  if (!rows.ok()) {
+    if (rows.status().code() == absl::StatusCode::kFailedPrecondition) return global;
+    return rows.status();
+  }
+  GEOLOC_ASSIGN_OR_RETURN(auto inside,
+                          Search(descriptor, params.k, params.nprobe, params.ef_search, &*rows));
+  std::vector<index::Neighbor> out = std::move(global);
+  for (index::Neighbor& nb : inside.front()) {
+    const bool seen = std::any_of(out.begin(), out.end(),
+                                  [&](const index::Neighbor& o) { return o.row == nb.row; });
+    if (!seen) out.push_back(std::move(nb));
+  }
+  const bool distance = bundle_->score_kind() == geo::ScoreKind::kDistance;
+  std::stable_sort(out.begin(), out.end(),
+                   [distance](const index::Neighbor& a, const index::Neighbor& b) {
+                     return distance ? a.score < b.score : a.score > b.score;
+                   });
+  return out;
 }
 
 absl::StatusOr<LocateResult> Locator::Finish(absl::Span<const float> descriptor,
@@ -139,19 +189,22 @@ absl::StatusOr<LocateResult> Locator::Finish(absl::Span<const float> descriptor,
                                    return n.row < 0 || !std::isfinite(n.score);
                                  }),
                   neighbors.end());
-  if (static_cast<int>(neighbors.size()) > params.k) neighbors.resize(params.k);
+  const int keep = params.area.soft() ? 2 * params.k : params.k;  // WithPriorSupport's union
+  if (static_cast<int>(neighbors.size()) > keep) neighbors.resize(keep);
   if (neighbors.empty()) {
     return absl::FailedPreconditionError("the index returned no neighbours (is the bundle empty?)");
   }
   std::vector<geo::Neighbor> geo_neighbors(neighbors.size());
   std::vector<geo::LatLon> positions(neighbors.size());
+  std::vector<double> log_prior;  // a soft search area's density at each neighbour
   for (size_t i = 0; i < neighbors.size(); ++i) {
     positions[i] = geo::LatLon{neighbors[i].lat, neighbors[i].lon};
     geo_neighbors[i] = geo::Neighbor{positions[i], neighbors[i].score};
+    if (params.area.soft()) log_prior.push_back(geo::SoftPriorLogWeight(params.area, positions[i]));
   }
   GEOLOC_ASSIGN_OR_RETURN(
       geo::Estimate estimate,
-      geo::EstimateLocation(geo_neighbors, bundle_->score_kind(), params.estimator));
+      geo::EstimateLocation(geo_neighbors, bundle_->score_kind(), params.estimator, log_prior));
 
   LocateResult result;
   const geo::Peak& top = estimate.peaks.front();
@@ -257,12 +310,14 @@ absl::Status Locator::LocateBatch(absl::Span<const float> images, std::vector<Lo
     std::vector<LocateParams> params;
     std::vector<float> descriptors;
     std::vector<std::vector<index::Neighbor>> hits;
+    std::vector<absl::Status> area_errors;  // per image: AreaRows' error, else OK
     ImageDone done;
     BatchTimes times;
   };
   auto batch = std::make_shared<Batch>();
   int k = 1, nprobe = 0, ef_search = 0;
   for (const LocateParams& p : params) {
+    if (p.area.hard()) continue;  // searched alone
     k = std::max(k, p.k);
     nprobe = std::max(nprobe, p.nprobe);
     ef_search = std::max(ef_search, p.ef_search);
@@ -277,16 +332,57 @@ absl::Status Locator::LocateBatch(absl::Span<const float> images, std::vector<Lo
     return absl::InternalError(absl::StrCat("encoder: ", st.message()));
   }
   const absl::Time t1 = absl::Now();
-  absl::StatusOr<std::vector<std::vector<index::Neighbor>>> hits =
-      Search(batch->descriptors, k, nprobe, ef_search);
-  if (!hits.ok()) return absl::InternalError(absl::StrCat("search: ", hits.status().message()));
-  batch->hits = *std::move(hits);
+  const size_t dim = static_cast<size_t>(info.dim);
+  batch->hits.resize(n);
+  batch->area_errors.assign(n, absl::OkStatus());
+  std::vector<float> global_descriptors;  // the images without a hard area, searched together
+  std::vector<size_t> global_images;
+  for (size_t i = 0; i < n; ++i) {
+    const LocateParams& p = batch->params[i];
+    const auto descriptor = absl::MakeConstSpan(batch->descriptors).subspan(i * dim, dim);
+    if (!p.area.hard()) {
+      global_descriptors.insert(global_descriptors.end(), descriptor.begin(), descriptor.end());
+      global_images.push_back(i);
+      continue;
+    }
+    absl::StatusOr<index::RowSet> rows = AreaRows(p.area);
+    if (!rows.ok()) {
+      batch->area_errors[i] = rows.status();
+      continue;
+    }
+    absl::StatusOr<std::vector<std::vector<index::Neighbor>>> hits =
+        Search(descriptor, p.k, p.nprobe, p.ef_search, &*rows);
+    if (!hits.ok()) return absl::InternalError(absl::StrCat("search: ", hits.status().message()));
+    batch->hits[i] = std::move(hits->front());
+  }
+  if (!global_images.empty()) {
+    absl::StatusOr<std::vector<std::vector<index::Neighbor>>> hits =
+        Search(global_descriptors, k, nprobe, ef_search);
+    if (!hits.ok()) return absl::InternalError(absl::StrCat("search: ", hits.status().message()));
+    for (size_t j = 0; j < global_images.size(); ++j) {
+      const size_t i = global_images[j];
+      batch->hits[i] = std::move((*hits)[j]);
+      if (!batch->params[i].area.soft()) continue;
+      absl::StatusOr<std::vector<index::Neighbor>> joined =
+          WithPriorSupport(absl::MakeConstSpan(batch->descriptors).subspan(i * dim, dim),
+                           std::move(batch->hits[i]), batch->params[i]);
+      if (!joined.ok()) {
+        batch->area_errors[i] = joined.status();
+        continue;
+      }
+      batch->hits[i] = *std::move(joined);
+    }
+  }
   batch->times.encode_ms = absl::ToDoubleMilliseconds(t1 - t0);
   batch->times.search_ms = MsSince(t1);
   if (searched) searched(batch->times);
 
   for (size_t i = 0; i < n; ++i) {
-    std::function<void()> finish = [this, batch, i, dim = static_cast<size_t>(info.dim)] {
+    std::function<void()> finish = [this, batch, i, dim] {
+      if (!batch->area_errors[i].ok()) {
+        batch->done(i, batch->area_errors[i]);
+        return;
+      }
       absl::StatusOr<LocateResult> result =
           Finish(absl::MakeConstSpan(batch->descriptors).subspan(i * dim, dim),
                  std::move(batch->hits[i]), batch->params[i]);

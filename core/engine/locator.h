@@ -38,6 +38,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "core/calibration/calibrator.h"
+#include "core/cells/area_region.h"
 #include "core/engine/bundle_calibration.h"
 #include "core/engine/bundle_classifier.h"
 #include "core/engine/cell_confidence.h"
@@ -208,7 +209,10 @@ class Locator {
 
   // --- The Locate of a batch ---
   // `images` holds n = params.size() prepared images back to back. One forward pass and one
-  // batched search (k, nprobe and ef_search: the largest any image asks for), then `searched`
+  // batched search (k, nprobe and ef_search: the largest any image asks for) of the images
+  // without a hard search area; each image with one is searched alone among its area's rows
+  // (AreaRows' errors become that image's result), and each with a soft area also inside its
+  // prior's support (WithPriorSupport). Then `searched`
   // with their times, then each image's Finish with its own params through `run_finish`, and
   // done(i, result) once per image. INTERNAL ("encoder: ...", "search: ...") when the batch
   // cannot be encoded or searched, INVALID_ARGUMENT when `images` does not hold n prepared
@@ -222,12 +226,28 @@ class Locator {
   // --- Stages of LocateBatch ---
   // images: n prepared images (model::PreprocessedSize floats each); out: n * dim floats.
   absl::Status Encode(const float* images, int n, float* descriptors) const;
-  // One batched search for n descriptors: top `k` neighbours of each.
+  // One batched search for n descriptors: top `k` neighbours of each, among `filter`'s rows
+  // when given (a hard search area's, AreaRows).
   absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Search(
-      absl::Span<const float> descriptors, int k, int nprobe, int ef_search) const;
+      absl::Span<const float> descriptors, int k, int nprobe, int ef_search,
+      const index::RowSet* filter = nullptr) const;
+  // The bundle rows inside a search area (for a hard filter): INVALID_ARGUMENT
+  // ("options: area.polygon: ...") for a shape cells::AreaRegion rejects, FAILED_PRECONDITION
+  // ("options: area: no database photo lies inside ...") when the area holds none of the
+  // bundle's photos: the answer is then this status, never a search outside the area.
+  absl::StatusOr<index::RowSet> AreaRows(const geo::SearchArea& area) const;
+  // The candidates of a soft area's answer: `global` (the query's search results; its first
+  // params.k are kept) joined with the query's best params.k inside the prior's support
+  // (geo::SoftPriorSupportKm), without duplicates, best score first. A support holding no photo
+  // adds nothing. Requires params.area.soft().
+  absl::StatusOr<std::vector<index::Neighbor>> WithPriorSupport(
+      absl::Span<const float> descriptor, std::vector<index::Neighbor> global,
+      const LocateParams& params) const;
   // Estimator, peaks, cells, classifier, fusion, calibration and place names for one query. `neighbors` are
   // its search results (at most params.k of them are used when more were retrieved for the
-  // batch).
+  // batch; up to 2 params.k for a soft area, WithPriorSupport's). A soft params.area multiplies
+  // each neighbour's weight by its prior density (the peaks, cells and calibration then read the
+  // weighted answer); a hard one was applied by the search (the neighbours are all inside it).
   absl::StatusOr<LocateResult> Finish(absl::Span<const float> descriptor,
                                       std::vector<index::Neighbor> neighbors,
                                       const LocateParams& params) const;
@@ -282,6 +302,7 @@ class Locator {
   std::unique_ptr<const BundleCalibration> calibration_;
   std::unique_ptr<const index::ThumbnailStore> thumbnails_;
   std::shared_ptr<const places::Gazetteer> gazetteer_;
+  cells::PointCellIndex points_;  // the bundle's photos by S2 leaf cell, for search areas
   std::string model_version_;
 };
 

@@ -39,8 +39,13 @@
 namespace geoloc {
 namespace geo {
 
+// `log_prior` (empty, or one value per neighbour): the log of a prior density at each neighbour
+// (a soft search area, search_area.h); the weights are multiplied by exp(log_prior - its max)
+// and renormalised before the estimator runs, so the peaks are those of the KDE times the prior
+// (exactly so when the prior varies little within a bandwidth).
 absl::StatusOr<Estimate> EstimateLocation(absl::Span<const Neighbor> neighbors, ScoreKind kind,
-                                          const EstimatorOptions& options);
+                                          const EstimatorOptions& options,
+                                          absl::Span<const double> log_prior = {});
 
 }  // namespace geo
 }  // namespace geoloc

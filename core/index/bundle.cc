@@ -6,11 +6,14 @@
 #include <filesystem>
 #include <limits>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/common/logging.h"
 #include "core/common/status_macros.h"
 #include "core/index/bundle_files.h"
+#include "core/index/flat_kernel.h"
+#include "core/index/row_set_selector.h"
 #include "core/index/shard_loader.h"
 #include "faiss/Index.h"
 #include "faiss/IndexHNSW.h"
@@ -19,6 +22,55 @@
 
 namespace geoloc::index {
 namespace fs = std::filesystem;
+namespace {
+
+// Rows reconstructed per block by SearchSetExactly: 4096 x 512 floats is 8 MB.
+constexpr int64_t kGatherRows = 4096;
+
+// The exact top-k of `set` for the n queries: its vectors reconstructed block by block (exact for
+// IVF-Flat and re-ranked IVF-PQ, PQ-decoded for plain IVF-PQ) and scored by the flat kernel, the
+// blocks' results merged (better score, then lower row). Scores as Faiss reports them (squared
+// L2). Requires a CPU index with a direct map (shard_loader.cc builds one for IVF).
+void SearchSetExactly(const LoadedIndex& index, const BundleManifest& manifest, const float* x,
+                      int64_t n, int d, model::Metric metric, int k, const RowSet& set,
+                      float* scores, int64_t* rows) {
+  const bool l2 = metric == model::Metric::kL2;
+  auto better = [l2](const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
+    if (a.first != b.first) return l2 ? a.first < b.first : a.first > b.first;
+    return a.second < b.second;
+  };
+  std::vector<std::vector<std::pair<float, int64_t>>> best(n);
+  std::vector<float> block(static_cast<size_t>(kGatherRows) * d);
+  std::vector<float> block_scores(static_cast<size_t>(n) * k);
+  std::vector<int64_t> block_rows(static_cast<size_t>(n) * k);
+  const std::vector<int64_t>& members = set.rows();
+  for (size_t b0 = 0; b0 < members.size(); b0 += kGatherRows) {
+    const int64_t m = std::min<int64_t>(kGatherRows, members.size() - b0);
+    for (int64_t i = 0; i < m; ++i) {
+      int64_t local = 0;
+      ShardOf(index, manifest, members[b0 + i], &local)->reconstruct(local, block.data() + i * d);
+    }
+    ExactSearch(block.data(), m, d, metric, x, n, k, block_scores.data(), block_rows.data());
+    for (int64_t q = 0; q < n; ++q) {
+      for (int j = 0; j < k; ++j) {
+        const int64_t r = block_rows[q * k + j];
+        if (r >= 0) best[q].emplace_back(block_scores[q * k + j], members[b0 + r]);
+      }
+      const size_t keep = std::min<size_t>(best[q].size(), k);
+      std::partial_sort(best[q].begin(), best[q].begin() + keep, best[q].end(), better);
+      best[q].resize(keep);
+    }
+  }
+  for (int64_t q = 0; q < n; ++q) {
+    for (int j = 0; j < k; ++j) {
+      const bool has = j < static_cast<int>(best[q].size());
+      scores[q * k + j] = has ? best[q][j].first : std::numeric_limits<float>::quiet_NaN();
+      rows[q * k + j] = has ? best[q][j].second : -1;
+    }
+  }
+}
+
+}  // namespace
 
 Bundle::Bundle() = default;
 Bundle::~Bundle() = default;
@@ -129,21 +181,62 @@ absl::Status Bundle::SearchRows(absl::Span<const float> queries, const SearchPar
     }
   }
 
+  if (params.filter != nullptr) {
+    if (index_->on_gpu) {
+      return absl::FailedPreconditionError(
+          "a search area needs a CPU-resident index (GPU Faiss has no IDSelector)");
+    }
+    if (params.filter->universe() != size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "filter: a set over ", params.filter->universe(), " rows for a bundle of ", size()));
+    }
+    if (params.filter->empty()) {
+      std::fill(rows.begin(), rows.end(), int64_t{-1});
+      std::fill(scores.begin(), scores.end(), std::numeric_limits<float>::quiet_NaN());
+      return absl::OkStatus();
+    }
+  }
   faiss::SearchParametersIVF ivf;
   faiss::SearchParametersHNSW hnsw;
   const faiss::SearchParameters* faiss_params = nullptr;
   if (!index_->on_gpu && IsIvf(index_type_)) {
     const int nlist = manifest_.index().nlist();
-    ivf.nprobe =
-        std::min(nlist, params.nprobe > 0 ? params.nprobe : manifest_.index().default_nprobe());
+    double nprobe = params.nprobe > 0 ? params.nprobe : manifest_.index().default_nprobe();
+    if (params.filter != nullptr) {
+      nprobe = std::ceil(nprobe * static_cast<double>(size()) /
+                         static_cast<double>(params.filter->size()));
+    }
+    ivf.nprobe = static_cast<size_t>(std::min<double>(nlist, nprobe));
     faiss_params = &ivf;
+    // A filter the IVF would scan more vectors for (its probed share of the bundle) than the set
+    // holds: score the set's vectors directly, which is also exact.
+    if (params.filter != nullptr &&
+        static_cast<double>(params.filter->size()) <
+            static_cast<double>(ivf.nprobe) / nlist * static_cast<double>(size())) {
+      try {
+        SearchSetExactly(*index_, manifest_, queries.data(), n, d, metric_, params.k,
+                         *params.filter, scores.data(), rows.data());
+      } catch (const std::exception& e) {
+        return absl::InternalError(absl::StrCat("filtered search failed: ", e.what()));
+      }
+      if (metric_ == model::Metric::kL2) {
+        for (float& s : scores) s = std::sqrt(std::max(0.0f, s));
+      }
+      return absl::OkStatus();
+    }
   } else if (index_type_ == IndexType::kHnsw) {
     hnsw.efSearch = std::max(
         params.k, params.ef_search > 0 ? params.ef_search : manifest_.index().default_ef_search());
     faiss_params = &hnsw;
   }
   static_assert(sizeof(faiss::Index::idx_t) == sizeof(int64_t), "Faiss labels are 64-bit");
+  RowSetSelector selector(params.filter, /*offset=*/0);
+  std::unique_ptr<faiss::SearchParameters> filtered;
   try {
+    if (params.filter != nullptr) {
+      filtered = WithSelector(faiss_params, &selector);
+      faiss_params = filtered.get();
+    }
     index_->index->search(n, queries.data(), params.k, scores.data(),
                    reinterpret_cast<faiss::Index::idx_t*>(rows.data()), faiss_params);
   } catch (const faiss::FaissException& e) {

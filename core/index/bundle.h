@@ -37,6 +37,16 @@
 //   nprobe (IVF)        0: the bundle's tuned default; clamped to nlist; ignored by other types
 //   ef_search (HNSW)    0: the bundle's tuned default; raised to k if smaller; ignored by others
 //   queries             n x dim floats, n >= 1, all finite (else INVALID_ARGUMENT)
+//   filter (flat)       exact: only the set's rows are scored (the kernel gathers them)
+//   filter (HNSW)       exact over the set's rows (the graph is not walked; hnsw_index.h)
+//   filter (IVF)        nprobe is divided by the set's share of the bundle (capped at nlist),
+//                       so that as many members are scanned as an unfiltered search scans
+//                       vectors; when the set holds fewer vectors than those probed lists, its
+//                       vectors are reconstructed and scored exactly instead (a small area:
+//                       exact, and cheaper than scanning the lists)
+//   filter (re-ranked)  the same rules (the exact path reconstructs the re-ranking vectors)
+//   filter, empty set   no search: every query gets no result (row -1)
+//   filter, GPU index   FAILED_PRECONDITION (GPU Faiss 1.7.3 has no IDSelector)
 #ifndef GEOLOC_CORE_INDEX_BUNDLE_H_
 #define GEOLOC_CORE_INDEX_BUNDLE_H_
 
@@ -55,6 +65,7 @@
 #include "core/index/index_spec.h"
 #include "core/index/manifest.h"
 #include "core/index/metadata.h"
+#include "core/index/row_set.h"
 #include "core/model/model_info.h"
 
 namespace geoloc::index {
@@ -67,6 +78,9 @@ struct SearchParams {
   int k = 10;
   int nprobe = 0;
   int ef_search = 0;
+  // Search only these rows (a search area's photos; row_set.h): the filter runs inside the
+  // index search, so the k results are the k best of the set. Borrowed for the call; null: all.
+  const RowSet* filter = nullptr;
 };
 
 // One retrieved database vector.

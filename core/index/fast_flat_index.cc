@@ -1,8 +1,10 @@
 #include "core/index/fast_flat_index.h"
 
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/index/row_set_selector.h"
 #include "faiss/IndexIVF.h"
 #include "faiss/IndexRefine.h"
 #include "faiss/impl/FaissAssert.h"
@@ -70,10 +72,16 @@ faiss::FlatCodesDistanceComputer* FastFlatIndex::get_FlatCodesDistanceComputer()
 
 void FastFlatIndex::search(idx_t n, const float* x, idx_t k, float* distances, idx_t* labels,
                            const faiss::SearchParameters* params) const {
-  FAISS_THROW_IF_NOT_MSG(params == nullptr || params->sel == nullptr,
-                         "FastFlatIndex: IDSelector is not supported");
   FAISS_THROW_IF_NOT(k > 0);
   static_assert(sizeof(idx_t) == sizeof(int64_t), "Faiss labels are 64-bit");
+  if (params != nullptr && params->sel != nullptr) {
+    const std::vector<int64_t> selected = SelectedLabels(*params->sel, ntotal);
+    ExactSearchRows(
+        get_xb(), selected.data(), static_cast<int64_t>(selected.size()), static_cast<int>(d),
+        metric_type == faiss::METRIC_L2 ? model::Metric::kL2 : model::Metric::kInnerProduct, x, n,
+        static_cast<int>(k), distances, reinterpret_cast<int64_t*>(labels), options_);
+    return;
+  }
   ExactSearch(get_xb(), ntotal, static_cast<int>(d),
               metric_type == faiss::METRIC_L2 ? model::Metric::kL2 : model::Metric::kInnerProduct,
               x, n, static_cast<int>(k), distances, reinterpret_cast<int64_t*>(labels), options_);

@@ -10,7 +10,9 @@
 //   search(n, x, k, D, I, nullptr)         ExactSearch: IP scores or squared L2, best first,
 //                                          ties by lower label, label -1 past ntotal
 //   search(..., params) without selector   params ignored (flat has nothing to tune)
-//   search(..., params with IDSelector)    faiss::FaissException (not supported)
+//   search(..., params with IDSelector)    exact search over the selected rows only
+//                                          (ExactSearchRows; a RowSetSelector's rows are
+//                                          read directly, another selector is asked per row)
 //   add()/reset()/remove_ids()             as faiss::IndexFlat (the loader never calls them)
 //   get_FlatCodesDistanceComputer()         one-vector distances with the kernel's instructions
 //                                          (IP, or squared L2, as Faiss's): what HNSW graphs

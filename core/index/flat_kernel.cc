@@ -82,18 +82,22 @@ class TopK {
 
 // Feeds one query's block of scores into its heap. Rows arrive in increasing order within a
 // thread, so a later row with a key equal to the current worst never enters: `>` suffices.
+// `ids`: the block's rows when it was gathered from a subset (ascending), else null (rows
+// first_row, first_row + 1, ...).
 template <bool kL2>
-inline void Scan(const float* scores, int64_t rows, int64_t first_row, TopK* top) {
+inline void Scan(const float* scores, int64_t rows, int64_t first_row, const int64_t* ids,
+                 TopK* top) {
+  auto row_of = [&](int64_t r) { return ids != nullptr ? ids[r] : first_row + r; };
   int64_t r = 0;
   for (; r < rows && !top->Full(); ++r) {
-    top->Push({kL2 ? -scores[r] : scores[r], first_row + r});
+    top->Push({kL2 ? -scores[r] : scores[r], row_of(r)});
   }
   if (r == rows) return;
   float worst = top->WorstKey();
   for (; r < rows; ++r) {
     const float key = kL2 ? -scores[r] : scores[r];
     if (key > worst) {
-      top->Push({key, first_row + r});
+      top->Push({key, row_of(r)});
       worst = top->WorstKey();
     }
   }
@@ -151,29 +155,41 @@ void WriteResults(std::vector<Candidate> best, int k, bool l2, float* out_scores
   }
 }
 
-// Scores rows [begin, end) against `chunk` queries block by block into `tops`.
-void ScanRange(internal::ScoreBlockFn score_block, const float* x, int64_t begin, int64_t end,
-               int d, bool l2, const float* queries, int chunk, int64_t block_rows,
-               std::vector<float>* block_scores, TopK* tops) {
+// Scores positions [begin, end) of the row sequence against `chunk` queries block by block into
+// `tops`. The sequence is every row (subset == null) or the ascending rows in `subset`, gathered
+// block by block into `gathered` so that the same scoring code runs on contiguous vectors.
+void ScanRange(internal::ScoreBlockFn score_block, const float* x, const int64_t* subset,
+               int64_t begin, int64_t end, int d, bool l2, const float* queries, int chunk,
+               int64_t block_rows, std::vector<float>* block_scores, std::vector<float>* gathered,
+               TopK* tops) {
   for (int64_t b0 = begin; b0 < end; b0 += block_rows) {
     const int64_t b_rows = std::min(block_rows, end - b0);
-    score_block(x + b0 * d, b_rows, d, queries, chunk, l2, block_scores->data(), block_rows);
+    const float* block = x + b0 * d;
+    const int64_t* ids = nullptr;
+    if (subset != nullptr) {
+      gathered->resize(static_cast<size_t>(block_rows) * d);
+      for (int64_t r = 0; r < b_rows; ++r) {
+        std::copy_n(x + subset[b0 + r] * d, d, gathered->data() + r * d);
+      }
+      block = gathered->data();
+      ids = subset + b0;
+    }
+    score_block(block, b_rows, d, queries, chunk, l2, block_scores->data(), block_rows);
     for (int q = 0; q < chunk; ++q) {
       const float* s = block_scores->data() + static_cast<size_t>(q) * block_rows;
       if (l2) {
-        Scan<true>(s, b_rows, b0, &tops[q]);
+        Scan<true>(s, b_rows, b0, ids, &tops[q]);
       } else {
-        Scan<false>(s, b_rows, b0, &tops[q]);
+        Scan<false>(s, b_rows, b0, ids, &tops[q]);
       }
     }
   }
 }
 
-}  // namespace
-
-void ExactSearch(const float* x, int64_t n, int d, model::Metric metric, const float* queries,
-                 int64_t nq, int k, float* scores, int64_t* rows,
-                 const ExactSearchOptions& options) {
+// The exact search over every row (subset == null) or the n ascending rows of `subset`.
+void Search(const float* x, const int64_t* subset, int64_t n, int d, model::Metric metric,
+            const float* queries, int64_t nq, int k, float* scores, int64_t* rows,
+            const ExactSearchOptions& options) {
   const bool l2 = metric == model::Metric::kL2;
   const internal::ScoreBlockFn score_block = ScoreFn(options.isa);
   const int64_t block_rows = std::max<int64_t>(
@@ -194,8 +210,9 @@ void ExactSearch(const float* x, int64_t n, int d, model::Metric metric, const f
       std::vector<TopK> tops(chunk);
       for (TopK& t : tops) t.Reset(k);
       std::vector<float> block_scores(static_cast<size_t>(chunk) * block_rows);
-      ScanRange(score_block, x, 0, n, d, l2, queries + q0 * d, chunk, block_rows, &block_scores,
-                tops.data());
+      std::vector<float> gathered;
+      ScanRange(score_block, x, subset, 0, n, d, l2, queries + q0 * d, chunk, block_rows,
+                &block_scores, &gathered, tops.data());
       for (int q = 0; q < chunk; ++q) {
         WriteResults(tops[q].items(), k, l2, scores + (q0 + q) * k, rows + (q0 + q) * k);
       }
@@ -220,8 +237,9 @@ void ExactSearch(const float* x, int64_t n, int d, model::Metric metric, const f
       TopK* my_tops = tops.data() + static_cast<size_t>(t) * chunk;
       for (int q = 0; q < chunk; ++q) my_tops[q].Reset(k);
       std::vector<float> block_scores(static_cast<size_t>(chunk) * block_rows);
-      ScanRange(score_block, x, n * t / nt, n * (t + 1) / nt, d, l2, chunk_queries, chunk,
-                block_rows, &block_scores, my_tops);
+      std::vector<float> gathered;
+      ScanRange(score_block, x, subset, n * t / nt, n * (t + 1) / nt, d, l2, chunk_queries, chunk,
+                block_rows, &block_scores, &gathered, my_tops);
       // When fewer threads ran than planned, the missing ones' heaps stay empty.
 #pragma omp barrier
 #pragma omp for schedule(static)
@@ -237,6 +255,20 @@ void ExactSearch(const float* x, int64_t n, int d, model::Metric metric, const f
       }
     }
   }
+}
+
+}  // namespace
+
+void ExactSearch(const float* x, int64_t n, int d, model::Metric metric, const float* queries,
+                 int64_t nq, int k, float* scores, int64_t* rows,
+                 const ExactSearchOptions& options) {
+  Search(x, nullptr, n, d, metric, queries, nq, k, scores, rows, options);
+}
+
+void ExactSearchRows(const float* x, const int64_t* subset, int64_t subset_size, int d,
+                     model::Metric metric, const float* queries, int64_t nq, int k, float* scores,
+                     int64_t* rows, const ExactSearchOptions& options) {
+  Search(x, subset, subset_size, d, metric, queries, nq, k, scores, rows, options);
 }
 
 }  // namespace geoloc::index

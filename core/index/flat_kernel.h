@@ -51,6 +51,14 @@ void ExactSearch(const float* x, int64_t n, int d, model::Metric metric, const f
                  int64_t nq, int k, float* scores, int64_t* rows,
                  const ExactSearchOptions& options = {});
 
+// The same over only the `subset_size` rows listed in `subset` (ascending, unique, each < the
+// database's row count): the rows are gathered block by block and scored by the same code, so a
+// row's score is bit-identical to ExactSearch's. Results are database rows; k > subset_size pads
+// with row -1. The filtered search of a search area (fast_flat_index.h).
+void ExactSearchRows(const float* x, const int64_t* subset, int64_t subset_size, int d,
+                     model::Metric metric, const float* queries, int64_t nq, int k, float* scores,
+                     int64_t* rows, const ExactSearchOptions& options = {});
+
 // Scores of every query against every row into out[q * ldo + r] (inner products, or squared L2
 // distances), exposed for tests and re-ranking. Single-threaded.
 void ComputeScores(const float* x, int64_t n, int d, model::Metric metric, const float* queries,

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "core/index/fast_flat_index.h"
 #include "core/index/flat_kernel.h"
+#include "core/index/row_set_selector.h"
 #include "faiss/impl/FaissAssert.h"
 
 namespace geoloc::index {
@@ -57,8 +58,22 @@ void FastHnswIndex::search(idx_t n, const float* x, idx_t k, float* distances, i
   if (params != nullptr) {
     const auto* p = dynamic_cast<const faiss::SearchParametersHNSW*>(params);
     FAISS_THROW_IF_NOT_MSG(p != nullptr, "FastHnswIndex: parameters must be SearchParametersHNSW");
-    FAISS_THROW_IF_NOT_MSG(p->sel == nullptr, "FastHnswIndex: IDSelector is not supported");
     ef = p->efSearch;
+    if (p->sel != nullptr) {
+      // A filter: exact search over the selected rows of the flat storage. A graph walk that
+      // skips non-members misses most of a small area's rows (the walk goes where the query's
+      // neighbours are, not where the area is); the area's rows are few when it is small, and
+      // an exact scan of a large area costs what a flat bundle costs.
+      const auto* flat = dynamic_cast<const faiss::IndexFlat*>(storage);
+      FAISS_THROW_IF_NOT_MSG(flat != nullptr, "FastHnswIndex: storage is not flat");
+      const std::vector<int64_t> selected = SelectedLabels(*p->sel, ntotal);
+      ExactSearchRows(flat->get_xb(), selected.data(), static_cast<int64_t>(selected.size()),
+                      static_cast<int>(d),
+                      metric_type == faiss::METRIC_INNER_PRODUCT ? model::Metric::kInnerProduct
+                                                                 : model::Metric::kL2,
+                      x, n, static_cast<int>(k), distances, reinterpret_cast<int64_t*>(labels));
+      return;
+    }
   }
   const size_t beam = static_cast<size_t>(std::max<idx_t>(ef, k));
   const auto* flat = dynamic_cast<const faiss::IndexFlat*>(storage);

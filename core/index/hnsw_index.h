@@ -18,6 +18,8 @@
 //   call                                   behaviour
 //   search(..., SearchParametersHNSW* p)   efSearch = max(p->efSearch, k)
 //   search(..., nullptr)                   efSearch = max(hnsw.efSearch, k)
+//   search(..., p with p->sel)             exact search over the selected rows of the flat
+//                                          storage (a search area; row_set_selector.h)
 //   search(..., other parameter types)     faiss::FaissException
 //   results                                IP scores (highest first) or squared L2 (lowest
 //                                          first), ties by lower label, label -1 past the

@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
+#include "core/index/row_set_selector.h"
 #include "faiss/impl/FaissAssert.h"
 
 namespace geoloc::index {
@@ -22,16 +24,28 @@ void ShardedIndex::search(idx_t n, const float* x, idx_t k, float* distances, id
     at(0)->search(n, x, k, distances, labels, params);
     return;
   }
+  std::vector<idx_t> offsets(nshard, 0);
+  for (int s = 1; s < nshard; ++s) offsets[s] = offsets[s - 1] + at(s - 1)->ntotal;
+  // A filter over global rows: each shard gets it shifted to its own labels.
+  std::vector<RowSetSelector> selectors;
+  std::vector<std::unique_ptr<faiss::SearchParameters>> shard_params(nshard);
+  if (params != nullptr && params->sel != nullptr) {
+    const auto* rows = dynamic_cast<const RowSetSelector*>(params->sel);
+    FAISS_THROW_IF_NOT_MSG(rows != nullptr, "ShardedIndex: only a RowSetSelector can filter");
+    selectors.reserve(nshard);
+    for (int s = 0; s < nshard; ++s) {
+      selectors.emplace_back(rows->set, rows->offset + offsets[s]);
+      shard_params[s] = WithSelector(params, &selectors[s]);
+    }
+  }
   const size_t stride = static_cast<size_t>(n) * k;
   std::vector<float> all_distances(stride * nshard);
   std::vector<idx_t> all_labels(stride * nshard);
   runOnIndex([&](int no, const faiss::Index* index) {
     index->search(n, x, k, all_distances.data() + no * stride, all_labels.data() + no * stride,
-                  params);
+                  shard_params[no] != nullptr ? shard_params[no].get() : params);
   });
 
-  std::vector<idx_t> offsets(nshard, 0);
-  for (int s = 1; s < nshard; ++s) offsets[s] = offsets[s - 1] + at(s - 1)->ntotal;
   const bool l2 = metric_type == faiss::METRIC_L2;
   // a beats b: better score, then lower global label.
   auto beats = [l2](float da, idx_t la, float db, idx_t lb) {

@@ -11,6 +11,9 @@
 //   situation                          behaviour
 //   params == nullptr                  every shard searched with its own settings
 //   params != nullptr                  the same params passed to every shard
+//   params->sel a RowSetSelector       each shard gets a copy of params whose selector is
+//                                      the same RowSet shifted by the shard's first row
+//   params->sel another IDSelector     faiss::FaissException (labels are per shard)
 //   one shard                          searched directly on the calling thread
 //   threaded, several shards           one Faiss worker thread per shard; the caller waits.
 //                                      Concurrent searches queue on those workers, so a shard

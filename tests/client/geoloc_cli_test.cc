@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -464,6 +465,19 @@ TEST_F(CliTest, FailuresExitWithTheDocumentedCodeAndAClearMessage) {
   CommandResult bad_level = Run(absl::StrCat("locate ", image, " --levels=10,31"));
   EXPECT_EQ(bad_level.exit_code, kExitUsage);
   EXPECT_THAT(bad_level.err, HasSubstr("'31' is not an S2 level"));
+
+  // Search areas: malformed, two shapes, out of range, soft on a polygon.
+  for (const auto& [flags, says] : std::vector<std::pair<std::string, std::string>>{
+           {"--area-circle=1,2", "is not 3 comma-separated numbers"},
+           {"--area-circle=1,2,5 --area-cells=89c25", "give at most one"},
+           {"--area-circle=1,2,0", "area.circle.radius_km = 0"},
+           {"--area-polygon='0,0;1,1'", "area.polygon has 2 vertices"},
+           {"--area-cells=89c25 --area-mode=soft", "SOFT needs a circle"},
+           {"--area-circle=1,2,5 --area-mode=maybe", "'maybe' is not hard or soft"}}) {
+    CommandResult bad_area = Run(absl::StrCat("locate ", image, " ", flags));
+    EXPECT_EQ(bad_area.exit_code, kExitUsage) << flags;
+    EXPECT_THAT(bad_area.err, HasSubstr(says)) << flags;
+  }
 
   CommandResult no_tls = Run(absl::StrCat("locate ", image, " --ca_cert=", dir_, "/ca.pem"));
   EXPECT_EQ(no_tls.exit_code, kExitUsage);

@@ -208,6 +208,20 @@ TEST_F(EvalCliTest, RetrieveThroughARealModelFindsDatabasePhotosThemselves) {
   EXPECT_DOUBLE_EQ(report.estimators(0).accuracy().at("10m"), 1.0);
   EXPECT_THAT(report.model(), HasSubstr("@"));
   EXPECT_EQ(report.split(), "database");
+
+  // areas: a hard disc around each photo's place (offset within the disc) still holds the photo
+  // itself, so the nearest neighbour stays exact; the same seed gives the same table.
+  const std::vector<std::string> areas = {
+      "areas",       "--model",      GEOLOC_EVAL_TEST_MODEL, "--bundle", bundle, "--retrieval",
+      stored,        "--estimators", "nearest",              "--area_radii_km", "10",
+      "--precision", "fp32",         "--progress=false"};
+  const RunResult first = RunEval(areas);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("| - | none | 64 | 0 | 1.000 | 1.000 | 0.00 |"));
+  EXPECT_THAT(first.out, HasSubstr("| 10 km | hard | 64 | 0 | 1.000 | 1.000 | 0.00 |"));
+  EXPECT_THAT(first.out, HasSubstr("| 10 km | disc centre | 64 | 0 |"));
+  EXPECT_THAT(first.out, HasSubstr("| 10 km | soft | 64 | 0 |"));
+  EXPECT_EQ(RunEval(areas).out, first.out);
 }
 
 // quant-check from stored retrievals: a validation split is compared (the same run twice: nothing

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -361,6 +362,69 @@ TEST(RequestOptionsTest, DefaultsRoundTripThroughLocateOptions) {
 TEST(RequestOptionsTest, UnsetMergeRadiusIsReportedAsTheBandwidth) {
   engine::LocateParams d = Defaults();  // merge_radius_km 0: "= bandwidth"
   EXPECT_EQ(ToLocateOptions(d).merge_radius_km(), d.estimator.bandwidth_km);
+}
+
+// Search areas: each shape maps to the engine's value; the mode defaults to HARD; the values'
+// limits (radius, vertex and token counts, SOFT on circles only, coordinates) are refused with
+// INVALID_ARGUMENT naming the field.
+TEST(RequestOptionsTest, SearchAreas) {
+  LocateOptions o;
+  auto* circle = o.mutable_area()->mutable_circle();
+  circle->mutable_center()->set_latitude(48.85);
+  circle->mutable_center()->set_longitude(2.35);
+  circle->set_radius_km(10);
+  absl::StatusOr<engine::LocateParams> p = Map(o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->area.shape, geo::SearchArea::Shape::kCircle);
+  EXPECT_TRUE(p->area.hard());
+  EXPECT_EQ(p->area.center.lat, 48.85);
+  EXPECT_EQ(p->area.center.lon, 2.35);
+  EXPECT_EQ(p->area.radius_km, 10);
+  o.mutable_area()->set_mode(geoloc::v1::SearchArea::SOFT);
+  p = Map(o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->area.soft());
+
+  circle->set_radius_km(0);
+  ExpectInvalid(o, {"options: ", "area.circle.radius_km = 0"});
+  circle->set_radius_km(kNan);
+  ExpectInvalid(o, {"area.circle.radius_km"});
+  circle->set_radius_km(5);
+  circle->mutable_center()->set_latitude(95);
+  ExpectInvalid(o, {"area.circle.center", "latitude 95"});
+  o.mutable_area()->set_mode(static_cast<geoloc::v1::SearchArea::Mode>(7));
+  ExpectInvalid(o, {"area.mode = 7"});
+
+  LocateOptions poly;
+  for (auto [lat, lng] : {std::pair{10.0, 170.0}, {10.0, -170.0}, {-10.0, -170.0}}) {
+    auto* v = poly.mutable_area()->mutable_polygon()->add_vertices();
+    v->set_latitude(lat);
+    v->set_longitude(lng);
+  }
+  p = Map(poly);
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->area.polygon.size(), 3u);
+  EXPECT_EQ(p->area.polygon[1].lon, -170);
+  poly.mutable_area()->set_mode(geoloc::v1::SearchArea::SOFT);
+  ExpectInvalid(poly, {"SOFT needs a circle"});
+  poly.mutable_area()->set_mode(geoloc::v1::SearchArea::HARD);
+  poly.mutable_area()->mutable_polygon()->mutable_vertices()->RemoveLast();
+  ExpectInvalid(poly, {"area.polygon has 2 vertices"});
+
+  LocateOptions cells;
+  cells.mutable_area()->mutable_cells();
+  ExpectInvalid(cells, {"area.cells has 0 tokens"});
+  cells.mutable_area()->mutable_cells()->add_tokens("89c25");
+  p = Map(cells);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->area.cell_tokens, std::vector<std::string>{"89c25"});
+
+  // No shape: no area, whatever the mode says.
+  LocateOptions none;
+  none.mutable_area()->set_mode(geoloc::v1::SearchArea::SOFT);
+  p = Map(none);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->area.empty());
 }
 
 }  // namespace

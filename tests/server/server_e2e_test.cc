@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -151,6 +152,51 @@ TEST_F(ServerE2ETest, ThumbnailsAskedOfABundleWithoutThemAreSimplyAbsent) {
   ASSERT_TRUE(response.ok()) << response.status();
   ASSERT_GT(response->neighbors_size(), 0);
   for (const v1::Neighbor& n : response->neighbors()) EXPECT_TRUE(n.thumbnail_jpeg().empty());
+}
+
+// Search areas over gRPC: a hard circle around another query's place retrieves only photos
+// inside it; an area without photos is FAILED_PRECONDITION, a self-intersecting polygon and a
+// radius of 0 are INVALID_ARGUMENT naming the field; none of them is a global answer.
+TEST_F(ServerE2ETest, LocateHonoursASearchArea) {
+  ASSERT_GE(queries_->size(), 2u);
+  const QueryImage& q = (*queries_)[0];
+  const QueryImage& other = (*queries_)[1];
+  LocateRequest request = Request(q);
+  request.mutable_options()->set_return_neighbors(true);
+  v1::SearchArea::Circle* circle = request.mutable_options()->mutable_area()->mutable_circle();
+  circle->mutable_center()->set_latitude(other.lat);
+  circle->mutable_center()->set_longitude(other.lon);
+  circle->set_radius_km(5);
+  auto inside = client_->Locate(request);
+  ASSERT_TRUE(inside.ok()) << inside.status();
+  ASSERT_GT(inside->neighbors_size(), 0);
+  for (const v1::Neighbor& nb : inside->neighbors()) {
+    EXPECT_LE(geo::HaversineKm({other.lat, other.lon}, {nb.location().latitude(),
+                                                        nb.location().longitude()}),
+              5.0);
+  }
+
+  circle->mutable_center()->set_latitude(-q.lat);  // the antipode: the world has no photo there
+  circle->mutable_center()->set_longitude(q.lon > 0 ? q.lon - 180 : q.lon + 180);
+  circle->set_radius_km(1);
+  auto empty = client_->Locate(request);
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kFailedPrecondition) << empty.status();
+  EXPECT_TRUE(absl::StrContains(empty.status().message(), "no database photo lies inside"));
+
+  circle->set_radius_km(0);
+  auto zero = client_->Locate(request);
+  EXPECT_EQ(zero.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(zero.status().message(), "area.circle.radius_km"));
+
+  v1::SearchArea::Polygon* bow_tie = request.mutable_options()->mutable_area()->mutable_polygon();
+  for (auto [lat, lng] : {std::pair{0.0, 0.0}, {1.0, 1.0}, {0.0, 1.0}, {1.0, 0.0}}) {
+    v1::LatLng* v = bow_tie->add_vertices();
+    v->set_latitude(lat);
+    v->set_longitude(lng);
+  }
+  auto crossing = client_->Locate(request);
+  EXPECT_EQ(crossing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(crossing.status().message(), "area.polygon")) << crossing.status();
 }
 
 TEST_F(ServerE2ETest, ConcurrentRequestsShareBatchesAndEachGetsItsOwnAnswer) {

@@ -9,6 +9,7 @@
 //   geoloc-eval coverage --model M.pt --bundle B --retrieval test.retrieval --json
 //   geoloc-eval quant-check --model M-int8.pt --bundle B-int8 --reference_model M.pt
 //       --reference_bundle B --csv world/val.csv          (or --retrieval/--reference_retrieval)
+//   geoloc-eval areas --model M.pt --bundle B --retrieval test.retrieval --area_radii_km 10,50
 //
 // `retrieve` decodes, encodes and searches every query once and stores the result; `run` and
 // `tune` take either such a file or a model, bundle and query list. `run` prints, for every
@@ -26,6 +27,9 @@
 // the int8 accuracy guard (tools/eval/quant_check.h, docs/MODEL.md "The accuracy guard"): the
 // quantized model on its own bundle against its fp32 original on the original's bundle, one
 // validation split; it refuses (exit 1) past the tolerance unless --accept_quantization_loss.
+// `areas` measures search areas around the truth (a disc displaced by a random offset within it,
+// seeded by --area_seed): accuracy at 1 and 25 km and the median error with no area, the disc's
+// centre alone, the disc as a hard filter and as a soft prior (tools/eval/area_eval.h).
 // Exit status: 0 ok, 1 evaluation failed or quantized model refused, 2 usage error.
 #include <cmath>
 #include <cstdio>
@@ -46,6 +50,7 @@
 #include "core/common/file_util.h"
 #include "core/common/json_proto.h"
 #include "core/common/logging.h"
+#include "core/common/option_range.h"
 #include "core/common/status_macros.h"
 #include "core/engine/bundle_classifier.h"
 #include "core/engine/locator.h"
@@ -54,6 +59,7 @@
 #include "core/model/cell_head_info.h"
 #include "core/model/encoder.h"
 #include "core/model/model_info.h"
+#include "tools/eval/area_eval.h"
 #include "tools/eval/calibration_eval.h"
 #include "tools/eval/eval_files.h"
 #include "tools/eval/evaluation.h"
@@ -128,6 +134,9 @@ ABSL_FLAG(int32_t, tune_threads, 0, "tune: threads evaluating configurations (0:
 ABSL_FLAG(bool, json, false, "print one JSON object instead of tables");
 ABSL_FLAG(bool, progress, true, "progress with rate and ETA on stderr (retrieval, tuning)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::vector<std::string>, area_radii_km, std::vector<std::string>({"10", "50"}),
+          "areas: radii of the prior discs, km");
+ABSL_FLAG(uint64_t, area_seed, 1, "areas: seed of the discs' random offsets");
 
 namespace geoloc::eval {
 namespace {
@@ -776,6 +785,43 @@ int QuantCheckCommand(const std::vector<geo::EstimatorKind>& kinds) {
   return 1;
 }
 
+int AreasCommand(const std::vector<geo::EstimatorKind>& kinds) {
+  const std::string path = absl::GetFlag(FLAGS_retrieval);
+  if (path.empty()) return Fail(absl::InvalidArgumentError("areas: --retrieval is required"));
+  std::vector<double> radii;
+  for (const std::string& text : absl::GetFlag(FLAGS_area_radii_km)) {
+    double r = 0;
+    if (!absl::SimpleAtod(text, &r) || !InRange(geo::kAreaRadiusKmRange, r)) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "--area_radii_km: '", text, "' is not a radius (", DescribeRange(geo::kAreaRadiusKmRange),
+          ")")));
+    }
+    radii.push_back(r);
+  }
+  absl::StatusOr<std::vector<engine::LocateParams>> configs = ServedConfigs(kinds);
+  if (!configs.ok()) return Fail(configs.status());
+  absl::StatusOr<RetrievalRun> run = LoadRetrieval(path);
+  if (!run.ok()) return Fail(run.status());
+  absl::StatusOr<Stack> stack = LoadStack();
+  if (!stack.ok()) return Fail(stack.status());
+  for (const engine::LocateParams& params : *configs) {
+    absl::StatusOr<std::vector<AreaRow>> rows =
+        EvaluateAreas(*stack->locator, *run, params, radii, absl::GetFlag(FLAGS_area_seed),
+                      absl::GetFlag(FLAGS_progress));
+    if (!rows.ok()) return Fail(rows.status());
+    absl::PrintF("%s, k %d, on %s (seed %d)\n", geo::EstimatorName(params.estimator.kind),
+                 params.k, run->source, absl::GetFlag(FLAGS_area_seed));
+    absl::PrintF("| prior disc | mode | queries | no answer | acc@1km | acc@25km | median km |\n"
+                 "| --- | --- | --- | --- | --- | --- | --- |\n");
+    for (const AreaRow& r : *rows) {
+      absl::PrintF("| %s | %s | %d | %d | %.3f | %.3f | %.2f |\n",
+                   r.radius_km > 0 ? absl::StrCat(r.radius_km, " km") : "-", r.mode, r.queries,
+                   r.no_answer, r.accuracy_1km, r.accuracy_25km, r.median_error_km);
+    }
+  }
+  return 0;
+}
+
 int Main(const std::string& command) {
   auto thresholds = ParseThresholds(absl::GetFlag(FLAGS_thresholds_km));
   if (!thresholds.ok()) return Fail(thresholds.status());
@@ -791,6 +837,7 @@ int Main(const std::string& command) {
   if (command == "calibrate") return CalibrateCommand(*kinds);
   if (command == "coverage") return CoverageCommand(*kinds);
   if (command == "quant-check") return QuantCheckCommand(*kinds);
+  if (command == "areas") return AreasCommand(*kinds);
   return Tune(*thresholds, *kinds);
 }
 
@@ -809,15 +856,17 @@ int main(int argc, char** argv) {
       "--calibration_retrieval CALIB [--estimators E --k K ...]\n"
       "  geoloc-eval coverage --model M.pt --bundle DIR --retrieval TEST [--estimators E ...]\n"
       "  geoloc-eval quant-check --model INT8.pt --bundle DIR --reference_model FP32.pt "
-      "--reference_bundle DIR (--csv VAL | ...) [--max_drop_points P]");
+      "--reference_bundle DIR (--csv VAL | ...) [--max_drop_points P]\n"
+      "  geoloc-eval areas --model M.pt --bundle DIR --retrieval TEST [--area_radii_km 10,50 "
+      "--area_seed 1 --estimators E ...]");
   auto level = geoloc::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return geoloc::eval::Fail(level.status());
   geoloc::SetMinLogLevel(*level);
   const std::string command = args.size() == 2 ? args[1] : "";
   if (command != "run" && command != "tune" && command != "retrieve" && command != "calibrate" &&
-      command != "coverage" && command != "quant-check") {
+      command != "coverage" && command != "quant-check" && command != "areas") {
     std::fprintf(stderr,
-                 "usage: geoloc-eval retrieve|run|tune|calibrate|coverage|quant-check "
+                 "usage: geoloc-eval retrieve|run|tune|calibrate|coverage|quant-check|areas "
                  "(see --help)\n");
     return 2;
   }
