@@ -66,7 +66,7 @@ common flags:
 locate options:
   --k N  --estimator NAME (geoloc --helpfull lists them)  --bandwidth_km X  --weight_exponent M
   --area_circle LAT,LNG,KM | --area_polygon 'LAT,LNG;LAT,LNG;...' | --area_cells TOKEN,...
-  --area_mode hard|soft  (search only inside the area, or use it as a prior; docs/API.md)
+  --area_mode hard|soft  (search only inside the area, or use it as a prior; docs/SERVER.md)
   --sigma_deg S  --merge_radius_km X  --peaks N  --levels 10,13  --cells_per_level N
   --classifier_cells N  --neighbors
   --pidf_lo F.xml [--pidf_lo_level 0.9] [--pidf_lo_entity URI]   (one image; CAD systems)
