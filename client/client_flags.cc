@@ -48,7 +48,7 @@ ABSL_FLAG(uint32_t, cells_per_level, 0, "Cells per level to return (0: server de
 ABSL_FLAG(uint32_t, classifier_cells, 0, "Classifier cells to return (0: server default)");
 ABSL_FLAG(bool, neighbors, false, "Return and print the retrieved neighbours");
 ABSL_FLAG(std::string, area_circle, "",
-          "Search area: a circle 'lat,lng,radius_km' (docs/SERVER.md, "Search areas")");
+          "Search area: a circle 'lat,lng,radius_km' (docs/SERVER.md, Search areas)");
 ABSL_FLAG(std::string, area_polygon, "",
           "Search area: a polygon 'lat,lng;lat,lng;lat,lng;...' (at least 3 vertices, not closed, "
           "either orientation: the smaller region is meant)");
