@@ -11,7 +11,9 @@
 #include "core/common/mutex.h"
 #include "core/common/sha256.h"
 #include "core/common/status_macros.h"
+#include "core/engine/incident.h"
 #include "server/call_support.h"
+#include "server/incident_mapping.h"
 #include "server/request_options.h"
 #include "server/response_mapping.h"
 
@@ -20,6 +22,8 @@ namespace {
 
 using geoloc::v1::ExplainRequest;
 using geoloc::v1::ExplainResponse;
+using geoloc::v1::LocateIncidentRequest;
+using geoloc::v1::LocateIncidentResponse;
 using geoloc::v1::LocateRequest;
 using geoloc::v1::LocateResponse;
 using geoloc::v1::LocateStreamRequest;
@@ -218,6 +222,133 @@ class ExplainReactor : public UnaryCall<ExplainResponse> {
 
 };
 
+// Submits every photo of an incident to the pipeline (they batch like any Locate), then combines
+// their answers on the thread that finishes the last one. All answers must come from one
+// snapshot: a swap in the middle gives UNAVAILABLE (retry), never a mixed answer.
+class LocateIncidentReactor : public UnaryCall<LocateIncidentResponse> {
+ public:
+  LocateIncidentReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
+                        const LocateIncidentRequest* request, LocateIncidentResponse* response)
+      : UnaryCall(service, *ctx, "LocateIncident", response), request_(request) {
+    const int n = request->images_size();
+    if (AuditRecord* audit = record_.audit()) {
+      audit->options = request->options();
+      for (const std::string& image : request->images()) {
+        audit->image_sha256.push_back(Sha256Hex(image));
+        if (service->audit_log()->store_images() && !image.empty()) {
+          audit->images_to_store.push_back(image);
+        }
+      }
+    }
+    absl::Status st = Authorize(*ctx, *service->auth().client(),
+                                record_.audit() != nullptr ? &record_.audit()->caller : nullptr);
+    absl::StatusOr<engine::LocateParams> params =
+        st.ok() ? ToLocateParams(request->options(), service->config().defaults,
+                                 service->config().max_k)
+                : absl::StatusOr<engine::LocateParams>(st);
+    if (params.ok() && (n < 1 || n > engine::kMaxIncidentPhotos)) {
+      params = absl::InvalidArgumentError(absl::StrCat(
+          "an incident holds 1 to ", engine::kMaxIncidentPhotos, " photos, got ", n));
+    }
+    for (int i = 0; params.ok() && i < n; ++i) {
+      if (absl::Status bad = CheckImage(request->images(i)); !bad.ok()) {
+        params = absl::InvalidArgumentError(absl::StrCat("photo ", i, ": ", bad.message()));
+      }
+    }
+    if (params.ok() && params->estimator.kind != geo::EstimatorKind::kSphericalKde) {
+      params = absl::InvalidArgumentError(
+          "an incident pools the photos' densities: use the spherical KDE estimator");
+    }
+    if (!params.ok()) {
+      Reply(params.status());
+      return;
+    }
+    params_ = *params;
+    results_.resize(n);
+    times_.resize(n);
+    snapshots_.resize(n);
+    remaining_ = n;
+    for (int i = 0; i < n; ++i) {
+      EngineLocatePipeline::Job job;
+      job.image = request->images(i);
+      job.params = params_;
+      job.deadline = CallDeadline(*ctx);
+      job.cancelled = [this] { return cancelled_.load(); };
+      job.done = [this, i](absl::StatusOr<engine::LocateResult> result,
+                           std::shared_ptr<const engine::Locator> snapshot,
+                           const StageTimes& times) {
+        bool last = false;
+        {
+          MutexLock lock(&mu_);
+          if (result.ok()) {
+            results_[i] = *std::move(result);
+          } else if (first_error_.ok()) {
+            first_error_ = absl::Status(result.status().code(),
+                                        absl::StrCat("photo ", i, ": ", result.status().message()));
+          }
+          times_[i] = times;
+          snapshots_[i] = std::move(snapshot);
+          last = --remaining_ == 0;
+        }
+        if (last) Combine();
+      };
+      service->pipeline()->Submit(std::move(job));
+    }
+  }
+
+ private:
+  // Runs once, after every photo's done: takes the answers out, then combines without the lock.
+  void Combine() {
+    absl::Status st;
+    std::vector<engine::LocateResult> results;
+    std::vector<StageTimes> times;
+    std::vector<std::shared_ptr<const engine::Locator>> snapshots;
+    {
+      MutexLock lock(&mu_);
+      st = first_error_;
+      results.swap(results_);
+      times.swap(times_);
+      snapshots.swap(snapshots_);
+    }
+    if (!st.ok()) {
+      Reply(st);
+      return;
+    }
+    const std::shared_ptr<const engine::Locator> snapshot = snapshots.front();
+    for (const auto& s : snapshots) {
+      if (s != snapshot) {
+        Reply(absl::UnavailableError(
+            "the index bundle was swapped while the incident was located; retry"));
+        return;
+      }
+    }
+    absl::StatusOr<engine::IncidentResult> incident =
+        snapshot->CombineIncident(results, params_, engine::IncidentOptions{});
+    if (incident.ok()) {
+      ToLocateIncidentResponse(*incident, results, times, params_, *request_, *snapshot,
+                               MsSince(record_.start()), response_);
+      if (AuditRecord* audit = record_.audit()) {
+        audit->SetAnswer(response_->combined());
+        for (size_t i = 0; i < incident->photos.size(); ++i) {
+          if (incident->photos[i].dissents) {
+            audit->answer->dissenting_photos.push_back(static_cast<int>(i));
+          }
+        }
+      }
+    }
+    Reply(incident.status());
+  }
+
+  const LocateIncidentRequest* const request_;
+  engine::LocateParams params_;
+  Mutex mu_;
+  std::vector<engine::LocateResult> results_ ABSL_GUARDED_BY(mu_);
+  std::vector<StageTimes> times_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<const engine::Locator>> snapshots_ ABSL_GUARDED_BY(mu_);
+  int remaining_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
+};
+
 // Reads items, feeds them to the pipeline with bounded concurrency and writes answers as they
 // complete (out of order). Finishes once the client has half-closed and every item is answered.
 class LocateStreamReactor
@@ -413,6 +544,12 @@ grpc::ServerUnaryReactor* GeolocatorService::Explain(grpc::CallbackServerContext
                                                      const ExplainRequest* request,
                                                      ExplainResponse* response) {
   return new ExplainReactor(this, ctx, request, response);
+}
+
+grpc::ServerUnaryReactor* GeolocatorService::LocateIncident(
+    grpc::CallbackServerContext* ctx, const LocateIncidentRequest* request,
+    LocateIncidentResponse* response) {
+  return new LocateIncidentReactor(this, ctx, request, response);
 }
 
 grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse>*

@@ -1,4 +1,5 @@
-// The geoloc.v1.Geolocator service (gRPC callback API): Locate, Explain and LocateStream.
+// The geoloc.v1.Geolocator service (gRPC callback API): Locate, Explain, LocateStream and
+// LocateIncident (its photos go through the same pipeline, then engine::CombineIncident).
 //
 //   GeolocatorService service(config, &pipeline, &explainer, &auth, &metrics, audit_log);
 //   builder.RegisterService(&service);
@@ -14,7 +15,7 @@
 // More than max_stream_images items end the stream with RESOURCE_EXHAUSTED.
 //
 // Audit (audit_log.h, when `audit_log` is not null): one line per call (Locate, Explain,
-// LocateStream) when it replies, plus one per stream item ("LocateStream/item") when answered.
+// LocateStream, LocateIncident with every photo's hash) when it replies, plus one per stream item ("LocateStream/item") when answered.
 //
 // Thread-safe; the referenced objects must outlive the service (and the gRPC server).
 #ifndef GEOLOC_SERVER_GEOLOCATOR_SERVICE_H_
@@ -48,6 +49,9 @@ class GeolocatorService final : public geoloc::v1::Geolocator::CallbackService {
                                     geoloc::v1::ExplainResponse* response) override;
   grpc::ServerBidiReactor<geoloc::v1::LocateStreamRequest, geoloc::v1::LocateStreamResponse>*
   LocateStream(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* LocateIncident(grpc::CallbackServerContext* ctx,
+                                           const geoloc::v1::LocateIncidentRequest* request,
+                                           geoloc::v1::LocateIncidentResponse* response) override;
 
   const ServerConfig& config() const { return config_; }
   EngineLocatePipeline* pipeline() const { return pipeline_; }

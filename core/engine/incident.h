@@ -43,9 +43,12 @@ inline constexpr int kMaxIncidentPhotos = 16;
 struct IncidentOptions {
   // eps above: the probability that a photo does not show the incident's place.
   double outlier_probability = 0.05;
-  // A photo dissents when less than this share of its own neighbour weight lies in the basin of
-  // the answer's best peak (and the incident has at least two photos).
-  double dissent_support = 0.05;
+  // A photo dissents when the share of its own neighbour weight in the basin of the answer's
+  // best peak is below this fraction of that peak's mass in the combined answer (and the
+  // incident has at least two photos): it gives the answer's place much less weight than the
+  // incident does. Relative, so that a photo with diffuse evidence (every peak small) is not
+  // called a dissent merely for being diffuse; copies of one photo never dissent.
+  double dissent_ratio = 0.1;
 };
 
 // Locator::CombineIncident's answer.
@@ -58,7 +61,8 @@ struct IncidentResult {
     // The photo's share of its own neighbour weight in the basin of each of combined.peaks.
     std::vector<double> peak_support;
     double best_support = 0;  // the same for the peak of combined.best
-    bool dissents = false;    // best_support < options.dissent_support, with >= 2 photos
+    // best_support < options.dissent_ratio x the best peak's combined mass, with >= 2 photos
+    bool dissents = false;
   };
   std::vector<Photo> photos;
   double effective_photos = 0;  // sum of the exponents

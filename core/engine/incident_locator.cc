@@ -19,8 +19,8 @@ absl::StatusOr<IncidentResult> Locator::CombineIncident(absl::Span<const LocateR
     return absl::InvalidArgumentError(
         "an incident pools the photos' densities: use the spherical KDE estimator");
   }
-  if (!(options.dissent_support >= 0 && options.dissent_support <= 1)) {
-    return absl::InvalidArgumentError("dissent_support must be in [0, 1]");
+  if (!(options.dissent_ratio >= 0 && options.dissent_ratio <= 1)) {
+    return absl::InvalidArgumentError("dissent_ratio must be in [0, 1]");
   }
   GEOLOC_ASSIGN_OR_RETURN(PooledEvidence pooled,
                           PoolIncidentEvidence(photos, params.estimator.bandwidth_km, options));
@@ -74,7 +74,8 @@ absl::StatusOr<IncidentResult> Locator::CombineIncident(absl::Span<const LocateR
     photo.exponent = pooled.photo_exponents[i];
     photo.peak_support = support[i];
     photo.best_support = support[i].empty() ? 0 : support[i][best_peak];
-    photo.dissents = photos.size() >= 2 && photo.best_support < options.dissent_support;
+    photo.dissents = photos.size() >= 2 &&
+                     photo.best_support < options.dissent_ratio * result.peaks[best_peak].mass;
     out.effective_photos += photo.exponent;
   }
   return out;
