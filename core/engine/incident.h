@@ -37,9 +37,6 @@
 
 namespace geoloc::engine {
 
-// The most photos one incident may hold (the cost is O(n^2 k) kernel sums).
-inline constexpr int kMaxIncidentPhotos = 16;
-
 struct IncidentOptions {
   // eps above: the probability that a photo does not show the incident's place.
   double outlier_probability = 0.05;
