@@ -99,7 +99,8 @@ absl::StatusOr<PooledEvidence> PoolIncidentEvidence(absl::Span<const LocateResul
       }
       shared += std::min(1.0, r);
     }
-    out.photo_exponents[i] = 1.0 / shared;
+    out.photo_exponents[i] =
+        options.pooling == IncidentPooling::kGeometricMean ? 1.0 / n : 1.0 / shared;
   }
   double exponent_sum = 0;
   for (double a : out.photo_exponents) exponent_sum += a;
@@ -167,6 +168,22 @@ std::vector<std::vector<double>> PeakSupport(const PooledEvidence& pooled,
     }
   }
   return support;
+}
+
+std::vector<bool> Dissents(absl::Span<const double> best_support, double ratio) {
+  const size_t n = best_support.size();
+  std::vector<bool> out(n, false);
+  for (size_t i = 0; n >= 2 && i < n; ++i) {
+    std::vector<double> others;
+    for (size_t j = 0; j < n; ++j) {
+      if (j != i) others.push_back(best_support[j]);
+    }
+    std::sort(others.begin(), others.end());
+    const size_t m = others.size();
+    const double median = m % 2 ? others[m / 2] : (others[m / 2 - 1] + others[m / 2]) / 2;
+    out[i] = best_support[i] < ratio * median;
+  }
+  return out;
 }
 
 }  // namespace geoloc::engine

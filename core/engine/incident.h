@@ -12,7 +12,10 @@
 //                        so it can lower a place's score by a bounded factor but never veto it
 //   redundancy           r_ij = sum over database rows u of min(w_i(u), w_j(u)), in [0, 1]: the
 //                        share of evidence photos i and j have in common (1 for identical photos)
-//   exponent             a_i = 1 / sum_j r_ij   (r_ii = 1): n copies of one photo get 1/n each
+//   exponent             kGeometricMean (the default): a_i = 1 / n
+//                        kSharedEvidence: a_i = 1 / sum_j r_ij  (r_ii = 1): n copies of one
+//                        photo get 1/n each, photos sharing nothing 1 each
+//                        (docs/INCIDENTS.md: measured, the second is overconfident)
 //   pooled density       q(x) proportional to prod_i p'_i(x)^a_i
 // q is represented on the union of every photo's neighbours (a database row retrieved by several
 // photos appears once): each row u gets the mixture weight m(u) = sum_i a_i w_i(u) / sum_i a_i
@@ -22,7 +25,8 @@
 //   n identical photos                 exactly one photo's weights (a_i = 1/n): no more confident
 //   one photo                          its own weights, times (1 - eps) + eps / (A p(y)), which
 //                                      is constant to 1e-6 wherever a neighbour lies
-//   photos agreeing, little shared     the product sharpens: places all support gain
+//   photos agreeing                    places all support gain; with kSharedEvidence and little
+//                                      shared, the product also sharpens
 //   one photo elsewhere (a dissent)    its places get eps-small weight; it is reported, not hidden
 //
 // Pure functions; thread-safe.
@@ -37,14 +41,26 @@
 
 namespace geoloc::engine {
 
+// How the exponents a_i are set (the rest of the rule is the same).
+enum class IncidentPooling {
+  // a_i = 1 / sum_j r_ij: evidence the photos share counts once, evidence they do not share
+  // multiplies (photos that retrieve different database photos count as independent).
+  kSharedEvidence,
+  // a_i = 1 / n: a geometric mean of the photos' densities (a log-linear pool whose weights sum
+  // to 1). Places every photo supports win, but the answer is never sharper than an average
+  // photo's: photos of one place are not independent witnesses (they fail together).
+  kGeometricMean,
+};
+
 struct IncidentOptions {
+  IncidentPooling pooling = IncidentPooling::kGeometricMean;
   // eps above: the probability that a photo does not show the incident's place.
   double outlier_probability = 0.05;
   // A photo dissents when the share of its own neighbour weight in the basin of the answer's
-  // best peak is below this fraction of that peak's mass in the combined answer (and the
-  // incident has at least two photos): it gives the answer's place much less weight than the
-  // incident does. Relative, so that a photo with diffuse evidence (every peak small) is not
-  // called a dissent merely for being diffuse; copies of one photo never dissent.
+  // best peak is below this fraction of the other photos' median share (and the incident has at
+  // least two photos): it gives the answer's place much less weight than the others do.
+  // Relative, so that photos with diffuse evidence (every share small) are not all called
+  // dissents for being diffuse; copies of one photo never dissent.
   double dissent_ratio = 0.1;
 };
 
@@ -58,7 +74,7 @@ struct IncidentResult {
     // The photo's share of its own neighbour weight in the basin of each of combined.peaks.
     std::vector<double> peak_support;
     double best_support = 0;  // the same for the peak of combined.best
-    // best_support < options.dissent_ratio x the best peak's combined mass, with >= 2 photos
+    // best_support < options.dissent_ratio x the other photos' median best_support (>= 2 photos)
     bool dissents = false;
   };
   std::vector<Photo> photos;
@@ -90,6 +106,10 @@ absl::StatusOr<PooledEvidence> PoolIncidentEvidence(absl::Span<const LocateResul
 std::vector<std::vector<double>> PeakSupport(const PooledEvidence& pooled,
                                              absl::Span<const LocateResult> photos,
                                              absl::Span<const geo::Peak> peaks);
+
+// Which photos dissent, from each photo's share of its weight in the best peak's basin: those
+// below `ratio` times the other photos' median share. None with fewer than two photos.
+std::vector<bool> Dissents(absl::Span<const double> best_support, double ratio);
 
 }  // namespace geoloc::engine
 

@@ -1,5 +1,6 @@
 // Locator::CombineIncident: pooled evidence (incident.h) -> one answer, the way Finish turns one
 // photo's neighbours into one.
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,8 @@ absl::StatusOr<IncidentResult> Locator::CombineIncident(absl::Span<const LocateR
   GEOLOC_ASSIGN_OR_RETURN(std::vector<geo::Peak> peaks,
                           geo::FindSphericalKdePeaks(positions, pooled.weights, params.estimator));
   if (peaks.empty()) return absl::InternalError("the pooled density has no peak");
+  // The pooled weights sum to 1 only up to rounding; a one-peak answer must not say 1 + 2e-16.
+  for (geo::Peak& p : peaks) p.mass = std::clamp(p.mass, 0.0, 1.0);
 
   IncidentResult out;
   LocateResult& result = out.combined;
@@ -74,10 +77,12 @@ absl::StatusOr<IncidentResult> Locator::CombineIncident(absl::Span<const LocateR
     photo.exponent = pooled.photo_exponents[i];
     photo.peak_support = support[i];
     photo.best_support = support[i].empty() ? 0 : support[i][best_peak];
-    photo.dissents = photos.size() >= 2 &&
-                     photo.best_support < options.dissent_ratio * result.peaks[best_peak].mass;
     out.effective_photos += photo.exponent;
   }
+  std::vector<double> best_support;
+  for (const IncidentResult::Photo& photo : out.photos) best_support.push_back(photo.best_support);
+  const std::vector<bool> dissents = Dissents(best_support, options.dissent_ratio);
+  for (size_t i = 0; i < out.photos.size(); ++i) out.photos[i].dissents = dissents[i];
   return out;
 }
 

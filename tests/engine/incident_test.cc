@@ -72,11 +72,16 @@ double MassNear(const PooledEvidence& pooled, double lat, double lon) {
   return mass;
 }
 
-TEST(IncidentTest, IdenticalPhotosPoolToExactlyOnePhoto) {
+TEST(IncidentTest, IdenticalPhotosPoolToExactlyOnePhotoWithEitherPooling) {
+  for (IncidentPooling pooling : {IncidentPooling::kGeometricMean,
+                                  IncidentPooling::kSharedEvidence}) {
+    SCOPED_TRACE(static_cast<int>(pooling));
+    IncidentOptions options;
+    options.pooling = pooling;
   // Ambiguous evidence: 60% in Lyon, 40% in Porto.
   const LocateResult photo =
       Photo(Join(Cluster(0, 45.76, 4.83, 6, 0.1), Cluster(100, 41.15, -8.61, 4, 0.1)));
-  auto one = PoolIncidentEvidence({photo}, kBandwidthKm, {});
+  auto one = PoolIncidentEvidence({photo}, kBandwidthKm, options);
   ASSERT_TRUE(one.ok()) << one.status();
   EXPECT_DOUBLE_EQ(one->photo_exponents[0], 1.0);
   // One photo keeps its own weights (the outlier floor is a constant factor at its neighbours).
@@ -85,7 +90,7 @@ TEST(IncidentTest, IdenticalPhotosPoolToExactlyOnePhoto) {
   }
   for (int copies : {2, 4, 8}) {
     const std::vector<LocateResult> same(copies, photo);
-    auto pooled = PoolIncidentEvidence(same, kBandwidthKm, {});
+    auto pooled = PoolIncidentEvidence(same, kBandwidthKm, options);
     ASSERT_TRUE(pooled.ok()) << pooled.status();
     ASSERT_EQ(pooled->neighbors.size(), photo.neighbors.size());  // rows de-duplicated
     for (double a : pooled->photo_exponents) EXPECT_NEAR(a, 1.0 / copies, 1e-12);
@@ -100,6 +105,7 @@ TEST(IncidentTest, IdenticalPhotosPoolToExactlyOnePhoto) {
       EXPECT_NEAR(a[p].density, b[p].density, 1e-9 * a[p].density);
     }
   }
+  }
 }
 
 TEST(IncidentTest, IndependentPhotosThatAgreeSharpenTheAnswer) {
@@ -108,13 +114,23 @@ TEST(IncidentTest, IndependentPhotosThatAgreeSharpenTheAnswer) {
       Photo(Join(Cluster(0, 45.76, 4.83, 5, 0.1), Cluster(100, 41.15, -8.61, 5, 0.1)));
   const LocateResult b =
       Photo(Join(Cluster(200, 45.7605, 4.8305, 5, 0.1), Cluster(300, 52.37, 4.90, 5, 0.1)));
-  auto pooled = PoolIncidentEvidence({a, b}, kBandwidthKm, {});
+  IncidentOptions shared;
+  shared.pooling = IncidentPooling::kSharedEvidence;
+  auto pooled = PoolIncidentEvidence({a, b}, kBandwidthKm, shared);
   ASSERT_TRUE(pooled.ok()) << pooled.status();
   EXPECT_DOUBLE_EQ(pooled->photo_exponents[0], 1.0);  // they share no row: independent
   EXPECT_DOUBLE_EQ(pooled->photo_exponents[1], 1.0);
   EXPECT_GT(MassNear(*pooled, 45.76, 4.83), 0.99);
   EXPECT_LT(MassNear(*pooled, 41.15, -8.61), 0.005);
   EXPECT_LT(MassNear(*pooled, 52.37, 4.90), 0.005);
+  // The geometric mean (the default) also keeps only the place both support, with exponents
+  // summing to 1.
+  auto geometric = PoolIncidentEvidence({a, b}, kBandwidthKm, {});
+  ASSERT_TRUE(geometric.ok()) << geometric.status();
+  EXPECT_DOUBLE_EQ(geometric->photo_exponents[0], 0.5);
+  EXPECT_DOUBLE_EQ(geometric->photo_exponents[1], 0.5);
+  EXPECT_GT(MassNear(*geometric, 45.76, 4.83), 0.99);
+  EXPECT_LT(MassNear(*geometric, 41.15, -8.61), 0.005);
 }
 
 TEST(IncidentTest, PhotosSharingEvidenceCountOnlyOnceForWhatTheyShare) {
@@ -122,7 +138,9 @@ TEST(IncidentTest, PhotosSharingEvidenceCountOnlyOnceForWhatTheyShare) {
   LocateResult b = a;
   b.neighbors.resize(5);  // half of a's rows, renormalised
   b.weights.assign(5, 0.2);
-  auto pooled = PoolIncidentEvidence({a, b}, kBandwidthKm, {});
+  IncidentOptions shared;
+  shared.pooling = IncidentPooling::kSharedEvidence;
+  auto pooled = PoolIncidentEvidence({a, b}, kBandwidthKm, shared);
   ASSERT_TRUE(pooled.ok()) << pooled.status();
   // r_ab = sum_u min(w_a, w_b) = 5 * 0.1 = 0.5: each counts 1 / 1.5.
   EXPECT_NEAR(pooled->photo_exponents[0], 1 / 1.5, 1e-12);
@@ -145,6 +163,18 @@ TEST(IncidentTest, ADissentingPhotoIsOutweighedAndReported) {
   double elsewhere = 0;
   for (size_t p = 1; p < peaks.size(); ++p) elsewhere += support[3][p];
   EXPECT_NEAR(elsewhere, 1.0, 1e-12);
+}
+
+TEST(IncidentTest, APhotoDissentsWhenItGivesTheAnswerMuchLessThanTheOthersDo) {
+  // Three photos give the answer's peak 0.4-0.6 of their weight, one gives it 0.01.
+  EXPECT_EQ(Dissents({0.5, 0.4, 0.01, 0.6}, 0.1), (std::vector<bool>{false, false, true, false}));
+  // Diffuse photos that all give it little: none dissents for being diffuse.
+  EXPECT_EQ(Dissents({0.03, 0.02, 0.04}, 0.1), (std::vector<bool>{false, false, false}));
+  // Copies never dissent; one photo never does.
+  EXPECT_EQ(Dissents({0.2, 0.2}, 0.1), (std::vector<bool>{false, false}));
+  EXPECT_EQ(Dissents({0.0}, 0.1), (std::vector<bool>{false}));
+  // Two photos that disagree: the one that does not support the answer.
+  EXPECT_EQ(Dissents({0.7, 0.0}, 0.1), (std::vector<bool>{false, true}));
 }
 
 TEST(IncidentTest, BadInputIsRefused) {
