@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "client/client_flags.h"
 #include "client/exit_codes.h"
 #include "client/geojson.h"
@@ -198,6 +199,46 @@ int RunLocate(Client& client, const std::vector<std::string>& images, const Comm
     }
   }
   return exit_code;
+}
+
+int RunLocateIncident(Client& client, const std::vector<std::string>& images,
+                      const CommandOptions& options, std::ostream& out, std::ostream& err) {
+  v1::LocateIncidentRequest request;
+  for (const std::string& path : images) {
+    absl::StatusOr<std::string> bytes = ReadImageFile(path);
+    if (!bytes.ok()) {
+      ReportIoError(err, absl::StrCat("cannot read image ", path), bytes.status());
+      return kExitIoError;
+    }
+    request.add_images(*std::move(bytes));
+  }
+  *request.mutable_options() = LocateOptionsFor(options);
+  absl::StatusOr<v1::LocateIncidentResponse> response = client.LocateIncident(request, options.call);
+  if (!response.ok()) {
+    ReportRpcError(err, "LocateIncident", response.status(), client, Credentials::kToken);
+    return kExitRpcError;
+  }
+  if (options.json) return PrintJsonLine(*response, out, err) ? kExitOk : kExitRpcError;
+  out << FormatLocate(absl::StrCat("incident of ", images.size(), " photos"),
+                      response->combined(), options.locate.return_neighbors());
+  out << absl::StrFormat("counts as %.2f independent photo(s)\n", response->effective_photos());
+  for (const v1::IncidentPhoto& photo : response->photos()) {
+    std::string support;
+    for (int p = 0; p < photo.peak_support_size(); ++p) {
+      absl::StrAppendFormat(&support, "%s%.2f", p ? " " : "", photo.peak_support(p));
+    }
+    out << absl::StrFormat("  %s: weight %.2f, share in the best peak %.2f, per peak [%s]%s\n",
+                           images[photo.index()], photo.exponent(), photo.best_support(), support,
+                           photo.dissents() ? "  DISAGREES: its evidence points elsewhere" : "");
+  }
+  if (!options.geojson_path.empty()) {
+    GeoJsonBuilder map;
+    map.AddLocateResponse("incident", response->combined());
+    const int code = WriteGeoJson(map, options.geojson_path, err);
+    if (code != kExitOk) return code;
+    out << "map written to " << options.geojson_path << "\n";
+  }
+  return kExitOk;
 }
 
 int RunExplain(Client& client, const std::string& image, const CommandOptions& options,

@@ -60,6 +60,12 @@ struct CommandOptions {
 int RunLocate(Client& client, const std::vector<std::string>& images, const CommandOptions& options,
               std::ostream& out, std::ostream& err);
 
+// Locates the images as one incident (several photos of one place): the combined answer, then
+// each photo's weight, support of each peak and whether it disagrees. Exit code: 3 when an image
+// cannot be read (nothing is sent), 1 when the call fails.
+int RunLocateIncident(Client& client, const std::vector<std::string>& images,
+                      const CommandOptions& options, std::ostream& out, std::ostream& err);
+
 // Explains one image, writes the overlay PNG to options.out_path, prints target and score.
 int RunExplain(Client& client, const std::string& image, const CommandOptions& options,
                std::ostream& out, std::ostream& err);

@@ -198,6 +198,16 @@ absl::StatusOr<v1::ExplainResponse> Client::Explain(const v1::ExplainRequest& re
   return response;
 }
 
+absl::StatusOr<v1::LocateIncidentResponse> Client::LocateIncident(
+    const v1::LocateIncidentRequest& request, const CallOptions& call) {
+  grpc::ClientContext context;
+  PrepareContext(&context, EffectiveDeadline(call), call.wait_for_ready, options_.token);
+  v1::LocateIncidentResponse response;
+  GEOLOC_RETURN_IF_ERROR(
+      FromGrpcStatus(geolocator_->LocateIncident(&context, request, &response)));
+  return response;
+}
+
 absl::StatusOr<v1::SwapIndexResponse> Client::SwapIndex(const v1::SwapIndexRequest& request,
                                                         const CallOptions& call) {
   grpc::ClientContext context;

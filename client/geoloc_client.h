@@ -133,6 +133,9 @@ class Client {
                                             const CallOptions& call = {});
   absl::StatusOr<v1::ExplainResponse> Explain(const v1::ExplainRequest& request,
                                               const CallOptions& call = {});
+  // Several photos of one place, one answer (docs/INCIDENTS.md).
+  absl::StatusOr<v1::LocateIncidentResponse> LocateIncident(
+      const v1::LocateIncidentRequest& request, const CallOptions& call = {});
 
   // Streams items through geoloc.v1.Geolocator.LocateStream and blocks until every item sent
   // has been answered or the stream fails.

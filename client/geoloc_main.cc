@@ -16,6 +16,7 @@
 #include "client/exit_codes.h"
 #include "client/geoloc_client.h"
 #include "core/common/command_line.h"
+#include "core/engine/locate_params.h"
 
 ABSL_FLAG(bool, json, false, "Machine output: each response as protobuf JSON, one object per line");
 ABSL_FLAG(std::string, geojson, "",
@@ -51,6 +52,7 @@ usage: geoloc COMMAND [ARGS] [FLAGS]
 
 commands:
   locate IMAGE...            ranked places, peaks, cells for each image
+  locate-incident IMAGE...   one answer for 1-16 photos of one place, and each photo's part
   explain IMAGE --out F.png  Grad-CAM overlay of what drove the answer
                              [--peak N | --neighbor ID | --cell TOKEN] [--map F.json]
   stream DIR                 every image in DIR through LocateStream
@@ -85,6 +87,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"locate", 1, -1, "IMAGE..."}, {"explain", 1, 1, "IMAGE"},          {"stream", 1, 1, "DIR"},
     {"status", 0, 0, ""},          {"swap-index", 1, 1, "BUNDLE_PATH"}, {"health", 0, 0, ""},
+    {"locate-incident", 1, engine::kMaxIncidentPhotos, "IMAGE..."},
 };
 
 int UsageError(absl::string_view message) {
@@ -185,6 +188,9 @@ int Main(int original_argc, char** original_argv) {
   if (!client.ok()) return setup_error(client.status());
 
   if (name == "locate") return RunLocate(**client, operands, options, std::cout, std::cerr);
+  if (name == "locate-incident") {
+    return RunLocateIncident(**client, operands, options, std::cout, std::cerr);
+  }
   if (name == "explain") return RunExplain(**client, operands[0], options, std::cout, std::cerr);
   if (name == "stream") return RunStream(**client, operands[0], options, std::cout, std::cerr);
   if (name == "status") return RunStatus(**client, options, std::cout, std::cerr);

@@ -9,23 +9,26 @@
 namespace geoloc::server {
 
 IndexAdminService::IndexAdminService(const ServerConfig& config, SwapFn swap, StatusFn status,
-                                     const AuthState* auth, ServerMetrics* metrics)
+                                     const AuthState* auth, ServerMetrics* metrics,
+                                     AuditLog* audit_log)
     : config_(config),
       swap_(std::move(swap)),
       status_(std::move(status)),
       auth_(auth),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      audit_log_(audit_log) {}
 
 IndexAdminService::~IndexAdminService() = default;
 
-absl::Status IndexAdminService::AuthorizeAdmin(const grpc::CallbackServerContext& ctx) const {
+absl::Status IndexAdminService::AuthorizeAdmin(const grpc::CallbackServerContext& ctx,
+                                               std::string* caller) const {
   auto admin = auth_->admin();
   if (!admin->enabled() && auth_->client()->enabled()) {
     return absl::PermissionDeniedError(
         "the admin API is disabled: this server has client tokens but no admin token "
         "(--admin_token_file or $GEOLOC_ADMIN_TOKEN)");
   }
-  return Authorize(ctx, *admin);
+  return Authorize(ctx, *admin, caller);
 }
 
 grpc::ServerUnaryReactor* IndexAdminService::SwapIndex(
@@ -33,12 +36,21 @@ grpc::ServerUnaryReactor* IndexAdminService::SwapIndex(
     geoloc::v1::SwapIndexResponse* response) {
   auto* reactor = ctx->DefaultReactor();
   const absl::Time start = absl::Now();
-  auto reply = [this, reactor, start](const absl::Status& st) {
+  auto audit = std::make_shared<AuditRecord>(AuditRecord::Begin("SwapIndex", "grpc"));
+  audit->start = start;
+  audit->peer = ctx->peer();
+  audit->detail = request->bundle_path();
+  auto reply = [this, reactor, start, audit, response](const absl::Status& st) {
     metrics_->RecordRequest("SwapIndex", StatusCodeName(st.code()),
                             absl::ToDoubleSeconds(absl::Now() - start));
+    if (audit_log_ != nullptr) {
+      if (st.ok()) audit->bundle_version = response->bundle_version();
+      audit->Finish(st);
+      audit_log_->Record(std::move(*audit));
+    }
     reactor->Finish(ToGrpcStatus(st));
   };
-  if (absl::Status st = AuthorizeAdmin(*ctx); !st.ok()) {
+  if (absl::Status st = AuthorizeAdmin(*ctx, &audit->caller); !st.ok()) {
     reply(st);
     return reactor;
   }
@@ -64,10 +76,18 @@ grpc::ServerUnaryReactor* IndexAdminService::GetStatus(grpc::CallbackServerConte
                                                        geoloc::v1::GetStatusResponse* response) {
   auto* reactor = ctx->DefaultReactor();
   const absl::Time start = absl::Now();
-  absl::Status st = AuthorizeAdmin(*ctx);
+  AuditRecord audit = AuditRecord::Begin("GetStatus", "grpc");
+  audit.start = start;
+  audit.peer = ctx->peer();
+  absl::Status st = AuthorizeAdmin(*ctx, &audit.caller);
   if (st.ok()) status_(response);
   metrics_->RecordRequest("GetStatus", StatusCodeName(st.code()),
                           absl::ToDoubleSeconds(absl::Now() - start));
+  if (audit_log_ != nullptr) {
+    if (st.ok()) audit.bundle_version = response->bundle().version();
+    audit.Finish(st);
+    audit_log_->Record(std::move(audit));
+  }
   reactor->Finish(ToGrpcStatus(st));
   return reactor;
 }

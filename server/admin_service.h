@@ -1,6 +1,6 @@
 // The geoloc.v1.IndexAdmin service: SwapIndex and GetStatus, behind the admin token.
 //
-//   IndexAdminService admin(config, swap, status, &auth, &metrics);  // a SwapFn, a StatusFn
+//   IndexAdminService admin(config, swap, status, &auth, &metrics, audit_log);  // SwapFn, StatusFn
 //   builder.RegisterService(&admin);
 //
 // Access (case table):
@@ -9,7 +9,8 @@
 //                                                    than open on an otherwise protected server
 //   no tokens at all                              -> open (development; geolocd logs a warning)
 // SwapIndex paths go through ResolveBundlePath (bundle_path_policy.h) before anything is loaded.
-// The swap itself runs on the admin thread, never on a gRPC thread. Thread-safe.
+// The swap itself runs on the admin thread, never on a gRPC thread. Every call gets an audit line
+// when `audit_log` is not null (audit_log.h). Thread-safe.
 #ifndef GEOLOC_SERVER_ADMIN_SERVICE_H_
 #define GEOLOC_SERVER_ADMIN_SERVICE_H_
 
@@ -18,6 +19,7 @@
 
 #include "core/common/thread_pool.h"
 #include "geoloc/v1/geoloc.grpc.pb.h"
+#include "server/audit_log.h"
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
@@ -32,7 +34,7 @@ class IndexAdminService final : public geoloc::v1::IndexAdmin::CallbackService {
   using StatusFn = std::function<void(geoloc::v1::GetStatusResponse* response)>;
 
   IndexAdminService(const ServerConfig& config, SwapFn swap, StatusFn status,
-                    const AuthState* auth, ServerMetrics* metrics);
+                    const AuthState* auth, ServerMetrics* metrics, AuditLog* audit_log);
   ~IndexAdminService() override;
 
   grpc::ServerUnaryReactor* SwapIndex(grpc::CallbackServerContext* ctx,
@@ -43,13 +45,15 @@ class IndexAdminService final : public geoloc::v1::IndexAdmin::CallbackService {
                                       geoloc::v1::GetStatusResponse* response) override;
 
  private:
-  absl::Status AuthorizeAdmin(const grpc::CallbackServerContext& ctx) const;
+  // `*caller` receives the admin token's name.
+  absl::Status AuthorizeAdmin(const grpc::CallbackServerContext& ctx, std::string* caller) const;
 
   const ServerConfig& config_;
   const SwapFn swap_;
   const StatusFn status_;
   const AuthState* const auth_;
   ServerMetrics* const metrics_;
+  AuditLog* const audit_log_;  // null: no audit log
   ThreadPool admin_thread_{1};  // swaps are serialised here
 };
 

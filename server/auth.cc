@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
@@ -21,12 +22,25 @@ std::array<unsigned char, 32> Digest(absl::string_view token) {
   return out;
 }
 
-std::vector<std::string> ParseTokens(absl::string_view text, bool comments) {
-  std::vector<std::string> tokens;
+// {name, token} per entry: `TOKEN` (named token-N) or `NAME TOKEN`.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseTokens(
+    absl::string_view text, bool comments, absl::string_view source) {
+  std::vector<std::pair<std::string, std::string>> tokens;
   for (absl::string_view line : absl::StrSplit(text, absl::ByAnyChar(comments ? "\n" : ",\n"))) {
     line = absl::StripAsciiWhitespace(line);
     if (line.empty() || (comments && line[0] == '#')) continue;
-    tokens.emplace_back(line);
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (fields.size() > 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": entry ", tokens.size() + 1, " has ", fields.size(),
+          " fields; expected TOKEN or NAME TOKEN"));
+    }
+    if (fields.size() == 2) {
+      tokens.emplace_back(std::string(fields[0]), std::string(fields[1]));
+    } else {
+      tokens.emplace_back(absl::StrCat("token-", tokens.size() + 1), std::string(fields[0]));
+    }
   }
   return tokens;
 }
@@ -34,33 +48,49 @@ std::vector<std::string> ParseTokens(absl::string_view text, bool comments) {
 }  // namespace
 
 TokenSet TokenSet::FromTokens(const std::vector<std::string>& tokens) {
+  std::vector<std::pair<std::string, std::string>> named;
+  for (const auto& t : tokens) named.emplace_back(absl::StrCat("token-", named.size() + 1), t);
+  return FromNamedTokens(named);
+}
+
+TokenSet TokenSet::FromNamedTokens(
+    const std::vector<std::pair<std::string, std::string>>& tokens) {
   TokenSet set;
-  for (const auto& t : tokens) set.digests_.push_back(Digest(t));
+  for (const auto& [name, token] : tokens) {
+    const auto digest = Digest(token);
+    // A repeated token keeps its first name, so that at most one digest can match (Check).
+    if (std::find(set.digests_.begin(), set.digests_.end(), digest) != set.digests_.end()) continue;
+    set.names_.push_back(name);
+    set.digests_.push_back(digest);
+  }
   return set;
 }
 
 absl::StatusOr<TokenSet> TokenSet::Load(const std::string& file, const std::string& env_var) {
   if (!file.empty()) {
     GEOLOC_ASSIGN_OR_RETURN(std::string text, ReadFileToString(file));
-    std::vector<std::string> tokens = ParseTokens(text, /*comments=*/true);
+    GEOLOC_ASSIGN_OR_RETURN(auto tokens,
+                            ParseTokens(text, /*comments=*/true, absl::StrCat("token file ", file)));
     if (tokens.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("token file ", file, " holds no token"));
     }
-    return FromTokens(tokens);
+    return FromNamedTokens(tokens);
   }
   if (!env_var.empty()) {
     if (const char* value = std::getenv(env_var.c_str()); value != nullptr && *value != '\0') {
-      std::vector<std::string> tokens = ParseTokens(value, /*comments=*/false);
+      GEOLOC_ASSIGN_OR_RETURN(
+          auto tokens, ParseTokens(value, /*comments=*/false, absl::StrCat("$", env_var)));
       if (tokens.empty()) {
         return absl::InvalidArgumentError(absl::StrCat("$", env_var, " holds no token"));
       }
-      return FromTokens(tokens);
+      return FromNamedTokens(tokens);
     }
   }
   return TokenSet();
 }
 
-absl::Status TokenSet::Check(absl::string_view header, bool header_present) const {
+absl::Status TokenSet::Check(absl::string_view header, bool header_present,
+                             std::string* caller) const {
   if (digests_.empty()) return absl::OkStatus();
   if (!header_present) {
     return absl::UnauthenticatedError(
@@ -74,10 +104,14 @@ absl::Status TokenSet::Check(absl::string_view header, bool header_present) cons
   }
   const auto digest = Digest(absl::StripAsciiWhitespace(header.substr(kScheme.size())));
   int matches = 0;
-  for (const auto& d : digests_) {  // no early exit: constant time in the position of the match
-    matches |= (CRYPTO_memcmp(d.data(), digest.data(), d.size()) == 0) ? 1 : 0;
+  size_t matched = 0;
+  for (size_t i = 0; i < digests_.size(); ++i) {  // no early exit: constant time in the position
+    const int match = (CRYPTO_memcmp(digests_[i].data(), digest.data(), digest.size()) == 0);
+    matches |= match;
+    matched += match * i;  // distinct tokens: at most one digest matches
   }
   if (matches == 0) return absl::PermissionDeniedError("the bearer token is not valid here");
+  if (caller != nullptr) *caller = names_[matched];
   return absl::OkStatus();
 }
 

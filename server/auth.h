@@ -5,7 +5,11 @@
 //
 // Tokens come from a file (one token per line; blank lines and '#' comments ignored) or from an
 // environment variable (tokens separated by commas or newlines), never from a command-line flag,
-// so they stay out of process listings. Several tokens may be valid at once, which is how a token
+// so they stay out of process listings. An entry is `TOKEN` or `NAME TOKEN` (two fields separated
+// by whitespace): the name identifies the caller in the audit log (audit_log.h), which never
+// holds the token; an unnamed token is called `token-N` (its 1-based position in the source).
+// (Tokens themselves never contain whitespace: a header's token is whitespace-stripped.)
+// Several tokens may be valid at once, which is how a token
 // is rotated without downtime (docs/SECURITY.md): add the new one, move callers, drop the old.
 //
 // Check() outcomes (case table):
@@ -24,6 +28,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -38,14 +43,21 @@ class TokenSet {
   TokenSet() = default;
   // From `file` when non-empty, else from the environment variable `env_var` when set, else empty.
   static absl::StatusOr<TokenSet> Load(const std::string& file, const std::string& env_var);
+  // Unnamed tokens (`token-N`).
   static TokenSet FromTokens(const std::vector<std::string>& tokens);
+  // {name, token} pairs.
+  static TokenSet FromNamedTokens(const std::vector<std::pair<std::string, std::string>>& tokens);
 
   bool enabled() const { return !digests_.empty(); }
   size_t size() const { return digests_.size(); }
-  absl::Status Check(absl::string_view authorization_header, bool header_present) const;
+  // On OK with tokens configured, `*caller` (when given) is set to the matching token's name;
+  // with no tokens configured it is left unchanged.
+  absl::Status Check(absl::string_view authorization_header, bool header_present,
+                     std::string* caller = nullptr) const;
 
  private:
   std::vector<std::array<unsigned char, 32>> digests_;
+  std::vector<std::string> names_;  // parallel to digests_
 };
 
 // The live token sets for the Geolocator and IndexAdmin services, reloadable.

@@ -18,12 +18,13 @@ std::string StatusCodeName(absl::StatusCode code) {
   return absl::StatusCodeToString(code);  // "OK", "INVALID_ARGUMENT", ... (gRPC's names)
 }
 
-absl::Status Authorize(const grpc::CallbackServerContext& ctx, const TokenSet& tokens) {
+absl::Status Authorize(const grpc::CallbackServerContext& ctx, const TokenSet& tokens,
+                       std::string* caller) {
   if (!tokens.enabled()) return absl::OkStatus();
   const auto& metadata = ctx.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) return tokens.Check("", /*header_present=*/false);
-  return tokens.Check(absl::string_view(it->second.data(), it->second.size()), true);
+  return tokens.Check(absl::string_view(it->second.data(), it->second.size()), true, caller);
 }
 
 absl::Time CallDeadline(const grpc::CallbackServerContext& ctx) {

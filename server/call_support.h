@@ -19,8 +19,10 @@ namespace geoloc::server {
 grpc::Status ToGrpcStatus(const absl::Status& status);
 // "OK", "INVALID_ARGUMENT", ... (the label of geoloc_requests_total).
 std::string StatusCodeName(absl::StatusCode code);
-// Checks the call's `authorization` metadata against `tokens` (auth.h's case table).
-absl::Status Authorize(const grpc::CallbackServerContext& ctx, const TokenSet& tokens);
+// Checks the call's `authorization` metadata against `tokens` (auth.h's case table). On OK,
+// `*caller` (when given) receives the token's name (unchanged when no tokens are configured).
+absl::Status Authorize(const grpc::CallbackServerContext& ctx, const TokenSet& tokens,
+                       std::string* caller = nullptr);
 // The call's deadline (InfiniteFuture when the caller set none).
 absl::Time CallDeadline(const grpc::CallbackServerContext& ctx);
 

@@ -9,8 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/mutex.h"
+#include "core/common/sha256.h"
 #include "core/common/status_macros.h"
+#include "core/engine/incident.h"
 #include "server/call_support.h"
+#include "server/incident_mapping.h"
 #include "server/request_options.h"
 #include "server/response_mapping.h"
 
@@ -19,6 +22,8 @@ namespace {
 
 using geoloc::v1::ExplainRequest;
 using geoloc::v1::ExplainResponse;
+using geoloc::v1::LocateIncidentRequest;
+using geoloc::v1::LocateIncidentResponse;
 using geoloc::v1::LocateRequest;
 using geoloc::v1::LocateResponse;
 using geoloc::v1::LocateStreamRequest;
@@ -31,38 +36,69 @@ absl::Status CheckImage(const std::string& image) {
   return absl::OkStatus();
 }
 
-// Counts a call in the in-flight gauge and records its code and latency. Recorded just before
-// the reply is sent, so a scrape that follows a response always sees it.
+// Counts a call in the in-flight gauge and records its code and latency, and its audit line
+// when --audit_log is on. Recorded just before the reply is sent, so a scrape that follows a
+// response always sees it, and a drain that follows it finds the line queued.
 class CallRecord {
  public:
-  CallRecord(ServerMetrics* metrics, const char* method)
-      : metrics_(metrics), method_(method), start_(absl::Now()) {
+  CallRecord(ServerMetrics* metrics, AuditLog* audit, const char* method,
+             const grpc::CallbackServerContext& ctx)
+      : metrics_(metrics), audit_log_(audit), method_(method), start_(absl::Now()) {
     metrics_->AddInFlight(1);
+    if (audit_log_ != nullptr) {
+      audit_ = AuditRecord::Begin(method, "grpc");
+      audit_.start = start_;
+      audit_.peer = ctx.peer();
+    }
   }
-  ~CallRecord() { Record(absl::StatusCode::kCancelled); }  // only if never replied
-  void Record(absl::StatusCode code) {
+  ~CallRecord() {  // only if never replied
+    Record(absl::CancelledError("the call ended without a reply"));
+  }
+  void Record(const absl::Status& status) {
     if (recorded_) return;
     recorded_ = true;
     metrics_->AddInFlight(-1);
-    metrics_->RecordRequest(method_, StatusCodeName(code),
+    metrics_->RecordRequest(method_, StatusCodeName(status.code()),
                             absl::ToDoubleSeconds(absl::Now() - start_));
+    if (audit_log_ != nullptr) {
+      audit_.Finish(status);
+      audit_log_->Record(std::move(audit_));
+    }
   }
   absl::Time start() const { return start_; }
+  // The call's audit line, filled as the call goes; null when the audit log is off.
+  AuditRecord* audit() { return audit_log_ != nullptr ? &audit_ : nullptr; }
+  AuditLog* audit_log() const { return audit_log_; }
 
  private:
   ServerMetrics* metrics_;
+  AuditLog* audit_log_;
   const char* method_;
   absl::Time start_;
+  AuditRecord audit_;
   bool recorded_ = false;
 };
 
+// Fills the request side of an audit line: the image's SHA-256 (and the photo itself under
+// --audit_store_images) and the options.
+void AuditRequest(AuditLog* log, AuditRecord* audit, const std::string& image,
+                  const geoloc::v1::LocateOptions& options) {
+  if (audit == nullptr) return;
+  audit->image_sha256 = {Sha256Hex(image)};
+  if (log->store_images() && !image.empty()) audit->images_to_store = {image};
+  audit->options = options;
+}
+
 // The checks every unary call makes before any work, in this order: the caller's token, the
 // options, the image bytes. Returns the call's resolved parameters.
+// `audit` (may be null) receives the caller's name and the request.
 absl::StatusOr<engine::LocateParams> AdmitCall(GeolocatorService& service,
                                                const grpc::CallbackServerContext& ctx,
                                                const geoloc::v1::LocateOptions& options,
-                                               const std::string& image) {
-  GEOLOC_RETURN_IF_ERROR(Authorize(ctx, *service.auth().client()));
+                                               const std::string& image, AuditRecord* audit) {
+  AuditRequest(service.audit_log(), audit, image, options);
+  GEOLOC_RETURN_IF_ERROR(
+      Authorize(ctx, *service.auth().client(), audit != nullptr ? &audit->caller : nullptr));
   GEOLOC_ASSIGN_OR_RETURN(
       engine::LocateParams params,
       ToLocateParams(options, service.config().defaults, service.config().max_k));
@@ -79,11 +115,12 @@ class UnaryCall : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 
  protected:
-  UnaryCall(ServerMetrics* metrics, const char* method, Response* response)
-      : record_(metrics, method), response_(response) {}
+  UnaryCall(GeolocatorService* service, const grpc::CallbackServerContext& ctx, const char* method,
+            Response* response)
+      : record_(service->metrics(), service->audit_log(), method, ctx), response_(response) {}
 
   void Reply(const absl::Status& status) {
-    record_.Record(status.code());
+    record_.Record(status);
     Finish(ToGrpcStatus(status));
   }
 
@@ -96,9 +133,9 @@ class LocateReactor : public UnaryCall<LocateResponse> {
  public:
   LocateReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
                 const LocateRequest* request, LocateResponse* response)
-      : UnaryCall(service->metrics(), "Locate", response) {
+      : UnaryCall(service, *ctx, "Locate", response) {
     absl::StatusOr<engine::LocateParams> params =
-        AdmitCall(*service, *ctx, request->options(), request->image());
+        AdmitCall(*service, *ctx, request->options(), request->image(), record_.audit());
     if (!params.ok()) {
       Reply(params.status());
       return;
@@ -115,6 +152,7 @@ class LocateReactor : public UnaryCall<LocateResponse> {
       if (result.ok()) {
         ToLocateResponse(*result, params, return_neighbors, *snapshot, times,
                          MsSince(record_.start()), response_);
+        if (AuditRecord* audit = record_.audit()) audit->SetAnswer(*response_);
       }
       Reply(result.status());
     };
@@ -127,9 +165,9 @@ class ExplainReactor : public UnaryCall<ExplainResponse> {
  public:
   ExplainReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
                  const ExplainRequest* request, ExplainResponse* response)
-      : UnaryCall(service->metrics(), "Explain", response) {
+      : UnaryCall(service, *ctx, "Explain", response) {
     absl::StatusOr<engine::LocateParams> params =
-        AdmitCall(*service, *ctx, request->options(), request->image());
+        AdmitCall(*service, *ctx, request->options(), request->image(), record_.audit());
     if (!params.ok()) {
       Reply(params.status());
       return;
@@ -171,6 +209,11 @@ class ExplainReactor : public UnaryCall<ExplainResponse> {
                       std::shared_ptr<const engine::Locator> snapshot, double decode_ms) {
       if (result.ok()) {
         ToExplainResponse(*result, *snapshot, decode_ms, MsSince(record_.start()), response_);
+        if (AuditRecord* audit = record_.audit()) {
+          audit->detail = response_->target_description();
+          audit->model_version = response_->model_version();
+          audit->bundle_version = response_->bundle_version();
+        }
       }
       Reply(result.status());
     };
@@ -179,14 +222,145 @@ class ExplainReactor : public UnaryCall<ExplainResponse> {
 
 };
 
+// Submits every photo of an incident to the pipeline (they batch like any Locate), then combines
+// their answers on the thread that finishes the last one. All answers must come from one
+// snapshot: a swap in the middle gives UNAVAILABLE (retry), never a mixed answer.
+class LocateIncidentReactor : public UnaryCall<LocateIncidentResponse> {
+ public:
+  LocateIncidentReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
+                        const LocateIncidentRequest* request, LocateIncidentResponse* response)
+      : UnaryCall(service, *ctx, "LocateIncident", response), request_(request) {
+    const int n = request->images_size();
+    if (AuditRecord* audit = record_.audit()) {
+      audit->options = request->options();
+      for (const std::string& image : request->images()) {
+        audit->image_sha256.push_back(Sha256Hex(image));
+        if (service->audit_log()->store_images() && !image.empty()) {
+          audit->images_to_store.push_back(image);
+        }
+      }
+    }
+    absl::Status st = Authorize(*ctx, *service->auth().client(),
+                                record_.audit() != nullptr ? &record_.audit()->caller : nullptr);
+    absl::StatusOr<engine::LocateParams> params =
+        st.ok() ? ToLocateParams(request->options(), service->config().defaults,
+                                 service->config().max_k)
+                : absl::StatusOr<engine::LocateParams>(st);
+    if (params.ok() && (n < 1 || n > engine::kMaxIncidentPhotos)) {
+      params = absl::InvalidArgumentError(absl::StrCat(
+          "an incident holds 1 to ", engine::kMaxIncidentPhotos, " photos, got ", n));
+    }
+    for (int i = 0; params.ok() && i < n; ++i) {
+      if (absl::Status bad = CheckImage(request->images(i)); !bad.ok()) {
+        params = absl::InvalidArgumentError(absl::StrCat("photo ", i, ": ", bad.message()));
+      }
+    }
+    if (params.ok() && params->estimator.kind != geo::EstimatorKind::kSphericalKde) {
+      params = absl::InvalidArgumentError(
+          "an incident pools the photos' densities: use the spherical KDE estimator");
+    }
+    if (!params.ok()) {
+      Reply(params.status());
+      return;
+    }
+    params_ = *params;
+    results_.resize(n);
+    times_.resize(n);
+    snapshots_.resize(n);
+    remaining_ = n;
+    for (int i = 0; i < n; ++i) {
+      EngineLocatePipeline::Job job;
+      job.image = request->images(i);
+      job.params = params_;
+      job.deadline = CallDeadline(*ctx);
+      job.cancelled = [this] { return cancelled_.load(); };
+      job.done = [this, i](absl::StatusOr<engine::LocateResult> result,
+                           std::shared_ptr<const engine::Locator> snapshot,
+                           const StageTimes& times) {
+        bool last = false;
+        {
+          MutexLock lock(&mu_);
+          if (result.ok()) {
+            results_[i] = *std::move(result);
+          } else if (first_error_.ok()) {
+            first_error_ = absl::Status(result.status().code(),
+                                        absl::StrCat("photo ", i, ": ", result.status().message()));
+          }
+          times_[i] = times;
+          snapshots_[i] = std::move(snapshot);
+          last = --remaining_ == 0;
+        }
+        if (last) Combine();
+      };
+      service->pipeline()->Submit(std::move(job));
+    }
+  }
+
+ private:
+  // Runs once, after every photo's done: takes the answers out, then combines without the lock.
+  void Combine() {
+    absl::Status st;
+    std::vector<engine::LocateResult> results;
+    std::vector<StageTimes> times;
+    std::vector<std::shared_ptr<const engine::Locator>> snapshots;
+    {
+      MutexLock lock(&mu_);
+      st = first_error_;
+      results.swap(results_);
+      times.swap(times_);
+      snapshots.swap(snapshots_);
+    }
+    if (!st.ok()) {
+      Reply(st);
+      return;
+    }
+    const std::shared_ptr<const engine::Locator> snapshot = snapshots.front();
+    for (const auto& s : snapshots) {
+      if (s != snapshot) {
+        Reply(absl::UnavailableError(
+            "the index bundle was swapped while the incident was located; retry"));
+        return;
+      }
+    }
+    absl::StatusOr<engine::IncidentResult> incident =
+        snapshot->CombineIncident(results, params_, engine::IncidentOptions{});
+    if (incident.ok()) {
+      ToLocateIncidentResponse(*incident, results, times, params_, *request_, *snapshot,
+                               MsSince(record_.start()), response_);
+      if (AuditRecord* audit = record_.audit()) {
+        audit->SetAnswer(response_->combined());
+        for (size_t i = 0; i < incident->photos.size(); ++i) {
+          if (incident->photos[i].dissents) {
+            audit->answer->dissenting_photos.push_back(static_cast<int>(i));
+          }
+        }
+      }
+    }
+    Reply(incident.status());
+  }
+
+  const LocateIncidentRequest* const request_;
+  engine::LocateParams params_;
+  Mutex mu_;
+  std::vector<engine::LocateResult> results_ ABSL_GUARDED_BY(mu_);
+  std::vector<StageTimes> times_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<const engine::Locator>> snapshots_ ABSL_GUARDED_BY(mu_);
+  int remaining_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
+};
+
 // Reads items, feeds them to the pipeline with bounded concurrency and writes answers as they
 // complete (out of order). Finishes once the client has half-closed and every item is answered.
 class LocateStreamReactor
     : public grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse> {
  public:
   LocateStreamReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx)
-      : service_(service), record_(service->metrics(), "LocateStream"), ctx_(ctx) {
-    if (absl::Status st = Authorize(*ctx, *service->auth().client()); !st.ok()) {
+      : service_(service),
+        record_(service->metrics(), service->audit_log(), "LocateStream", *ctx),
+        ctx_(ctx) {
+    absl::Status st = Authorize(*ctx, *service->auth().client(), &caller_);
+    if (AuditRecord* audit = record_.audit()) audit->caller = caller_;
+    if (!st.ok()) {
       MutexLock lock(&mu_);
       finish_status_ = st;
       reads_done_ = true;
@@ -262,10 +436,23 @@ class LocateStreamReactor
     absl::StatusOr<engine::LocateParams> params = ToLocateParams(
         item.options(), service_->config().defaults, service_->config().max_k);
     absl::Status invalid = params.ok() ? CheckImage(item.image()) : params.status();
-    auto deliver = [this, item_id, start = absl::Now()](LocateStreamResponse response,
-                                                        absl::Status status) {
+    // Every item gets an audit line of its own ("LocateStream/item"), written when answered.
+    std::shared_ptr<AuditRecord> audit;
+    if (AuditLog* log = record_.audit_log(); log != nullptr) {
+      audit = std::make_shared<AuditRecord>(AuditRecord::Begin("LocateStream/item", "grpc"));
+      audit->caller = caller_;
+      audit->peer = ctx_->peer();
+      audit->item_id = item_id;
+      AuditRequest(log, audit.get(), item.image(), item.options());
+    }
+    auto deliver = [this, item_id, audit](LocateStreamResponse response, absl::Status status) {
       response.set_item_id(item_id);
       SetItemStatus(status, &response);
+      if (audit != nullptr) {
+        if (status.ok()) audit->SetAnswer(response.result());
+        audit->Finish(status);
+        record_.audit_log()->Record(std::move(*audit));
+      }
       MutexLock lock(&mu_);
       pending_writes_.push_back(std::move(response));
       WriteNextLocked();
@@ -311,13 +498,15 @@ class LocateStreamReactor
     finished_ = true;
     absl::Status status = finish_status_;
     if (status.ok() && cancelled_.load()) status = absl::CancelledError("the caller cancelled");
-    record_.Record(status.code());
+    if (AuditRecord* audit = record_.audit()) audit->detail = absl::StrCat("items=", items_read_);
+    record_.Record(status);
     Finish(ToGrpcStatus(status));
   }
 
   GeolocatorService* const service_;
   CallRecord record_;
   grpc::CallbackServerContext* const ctx_;
+  std::string caller_;  // the token's name, set before the first read
   std::atomic<bool> cancelled_{false};
   Mutex mu_;
   LocateStreamRequest request_ ABSL_GUARDED_BY(mu_);  // the read in progress
@@ -337,8 +526,13 @@ class LocateStreamReactor
 
 GeolocatorService::GeolocatorService(const ServerConfig& config, EngineLocatePipeline* pipeline,
                                      ExplainExecutor* explainer, const AuthState* auth,
-                                     ServerMetrics* metrics)
-    : config_(config), pipeline_(pipeline), explainer_(explainer), auth_(auth), metrics_(metrics) {}
+                                     ServerMetrics* metrics, AuditLog* audit_log)
+    : config_(config),
+      pipeline_(pipeline),
+      explainer_(explainer),
+      auth_(auth),
+      metrics_(metrics),
+      audit_log_(audit_log) {}
 
 grpc::ServerUnaryReactor* GeolocatorService::Locate(grpc::CallbackServerContext* ctx,
                                                     const LocateRequest* request,
@@ -350,6 +544,12 @@ grpc::ServerUnaryReactor* GeolocatorService::Explain(grpc::CallbackServerContext
                                                      const ExplainRequest* request,
                                                      ExplainResponse* response) {
   return new ExplainReactor(this, ctx, request, response);
+}
+
+grpc::ServerUnaryReactor* GeolocatorService::LocateIncident(
+    grpc::CallbackServerContext* ctx, const LocateIncidentRequest* request,
+    LocateIncidentResponse* response) {
+  return new LocateIncidentReactor(this, ctx, request, response);
 }
 
 grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse>*

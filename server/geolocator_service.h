@@ -1,6 +1,7 @@
-// The geoloc.v1.Geolocator service (gRPC callback API): Locate, Explain and LocateStream.
+// The geoloc.v1.Geolocator service (gRPC callback API): Locate, Explain, LocateStream and
+// LocateIncident (its photos go through the same pipeline, then engine::CombineIncident).
 //
-//   GeolocatorService service(config, &pipeline, &explainer, &auth, &metrics);
+//   GeolocatorService service(config, &pipeline, &explainer, &auth, &metrics, audit_log);
 //   builder.RegisterService(&service);
 //
 // Every call is authorised first (bearer token, auth.h), then its options are validated against
@@ -13,12 +14,16 @@
 // work. Each answer carries the item's id and status; one bad image does not end the stream.
 // More than max_stream_images items end the stream with RESOURCE_EXHAUSTED.
 //
+// Audit (audit_log.h, when `audit_log` is not null): one line per call (Locate, Explain,
+// LocateStream, LocateIncident with every photo's hash) when it replies, plus one per stream item ("LocateStream/item") when answered.
+//
 // Thread-safe; the referenced objects must outlive the service (and the gRPC server).
 #ifndef GEOLOC_SERVER_GEOLOCATOR_SERVICE_H_
 #define GEOLOC_SERVER_GEOLOCATOR_SERVICE_H_
 
 #include "core/engine/locator.h"
 #include "geoloc/v1/geoloc.grpc.pb.h"
+#include "server/audit_log.h"
 #include "server/auth.h"
 #include "server/explain_executor.h"
 #include "server/locate_pipeline.h"
@@ -33,7 +38,8 @@ using EngineLocatePipeline = LocatePipeline<engine::Locator, engine::LocateResul
 class GeolocatorService final : public geoloc::v1::Geolocator::CallbackService {
  public:
   GeolocatorService(const ServerConfig& config, EngineLocatePipeline* pipeline,
-                    ExplainExecutor* explainer, const AuthState* auth, ServerMetrics* metrics);
+                    ExplainExecutor* explainer, const AuthState* auth, ServerMetrics* metrics,
+                    AuditLog* audit_log);
 
   grpc::ServerUnaryReactor* Locate(grpc::CallbackServerContext* ctx,
                                    const geoloc::v1::LocateRequest* request,
@@ -43,12 +49,16 @@ class GeolocatorService final : public geoloc::v1::Geolocator::CallbackService {
                                     geoloc::v1::ExplainResponse* response) override;
   grpc::ServerBidiReactor<geoloc::v1::LocateStreamRequest, geoloc::v1::LocateStreamResponse>*
   LocateStream(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* LocateIncident(grpc::CallbackServerContext* ctx,
+                                           const geoloc::v1::LocateIncidentRequest* request,
+                                           geoloc::v1::LocateIncidentResponse* response) override;
 
   const ServerConfig& config() const { return config_; }
   EngineLocatePipeline* pipeline() const { return pipeline_; }
   ExplainExecutor* explainer() const { return explainer_; }
   const AuthState& auth() const { return *auth_; }
   ServerMetrics* metrics() const { return metrics_; }
+  AuditLog* audit_log() const { return audit_log_; }  // null: no audit log
 
  private:
   const ServerConfig& config_;
@@ -56,6 +66,7 @@ class GeolocatorService final : public geoloc::v1::Geolocator::CallbackService {
   ExplainExecutor* const explainer_;
   const AuthState* const auth_;
   ServerMetrics* const metrics_;
+  AuditLog* const audit_log_;
 };
 
 }  // namespace geoloc::server

@@ -73,6 +73,7 @@ Geolocd::~Geolocd() {
   if (server_) server_->Shutdown(std::chrono::system_clock::now());
   pipeline_.Stop();
   explainer_.Stop();
+  if (audit_log_ != nullptr) audit_log_->Close();
 }
 
 absl::StatusOr<std::shared_ptr<const engine::Locator>> Geolocd::LoadSnapshot(
@@ -115,9 +116,23 @@ absl::Status Geolocd::Start() {
                      << metrics_.port() << ")";
   }
   metrics_.SetServing(false);
+  if (!config_.audit_log.empty()) {
+    AuditLogOptions audit;
+    audit.path = config_.audit_log;
+    audit.max_bytes = static_cast<int64_t>(config_.audit_log_max_mb * (1 << 20));
+    audit.keep_files = config_.audit_log_keep;
+    audit.fsync_interval = absl::Milliseconds(config_.audit_fsync_ms);
+    audit.queue_capacity = config_.audit_queue;
+    audit.store_images_dir = config_.audit_store_images;
+    GEOLOC_ASSIGN_OR_RETURN(audit_log_, AuditLog::Open(audit, metrics_.registry().get()));
+    GEOLOC_LOG(INFO) << "audit log " << config_.audit_log
+                     << (audit.store_images_dir.empty()
+                             ? " (photos not stored)"
+                             : absl::StrCat(" (photos stored in ", audit.store_images_dir, ")"));
+  }
 
   geolocator_ = std::make_unique<GeolocatorService>(config_, &pipeline_, &explainer_, &auth_,
-                                                    &metrics_);
+                                                    &metrics_, audit_log_.get());
   admin_ = std::make_unique<IndexAdminService>(
       config_,
       [this](const std::string& path, geoloc::v1::SwapIndexResponse* response) {
@@ -136,7 +151,7 @@ absl::Status Geolocd::Start() {
         state.in_flight = metrics_.in_flight();
         ToStatusResponse(state, response);
       },
-      &auth_, &metrics_);
+      &auth_, &metrics_, audit_log_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -304,6 +319,13 @@ bool Geolocd::Drain(absl::Duration grace) {
   const bool clean = absl::Now() < deadline;
   pipeline_.Stop();
   explainer_.Stop();
+  // Every call has replied (or was cancelled) and recorded its line: write them all and sync.
+  if (audit_log_ != nullptr) {
+    audit_log_->Close();
+    GEOLOC_LOG(INFO) << "audit log closed: " << audit_log_->written() << " line(s) written, "
+                     << audit_log_->dropped() << " dropped, " << audit_log_->failed()
+                     << " failed";
+  }
   GEOLOC_LOG(INFO) << "drained in " << absl::ToDoubleSeconds(absl::Now() - start) << " s"
                    << (clean ? "" : " (grace period ran out; remaining calls were cancelled)");
   return clean;

@@ -16,6 +16,7 @@
 //                            keeps serving and the error is recorded (GetStatus, metrics)
 //   Drain(grace)             Health NOT_SERVING, new calls refused, in-flight calls finish;
 //                            calls still running after `grace` are cancelled. Returns false then.
+//                            Then the audit log (--audit_log) writes and syncs every queued line.
 // Thread-safe: Reload may be called from a signal thread while calls are served.
 #ifndef GEOLOC_SERVER_GEOLOCD_H_
 #define GEOLOC_SERVER_GEOLOCD_H_
@@ -31,6 +32,7 @@
 #include "core/engine/locator.h"
 #include "grpcpp/grpcpp.h"
 #include "server/admin_service.h"
+#include "server/audit_log.h"
 #include "server/auth.h"
 #include "server/explain_executor.h"
 #include "server/geolocator_service.h"
@@ -56,6 +58,8 @@ class Geolocd {
 
   int port() const { return port_; }
   int metrics_port() const { return metrics_.port(); }
+  // The audit log, or null without --audit_log; any transport records its calls here.
+  AuditLog* audit_log() const { return audit_log_.get(); }
   bool serving() const { return serving_.load(); }
 
  private:
@@ -75,6 +79,7 @@ class Geolocd {
   const ServerConfig config_;
   const absl::Time started_ = absl::Now();
   ServerMetrics metrics_;
+  std::unique_ptr<AuditLog> audit_log_;  // opened by Start(), closed last by Drain()
   AuthState auth_;
   // Set once by Load(); read by swaps and GetStatus (which may run while Load is in progress).
   mutable Mutex model_mu_;

@@ -61,6 +61,13 @@ struct ServerConfig {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;       // set: mutual TLS, clients must present a certificate
+  // Audit log (server/audit_log.h, docs/OPERATIONS.md "Audit log"); empty path: off
+  std::string audit_log;
+  double audit_log_max_mb = 100;   // rotate before the file would pass this size
+  int audit_log_keep = 10;         // rotated files kept: PATH.1 ... PATH.<keep>
+  int audit_fsync_ms = 1000;       // written lines reach the disk within this (0: every batch)
+  int audit_queue = 10000;         // records waiting for the writer; beyond it dropped, counted
+  std::string audit_store_images;  // non-empty: keep every photo here, named by its SHA-256
   // Lifecycle
   double drain_grace_seconds = 20;
 };

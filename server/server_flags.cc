@@ -80,6 +80,19 @@ ABSL_FLAG(std::string, tls_cert, "", "server certificate chain (PEM); with --tls
 ABSL_FLAG(std::string, tls_key, "", "server private key (PEM)");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "CA bundle (PEM) for client certificates; set: mutual TLS required");
+ABSL_FLAG(std::string, audit_log, "",
+          "append one JSON line per call to this file (caller, image SHA-256, options, answer; "
+          "docs/OPERATIONS.md); empty: no audit log");
+ABSL_FLAG(double, audit_log_max_mb, 100, "rotate the audit log before it passes this size (MiB)");
+ABSL_FLAG(int32_t, audit_log_keep, 10, "rotated audit log files kept (PATH.1 ... PATH.N)");
+ABSL_FLAG(int32_t, audit_fsync_ms, 1000,
+          "audit lines reach the disk (fdatasync) within this many ms (0: after every batch)");
+ABSL_FLAG(int32_t, audit_queue, 10000,
+          "audit records waiting for the writer; when full, records are dropped and counted "
+          "(geoloc_audit_records_total{result=\"dropped\"}), never waited for");
+ABSL_FLAG(std::string, audit_store_images, "",
+          "with --audit_log: also keep every photo in this directory, named by its SHA-256 "
+          "(personal data: see docs/OPERATIONS.md); empty: photos are never stored");
 ABSL_FLAG(double, drain_grace_seconds, 20,
           "on SIGTERM, how long in-flight calls may take before they are cancelled");
 
@@ -152,6 +165,13 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
     return Bad("tls_client_ca", "mutual TLS needs --tls_cert and --tls_key");
   }
   if (c.drain_grace_seconds < 0) return Bad("drain_grace_seconds", "must be >= 0");
+  if (!(c.audit_log_max_mb > 0)) return Bad("audit_log_max_mb", "must be > 0");
+  if (c.audit_log_keep < 1) return Bad("audit_log_keep", "must be >= 1");
+  if (c.audit_fsync_ms < 0) return Bad("audit_fsync_ms", "must be >= 0");
+  if (c.audit_queue < 1) return Bad("audit_queue", "must be >= 1");
+  if (!c.audit_store_images.empty() && c.audit_log.empty()) {
+    return Bad("audit_store_images", "needs --audit_log");
+  }
   return Annotate(engine::ValidateLocateParams(c.defaults, c.max_k), "default LocateOptions");
 }
 
@@ -194,6 +214,12 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.tls_key = absl::GetFlag(FLAGS_tls_key);
   c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   c.drain_grace_seconds = absl::GetFlag(FLAGS_drain_grace_seconds);
+  c.audit_log = absl::GetFlag(FLAGS_audit_log);
+  c.audit_log_max_mb = absl::GetFlag(FLAGS_audit_log_max_mb);
+  c.audit_log_keep = absl::GetFlag(FLAGS_audit_log_keep);
+  c.audit_fsync_ms = absl::GetFlag(FLAGS_audit_fsync_ms);
+  c.audit_queue = absl::GetFlag(FLAGS_audit_queue);
+  c.audit_store_images = absl::GetFlag(FLAGS_audit_store_images);
 
   engine::LocateParams& d = c.defaults;
   d.k = absl::GetFlag(FLAGS_default_k);

@@ -25,6 +25,9 @@ namespace geoloc::engine {
 // The largest k any caller may allow (= index::kMaxSearchK, the most a bundle search returns;
 // locator.cc checks that the two agree).
 inline constexpr int kMaxK = 4096;
+// The most photos one incident (Locator::CombineIncident, incident.h) may hold: its pooling costs
+// O(n^2 k) kernel sums.
+inline constexpr int kMaxIncidentPhotos = 16;
 // At most this many S2 levels per Locate, each in kCellLevelRange.
 inline constexpr int kMaxCellLevels = 8;
 inline constexpr IntRange kCellLevelRange{"cell_levels", 0, 30};  // S2's levels

@@ -268,6 +268,13 @@ absl::Status Locator::Classify(absl::Span<const float> descriptor, const LocateP
   }
   std::vector<float> probs(classifier_->num_classes());
   GEOLOC_RETURN_IF_ERROR(classifier_->Predict(descriptor.data(), 1, probs.data()));
+  ApplyClassifier(probs, params, result);
+  result->classify_ms = MsSince(start);
+  return absl::OkStatus();
+}
+
+void Locator::ApplyClassifier(const std::vector<float>& probs, const LocateParams& params,
+                              LocateResult* result) const {
   const ClassifierEstimate top = classifier_->Estimate(probs);
   const int leaves = classifier_->num_classes();
   result->classifier_leaves.resize(leaves);
@@ -291,8 +298,6 @@ absl::Status Locator::Classify(absl::Span<const float> descriptor, const LocateP
     const geo::Peak& p = result->peaks[fused.peak];
     result->best = LocationEstimate{p.pos, p.radius_km, fused.weight_share};
   }
-  result->classify_ms = MsSince(start);
-  return absl::OkStatus();
 }
 
 absl::Status Locator::LocateBatch(absl::Span<const float> images, std::vector<LocateParams> params,

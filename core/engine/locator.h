@@ -54,6 +54,9 @@
 
 namespace geoloc::engine {
 
+struct IncidentOptions;  // incident.h
+struct IncidentResult;   // incident.h
+
 // One answer to "where": a point, how sure, how far off it may be.
 struct LocationEstimate {
   geo::LatLon pos;
@@ -267,6 +270,16 @@ class Locator {
   absl::StatusOr<ExplainResult> Explain(const cv::Mat& bgr, const ExplainTarget& target,
                                         const LocateParams& params, bool render_overlay) const;
 
+  // --- Incidents (incident.h, incident_locator.cc) ---
+  // One answer for photos believed to show one place: `photos` are their own answers from this
+  // snapshot with `params` (LocateBatch / LocateImages). Pools their evidence, then peaks, cells,
+  // classifier fusion and calibration as Finish does, and each photo's support of each peak.
+  // INVALID_ARGUMENT: an estimator other than the spherical KDE (only it has a density to pool),
+  // or PoolIncidentEvidence's errors.
+  absl::StatusOr<IncidentResult> CombineIncident(absl::Span<const LocateResult> photos,
+                                                 const LocateParams& params,
+                                                 const IncidentOptions& options) const;
+
  private:
   Locator(std::shared_ptr<const model::Encoder> encoder,
           std::shared_ptr<const model::GradCam> grad_cam,
@@ -279,6 +292,9 @@ class Locator {
   // The classifier's part of Finish: probabilities, cells, its estimate and the fused best.
   absl::Status Classify(absl::Span<const float> descriptor, const LocateParams& params,
                         LocateResult* result) const;
+  // The classifier's cells, estimate and fused best from its leaf probabilities.
+  void ApplyClassifier(const std::vector<float>& probs, const LocateParams& params,
+                       LocateResult* result) const;
   // Calibration's part of Finish, when the bundle has an entry for these params' settings.
   absl::Status Calibrate(const LocateParams& params, LocateResult* result) const;
   // Explain for a cell of the classifier: Grad-CAM of the cell's probability through the head.

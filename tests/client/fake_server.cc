@@ -282,6 +282,40 @@ class FakeServer::Impl {
       return Answer(request->image(), request->options(), context, response);
     }
 
+    // The first photo's answer; a photo whose answer lies elsewhere (another best location)
+    // supports none of its peaks and dissents.
+    grpc::Status LocateIncident(grpc::ServerContext* context,
+                                const v1::LocateIncidentRequest* request,
+                                v1::LocateIncidentResponse* response) override {
+      grpc::Status auth = Authorize(owner_, context, "LocateIncident", kToken);
+      if (!auth.ok()) return auth;
+      if (request->images_size() == 0) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "an incident needs a photo");
+      }
+      for (int i = 0; i < request->images_size(); ++i) {
+        v1::LocateResponse own;
+        grpc::Status status = Answer(request->images(i), request->options(), context, &own);
+        if (!status.ok()) {
+          return grpc::Status(status.error_code(),
+                              absl::StrCat("photo ", i, ": ", status.error_message()));
+        }
+        if (i == 0) *response->mutable_combined() = own;
+        const v1::LatLng& best = response->combined().best().location();
+        const bool agrees = own.best().location().latitude() == best.latitude() &&
+                            own.best().location().longitude() == best.longitude();
+        v1::IncidentPhoto* photo = response->add_photos();
+        photo->set_index(static_cast<uint32_t>(i));
+        photo->set_exponent(1.0);
+        for (int p = 0; p < response->combined().peaks_size(); ++p) {
+          photo->add_peak_support(agrees && p == 0 ? 0.5 : 0.0);
+        }
+        photo->set_best_support(agrees ? 0.5 : 0.0);
+        photo->set_dissents(!agrees);
+      }
+      response->set_effective_photos(request->images_size());
+      return grpc::Status::OK;
+    }
+
     grpc::Status Explain(grpc::ServerContext* context, const v1::ExplainRequest* request,
                          v1::ExplainResponse* response) override {
       grpc::Status auth = Authorize(owner_, context, "Explain", kToken);

@@ -136,6 +136,34 @@ TEST_F(CliTest, LocateShowsNamedPlacesInTheReportAndTheGeoJson) {
   EXPECT_THAT(run.out, Not(HasSubstr("Fakeville")));
 }
 
+TEST_F(CliTest, LocateIncidentShowsOneAnswerAndWhichPhotoDisagrees) {
+  const std::string a = Image("fire-a.jpg", "LATLON 48.8582 2.2945");
+  const std::string b = Image("fire-b.jpg", "LATLON 48.8582 2.2945");
+  const std::string c = Image("fire-c.jpg", "LATLON 40.4168 -3.7038");
+  CommandResult run = Run(absl::StrCat("locate-incident ", a, " ", b, " ", c));
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("incident of 3 photos"));
+  EXPECT_THAT(run.out, HasSubstr("best  48.85820, 2.29450"));
+  EXPECT_THAT(run.out, HasSubstr("counts as 3.00 independent photo(s)"));
+  EXPECT_THAT(run.out, HasSubstr(absl::StrCat(a, ": weight 1.00, share in the best peak 0.50")));
+  EXPECT_THAT(run.out, HasSubstr(absl::StrCat(b, ": weight 1.00, share in the best peak 0.50")));
+  EXPECT_THAT(run.out, HasSubstr(absl::StrCat(c, ": weight 1.00, share in the best peak 0.00")));
+  const std::vector<std::string> parts = absl::StrSplit(run.out, "DISAGREES");
+  EXPECT_EQ(parts.size(), 2u) << run.out;  // exactly one photo disagrees: c
+
+  CommandResult json = Run(absl::StrCat("locate-incident --json ", a, " ", c));
+  ASSERT_EQ(json.exit_code, kExitOk) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"dissents\":true"));
+
+  CommandResult bad = Run(absl::StrCat("locate-incident ", a, " ", Image("bad.jpg", "BAD")));
+  EXPECT_EQ(bad.exit_code, kExitRpcError);
+  EXPECT_THAT(bad.err, HasSubstr("photo 1: cannot decode image"));
+  CommandResult missing = Run(absl::StrCat("locate-incident ", a, " /no/such/photo.jpg"));
+  EXPECT_EQ(missing.exit_code, kExitIoError);
+  CommandResult none = Run("locate-incident");
+  EXPECT_EQ(none.exit_code, kExitUsage);
+}
+
 TEST_F(CliTest, LocateShowsTheCalibratedRegionsAndProbabilities) {
   const std::string image = Image("cal.jpg", "LATLON 48.8582 2.2945 calibrated");
   const std::string geojson = dir_ + "/calibrated.geojson";

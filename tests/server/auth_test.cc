@@ -25,6 +25,36 @@ TEST(TokenSetTest, CaseTable) {
   EXPECT_TRUE(set.Check("bearer beta-456", true).ok());  // the scheme is case-insensitive
 }
 
+TEST(TokenSetTest, NamesTheCallerWithoutKeepingTheToken) {
+  const testing::ScratchDir dir("auth-names");
+  const std::string path = dir.file("tokens");
+  testing::WriteTestFile(path, "# name token\ndispatch-north s3cret-A\nplain-token\n"
+                               "ops\ts3cret-B\n");
+  auto set = TokenSet::Load(path, "");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->size(), 3u);
+  std::string caller = "unchanged";
+  ASSERT_TRUE(set->Check("Bearer s3cret-A", true, &caller).ok());
+  EXPECT_EQ(caller, "dispatch-north");
+  ASSERT_TRUE(set->Check("Bearer s3cret-B", true, &caller).ok());
+  EXPECT_EQ(caller, "ops");
+  ASSERT_TRUE(set->Check("Bearer plain-token", true, &caller).ok());
+  EXPECT_EQ(caller, "token-2");  // unnamed: its position
+  caller = "unchanged";
+  EXPECT_EQ(set->Check("Bearer dispatch-north", true, &caller).code(),
+            absl::StatusCode::kPermissionDenied);  // a name is not a token
+  EXPECT_EQ(caller, "unchanged");
+  // A repeated token keeps its first name.
+  TokenSet twice = TokenSet::FromNamedTokens({{"first", "t"}, {"second", "t"}, {"other", "u"}});
+  ASSERT_TRUE(twice.Check("Bearer u", true, &caller).ok());
+  EXPECT_EQ(caller, "other");
+  ASSERT_TRUE(twice.Check("Bearer t", true, &caller).ok());
+  EXPECT_EQ(caller, "first");
+  // Three fields on a line is a mistake, not a token with a space.
+  testing::WriteTestFile(path, "a b c\n");
+  EXPECT_EQ(TokenSet::Load(path, "").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(TokenSetTest, LoadsFilesWithCommentsAndPrefersTheFileOverTheEnvironment) {
   const testing::ScratchDir dir("auth");
   const std::filesystem::path path = dir.file("tokens");

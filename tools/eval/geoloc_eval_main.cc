@@ -30,7 +30,10 @@
 // `areas` measures search areas around the truth (a disc displaced by a random offset within it,
 // seeded by --area_seed): accuracy at 1 and 25 km and the median error with no area, the disc's
 // centre alone, the disc as a hard filter and as a soft prior (tools/eval/area_eval.h).
+// `incidents` groups a split's photos of one place into incidents of 1, 2, 4 and 8 photos and
+// reports the pooled answer's accuracy, regions and dissent (tools/eval/incident_eval.h).
 // Exit status: 0 ok, 1 evaluation failed or quantized model refused, 2 usage error.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -63,6 +66,7 @@
 #include "tools/eval/calibration_eval.h"
 #include "tools/eval/eval_files.h"
 #include "tools/eval/evaluation.h"
+#include "tools/eval/incident_eval.h"
 #include "tools/eval/quant_check.h"
 
 ABSL_FLAG(std::string, model, "", "the model archive the bundle was built with");
@@ -126,6 +130,13 @@ ABSL_FLAG(double, min_mean_cosine, 0.99,
           "quant-check: the least mean cosine between the quantized and fp32 query descriptors");
 ABSL_FLAG(bool, accept_quantization_loss, false,
           "quant-check: report a loss past the tolerance as a warning and exit 0");
+ABSL_FLAG(std::string, incident_sizes, "1,2,4,8",
+          "incidents: photos per incident (each in [1, 16]); only places with the largest count "
+          "of photos take part");
+ABSL_FLAG(std::string, incident_pooling, "geometric",
+          "incidents: geometric (the served rule) or shared_evidence (docs/INCIDENTS.md)");
+ABSL_FLAG(int32_t, incident_draws, 5, "incidents: random incidents per place and size");
+ABSL_FLAG(uint64_t, incident_seed, 1, "incidents: seed of the draws");
 ABSL_FLAG(int32_t, batch, 16, "images per encoder forward pass");
 ABSL_FLAG(int32_t, max_queries, 0, "evaluate at most this many queries (0: all)");
 ABSL_FLAG(std::string, precision, "auto", "encoder precision: auto, fp32 or bf16");
@@ -822,6 +833,67 @@ int AreasCommand(const std::vector<geo::EstimatorKind>& kinds) {
   return 0;
 }
 
+int IncidentsCommand() {
+  const std::string path = absl::GetFlag(FLAGS_retrieval);
+  if (path.empty()) return Fail(absl::InvalidArgumentError("incidents: --retrieval is required"));
+  IncidentEvalOptions options;
+  options.sizes.clear();
+  for (absl::string_view part :
+       absl::StrSplit(absl::GetFlag(FLAGS_incident_sizes), ',', absl::SkipWhitespace())) {
+    int size;
+    if (!absl::SimpleAtoi(part, &size)) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--incident_sizes: '", part, "' is not an integer")));
+    }
+    options.sizes.push_back(size);
+  }
+  options.draws_per_place = absl::GetFlag(FLAGS_incident_draws);
+  options.seed = absl::GetFlag(FLAGS_incident_seed);
+  const std::string pooling = absl::GetFlag(FLAGS_incident_pooling);
+  if (pooling == "geometric") {
+    options.pooling = engine::IncidentPooling::kGeometricMean;
+  } else if (pooling == "shared_evidence") {
+    options.pooling = engine::IncidentPooling::kSharedEvidence;
+  } else {
+    return Fail(absl::InvalidArgumentError(
+        "--incident_pooling: must be geometric or shared_evidence"));
+  }
+  options.show_progress = absl::GetFlag(FLAGS_progress);
+  // Incidents pool densities: the spherical KDE with the served settings.
+  absl::StatusOr<std::vector<engine::LocateParams>> configs =
+      ServedConfigs({geo::EstimatorKind::kSphericalKde});
+  if (!configs.ok()) return Fail(configs.status());
+  absl::StatusOr<RetrievalRun> run = LoadRetrieval(path);
+  if (!run.ok()) return Fail(run.status());
+  absl::StatusOr<Stack> stack = LoadStack();
+  if (!stack.ok()) return Fail(stack.status());
+  absl::StatusOr<IncidentEvalReport> report =
+      EvaluateIncidents(*stack->locator, *run, configs->front(), options);
+  if (!report.ok()) return Fail(report.status());
+  absl::PrintF("incidents on %s (%s pooling): %d places with >= %d photos, %d draws each; %s\n",
+               report->split, pooling, report->places,
+               *std::max_element(options.sizes.begin(), options.sizes.end()),
+               options.draws_per_place,
+               stack->locator->calibration().present() ? "bundle calibrated (single photos)"
+                                                       : "bundle not calibrated");
+  absl::PrintF("| photos | intruder | incidents | acc@1km | acc@25km | median km | effective |"
+               " false dissent | intruder reported | coverage / median area km^2 per level |\n");
+  absl::PrintF("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  for (const IncidentSizeReport& r : report->sizes) {
+    std::string regions = r.calibrated ? "" : "not calibrated";
+    for (size_t l = 0; l < r.levels.size(); ++l) {
+      absl::StrAppendFormat(&regions, "%s%.2f: %.3f / %.1f", l ? ", " : "", r.levels[l],
+                            r.coverage[l], r.median_area_km2[l]);
+    }
+    absl::PrintF("| %d | %s | %d | %.3f | %.3f | %.2f | %.2f | %.3f | %s | %s |\n", r.size,
+                 r.with_intruder ? "yes" : "no", r.incidents, r.accuracy_1km, r.accuracy_25km,
+                 r.median_error_km, r.mean_effective_photos, r.false_dissent_share,
+                 r.with_intruder ? absl::StrFormat("%.3f", r.intruder_reported_share) : "-",
+                 regions);
+  }
+  return 0;
+}
+
 int Main(const std::string& command) {
   auto thresholds = ParseThresholds(absl::GetFlag(FLAGS_thresholds_km));
   if (!thresholds.ok()) return Fail(thresholds.status());
@@ -838,6 +910,7 @@ int Main(const std::string& command) {
   if (command == "coverage") return CoverageCommand(*kinds);
   if (command == "quant-check") return QuantCheckCommand(*kinds);
   if (command == "areas") return AreasCommand(*kinds);
+  if (command == "incidents") return IncidentsCommand();
   return Tune(*thresholds, *kinds);
 }
 
@@ -858,16 +931,19 @@ int main(int argc, char** argv) {
       "  geoloc-eval quant-check --model INT8.pt --bundle DIR --reference_model FP32.pt "
       "--reference_bundle DIR (--csv VAL | ...) [--max_drop_points P]\n"
       "  geoloc-eval areas --model M.pt --bundle DIR --retrieval TEST [--area_radii_km 10,50 "
-      "--area_seed 1 --estimators E ...]");
+      "--area_seed 1 --estimators E ...]\n"
+      "  geoloc-eval incidents --model M.pt --bundle DIR --retrieval TEST "
+      "[--incident_sizes 1,2,4,8 --incident_draws 5]");
   auto level = geoloc::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return geoloc::eval::Fail(level.status());
   geoloc::SetMinLogLevel(*level);
   const std::string command = args.size() == 2 ? args[1] : "";
   if (command != "run" && command != "tune" && command != "retrieve" && command != "calibrate" &&
-      command != "coverage" && command != "quant-check" && command != "areas") {
+      command != "coverage" && command != "quant-check" && command != "areas" &&
+      command != "incidents") {
     std::fprintf(stderr,
-                 "usage: geoloc-eval retrieve|run|tune|calibrate|coverage|quant-check|areas "
-                 "(see --help)\n");
+                 "usage: geoloc-eval retrieve|run|tune|calibrate|coverage|quant-check|areas|"
+                 "incidents (see --help)\n");
     return 2;
   }
   return geoloc::eval::Main(command);

@@ -1,0 +1,99 @@
+// Locator::CombineIncident on the fixture's model and a calibrated bundle: copies of one photo
+// are exactly as confident as the photo (calibrated regions, P(localizable), peaks), the
+// single-photo incident is the photo's own answer, and other estimators are refused.
+#include <string>
+#include <vector>
+
+#include "core/engine/incident.h"
+#include "gtest/gtest.h"
+#include "locator_fixture.h"
+#include "tests/support/calibrated_bundle.h"
+#include "tests/support/scratch_dir.h"
+
+namespace geoloc::engine {
+namespace {
+
+class LocatorIncidentTest : public LocatorTest {
+ protected:
+  std::shared_ptr<const Locator> LoadCalibrated(const ::geoloc::testing::ScratchDir& dir) {
+    auto file = ::geoloc::testing::SyntheticCalibrationFile(
+        (*encoder_)->info().fingerprint,
+        {::geoloc::testing::TestCalibrationSettings(10, "spherical_kde")});
+    EXPECT_TRUE(file.ok()) << file.status();
+    if (!file.ok()) return nullptr;
+    const std::string path = dir.file("v1c");
+    absl::Status st = ::geoloc::testing::CopyWithCalibration(*dir_ + "/bundles/v1", path, *file);
+    EXPECT_TRUE(st.ok()) << st;
+    auto locator = Locator::Load(*encoder_, nullptr, path, {});
+    EXPECT_TRUE(locator.ok()) << locator.status();
+    return locator.ok() ? *locator : nullptr;
+  }
+};
+
+LocateParams Params() {
+  LocateParams p;
+  p.k = 10;
+  p.estimator.kind = geo::EstimatorKind::kSphericalKde;
+  p.region_levels = {0.5, 0.9};
+  return p;
+}
+
+TEST_F(LocatorIncidentTest, CopiesOfOnePhotoAreNoMoreConfidentThanThePhoto) {
+  ::geoloc::testing::ScratchDir dir("incident");
+  auto locator = LoadCalibrated(dir);
+  ASSERT_NE(locator, nullptr);
+  std::vector<cv::Mat> images;
+  for (const Query& q : Queries()) images.push_back(q.image);
+  if (images.size() > 4) images.resize(4);
+  auto results = locator->LocateImages(images, Params());
+  ASSERT_TRUE(results.ok()) << results.status();
+  for (const LocateResult& photo : *results) {
+    ASSERT_TRUE(photo.calibration.has_value());
+    auto one = locator->CombineIncident({photo}, Params(), {});
+    ASSERT_TRUE(one.ok()) << one.status();
+    // The one-photo incident is the photo's own answer.
+    EXPECT_NEAR(one->combined.best.pos.lat, photo.best.pos.lat, 1e-9);
+    EXPECT_NEAR(one->combined.best.pos.lon, photo.best.pos.lon, 1e-9);
+    ASSERT_TRUE(one->combined.calibration.has_value());
+    EXPECT_NEAR(one->combined.calibration->p_localizable, photo.calibration->p_localizable, 1e-6);
+    for (int copies : {2, 8}) {
+      const std::vector<LocateResult> same(copies, photo);
+      auto many = locator->CombineIncident(same, Params(), {});
+      ASSERT_TRUE(many.ok()) << many.status();
+      EXPECT_NEAR(many->effective_photos, 1.0, 1e-9);
+      const calibration::CalibratedAnswer& a = *one->combined.calibration;
+      ASSERT_TRUE(many->combined.calibration.has_value());
+      const calibration::CalibratedAnswer& b = *many->combined.calibration;
+      EXPECT_LE(b.p_localizable, a.p_localizable + 1e-9);
+      ASSERT_EQ(a.regions.size(), b.regions.size());
+      for (size_t r = 0; r < a.regions.size(); ++r) {
+        EXPECT_GE(b.regions[r].area_km2, a.regions[r].area_km2 * (1 - 1e-9)) << copies;
+      }
+      for (size_t w = 0; w < a.within.size() && w < b.within.size(); ++w) {
+        EXPECT_LE(b.within[w].probability, a.within[w].probability + 1e-9);
+      }
+      ASSERT_EQ(many->combined.peaks.size(), one->combined.peaks.size());
+      for (size_t p = 0; p < one->combined.peaks.size(); ++p) {
+        EXPECT_NEAR(many->combined.peaks[p].mass, one->combined.peaks[p].mass, 1e-9);
+        EXPECT_GE(many->combined.peaks[p].radius_km,
+                  one->combined.peaks[p].radius_km * (1 - 1e-9));
+      }
+      for (const IncidentResult::Photo& part : many->photos) EXPECT_FALSE(part.dissents);
+    }
+  }
+}
+
+TEST_F(LocatorIncidentTest, OnlyTheSphericalKdeCanBePooled) {
+  auto locator = Load("v1");
+  ASSERT_NE(locator, nullptr);
+  std::vector<cv::Mat> images = {Queries().front().image};
+  LocateParams params = Params();
+  params.estimator.kind = geo::EstimatorKind::kNearest;
+  auto results = locator->LocateImages(images, params);
+  ASSERT_TRUE(results.ok());
+  EXPECT_EQ(locator->CombineIncident(*results, params, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace geoloc::engine

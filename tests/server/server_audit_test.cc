@@ -1,0 +1,186 @@
+// geolocd --audit_log end to end: every call of every kind is in the log exactly once after
+// rotation and SIGTERM (counted against the server's own geoloc_requests_total), callers are
+// named by their token's name, and no token is ever written.
+#include <signal.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/common/sha256.h"
+#include "gtest/gtest.h"
+#include "tests/support/server_process.h"
+
+namespace geoloc::testing {
+namespace {
+
+constexpr char kClientToken[] = "client-s3cret-7f3a";
+constexpr char kAdminToken[] = "admin-s3cret-91c2";
+
+// Sum of geoloc_requests_total over every code, per method.
+std::map<std::string, double> RequestsByMethod(const std::string& exposition) {
+  std::map<std::string, double> out;
+  for (absl::string_view line : absl::StrSplit(exposition, '\n', absl::SkipEmpty())) {
+    if (!absl::StartsWith(line, "geoloc_requests_total{")) continue;
+    const size_t m = line.find("method=\"");
+    const size_t space = line.rfind(' ');
+    double v = 0;
+    if (m == absl::string_view::npos || !absl::SimpleAtod(line.substr(space + 1), &v)) continue;
+    const size_t start = m + 8;
+    out[std::string(line.substr(start, line.find('"', start) - start))] += v;
+  }
+  return out;
+}
+
+// A string field of a JSON line ("key":"value"), empty when absent.
+std::string Field(const std::string& line, const std::string& key) {
+  const std::string needle = absl::StrCat("\"", key, "\":\"");
+  const size_t at = line.find(needle);
+  if (at == std::string::npos) return "";
+  const size_t start = at + needle.size();
+  return line.substr(start, line.find('"', start) - start);
+}
+
+// The first entry of "image_sha256":["...", ...].
+std::string FirstImageHash(const std::string& line) {
+  const std::string needle = "\"image_sha256\":[\"";
+  const size_t at = line.find(needle);
+  if (at == std::string::npos) return "";
+  const size_t start = at + needle.size();
+  return line.substr(start, line.find('"', start) - start);
+}
+
+TEST(ServerAuditTest, EveryCallIsLoggedOnceThroughRotationAndSigtermWithoutTokens) {
+  const Fixture fixture = GetFixture();
+  const std::vector<QueryImage> queries = LoadQueries(fixture);
+  ASSERT_GE(queries.size(), 8u);
+  const ScratchDir dir("audit-e2e");
+  WriteTestFile(dir.file("tokens"), absl::StrCat("dispatch-north ", kClientToken, "\n"));
+  WriteTestFile(dir.file("admin_tokens"), absl::StrCat("ops-oncall ", kAdminToken, "\n"));
+  const std::string log_path = dir.file("audit.jsonl");
+
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture);
+  flags.push_back("--token_file=" + dir.file("tokens"));
+  flags.push_back("--admin_token_file=" + dir.file("admin_tokens"));
+  flags.push_back("--audit_log=" + log_path);
+  flags.push_back("--audit_log_max_mb=0.001");  // about 1 KB: rotates every line or two
+  flags.push_back("--audit_log_keep=10000");
+  flags.push_back("--audit_fsync_ms=60000");    // only the shutdown's sync makes them durable
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+
+  client::ClientOptions options;
+  options.token = kClientToken;
+  options.admin_token = kAdminToken;
+  auto client = server.NewClient(options);
+  client::ClientOptions wrong;
+  wrong.token = "not-the-token";
+  auto stranger = server.NewClient(wrong);
+
+  // Locate: 6 answered, one bad option, one unauthorised; Explain; a stream of 4 (one bad);
+  // GetStatus; a SwapIndex that is refused.
+  std::set<std::string> located;
+  for (int i = 0; i < 6; ++i) {
+    v1::LocateRequest request;
+    request.set_image(queries[i].bytes);
+    ASSERT_TRUE(client->Locate(request).ok());
+    located.insert(Sha256Hex(queries[i].bytes));
+  }
+  v1::LocateRequest bad;
+  bad.set_image(queries[0].bytes);
+  bad.mutable_options()->set_k(100000);
+  EXPECT_EQ(client->Locate(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(stranger->Locate(bad).status().code(), absl::StatusCode::kPermissionDenied);
+  v1::ExplainRequest explain;
+  explain.set_image(queries[6].bytes);
+  explain.set_return_overlay(false);
+  ASSERT_TRUE(client->Explain(explain).ok());
+  int next = 0;
+  auto summary = client->LocateStream(
+      [&]() -> std::optional<v1::LocateStreamRequest> {
+        if (next == 4) return std::nullopt;
+        v1::LocateStreamRequest item;
+        item.set_item_id(absl::StrCat("item-", next));
+        item.set_image(next == 2 ? std::string("not an image") : queries[next].bytes);
+        ++next;
+        return item;
+      },
+      [](const v1::LocateStreamResponse&) {});
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_TRUE(client->GetStatus().ok());
+  v1::SwapIndexRequest swap;
+  swap.set_bundle_path("/no/such/bundle");
+  EXPECT_FALSE(client->SwapIndex(swap).ok());
+
+  // The server's own count of the calls it answered, before it stops.
+  auto exposition = HttpGet(server.metrics_port(), "/metrics");
+  ASSERT_TRUE(exposition.ok()) << exposition.status();
+  const std::map<std::string, double> calls = RequestsByMethod(*exposition);
+  EXPECT_EQ(calls.at("Locate"), 8);
+  ASSERT_EQ(server.Stop(SIGTERM), 0) << server.Log();
+
+  // Read every file: PATH, PATH.1, PATH.2 ...
+  std::vector<std::string> lines;
+  int files = 0;
+  for (int i = 0;; ++i) {
+    const std::string file = i == 0 ? log_path : absl::StrCat(log_path, ".", i);
+    if (!std::filesystem::exists(file)) break;
+    ++files;
+    const std::string text = ReadTestFile(file);
+    EXPECT_FALSE(absl::StrContains(text, kClientToken)) << file;
+    EXPECT_FALSE(absl::StrContains(text, kAdminToken)) << file;
+    EXPECT_FALSE(absl::StrContains(text, "not-the-token")) << file;
+    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+      lines.emplace_back(line);
+    }
+  }
+  EXPECT_GT(files, 3) << "the log should have rotated";
+
+  std::map<std::string, double> logged;
+  std::map<std::string, int> located_logged;
+  std::set<std::string> items;
+  for (const std::string& line : lines) {
+    ASSERT_TRUE(absl::StartsWith(line, "{\"time\":\"") && absl::EndsWith(line, "}")) << line;
+    EXPECT_FALSE(absl::StrContains(line, "audit_records_dropped")) << line;
+    const std::string method = Field(line, "method");
+    const std::string code = Field(line, "code");
+    if (method == "LocateStream/item") {
+      EXPECT_TRUE(items.insert(Field(line, "item_id")).second) << "item logged twice: " << line;
+      EXPECT_EQ(Field(line, "caller"), "dispatch-north");
+      continue;
+    }
+    logged[method] += 1;
+    if (method == "Locate" && code == "OK") {
+      ++located_logged[FirstImageHash(line)];
+      EXPECT_EQ(Field(line, "caller"), "dispatch-north") << line;
+      EXPECT_TRUE(absl::StrContains(line, "\"answer\":{\"best\":{\"latitude\":")) << line;
+      EXPECT_FALSE(Field(line, "bundle_version").empty()) << line;
+    }
+    if (method == "Locate" && code == "PERMISSION_DENIED") {
+      EXPECT_EQ(Field(line, "caller"), "");
+    }
+    if (method == "GetStatus" || method == "SwapIndex") {
+      EXPECT_EQ(Field(line, "caller"), "ops-oncall") << line;
+    }
+    EXPECT_TRUE(absl::StartsWith(Field(line, "peer"), "ipv4:127.0.0.1:") ||
+                absl::StartsWith(Field(line, "peer"), "ipv6:"))
+        << line;
+  }
+  // Every call exactly once, by the server's own counters.
+  EXPECT_EQ(logged, calls);
+  EXPECT_EQ(items, (std::set<std::string>{"item-0", "item-1", "item-2", "item-3"}));
+  ASSERT_EQ(located_logged.size(), located.size());
+  for (const auto& [sha, n] : located_logged) {
+    EXPECT_TRUE(located.count(sha)) << sha;
+    EXPECT_EQ(n, 1) << sha;
+  }
+}
+
+}  // namespace
+}  // namespace geoloc::testing

@@ -1,0 +1,94 @@
+// geolocd's LocateIncident end to end: one answer for several photos, each photo's part, copies of
+// one photo no more confident than the photo alone, a bad photo named, the audit line.
+#include <signal.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/common/sha256.h"
+#include "gtest/gtest.h"
+#include "tests/support/server_process.h"
+
+namespace geoloc::testing {
+namespace {
+
+TEST(ServerIncidentTest, OneAnswerForSeveralPhotosWithEachPhotosPart) {
+  const Fixture fixture = GetFixture();
+  const std::vector<QueryImage> queries = LoadQueries(fixture);
+  ASSERT_GE(queries.size(), 3u);
+  const ScratchDir dir("incident-e2e");
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture);
+  flags.push_back("--audit_log=" + dir.file("audit.jsonl"));
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto client = server.NewClient();
+
+  v1::LocateRequest single;
+  single.set_image(queries[0].bytes);
+  auto alone = client->Locate(single);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+
+  // One photo as an incident: the photo's own answer.
+  v1::LocateIncidentRequest one;
+  one.add_images(queries[0].bytes);
+  auto one_answer = client->LocateIncident(one);
+  ASSERT_TRUE(one_answer.ok()) << one_answer.status();
+  ASSERT_EQ(one_answer->photos_size(), 1);
+  EXPECT_DOUBLE_EQ(one_answer->effective_photos(), 1.0);
+  EXPECT_FALSE(one_answer->photos(0).dissents());
+  EXPECT_NEAR(one_answer->combined().best().location().latitude(),
+              alone->best().location().latitude(), 1e-6);
+  EXPECT_NEAR(one_answer->combined().best().location().longitude(),
+              alone->best().location().longitude(), 1e-6);
+
+  // Four copies: they count as one photo and the answer is no more confident.
+  v1::LocateIncidentRequest copies;
+  for (int i = 0; i < 4; ++i) copies.add_images(queries[0].bytes);
+  copies.set_return_photo_answers(true);
+  auto copies_answer = client->LocateIncident(copies);
+  ASSERT_TRUE(copies_answer.ok()) << copies_answer.status();
+  EXPECT_NEAR(copies_answer->effective_photos(), 1.0, 1e-9);
+  const v1::LocateResponse& a = one_answer->combined();
+  const v1::LocateResponse& b = copies_answer->combined();
+  ASSERT_EQ(a.peaks_size(), b.peaks_size());
+  for (int p = 0; p < a.peaks_size(); ++p) {
+    EXPECT_NEAR(b.peaks(p).mass(), a.peaks(p).mass(), 1e-9);
+    EXPECT_GE(b.peaks(p).radius_km(), a.peaks(p).radius_km() * (1 - 1e-9));
+  }
+  EXPECT_GE(b.best().uncertainty_km(), a.best().uncertainty_km() * (1 - 1e-9));
+  ASSERT_EQ(copies_answer->photos_size(), 4);
+  for (const v1::IncidentPhoto& photo : copies_answer->photos()) {
+    EXPECT_NEAR(photo.exponent(), 0.25, 1e-12);
+    EXPECT_EQ(photo.peak_support_size(), b.peaks_size());
+    EXPECT_FALSE(photo.dissents());
+    EXPECT_GT(photo.answer().peaks_size(), 0);  // return_photo_answers
+  }
+
+  // A bad photo fails the call and is named.
+  v1::LocateIncidentRequest bad;
+  bad.add_images(queries[0].bytes);
+  bad.add_images("not an image");
+  auto refused = client->LocateIncident(bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "photo 1")) << refused.status();
+  v1::LocateIncidentRequest empty;
+  EXPECT_EQ(client->LocateIncident(empty).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::LocateIncidentRequest nearest = one;
+  nearest.mutable_options()->set_estimator(v1::ESTIMATOR_NEAREST);
+  EXPECT_EQ(client->LocateIncident(nearest).status().code(), absl::StatusCode::kInvalidArgument);
+
+  ASSERT_EQ(server.Stop(SIGTERM), 0) << server.Log();
+  const std::string log = ReadTestFile(dir.file("audit.jsonl"));
+  const std::string sha = Sha256Hex(queries[0].bytes);
+  // The four-copy call lists the photo four times; "photo 1" of the bad call its own hash.
+  EXPECT_TRUE(absl::StrContains(
+      log, absl::StrCat("\"method\":\"LocateIncident\"", ",\"transport\":\"grpc\"")));
+  EXPECT_TRUE(absl::StrContains(log, absl::StrCat("[\"", sha, "\",\"", sha, "\",\"", sha,
+                                                  "\",\"", sha, "\"]")));
+  EXPECT_TRUE(absl::StrContains(log, Sha256Hex("not an image")));
+}
+
+}  // namespace
+}  // namespace geoloc::testing

@@ -1,0 +1,201 @@
+#include "tools/eval/incident_eval.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/cells/region_cells.h"
+#include "core/common/progress.h"
+#include "core/common/status_macros.h"
+#include "core/engine/incident.h"
+#include "core/geo/distance.h"
+#include "core/geo/metrics.h"
+
+namespace geoloc::eval {
+namespace {
+
+// Finish on the stored neighbours, as geolocd does after its search. The database id stands in
+// for the bundle row, so that photos that retrieved the same database photo share it (the pool
+// de-duplicates by row).
+absl::StatusOr<engine::LocateResult> Answer(const engine::Locator& locator,
+                                            const RetrievedQuery& q,
+                                            const engine::LocateParams& params) {
+  std::vector<index::Neighbor> neighbors(q.neighbors.size());
+  for (size_t i = 0; i < q.neighbors.size(); ++i) {
+    neighbors[i].row = q.neighbors[i].id;
+    neighbors[i].id = q.neighbors[i].id;
+    neighbors[i].score = static_cast<float>(q.neighbors[i].score);
+    neighbors[i].lat = q.neighbors[i].pos.lat;
+    neighbors[i].lon = q.neighbors[i].pos.lon;
+  }
+  return locator.Finish(q.descriptor, std::move(neighbors), params);
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Accumulates one row of the report.
+struct Tally {
+  std::vector<double> errors;
+  double effective = 0;
+  int64_t hit1 = 0, hit25 = 0, false_dissent = 0, intruder_reported = 0;
+  bool calibrated = true;
+  std::vector<double> levels;
+  std::vector<int64_t> inside;
+  std::vector<std::vector<double>> areas;
+
+  void Add(const engine::IncidentResult& r, geo::LatLon truth, int intruder) {
+    const double error = geo::HaversineKm(r.combined.best.pos, truth);
+    errors.push_back(error);
+    hit1 += error <= 1;
+    hit25 += error <= 25;
+    effective += r.effective_photos;
+    bool other_dissent = false;
+    for (size_t i = 0; i < r.photos.size(); ++i) {
+      if (static_cast<int>(i) == intruder) {
+        intruder_reported += r.photos[i].dissents;
+      } else {
+        other_dissent |= r.photos[i].dissents;
+      }
+    }
+    false_dissent += other_dissent;
+    if (!r.combined.calibration.has_value()) {
+      calibrated = false;
+      return;
+    }
+    const auto& regions = r.combined.calibration->regions;
+    if (levels.empty()) {
+      for (const auto& region : regions) levels.push_back(region.level);
+      inside.assign(levels.size(), 0);
+      areas.assign(levels.size(), {});
+    }
+    for (size_t l = 0; l < regions.size() && l < levels.size(); ++l) {
+      const auto& region = regions[l];
+      inside[l] += region.whole_sphere || cells::CellUnionContains(region.cells, truth);
+      areas[l].push_back(region.area_km2);
+    }
+  }
+
+  IncidentSizeReport Report(int size, bool with_intruder) const {
+    IncidentSizeReport out;
+    out.size = size;
+    out.with_intruder = with_intruder;
+    const double n = static_cast<double>(errors.size());
+    out.incidents = static_cast<int64_t>(errors.size());
+    if (errors.empty()) return out;
+    out.accuracy_1km = hit1 / n;
+    out.accuracy_25km = hit25 / n;
+    out.median_error_km = Median(errors);
+    out.mean_effective_photos = effective / n;
+    out.false_dissent_share = false_dissent / n;
+    out.intruder_reported_share = with_intruder ? intruder_reported / n : 0;
+    out.calibrated = calibrated && !levels.empty();
+    if (out.calibrated) {
+      out.levels = levels;
+      for (size_t l = 0; l < levels.size(); ++l) {
+        out.coverage.push_back(inside[l] / n);
+        out.median_area_km2.push_back(Median(areas[l]));
+      }
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& locator,
+                                                     const RetrievalRun& run,
+                                                     const engine::LocateParams& params,
+                                                     const IncidentEvalOptions& options) {
+  if (options.sizes.empty() || options.draws_per_place < 1) {
+    return absl::InvalidArgumentError("incidents: need sizes and draws_per_place >= 1");
+  }
+  for (int s : options.sizes) {
+    if (s < 1 || s > engine::kMaxIncidentPhotos) {
+      return absl::InvalidArgumentError(absl::StrCat("incident size ", s, " is not in [1, ",
+                                                     engine::kMaxIncidentPhotos, "]"));
+    }
+  }
+  if (run.model != locator.model_version()) {
+    return absl::FailedPreconditionError(absl::StrCat("the retrieval of ", run.source,
+                                                      " was made with model ", run.model,
+                                                      ", not ", locator.model_version()));
+  }
+  const int largest = *std::max_element(options.sizes.begin(), options.sizes.end());
+  std::map<std::string, std::vector<int>> by_place;  // ordered: deterministic draws
+  for (size_t i = 0; i < run.queries.size(); ++i) {
+    const RetrievedQuery& q = run.queries[i];
+    if (q.localizable && !q.place.empty()) by_place[q.place].push_back(static_cast<int>(i));
+  }
+  std::vector<std::pair<std::string, std::vector<int>>> places;
+  for (auto& [place, photos] : by_place) {
+    if (static_cast<int>(photos.size()) >= largest) places.emplace_back(place, photos);
+  }
+  if (places.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no place of ", run.source, " has ", largest, " photos (is there a place column?)"));
+  }
+  // Every photo's own answer, once.
+  std::map<int, engine::LocateResult> answers;
+  std::optional<ProgressReporter> progress;
+  int64_t photos_needed = 0;
+  for (const auto& [place, photos] : places) photos_needed += static_cast<int64_t>(photos.size());
+  if (options.show_progress) progress.emplace("incident photos", photos_needed, "photos");
+  for (const auto& [place, photos] : places) {
+    for (int i : photos) {
+      GEOLOC_ASSIGN_OR_RETURN(answers[i], Answer(locator, run.queries[i], params));
+      if (progress) progress->Add(1);
+    }
+  }
+  if (progress) progress->Finish();
+  // Intruders come from any localizable photo of another place (answered on demand).
+  std::vector<int> everyone;
+  for (const auto& [place, photos] : by_place) everyone.insert(everyone.end(), photos.begin(), photos.end());
+
+  IncidentEvalReport report;
+  report.split = run.split.empty() ? run.source : run.split;
+  report.places = static_cast<int64_t>(places.size());
+  std::mt19937_64 rng(options.seed);
+  engine::IncidentOptions incident_options;
+  incident_options.pooling = options.pooling;
+  for (int size : options.sizes) {
+    Tally plain, intruded;
+    for (const auto& [place, photos] : places) {
+      for (int d = 0; d < options.draws_per_place; ++d) {
+        std::vector<int> chosen = photos;
+        std::shuffle(chosen.begin(), chosen.end(), rng);
+        chosen.resize(size);
+        std::vector<engine::LocateResult> results;
+        for (int i : chosen) results.push_back(answers.at(i));
+        const geo::LatLon truth = run.queries[chosen.front()].truth;
+        GEOLOC_ASSIGN_OR_RETURN(engine::IncidentResult r,
+                                locator.CombineIncident(results, params, incident_options));
+        plain.Add(r, truth, /*intruder=*/-1);
+        if (!options.intruders || size < 2) continue;
+        int other = -1;
+        while (other < 0 || run.queries[other].place == place) {
+          other = everyone[std::uniform_int_distribution<size_t>(0, everyone.size() - 1)(rng)];
+        }
+        if (!answers.count(other)) {
+          GEOLOC_ASSIGN_OR_RETURN(answers[other], Answer(locator, run.queries[other], params));
+        }
+        const int slot = size - 1;  // the last photo is replaced (the draw is random anyway)
+        results[slot] = answers.at(other);
+        GEOLOC_ASSIGN_OR_RETURN(engine::IncidentResult with,
+                                locator.CombineIncident(results, params, incident_options));
+        intruded.Add(with, truth, slot);
+      }
+    }
+    report.sizes.push_back(plain.Report(size, false));
+    if (options.intruders && size >= 2) report.sizes.push_back(intruded.Report(size, true));
+  }
+  return report;
+}
+
+}  // namespace geoloc::eval

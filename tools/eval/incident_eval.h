@@ -1,0 +1,71 @@
+// geoloc-eval incidents (docs/INCIDENTS.md): incidents of 1, 2, 4, 8 ... photos of one place drawn
+// from a stored retrieval of a query split, answered the way geolocd's LocateIncident answers
+// them (each photo's Locator::Finish, then Locator::CombineIncident), against the truth.
+//
+//   IncidentEvalOptions options;  options.sizes = {1, 2, 4, 8};
+//   GEOLOC_ASSIGN_OR_RETURN(IncidentEvalReport report,
+//                           EvaluateIncidents(*locator, test_run, params, options));
+//
+// Sampling: only places with at least max(sizes) photos with a place take part, so that every
+// size is measured on the same places; each takes `draws_per_place` random incidents of each
+// size (seeded: the same draws every run). Incident size 1 is the single-photo baseline on
+// those places. With `intruders`, every incident of size >= 2 is also measured with one photo
+// replaced by a photo of another place (is the intruder reported? does the answer hold?).
+// The incident's truth is its first photo's true position (photos of one place are metres
+// apart). Nothing is fitted: the calibration used is the bundle's single-photo one.
+// A function, not a thread: call from one thread.
+#ifndef GEOLOC_TOOLS_EVAL_INCIDENT_EVAL_H_
+#define GEOLOC_TOOLS_EVAL_INCIDENT_EVAL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/engine/locate_params.h"
+#include "core/engine/incident.h"
+#include "core/engine/locator.h"
+#include "tools/eval/evaluation.h"
+
+namespace geoloc::eval {
+
+struct IncidentEvalOptions {
+  std::vector<int> sizes = {1, 2, 4, 8};
+  int draws_per_place = 5;
+  uint64_t seed = 1;
+  bool intruders = true;
+  engine::IncidentPooling pooling = engine::IncidentPooling::kGeometricMean;
+  bool show_progress = false;
+};
+
+struct IncidentSizeReport {
+  int size = 0;
+  bool with_intruder = false;  // one photo replaced by a photo of another place
+  int64_t incidents = 0;
+  double accuracy_1km = 0, accuracy_25km = 0, median_error_km = 0;
+  double mean_effective_photos = 0;
+  // Calibrated answers only (the bundle's calibration for these settings), per region level.
+  bool calibrated = false;
+  std::vector<double> levels, coverage, median_area_km2;
+  // Share of incidents in which some photo of the place was reported as dissenting (a false
+  // alarm: all are of one place), and with an intruder, the share in which the intruder was.
+  double false_dissent_share = 0;
+  double intruder_reported_share = 0;
+};
+
+struct IncidentEvalReport {
+  std::string split;
+  int64_t places = 0;  // places taking part
+  std::vector<IncidentSizeReport> sizes;
+};
+
+// INVALID_ARGUMENT for sizes outside [1, kMaxIncidentPhotos] or draws < 1; FAILED_PRECONDITION
+// when the run was made with another model, or no place has max(sizes) photos.
+absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& locator,
+                                                     const RetrievalRun& run,
+                                                     const engine::LocateParams& params,
+                                                     const IncidentEvalOptions& options);
+
+}  // namespace geoloc::eval
+
+#endif  // GEOLOC_TOOLS_EVAL_INCIDENT_EVAL_H_
