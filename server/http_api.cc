@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cmath>
 #include <future>
 #include <utility>
 #include <vector>
@@ -12,7 +13,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/common/logging.h"
+#include "core/common/status_macros.h"
 #include "server/call_support.h"
+#include "proto/pidf_lo.h"
 #include "server/http_mapping.h"
 
 namespace geoloc::server {
@@ -100,6 +103,54 @@ class CallWaiter {
   std::promise<absl::Status> promise_;
   std::future<absl::Status> future_ = promise_.get_future();
 };
+
+// What Accept: application/pidf+xml asks for: the CLI's --pidf_lo document (query parameters
+// pidf_lo_level and pidf_lo_entity, as the CLI's flags).
+struct PidfLoAsk {
+  double level = 0.9;
+  std::string entity;  // empty: the photo's content URI
+  std::string image_name;
+};
+
+absl::StatusOr<PidfLoAsk> PidfLoAskOf(const httplib::Request& req) {
+  PidfLoAsk ask;
+  if (req.has_param("pidf_lo_level")) {
+    const std::string value = req.get_param_value("pidf_lo_level");
+    if (!absl::SimpleAtod(value, &ask.level) || !(ask.level > 0 && ask.level < 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "pidf_lo_level must be a number in (0, 1), got '", value.substr(0, 40), "'"));
+    }
+  }
+  ask.entity = req.get_param_value("pidf_lo_entity");
+  if (req.has_file("image")) ask.image_name = req.get_file_value("image").filename;
+  return ask;
+}
+
+// The region levels asked for must hold the PIDF-LO's (an empty list: the server's), as the CLI.
+void AddPidfLoLevel(double level, geoloc::v1::LocateOptions* options) {
+  if (options->region_levels().empty()) return;
+  for (double l : options->region_levels()) {
+    if (std::abs(l - level) < 1e-6) return;
+  }
+  options->add_region_levels(level);
+}
+
+absl::StatusOr<std::string> PidfLoOf(const LocateResponse& response, const PidfLoAsk& ask,
+                                     const std::string& image) {
+  pidf::PidfLoAnswerOptions options;
+  options.level = ask.level;
+  options.entity = ask.entity.empty() ? pidf::ContentUri(image) : ask.entity;
+  options.timestamp = absl::Now();
+  options.image_name = ask.image_name;
+  GEOLOC_ASSIGN_OR_RETURN(pidf::PidfLoDocument doc,
+                          pidf::PidfLoFromLocateResponse(response, options));
+  absl::StatusOr<std::string> xml = pidf::WritePidfLo(doc);
+  if (!xml.ok()) {
+    return absl::InternalError(
+        absl::StrCat("the answer cannot be written as PIDF-LO: ", xml.status().message()));
+  }
+  return xml;
+}
 
 }  // namespace
 
@@ -257,11 +308,22 @@ void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const 
   }
   absl::StatusOr<LocateRequest> request = ParseLocateBody(BodyOf(req), config_.max_message_bytes);
   if (!request.ok()) return refuse(request.status());
+  std::optional<PidfLoAsk> pidf_lo;
+  if (AcceptsPidfLo(req.get_header_value("Accept"))) {
+    absl::StatusOr<PidfLoAsk> ask = PidfLoAskOf(req);
+    if (!ask.ok()) return refuse(ask.status());
+    pidf_lo = *std::move(ask);
+    AddPidfLoLevel(pidf_lo->level, request->mutable_options());
+  }
   LocateResponse response;
   CallWaiter waiter;
   calls_->Locate(std::move(call), *request, &response, waiter.Done());
   if (absl::Status st = waiter.Wait(); !st.ok()) return ReplyError(res, st);
-  ReplyJson(res, 200, ToApiJson(response));
+  if (!pidf_lo) return ReplyJson(res, 200, ToApiJson(response));
+  absl::StatusOr<std::string> xml = PidfLoOf(response, *pidf_lo, request->image());
+  if (!xml.ok()) return ReplyError(res, xml.status());
+  res.status = 200;
+  res.set_content(*std::move(xml), kPidfLoType);
 }
 
 void HttpApi::Explain(const httplib::Request& req, httplib::Response& res) const {
