@@ -1,6 +1,7 @@
 // Hostile HTTP against a real geolocd's HTTP/JSON API (server/http_api.h): every hostile-corpus
 // entry as a multipart upload and as JSON, silent and slow clients, more slow clients than
-// workers, oversized request and header lines, header floods, garbage request lines. The server
+// workers, oversized request and header lines, header floods, garbage request lines; and the
+// admission queue shared with gRPC (an HTTP call is shed when gRPC fills it). The server
 // must answer each with the API's error body (or drop the connection), keep serving HTTP and
 // gRPC, and never crash. What cpp-httplib 0.11.4 does not bound (a client that keeps trickling
 // header bytes) is listed in docs/HTTP_API.md and not tested as bounded.
@@ -11,9 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -269,6 +272,47 @@ TEST_F(HttpHostileTest, OversizedLinesAndHeaderFloods) {
       EXPECT_NE(CodeOf(response.substr(body + 4)), "(not JSON)") << c.name << ": " << response;
     }
   }
+}
+
+// One admission queue for both transports: while gRPC callers keep the queue full, HTTP calls are
+// shed by the same rule, with the same message. (A queue of its own would admit them.)
+TEST(HttpSharedQueueTest, HttpIsShedWhenGrpcFillsTheQueue) {
+  const Fixture fixture = testing::GetFixture();
+  ServerProcess server(HardeningFlags(
+      fixture, {"--queue_capacity=2", "--max_batch=1", "--http_address=127.0.0.1:0"}));
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  const std::string image = GoodImage(fixture);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&] {
+      std::unique_ptr<client::Client> c = server.NewClient();
+      v1::LocateRequest request;
+      request.set_image(image);
+      while (!stop.load()) c->Locate(request, {absl::Seconds(60), false}).IgnoreError();
+    });
+  }
+  httplib::Client http("127.0.0.1", server.http_port());
+  http.set_read_timeout(120, 0);
+  const httplib::MultipartFormDataItems form = {{"image", image, "good.jpg", "image/jpeg"}};
+  std::string shed_body;
+  // Each try either finds the queue full (shed at once) or takes a place and waits its turn.
+  const bool shed = WaitUntil(
+      [&] {
+        auto res = http.Post("/v1/locate", form);
+        if (res && res->status == 429) shed_body = res->body;
+        return !shed_body.empty();
+      },
+      absl::Seconds(120));
+  stop.store(true);
+  for (auto& t : callers) t.join();
+  ASSERT_TRUE(shed) << "no HTTP call was shed while gRPC kept the queue full";
+  EXPECT_EQ(CodeOf(shed_body), "RESOURCE_EXHAUSTED") << shed_body;
+  EXPECT_TRUE(absl::StrContains(shed_body, "at capacity")) << shed_body;
+  EXPECT_GE(Metric(server,
+                   "geoloc_requests_total{code=\"RESOURCE_EXHAUSTED\",method=\"Locate\","
+                   "transport=\"http\"}"),
+            1);
 }
 
 }  // namespace
