@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   const size_t colon = http_address.rfind(':');
   httplib::Client http(http_address.substr(0, colon), std::stoi(http_address.substr(colon + 1)));
   http.set_keep_alive(true);
+  http.set_tcp_nodelay(true);  // as curl and browsers do
   http.set_read_timeout(120, 0);
   httplib::Headers headers;
   if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
