@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <cmath>
+#include <csignal>
 #include <future>
 #include <utility>
 #include <vector>
@@ -175,6 +176,10 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
+  // cpp-httplib writes with send(2) flags 0 and OpenSSL with write(2): a client that has gone
+  // away would raise SIGPIPE, whose default action ends the process. Writes fail with EPIPE
+  // instead (the connection is dropped; the call was answered and recorded).
+  std::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<HttpApi> api(new HttpApi(config, calls, std::move(hooks)));
   if (config.tls_cert.empty()) {
     api->server_ = std::make_unique<httplib::Server>();

@@ -29,6 +29,7 @@
 // worker. A handler waits for its call's answer (the pipeline answers every admitted call, by its
 // deadline at the latest); a client that disconnects does not cancel its call.
 //
+// Start() sets SIGPIPE to be ignored, process-wide (writes to a departed client fail with EPIPE).
 // Thread-safe. `calls` and the hooks' targets must outlive the HttpApi.
 #ifndef GEOLOC_SERVER_HTTP_API_H_
 #define GEOLOC_SERVER_HTTP_API_H_

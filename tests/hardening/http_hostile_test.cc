@@ -87,6 +87,13 @@ class RawConnection {
     return out;
   }
   bool closed() const { return closed_; }
+  // Closes with a reset (SO_LINGER 0): the server's next write fails at once.
+  void Reset() {
+    linger l{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    ::close(fd_);
+    fd_ = -1;
+  }
 
  private:
   int fd_ = -1;
@@ -223,6 +230,36 @@ TEST_F(HttpHostileTest, MoreSlowClientsThanWorkersOnlyDelayOthers) {
     conn->ReadUntilClosed(absl::Seconds(60));
     EXPECT_TRUE(conn->closed());
   }
+}
+
+// Clients that go away before their answer: the server's writes fail (EPIPE, ECONNRESET) and must
+// not kill it (cpp-httplib writes without MSG_NOSIGNAL; geolocd ignores SIGPIPE).
+TEST_F(HttpHostileTest, ClientsThatLeaveBeforeTheAnswer) {
+  const std::string json = absl::StrCat("{\"image\":\"", absl::Base64Escape(good_image_), "\"}");
+  // Explain answers are large (the overlay PNG): written in many pieces into a closed socket.
+  auto request = [&](const char* path) {
+    return absl::StrCat("POST ", path, " HTTP/1.1\r\nHost: x\r\n",
+                        "Content-Type: application/json\r\nContent-Length: ", json.size(),
+                        "\r\n\r\n", json);
+  };
+  auto answered = [&] {
+    return Metric(*server_,
+                  "geoloc_requests_total{code=\"OK\",method=\"Locate\",transport=\"http\"}") +
+           Metric(*server_,
+                  "geoloc_requests_total{code=\"OK\",method=\"Explain\",transport=\"http\"}");
+  };
+  const double answered_before = answered();
+  constexpr int kLeavers = 8;
+  for (int i = 0; i < kLeavers; ++i) {
+    RawConnection conn(port());
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(conn.Send(request(i < kLeavers / 2 ? "/v1/locate" : "/v1/explain")));
+    if (i % 2 == 0) conn.Reset();  // else closed normally (FIN) when it goes out of scope
+  }
+  // Every call is still answered (into closed connections), and the server lives (TearDown).
+  EXPECT_TRUE(
+      WaitUntil([&] { return !server_->Running() || answered() >= answered_before + kLeavers; },
+                absl::Seconds(120)));
 }
 
 TEST_F(HttpHostileTest, OversizedLinesAndHeaderFloods) {
