@@ -22,13 +22,7 @@ IndexAdminService::~IndexAdminService() = default;
 
 absl::Status IndexAdminService::AuthorizeAdmin(const grpc::CallbackServerContext& ctx,
                                                std::string* caller) const {
-  auto admin = auth_->admin();
-  if (!admin->enabled() && auth_->client()->enabled()) {
-    return absl::PermissionDeniedError(
-        "the admin API is disabled: this server has client tokens but no admin token "
-        "(--admin_token_file or $GEOLOC_ADMIN_TOKEN)");
-  }
-  return Authorize(ctx, *admin, caller);
+  return geoloc::server::AuthorizeAdmin(*auth_, AuthorizationOf(ctx), caller);
 }
 
 grpc::ServerUnaryReactor* IndexAdminService::SwapIndex(

@@ -143,4 +143,27 @@ std::shared_ptr<const TokenSet> AuthState::admin() const {
   return admin_;
 }
 
+namespace {
+absl::Status CheckRole(const TokenSet& tokens, const std::optional<std::string>& authorization,
+                       std::string* caller) {
+  return tokens.Check(authorization.value_or(""), authorization.has_value(), caller);
+}
+}  // namespace
+
+absl::Status AuthorizeClient(const AuthState& auth,
+                             const std::optional<std::string>& authorization, std::string* caller) {
+  return CheckRole(*auth.client(), authorization, caller);
+}
+
+absl::Status AuthorizeAdmin(const AuthState& auth, const std::optional<std::string>& authorization,
+                            std::string* caller) {
+  auto admin = auth.admin();
+  if (!admin->enabled() && auth.client()->enabled()) {
+    return absl::PermissionDeniedError(
+        "the admin API is disabled: this server has client tokens but no admin token "
+        "(--admin_token_file or $GEOLOC_ADMIN_TOKEN)");
+  }
+  return CheckRole(*admin, authorization, caller);
+}
+
 }  // namespace geoloc::server

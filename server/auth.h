@@ -27,6 +27,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,6 +77,19 @@ class AuthState {
   std::shared_ptr<const TokenSet> client_ ABSL_GUARDED_BY(mu_) = std::make_shared<TokenSet>();
   std::shared_ptr<const TokenSet> admin_ ABSL_GUARDED_BY(mu_) = std::make_shared<TokenSet>();
 };
+
+// A call's authorization value (the `authorization` metadata or HTTP header; nullopt when not
+// sent) checked for a role, the same for every transport:
+//   AuthorizeClient   the client tokens (Check's case table)
+//   AuthorizeAdmin    admin tokens configured: they are required; none, but client tokens
+//                     configured: PERMISSION_DENIED (the admin API is off rather than open on an
+//                     otherwise protected server); no tokens at all: open
+// On OK, `*caller` (when given) receives the matching token's name (unchanged with no tokens).
+absl::Status AuthorizeClient(const AuthState& auth,
+                             const std::optional<std::string>& authorization,
+                             std::string* caller = nullptr);
+absl::Status AuthorizeAdmin(const AuthState& auth, const std::optional<std::string>& authorization,
+                            std::string* caller = nullptr);
 
 }  // namespace geoloc::server
 

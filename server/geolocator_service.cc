@@ -29,207 +29,45 @@ using geoloc::v1::LocateResponse;
 using geoloc::v1::LocateStreamRequest;
 using geoloc::v1::LocateStreamResponse;
 
+// The call as GeolocatorCalls sees it: its token, deadline and cancellation flag.
+CallContext GrpcCall(const grpc::CallbackServerContext& ctx, const std::atomic<bool>* cancelled) {
+  CallContext call;
+  call.transport = kGrpcTransport;
+  call.authorization = AuthorizationOf(ctx);
+  call.deadline = CallDeadline(ctx);
+  call.cancelled = [cancelled] { return cancelled->load(); };
+  call.peer = ctx.peer();
+  return call;
+}
+
 double MsSince(absl::Time t) { return absl::ToDoubleMilliseconds(absl::Now() - t); }
 
-absl::Status CheckImage(const std::string& image) {
-  if (image.empty()) return absl::InvalidArgumentError("image is empty");
-  return absl::OkStatus();
-}
-
-// Counts a call in the in-flight gauge and records its code and latency, and its audit line
-// when --audit_log is on. Recorded just before the reply is sent, so a scrape that follows a
-// response always sees it, and a drain that follows it finds the line queued.
-class CallRecord {
- public:
-  CallRecord(ServerMetrics* metrics, AuditLog* audit, const char* method,
-             const grpc::CallbackServerContext& ctx)
-      : metrics_(metrics), audit_log_(audit), method_(method), start_(absl::Now()) {
-    metrics_->AddInFlight(1);
-    if (audit_log_ != nullptr) {
-      audit_ = AuditRecord::Begin(method, "grpc");
-      audit_.start = start_;
-      audit_.peer = ctx.peer();
-    }
-  }
-  ~CallRecord() {  // only if never replied
-    Record(absl::CancelledError("the call ended without a reply"));
-  }
-  void Record(const absl::Status& status) {
-    if (recorded_) return;
-    recorded_ = true;
-    metrics_->AddInFlight(-1);
-    metrics_->RecordRequest(method_, StatusCodeName(status.code()),
-                            absl::ToDoubleSeconds(absl::Now() - start_));
-    if (audit_log_ != nullptr) {
-      audit_.Finish(status);
-      audit_log_->Record(std::move(audit_));
-    }
-  }
-  absl::Time start() const { return start_; }
-  // The call's audit line, filled as the call goes; null when the audit log is off.
-  AuditRecord* audit() { return audit_log_ != nullptr ? &audit_ : nullptr; }
-  AuditLog* audit_log() const { return audit_log_; }
-
- private:
-  ServerMetrics* metrics_;
-  AuditLog* audit_log_;
-  const char* method_;
-  absl::Time start_;
-  AuditRecord audit_;
-  bool recorded_ = false;
-};
-
-// Fills the request side of an audit line: the image's SHA-256 (and the photo itself under
-// --audit_store_images) and the options.
-void AuditRequest(AuditLog* log, AuditRecord* audit, const std::string& image,
-                  const geoloc::v1::LocateOptions& options) {
-  if (audit == nullptr) return;
-  audit->image_sha256 = {Sha256Hex(image)};
-  if (log->store_images() && !image.empty()) audit->images_to_store = {image};
-  audit->options = options;
-}
-
-// The checks every unary call makes before any work, in this order: the caller's token, the
-// options, the image bytes. Returns the call's resolved parameters.
-// `audit` (may be null) receives the caller's name and the request.
-absl::StatusOr<engine::LocateParams> AdmitCall(GeolocatorService& service,
-                                               const grpc::CallbackServerContext& ctx,
-                                               const geoloc::v1::LocateOptions& options,
-                                               const std::string& image, AuditRecord* audit) {
-  AuditRequest(service.audit_log(), audit, image, options);
-  GEOLOC_RETURN_IF_ERROR(
-      Authorize(ctx, *service.auth().client(), audit != nullptr ? &audit->caller : nullptr));
-  GEOLOC_ASSIGN_OR_RETURN(
-      engine::LocateParams params,
-      ToLocateParams(options, service.config().defaults, service.config().max_k));
-  GEOLOC_RETURN_IF_ERROR(CheckImage(image));
-  return params;
-}
-
-// What the unary reactors share: the call's metrics record, its cancellation flag (read by the
-// pipeline before spending inference) and the reply, which records the call's code first.
-template <typename Response>
-class UnaryCall : public grpc::ServerUnaryReactor {
+// A unary call: handed to GeolocatorCalls, finished from its `done`.
+class UnaryReactor : public grpc::ServerUnaryReactor {
  public:
   void OnCancel() override { cancelled_.store(true); }
   void OnDone() override { delete this; }
 
- protected:
-  UnaryCall(GeolocatorService* service, const grpc::CallbackServerContext& ctx, const char* method,
-            Response* response)
-      : record_(service->metrics(), service->audit_log(), method, ctx), response_(response) {}
-
-  void Reply(const absl::Status& status) {
-    record_.Record(status);
-    Finish(ToGrpcStatus(status));
+  GeolocatorCalls::Done Finisher() {
+    return [this](const absl::Status& status) { Finish(ToGrpcStatus(status)); };
   }
+  const std::atomic<bool>* cancelled() const { return &cancelled_; }
 
-  CallRecord record_;
-  Response* response_;
+ private:
   std::atomic<bool> cancelled_{false};
-};
-
-class LocateReactor : public UnaryCall<LocateResponse> {
- public:
-  LocateReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
-                const LocateRequest* request, LocateResponse* response)
-      : UnaryCall(service, *ctx, "Locate", response) {
-    absl::StatusOr<engine::LocateParams> params =
-        AdmitCall(*service, *ctx, request->options(), request->image(), record_.audit());
-    if (!params.ok()) {
-      Reply(params.status());
-      return;
-    }
-    const bool return_neighbors = request->options().return_neighbors();
-    EngineLocatePipeline::Job job;
-    job.image = request->image();
-    job.params = *params;
-    job.deadline = CallDeadline(*ctx);
-    job.cancelled = [this] { return cancelled_.load(); };
-    job.done = [this, return_neighbors, params = *params](
-                   absl::StatusOr<engine::LocateResult> result,
-                   std::shared_ptr<const engine::Locator> snapshot, const StageTimes& times) {
-      if (result.ok()) {
-        ToLocateResponse(*result, params, return_neighbors, *snapshot, times,
-                         MsSince(record_.start()), response_);
-        if (AuditRecord* audit = record_.audit()) audit->SetAnswer(*response_);
-      }
-      Reply(result.status());
-    };
-    service->pipeline()->Submit(std::move(job));
-  }
-
-};
-
-class ExplainReactor : public UnaryCall<ExplainResponse> {
- public:
-  ExplainReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
-                 const ExplainRequest* request, ExplainResponse* response)
-      : UnaryCall(service, *ctx, "Explain", response) {
-    absl::StatusOr<engine::LocateParams> params =
-        AdmitCall(*service, *ctx, request->options(), request->image(), record_.audit());
-    if (!params.ok()) {
-      Reply(params.status());
-      return;
-    }
-    ExplainJob job;
-    switch (request->target_case()) {
-      case ExplainRequest::kPeakIndex:
-        job.target.kind = engine::ExplainTarget::Kind::kPeak;
-        // Locate keeps peak_index + 1 peaks for it, at most the most any Locate returns.
-        if (request->peak_index() >= static_cast<uint32_t>(engine::kMaxPeaksRange.max)) {
-          Reply(absl::InvalidArgumentError(absl::StrCat("peak_index ", request->peak_index(),
-                                                        " is out of range (allowed: 0 to ",
-                                                        engine::kMaxPeaksRange.max - 1, ")")));
-          return;
-        }
-        job.target.peak_index = static_cast<int>(request->peak_index());
-        break;
-      case ExplainRequest::kNeighborId:
-        job.target.kind = engine::ExplainTarget::Kind::kNeighbor;
-        job.target.neighbor_id = request->neighbor_id();
-        break;
-      case ExplainRequest::kCellToken:
-        job.target.kind = engine::ExplainTarget::Kind::kCell;
-        job.target.cell_token = request->cell_token();
-        break;
-      case ExplainRequest::TARGET_NOT_SET:
-        job.target.kind = engine::ExplainTarget::Kind::kPeak;
-        job.target.peak_index = 0;
-        break;
-    }
-    // The peaks a peak target refers to must exist: keep every peak Locate finds.
-    job.params = *params;
-    job.params.max_peaks = std::max(job.params.max_peaks, job.target.peak_index + 1);
-    job.image = request->image();
-    job.render_overlay = !request->has_return_overlay() || request->return_overlay();
-    job.deadline = CallDeadline(*ctx);
-    job.cancelled = [this] { return cancelled_.load(); };
-    job.done = [this](absl::StatusOr<engine::ExplainResult> result,
-                      std::shared_ptr<const engine::Locator> snapshot, double decode_ms) {
-      if (result.ok()) {
-        ToExplainResponse(*result, *snapshot, decode_ms, MsSince(record_.start()), response_);
-        if (AuditRecord* audit = record_.audit()) {
-          audit->detail = response_->target_description();
-          audit->model_version = response_->model_version();
-          audit->bundle_version = response_->bundle_version();
-        }
-      }
-      Reply(result.status());
-    };
-    service->explainer()->Submit(std::move(job));
-  }
-
 };
 
 // Submits every photo of an incident to the pipeline (they batch like any Locate), then combines
 // their answers on the thread that finishes the last one. All answers must come from one
 // snapshot: a swap in the middle gives UNAVAILABLE (retry), never a mixed answer.
-class LocateIncidentReactor : public UnaryCall<LocateIncidentResponse> {
+class LocateIncidentReactor : public grpc::ServerUnaryReactor {
  public:
-  LocateIncidentReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
+  LocateIncidentReactor(GeolocatorCalls* service, grpc::CallbackServerContext* ctx,
                         const LocateIncidentRequest* request, LocateIncidentResponse* response)
-      : UnaryCall(service, *ctx, "LocateIncident", response), request_(request) {
+      : record_(service->metrics(), service->audit_log(), "LocateIncident",
+                GrpcCall(*ctx, &cancelled_)),
+        request_(request),
+        response_(response) {
     const int n = request->images_size();
     if (AuditRecord* audit = record_.audit()) {
       audit->options = request->options();
@@ -240,8 +78,9 @@ class LocateIncidentReactor : public UnaryCall<LocateIncidentResponse> {
         }
       }
     }
-    absl::Status st = Authorize(*ctx, *service->auth().client(),
-                                record_.audit() != nullptr ? &record_.audit()->caller : nullptr);
+    absl::Status st =
+        AuthorizeClient(service->auth(), AuthorizationOf(*ctx),
+                        record_.audit() != nullptr ? &record_.audit()->caller : nullptr);
     absl::StatusOr<engine::LocateParams> params =
         st.ok() ? ToLocateParams(request->options(), service->config().defaults,
                                  service->config().max_k)
@@ -251,8 +90,8 @@ class LocateIncidentReactor : public UnaryCall<LocateIncidentResponse> {
           "an incident holds 1 to ", engine::kMaxIncidentPhotos, " photos, got ", n));
     }
     for (int i = 0; params.ok() && i < n; ++i) {
-      if (absl::Status bad = CheckImage(request->images(i)); !bad.ok()) {
-        params = absl::InvalidArgumentError(absl::StrCat("photo ", i, ": ", bad.message()));
+      if (request->images(i).empty()) {
+        params = absl::InvalidArgumentError(absl::StrCat("photo ", i, ": image is empty"));
       }
     }
     if (params.ok() && params->estimator.kind != geo::EstimatorKind::kSphericalKde) {
@@ -296,7 +135,15 @@ class LocateIncidentReactor : public UnaryCall<LocateIncidentResponse> {
     }
   }
 
+  void OnCancel() override { cancelled_.store(true); }
+  void OnDone() override { delete this; }
+
  private:
+  void Reply(const absl::Status& status) {
+    record_.Record(status);
+    Finish(ToGrpcStatus(status));
+  }
+
   // Runs once, after every photo's done: takes the answers out, then combines without the lock.
   void Combine() {
     absl::Status st;
@@ -339,7 +186,10 @@ class LocateIncidentReactor : public UnaryCall<LocateIncidentResponse> {
     Reply(incident.status());
   }
 
+  std::atomic<bool> cancelled_{false};  // before record_: GrpcCall reads its address
+  CallRecord record_;
   const LocateIncidentRequest* const request_;
+  LocateIncidentResponse* const response_;
   engine::LocateParams params_;
   Mutex mu_;
   std::vector<engine::LocateResult> results_ ABSL_GUARDED_BY(mu_);
@@ -354,11 +204,12 @@ class LocateIncidentReactor : public UnaryCall<LocateIncidentResponse> {
 class LocateStreamReactor
     : public grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse> {
  public:
-  LocateStreamReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx)
+  LocateStreamReactor(GeolocatorCalls* service, grpc::CallbackServerContext* ctx)
       : service_(service),
-        record_(service->metrics(), service->audit_log(), "LocateStream", *ctx),
+        record_(service->metrics(), service->audit_log(), "LocateStream",
+                GrpcCall(*ctx, &cancelled_)),
         ctx_(ctx) {
-    absl::Status st = Authorize(*ctx, *service->auth().client(), &caller_);
+    absl::Status st = AuthorizeClient(service->auth(), AuthorizationOf(*ctx), &caller_);
     if (AuditRecord* audit = record_.audit()) audit->caller = caller_;
     if (!st.ok()) {
       MutexLock lock(&mu_);
@@ -435,11 +286,13 @@ class LocateStreamReactor
     const bool return_neighbors = item.options().return_neighbors();
     absl::StatusOr<engine::LocateParams> params = ToLocateParams(
         item.options(), service_->config().defaults, service_->config().max_k);
-    absl::Status invalid = params.ok() ? CheckImage(item.image()) : params.status();
+    absl::Status invalid = !params.ok()           ? params.status()
+                           : item.image().empty() ? absl::InvalidArgumentError("image is empty")
+                                                  : absl::OkStatus();
     // Every item gets an audit line of its own ("LocateStream/item"), written when answered.
     std::shared_ptr<AuditRecord> audit;
     if (AuditLog* log = record_.audit_log(); log != nullptr) {
-      audit = std::make_shared<AuditRecord>(AuditRecord::Begin("LocateStream/item", "grpc"));
+      audit = std::make_shared<AuditRecord>(AuditRecord::Begin("LocateStream/item", kGrpcTransport));
       audit->caller = caller_;
       audit->peer = ctx_->peer();
       audit->item_id = item_id;
@@ -503,11 +356,11 @@ class LocateStreamReactor
     Finish(ToGrpcStatus(status));
   }
 
-  GeolocatorService* const service_;
+  GeolocatorCalls* const service_;
+  std::atomic<bool> cancelled_{false};  // before record_: GrpcCall reads its address
   CallRecord record_;
   grpc::CallbackServerContext* const ctx_;
   std::string caller_;  // the token's name, set before the first read
-  std::atomic<bool> cancelled_{false};
   Mutex mu_;
   LocateStreamRequest request_ ABSL_GUARDED_BY(mu_);  // the read in progress
   // front() is being written when writing_.
@@ -524,37 +377,33 @@ class LocateStreamReactor
 
 }  // namespace
 
-GeolocatorService::GeolocatorService(const ServerConfig& config, EngineLocatePipeline* pipeline,
-                                     ExplainExecutor* explainer, const AuthState* auth,
-                                     ServerMetrics* metrics, AuditLog* audit_log)
-    : config_(config),
-      pipeline_(pipeline),
-      explainer_(explainer),
-      auth_(auth),
-      metrics_(metrics),
-      audit_log_(audit_log) {}
+GeolocatorService::GeolocatorService(GeolocatorCalls* calls) : calls_(calls) {}
 
 grpc::ServerUnaryReactor* GeolocatorService::Locate(grpc::CallbackServerContext* ctx,
                                                     const LocateRequest* request,
                                                     LocateResponse* response) {
-  return new LocateReactor(this, ctx, request, response);
+  auto* reactor = new UnaryReactor();
+  calls_->Locate(GrpcCall(*ctx, reactor->cancelled()), *request, response, reactor->Finisher());
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* GeolocatorService::Explain(grpc::CallbackServerContext* ctx,
                                                      const ExplainRequest* request,
                                                      ExplainResponse* response) {
-  return new ExplainReactor(this, ctx, request, response);
+  auto* reactor = new UnaryReactor();
+  calls_->Explain(GrpcCall(*ctx, reactor->cancelled()), *request, response, reactor->Finisher());
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* GeolocatorService::LocateIncident(
     grpc::CallbackServerContext* ctx, const LocateIncidentRequest* request,
     LocateIncidentResponse* response) {
-  return new LocateIncidentReactor(this, ctx, request, response);
+  return new LocateIncidentReactor(calls_, ctx, request, response);
 }
 
 grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse>*
 GeolocatorService::LocateStream(grpc::CallbackServerContext* ctx) {
-  return new LocateStreamReactor(this, ctx);
+  return new LocateStreamReactor(calls_, ctx);
 }
 
 }  // namespace geoloc::server

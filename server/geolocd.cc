@@ -70,6 +70,7 @@ Geolocd::Geolocd(ServerConfig config)
 
 Geolocd::~Geolocd() {
   StopWatching();
+  if (http_) http_->Stop();
   if (server_) server_->Shutdown(std::chrono::system_clock::now());
   pipeline_.Stop();
   explainer_.Stop();
@@ -88,6 +89,20 @@ absl::StatusOr<std::shared_ptr<const engine::Locator>> Geolocd::LoadSnapshot(
                                                                  : index::GpuPlacement::kCpu;
   options.bundle.gpu_devices = config_.index_gpu_devices;
   return engine::Locator::Load(path, options);
+}
+
+void Geolocd::FillStatus(geoloc::v1::GetStatusResponse* response) const {
+  ServerState state;
+  state.serving = serving_.load();
+  state.uptime_seconds = absl::ToDoubleSeconds(absl::Now() - started_);
+  state.encoder = encoder();
+  state.snapshot = snapshots_.Current();
+  state.gazetteer = gazetteer();
+  state.last_swap = snapshots_.last_swap();
+  state.config = &config_;
+  state.queue_depth = pipeline_.queue_depth();
+  state.in_flight = metrics_.in_flight();
+  ToStatusResponse(state, response);
 }
 
 void Geolocd::StopWatching() {
@@ -131,27 +146,16 @@ absl::Status Geolocd::Start() {
                              : absl::StrCat(" (photos stored in ", audit.store_images_dir, ")"));
   }
 
-  geolocator_ = std::make_unique<GeolocatorService>(config_, &pipeline_, &explainer_, &auth_,
-                                                    &metrics_, audit_log_.get());
+  calls_ = std::make_unique<GeolocatorCalls>(config_, &pipeline_, &explainer_, &auth_, &metrics_,
+                                             audit_log_.get());
+  geolocator_ = std::make_unique<GeolocatorService>(calls_.get());
   admin_ = std::make_unique<IndexAdminService>(
       config_,
       [this](const std::string& path, geoloc::v1::SwapIndexResponse* response) {
         return SwapTo(path, "rpc", response);
       },
-      [this](geoloc::v1::GetStatusResponse* response) {
-        ServerState state;
-        state.serving = serving_.load();
-        state.uptime_seconds = absl::ToDoubleSeconds(absl::Now() - started_);
-        state.encoder = encoder();
-        state.snapshot = snapshots_.Current();
-        state.gazetteer = gazetteer();
-        state.last_swap = snapshots_.last_swap();
-        state.config = &config_;
-        state.queue_depth = pipeline_.queue_depth();
-        state.in_flight = metrics_.in_flight();
-        ToStatusResponse(state, response);
-      },
-      &auth_, &metrics_, audit_log_.get());
+      [this](geoloc::v1::GetStatusResponse* response) { FillStatus(response); }, &auth_, &metrics_,
+      audit_log_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -167,10 +171,20 @@ absl::Status Geolocd::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen_address,
                                                " (in use, or not a valid address?)"));
   }
+  if (!config_.http_address.empty()) {
+    HttpApi::Hooks hooks;
+    hooks.status = [this](geoloc::v1::GetStatusResponse* response) { FillStatus(response); };
+    hooks.serving = [this] { return serving_.load(); };
+    GEOLOC_ASSIGN_OR_RETURN(http_, HttpApi::Start(config_, calls_.get(), std::move(hooks)));
+    GEOLOC_LOG(INFO) << "HTTP/JSON API on " << (config_.tls_cert.empty() ? "http://" : "https://")
+                     << config_.http_address << " (port " << http_->port() << ")"
+                     << (config_.console_dir.empty() ? ""
+                                                     : ", console from " + config_.console_dir);
+  }
   SetServing(false);
   if (!config_.port_file.empty()) {
     GEOLOC_RETURN_IF_ERROR(WriteFileAtomically(
-        config_.port_file, absl::StrCat(port_, " ", metrics_.port(), "\n")));
+        config_.port_file, absl::StrCat(port_, " ", metrics_.port(), " ", http_port(), "\n")));
   }
   GEOLOC_LOG(INFO) << kServerVersion << " listening on port " << port_
                    << (config_.tls_cert.empty() ? " (plaintext)"
@@ -316,6 +330,8 @@ bool Geolocd::Drain(absl::Duration grace) {
   absl::SleepFor(std::min(kDrainRefuseWindow, grace / 2));
   // Stops accepting at once; waits for in-flight calls until the deadline, then cancels them.
   server_->Shutdown(absl::ToChronoTime(deadline));
+  // HTTP handlers wait for their calls, which the pipeline still finishes.
+  if (http_) http_->Stop();
   const bool clean = absl::Now() < deadline;
   pipeline_.Stop();
   explainer_.Stop();

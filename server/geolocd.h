@@ -1,6 +1,6 @@
 // geolocd, the server: owns the model, the current snapshot, the pipelines, the gRPC server, the
-// metrics endpoint and the swap triggers. main.cc drives it; integration tests embed the same
-// lifecycle through the binary.
+// HTTP/JSON API (with --http_address), the metrics endpoint and the swap triggers. main.cc drives
+// it; integration tests embed the same lifecycle through the binary.
 //
 //   Geolocd server(config);
 //   GEOLOC_RETURN_IF_ERROR(server.Start());   // listening; Health NOT_SERVING, calls UNAVAILABLE
@@ -35,7 +35,9 @@
 #include "server/audit_log.h"
 #include "server/auth.h"
 #include "server/explain_executor.h"
+#include "server/geolocator_calls.h"
 #include "server/geolocator_service.h"
+#include "server/http_api.h"
 #include "server/locate_pipeline.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
@@ -60,6 +62,7 @@ class Geolocd {
   int metrics_port() const { return metrics_.port(); }
   // The audit log, or null without --audit_log; any transport records its calls here.
   AuditLog* audit_log() const { return audit_log_.get(); }
+  int http_port() const { return http_ ? http_->port() : 0; }
   bool serving() const { return serving_.load(); }
 
  private:
@@ -70,6 +73,7 @@ class Geolocd {
   absl::StatusOr<std::shared_ptr<const engine::Locator>> LoadSnapshot(
       const std::string& path) const;
   void StopWatching();
+  void FillStatus(geoloc::v1::GetStatusResponse* response) const;
   void SetServing(bool serving);
   void WatchLoop();
   std::shared_ptr<const model::Encoder> encoder() const;
@@ -90,7 +94,10 @@ class Geolocd {
   SnapshotManager<engine::Locator> snapshots_;
   EngineLocatePipeline pipeline_;
   ExplainExecutor explainer_;
+  // Locate and Explain for both transports; made by Start() once the audit log is open.
+  std::unique_ptr<GeolocatorCalls> calls_;
   std::unique_ptr<GeolocatorService> geolocator_;
+  std::unique_ptr<HttpApi> http_;
   std::unique_ptr<IndexAdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
