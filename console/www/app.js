@@ -271,6 +271,7 @@
 
   function renderAnswer(a) {
     $("results").hidden = false;
+    $("results").scrollTop = 0;  // a new answer starts at its best estimate
     $("versions").textContent = `model ${a.model_version || "?"} · bundle ${a.bundle_version || "?"}` +
                                 ` · estimator ${(a.estimator || "").replace("ESTIMATOR_", "").toLowerCase()}`;
     const best = $("best-block");

@@ -1,0 +1,218 @@
+// Browser tests of the operator console (docs/CONSOLE.md): playwright-core drives Debian's chromium
+// headless against a real geolocd on loopback that serves the console and the HTTP/JSON API on the
+// server fixture's model and classified bundle. Screenshots go to $GEOLOC_CONSOLE_ARTIFACTS.
+//
+// Environment (set by tests/console/CMakeLists.txt):
+//   GEOLOCD                the geolocd binary
+//   GEOLOC_SERVER_FIXTURE  tests/support/make_fixture.sh server's output
+//   GEOLOC_CONSOLE_ARTIFACTS  where screenshots and the server log go
+//   GEOLOC_SOURCE_DIR      the repository (tools/console_site.sh)
+//   CHROMIUM               the browser (default /usr/bin/chromium)
+import {after, before, describe, test} from "node:test";
+import assert from "node:assert/strict";
+import {execFileSync} from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import {chromium} from "playwright-core";
+import {startGeolocd} from "./geolocd.mjs";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`console_test: set ${name}`);
+  return value;
+};
+const fixture = env("GEOLOC_SERVER_FIXTURE");
+const artifacts = env("GEOLOC_CONSOLE_ARTIFACTS");
+const source = env("GEOLOC_SOURCE_DIR");
+const geolocd = env("GEOLOCD");
+const TOKEN = "console-test-token";
+// The flags GUIDE.md found to work here: without the background-networking ones Chromium floods
+// the closed network. Playwright adds --headless and a fresh --user-data-dir.
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+// What the console asks for (console/www/app.js LOCATE_OPTIONS), to compare with the API directly.
+const LOCATE_OPTIONS = {return_neighbors: true, return_cell_polygons: true, include_thumbnails: true};
+
+// The first query photo of the fixture's synthetic world.
+function queryPhoto() {
+  const world = path.join(fixture, "world");
+  const [header, first] = fs.readFileSync(path.join(world, "query.csv"), "utf8").split("\n");
+  const column = header.split(",").indexOf("path");
+  return path.join(world, first.split(",")[column]);
+}
+
+let server, browser, context, page;
+const requests = [];       // every URL the page asked for
+const photo = queryPhoto();
+
+async function screenshot(name) {
+  await page.screenshot({path: path.join(artifacts, `${name}.png`)});
+}
+// The API's own answer for the photo, to check the page against.
+async function apiLocate() {
+  const r = await fetch(server.baseUrl + "v1/locate", {
+    method: "POST",
+    headers: {"Content-Type": "application/json", Authorization: `Bearer ${TOKEN}`},
+    body: JSON.stringify({image: fs.readFileSync(photo).toString("base64"), options: LOCATE_OPTIONS}),
+  });
+  assert.equal(r.status, 200, await r.clone().text());
+  return r.json();
+}
+async function uploadPhoto(file = photo) {
+  await page.locator("#file").setInputFiles(file);
+  await page.locator("#peaks li").first().waitFor();
+  await page.locator("#progress").waitFor({state: "hidden"});
+}
+const fieldOf = (obj, snake) => obj[snake] ?? obj[snake.replace(/_([a-z])/g, (_, c) => c.toUpperCase())];
+
+before(async () => {
+  fs.mkdirSync(artifacts, {recursive: true});
+  const work = fs.mkdtempSync(path.join(artifacts, "run-"));
+  const site = path.join(work, "site");
+  execFileSync(path.join(source, "tools/console_site.sh"),
+    [site, "--demo_csv", path.join(fixture, "world/query.csv"), "--demo_count", "5"], {stdio: "inherit"});
+  const tokenFile = path.join(work, "tokens");
+  fs.writeFileSync(tokenFile, TOKEN + "\n");
+  server = await startGeolocd({geolocd, fixture, consoleDir: site, tokenFile, workDir: work});
+  browser = await chromium.launch({executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+                                   args: CHROMIUM_ARGS});
+  context = await browser.newContext({viewport: {width: 1280, height: 800}, acceptDownloads: true});
+  page = await context.newPage();
+  page.on("request", (r) => requests.push(r.url()));
+  await page.goto(server.baseUrl);
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) {
+    fs.writeFileSync(path.join(artifacts, "geolocd.log"), server.log());
+    await server.stop();
+  }
+});
+
+describe("console", () => {
+  test("loads with an offline basemap and asks nothing outside the server", async () => {
+    // Natural Earth countries: hundreds of outlines once world-atlas is loaded.
+    await page.waitForFunction(() => document.querySelectorAll(".leaflet-overlay-pane path").length > 100);
+    assert.equal(await page.title(), "geoloc console");
+    const outside = requests.filter((u) => !u.startsWith(server.baseUrl) && !/^(data|blob):/.test(u));
+    assert.deepEqual(outside, []);
+  });
+
+  test("without a token the API's UNAUTHENTICATED error is shown", async () => {
+    await page.locator("#file").setInputFiles(photo);
+    await page.locator("#error").waitFor({state: "visible"});
+    assert.match(await page.locator("#error").textContent(), /^UNAUTHENTICATED: /);
+    assert.equal(await page.locator("#results").isVisible(), false);
+  });
+
+  test("upload a query photo: its peaks on the map, ranked, as the API answers", async () => {
+    await page.locator("#token").fill(TOKEN);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("geoloc.token")), TOKEN);
+    await uploadPhoto();
+    assert.equal(await page.locator("#error").isVisible(), false);
+    const answer = await apiLocate();
+    const peaks = answer.peaks;
+    assert.ok(peaks.length > 0);
+    assert.equal(await page.locator("#peaks li").count(), peaks.length);
+    assert.equal(await page.locator("path.peak").count(), peaks.length);
+    const first = peaks[0].location;
+    assert.match(await page.locator("#peaks li").first().textContent(),
+                 new RegExp(`^1${first.latitude.toFixed(5)}, ${first.longitude.toFixed(5)} · mass`));
+    // Peaks sized by mass: the top peak's marker is at least as large as the last one's.
+    const radius = (i) => page.locator(`path.peak-${i}`).evaluate((p) => p.getBoundingClientRect().width);
+    assert.ok(await radius(0) >= await radius(peaks.length - 1));
+    assert.equal(await page.locator("#neighbours li").count(), answer.neighbors.length);
+    assert.equal(await page.locator("#classifier-cells li").count(),
+                 Math.min(10, fieldOf(answer, "classifier_cells").length));
+    assert.match(await page.locator("#versions").textContent(), new RegExp(fieldOf(answer, "model_version")));
+    assert.match(await page.locator("#timings").textContent(), /total[0-9.]+ ms/);
+    // The best estimate and its spread are drawn, and the legend explains the colours.
+    assert.ok(await page.locator(".leaflet-overlay-pane path").count() > peaks.length);
+    assert.match(await page.locator("#legend").textContent(), /Cell weight share/);
+    await screenshot("console-1280x800");
+  });
+
+  test("click a peak on the map: its Grad-CAM overlay beside the photo", async () => {
+    // dispatchEvent: peaks may overlap on the map; the test must hit peak 0 itself.
+    await page.locator("path.peak-0").dispatchEvent("click");
+    await page.locator("#explain-figure").waitFor({state: "visible"});
+    await page.locator("#progress").waitFor({state: "hidden"});
+    assert.match(await page.locator("#explain-caption").textContent(), /^Grad-CAM: peak 0\b/);
+    const size = await page.locator("#explain").evaluate((img) => [img.naturalWidth, img.naturalHeight]);
+    assert.ok(size[0] > 0 && size[1] > 0, `overlay ${size}`);
+    await screenshot("console-explain-peak");
+  });
+
+  test("keyboard: the photo chooser and a neighbour's explanation without a mouse", async () => {
+    await page.locator("#drop").focus();
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
+    assert.ok(chooser);
+    await page.locator("#neighbours button").first().focus();
+    await page.keyboard.press("Enter");
+    await page.locator("#progress").waitFor({state: "hidden"});
+    assert.match(await page.locator("#explain-caption").textContent(), /neighbou?r/i);
+    assert.equal(await page.locator("#neighbours button").first().getAttribute("aria-pressed"), "true");
+  });
+
+  test("click a classifier cell: its Grad-CAM", async () => {
+    const item = page.locator("#classifier-cells button").first();
+    const token = (await item.textContent()).split(" ")[0];
+    await item.click();
+    await page.locator("#progress").waitFor({state: "hidden"});
+    assert.equal(await page.locator("#error").isVisible(), false);
+    assert.match(await page.locator("#explain-caption").textContent(), new RegExp(`\\b${token}\\b`));
+  });
+
+  test("downloads: GeoJSON of the answer and its PIDF-LO", async () => {
+    const answer = await apiLocate();
+    const [geo] = await Promise.all([page.waitForEvent("download"), page.locator("#download-geojson").click()]);
+    const collection = JSON.parse(fs.readFileSync(await geo.path(), "utf8"));
+    assert.equal(collection.type, "FeatureCollection");
+    const kinds = (k) => collection.features.filter((f) => f.properties.kind === k).length;
+    assert.equal(kinds("peak"), answer.peaks.length);
+    assert.equal(kinds("best"), 1);
+    assert.equal(kinds("neighbor"), answer.neighbors.length);
+    const [pidf] = await Promise.all([page.waitForEvent("download"), page.locator("#download-pidf").click()]);
+    assert.match(pidf.suggestedFilename(), /\.pidf\.xml$/);
+    const xml = fs.readFileSync(await pidf.path(), "utf8");
+    assert.match(xml, /urn:ietf:params:xml:ns:pidf/);
+    assert.match(xml, /http:\/\/www\.opengis\.net\/gml/);
+  });
+
+  test("a text file shows the API's error message", async () => {
+    await page.locator("#file").setInputFiles({name: "notes.txt", mimeType: "text/plain",
+                                               buffer: Buffer.from("not a photo\n")});
+    await page.locator("#error").waitFor({state: "visible"});
+    assert.match(await page.locator("#error").textContent(), /^INVALID_ARGUMENT: .+/);
+    assert.equal(await page.locator("#results").isVisible(), false);
+    await screenshot("console-error");
+  });
+
+  test("a random photo from the demo folder is located", async () => {
+    await page.locator("#random").click();
+    await page.locator("#peaks li").first().waitFor();
+    await page.locator("#progress").waitFor({state: "hidden"});
+    assert.match(await page.locator("#photo-caption").textContent(), /^images_.+\.jpg \(\d+ KB\)$/);
+  });
+
+  for (const [width, height] of [[1280, 800], [1024, 768], [768, 1024]]) {
+    test(`fits ${width}x${height}`, async () => {
+      await page.setViewportSize({width, height});
+      await uploadPhoto();
+      const box = await page.evaluate(() => {
+        const rect = (id) => document.getElementById(id).getBoundingClientRect();
+        const m = rect("map");
+        return {scrollWidth: document.documentElement.scrollWidth,
+                scrollHeight: document.documentElement.scrollHeight,
+                map: [m.width, m.height], results: rect("results").right, input: rect("drop").right};
+      });
+      assert.ok(box.scrollWidth <= width, `horizontal overflow ${JSON.stringify(box)}`);
+      assert.ok(box.map[0] >= 300 && box.map[1] >= 300, `map too small ${JSON.stringify(box)}`);
+      assert.ok(box.results <= width && box.input <= width, JSON.stringify(box));
+      // On the laptop screen everything is on one screen: the panels scroll, not the page.
+      if (width === 1280) assert.ok(box.scrollHeight <= height, JSON.stringify(box));
+      await screenshot(`console-${width}x${height}`);
+    });
+  }
+});
