@@ -11,11 +11,11 @@
 #include "client/geojson.h"
 #include "client/image_files.h"
 #include "client/output_format.h"
-#include "client/pidf_lo.h"
 #include "core/common/file_util.h"
 #include "core/common/mutex.h"
 #include "core/common/sha256.h"
 #include "google/protobuf/struct.pb.h"
+#include "proto/pidf_lo.h"
 
 namespace geoloc::client {
 namespace {
@@ -97,29 +97,21 @@ v1::LocateOptions LocateOptionsFor(const CommandOptions& options) {
   return locate;
 }
 
-// The photo's content URI (RFC 6920 "ni" with SHA-256): the same photo, the same presentity.
-std::string ContentUri(absl::string_view bytes) {
-  const std::string digest = absl::HexStringToBytes(Sha256Hex(bytes));
-  std::string encoded;
-  absl::WebSafeBase64Escape(digest, &encoded);
-  return absl::StrCat("ni:///sha-256;", encoded);
-}
-
 // Writes the answer's PIDF-LO; returns an exit code.
 int WritePidfLoFile(const std::string& image, const std::string& entity,
                     const v1::LocateResponse& response, const CommandOptions& options,
                     std::ostream& out, std::ostream& err) {
-  PidfLoAnswerOptions answer;
+  pidf::PidfLoAnswerOptions answer;
   answer.level = options.pidf_lo_level;
   answer.entity = entity;
   answer.timestamp = absl::Now();
   answer.image_name = BaseName(image);
-  absl::StatusOr<PidfLoDocument> doc = PidfLoFromLocateResponse(response, answer);
+  absl::StatusOr<pidf::PidfLoDocument> doc = pidf::PidfLoFromLocateResponse(response, answer);
   if (!doc.ok()) {
     err << "error: --pidf_lo_level: " << doc.status().message() << "\n";
     return kExitUsage;
   }
-  absl::StatusOr<std::string> xml = WritePidfLo(*doc);
+  absl::StatusOr<std::string> xml = pidf::WritePidfLo(*doc);
   if (!xml.ok()) {
     err << "error: " << image
         << ": the answer cannot be written as PIDF-LO: " << xml.status().message() << "\n";
@@ -163,7 +155,7 @@ int RunLocate(Client& client, const std::vector<std::string>& images, const Comm
     }
     const std::string entity = options.pidf_lo_path.empty() || !options.pidf_lo_entity.empty()
                                    ? options.pidf_lo_entity
-                                   : ContentUri(*bytes);
+                                   : pidf::ContentUri(*bytes);
     v1::LocateRequest request;
     request.set_image(*std::move(bytes));
     *request.mutable_options() = LocateOptionsFor(options);

@@ -19,13 +19,7 @@ IndexAdminService::IndexAdminService(const ServerConfig& config, SwapFn swap, St
 IndexAdminService::~IndexAdminService() = default;
 
 absl::Status IndexAdminService::AuthorizeAdmin(const grpc::CallbackServerContext& ctx) const {
-  auto admin = auth_->admin();
-  if (!admin->enabled() && auth_->client()->enabled()) {
-    return absl::PermissionDeniedError(
-        "the admin API is disabled: this server has client tokens but no admin token "
-        "(--admin_token_file or $GEOLOC_ADMIN_TOKEN)");
-  }
-  return Authorize(ctx, *admin);
+  return geoloc::server::AuthorizeAdmin(*auth_, AuthorizationOf(ctx));
 }
 
 grpc::ServerUnaryReactor* IndexAdminService::SwapIndex(

@@ -109,4 +109,25 @@ std::shared_ptr<const TokenSet> AuthState::admin() const {
   return admin_;
 }
 
+namespace {
+absl::Status CheckRole(const TokenSet& tokens, const std::optional<std::string>& authorization) {
+  return tokens.Check(authorization.value_or(""), authorization.has_value());
+}
+}  // namespace
+
+absl::Status AuthorizeClient(const AuthState& auth,
+                             const std::optional<std::string>& authorization) {
+  return CheckRole(*auth.client(), authorization);
+}
+
+absl::Status AuthorizeAdmin(const AuthState& auth, const std::optional<std::string>& authorization) {
+  auto admin = auth.admin();
+  if (!admin->enabled() && auth.client()->enabled()) {
+    return absl::PermissionDeniedError(
+        "the admin API is disabled: this server has client tokens but no admin token "
+        "(--admin_token_file or $GEOLOC_ADMIN_TOKEN)");
+  }
+  return CheckRole(*admin, authorization);
+}
+
 }  // namespace geoloc::server

@@ -23,6 +23,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,16 @@ class AuthState {
   std::shared_ptr<const TokenSet> client_ ABSL_GUARDED_BY(mu_) = std::make_shared<TokenSet>();
   std::shared_ptr<const TokenSet> admin_ ABSL_GUARDED_BY(mu_) = std::make_shared<TokenSet>();
 };
+
+// A call's authorization value (the `authorization` metadata or HTTP header; nullopt when not
+// sent) checked for a role, the same for every transport:
+//   AuthorizeClient   the client tokens (Check's case table)
+//   AuthorizeAdmin    admin tokens configured: they are required; none, but client tokens
+//                     configured: PERMISSION_DENIED (the admin API is off rather than open on an
+//                     otherwise protected server); no tokens at all: open
+absl::Status AuthorizeClient(const AuthState& auth,
+                             const std::optional<std::string>& authorization);
+absl::Status AuthorizeAdmin(const AuthState& auth, const std::optional<std::string>& authorization);
 
 }  // namespace geoloc::server
 

@@ -18,12 +18,11 @@ std::string StatusCodeName(absl::StatusCode code) {
   return absl::StatusCodeToString(code);  // "OK", "INVALID_ARGUMENT", ... (gRPC's names)
 }
 
-absl::Status Authorize(const grpc::CallbackServerContext& ctx, const TokenSet& tokens) {
-  if (!tokens.enabled()) return absl::OkStatus();
+std::optional<std::string> AuthorizationOf(const grpc::CallbackServerContext& ctx) {
   const auto& metadata = ctx.client_metadata();
   auto it = metadata.find("authorization");
-  if (it == metadata.end()) return tokens.Check("", /*header_present=*/false);
-  return tokens.Check(absl::string_view(it->second.data(), it->second.size()), true);
+  if (it == metadata.end()) return std::nullopt;
+  return std::string(it->second.data(), it->second.size());
 }
 
 absl::Time CallDeadline(const grpc::CallbackServerContext& ctx) {

@@ -1,11 +1,12 @@
-// Small pieces every RPC handler uses: status conversion, bearer-token checks, deadlines.
+// Small pieces every RPC handler uses: status conversion, the caller's token, deadlines.
 //
-//   absl::Status st = Authorize(*ctx, *auth->client());  // OK, UNAUTHENTICATED, PERMISSION_DENIED
+//   absl::Status st = AuthorizeClient(auth, AuthorizationOf(*ctx));  // auth.h
 //   if (!st.ok()) reactor->Finish(ToGrpcStatus(st));
 //   job.deadline = CallDeadline(*ctx);
 #ifndef GEOLOC_SERVER_CALL_SUPPORT_H_
 #define GEOLOC_SERVER_CALL_SUPPORT_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -19,8 +20,8 @@ namespace geoloc::server {
 grpc::Status ToGrpcStatus(const absl::Status& status);
 // "OK", "INVALID_ARGUMENT", ... (the label of geoloc_requests_total).
 std::string StatusCodeName(absl::StatusCode code);
-// Checks the call's `authorization` metadata against `tokens` (auth.h's case table).
-absl::Status Authorize(const grpc::CallbackServerContext& ctx, const TokenSet& tokens);
+// The call's `authorization` metadata; nullopt when absent.
+std::optional<std::string> AuthorizationOf(const grpc::CallbackServerContext& ctx);
 // The call's deadline (InfiniteFuture when the caller set none).
 absl::Time CallDeadline(const grpc::CallbackServerContext& ctx);
 

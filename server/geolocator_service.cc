@@ -24,159 +24,29 @@ using geoloc::v1::LocateResponse;
 using geoloc::v1::LocateStreamRequest;
 using geoloc::v1::LocateStreamResponse;
 
-double MsSince(absl::Time t) { return absl::ToDoubleMilliseconds(absl::Now() - t); }
-
-absl::Status CheckImage(const std::string& image) {
-  if (image.empty()) return absl::InvalidArgumentError("image is empty");
-  return absl::OkStatus();
+// The call as GeolocatorCalls sees it: its token, deadline and cancellation flag.
+CallContext GrpcCall(const grpc::CallbackServerContext& ctx, const std::atomic<bool>* cancelled) {
+  CallContext call;
+  call.transport = kGrpcTransport;
+  call.authorization = AuthorizationOf(ctx);
+  call.deadline = CallDeadline(ctx);
+  call.cancelled = [cancelled] { return cancelled->load(); };
+  return call;
 }
 
-// Counts a call in the in-flight gauge and records its code and latency. Recorded just before
-// the reply is sent, so a scrape that follows a response always sees it.
-class CallRecord {
- public:
-  CallRecord(ServerMetrics* metrics, const char* method)
-      : metrics_(metrics), method_(method), start_(absl::Now()) {
-    metrics_->AddInFlight(1);
-  }
-  ~CallRecord() { Record(absl::StatusCode::kCancelled); }  // only if never replied
-  void Record(absl::StatusCode code) {
-    if (recorded_) return;
-    recorded_ = true;
-    metrics_->AddInFlight(-1);
-    metrics_->RecordRequest(method_, StatusCodeName(code),
-                            absl::ToDoubleSeconds(absl::Now() - start_));
-  }
-  absl::Time start() const { return start_; }
-
- private:
-  ServerMetrics* metrics_;
-  const char* method_;
-  absl::Time start_;
-  bool recorded_ = false;
-};
-
-// The checks every unary call makes before any work, in this order: the caller's token, the
-// options, the image bytes. Returns the call's resolved parameters.
-absl::StatusOr<engine::LocateParams> AdmitCall(GeolocatorService& service,
-                                               const grpc::CallbackServerContext& ctx,
-                                               const geoloc::v1::LocateOptions& options,
-                                               const std::string& image) {
-  GEOLOC_RETURN_IF_ERROR(Authorize(ctx, *service.auth().client()));
-  GEOLOC_ASSIGN_OR_RETURN(
-      engine::LocateParams params,
-      ToLocateParams(options, service.config().defaults, service.config().max_k));
-  GEOLOC_RETURN_IF_ERROR(CheckImage(image));
-  return params;
-}
-
-// What the unary reactors share: the call's metrics record, its cancellation flag (read by the
-// pipeline before spending inference) and the reply, which records the call's code first.
-template <typename Response>
-class UnaryCall : public grpc::ServerUnaryReactor {
+// A unary call: handed to GeolocatorCalls, finished from its `done`.
+class UnaryReactor : public grpc::ServerUnaryReactor {
  public:
   void OnCancel() override { cancelled_.store(true); }
   void OnDone() override { delete this; }
 
- protected:
-  UnaryCall(ServerMetrics* metrics, const char* method, Response* response)
-      : record_(metrics, method), response_(response) {}
-
-  void Reply(const absl::Status& status) {
-    record_.Record(status.code());
-    Finish(ToGrpcStatus(status));
+  GeolocatorCalls::Done Finisher() {
+    return [this](const absl::Status& status) { Finish(ToGrpcStatus(status)); };
   }
+  const std::atomic<bool>* cancelled() const { return &cancelled_; }
 
-  CallRecord record_;
-  Response* response_;
+ private:
   std::atomic<bool> cancelled_{false};
-};
-
-class LocateReactor : public UnaryCall<LocateResponse> {
- public:
-  LocateReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
-                const LocateRequest* request, LocateResponse* response)
-      : UnaryCall(service->metrics(), "Locate", response) {
-    absl::StatusOr<engine::LocateParams> params =
-        AdmitCall(*service, *ctx, request->options(), request->image());
-    if (!params.ok()) {
-      Reply(params.status());
-      return;
-    }
-    const bool return_neighbors = request->options().return_neighbors();
-    EngineLocatePipeline::Job job;
-    job.image = request->image();
-    job.params = *params;
-    job.deadline = CallDeadline(*ctx);
-    job.cancelled = [this] { return cancelled_.load(); };
-    job.done = [this, return_neighbors, params = *params](
-                   absl::StatusOr<engine::LocateResult> result,
-                   std::shared_ptr<const engine::Locator> snapshot, const StageTimes& times) {
-      if (result.ok()) {
-        ToLocateResponse(*result, params, return_neighbors, *snapshot, times,
-                         MsSince(record_.start()), response_);
-      }
-      Reply(result.status());
-    };
-    service->pipeline()->Submit(std::move(job));
-  }
-
-};
-
-class ExplainReactor : public UnaryCall<ExplainResponse> {
- public:
-  ExplainReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx,
-                 const ExplainRequest* request, ExplainResponse* response)
-      : UnaryCall(service->metrics(), "Explain", response) {
-    absl::StatusOr<engine::LocateParams> params =
-        AdmitCall(*service, *ctx, request->options(), request->image());
-    if (!params.ok()) {
-      Reply(params.status());
-      return;
-    }
-    ExplainJob job;
-    switch (request->target_case()) {
-      case ExplainRequest::kPeakIndex:
-        job.target.kind = engine::ExplainTarget::Kind::kPeak;
-        // Locate keeps peak_index + 1 peaks for it, at most the most any Locate returns.
-        if (request->peak_index() >= static_cast<uint32_t>(engine::kMaxPeaksRange.max)) {
-          Reply(absl::InvalidArgumentError(absl::StrCat("peak_index ", request->peak_index(),
-                                                        " is out of range (allowed: 0 to ",
-                                                        engine::kMaxPeaksRange.max - 1, ")")));
-          return;
-        }
-        job.target.peak_index = static_cast<int>(request->peak_index());
-        break;
-      case ExplainRequest::kNeighborId:
-        job.target.kind = engine::ExplainTarget::Kind::kNeighbor;
-        job.target.neighbor_id = request->neighbor_id();
-        break;
-      case ExplainRequest::kCellToken:
-        job.target.kind = engine::ExplainTarget::Kind::kCell;
-        job.target.cell_token = request->cell_token();
-        break;
-      case ExplainRequest::TARGET_NOT_SET:
-        job.target.kind = engine::ExplainTarget::Kind::kPeak;
-        job.target.peak_index = 0;
-        break;
-    }
-    // The peaks a peak target refers to must exist: keep every peak Locate finds.
-    job.params = *params;
-    job.params.max_peaks = std::max(job.params.max_peaks, job.target.peak_index + 1);
-    job.image = request->image();
-    job.render_overlay = !request->has_return_overlay() || request->return_overlay();
-    job.deadline = CallDeadline(*ctx);
-    job.cancelled = [this] { return cancelled_.load(); };
-    job.done = [this](absl::StatusOr<engine::ExplainResult> result,
-                      std::shared_ptr<const engine::Locator> snapshot, double decode_ms) {
-      if (result.ok()) {
-        ToExplainResponse(*result, *snapshot, decode_ms, MsSince(record_.start()), response_);
-      }
-      Reply(result.status());
-    };
-    service->explainer()->Submit(std::move(job));
-  }
-
 };
 
 // Reads items, feeds them to the pipeline with bounded concurrency and writes answers as they
@@ -184,9 +54,11 @@ class ExplainReactor : public UnaryCall<ExplainResponse> {
 class LocateStreamReactor
     : public grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse> {
  public:
-  LocateStreamReactor(GeolocatorService* service, grpc::CallbackServerContext* ctx)
-      : service_(service), record_(service->metrics(), "LocateStream"), ctx_(ctx) {
-    if (absl::Status st = Authorize(*ctx, *service->auth().client()); !st.ok()) {
+  LocateStreamReactor(GeolocatorCalls* service, grpc::CallbackServerContext* ctx)
+      : service_(service),
+        record_(service->metrics(), "LocateStream", kGrpcTransport),
+        ctx_(ctx) {
+    if (absl::Status st = AuthorizeClient(service->auth(), AuthorizationOf(*ctx)); !st.ok()) {
       MutexLock lock(&mu_);
       finish_status_ = st;
       reads_done_ = true;
@@ -261,7 +133,9 @@ class LocateStreamReactor
     const bool return_neighbors = item.options().return_neighbors();
     absl::StatusOr<engine::LocateParams> params = ToLocateParams(
         item.options(), service_->config().defaults, service_->config().max_k);
-    absl::Status invalid = params.ok() ? CheckImage(item.image()) : params.status();
+    absl::Status invalid = !params.ok()          ? params.status()
+                           : item.image().empty() ? absl::InvalidArgumentError("image is empty")
+                                                  : absl::OkStatus();
     auto deliver = [this, item_id, start = absl::Now()](LocateStreamResponse response,
                                                         absl::Status status) {
       response.set_item_id(item_id);
@@ -315,7 +189,7 @@ class LocateStreamReactor
     Finish(ToGrpcStatus(status));
   }
 
-  GeolocatorService* const service_;
+  GeolocatorCalls* const service_;
   CallRecord record_;
   grpc::CallbackServerContext* const ctx_;
   std::atomic<bool> cancelled_{false};
@@ -335,26 +209,27 @@ class LocateStreamReactor
 
 }  // namespace
 
-GeolocatorService::GeolocatorService(const ServerConfig& config, EngineLocatePipeline* pipeline,
-                                     ExplainExecutor* explainer, const AuthState* auth,
-                                     ServerMetrics* metrics)
-    : config_(config), pipeline_(pipeline), explainer_(explainer), auth_(auth), metrics_(metrics) {}
+GeolocatorService::GeolocatorService(GeolocatorCalls* calls) : calls_(calls) {}
 
 grpc::ServerUnaryReactor* GeolocatorService::Locate(grpc::CallbackServerContext* ctx,
                                                     const LocateRequest* request,
                                                     LocateResponse* response) {
-  return new LocateReactor(this, ctx, request, response);
+  auto* reactor = new UnaryReactor();
+  calls_->Locate(GrpcCall(*ctx, reactor->cancelled()), *request, response, reactor->Finisher());
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* GeolocatorService::Explain(grpc::CallbackServerContext* ctx,
                                                      const ExplainRequest* request,
                                                      ExplainResponse* response) {
-  return new ExplainReactor(this, ctx, request, response);
+  auto* reactor = new UnaryReactor();
+  calls_->Explain(GrpcCall(*ctx, reactor->cancelled()), *request, response, reactor->Finisher());
+  return reactor;
 }
 
 grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse>*
 GeolocatorService::LocateStream(grpc::CallbackServerContext* ctx) {
-  return new LocateStreamReactor(this, ctx);
+  return new LocateStreamReactor(calls_, ctx);
 }
 
 }  // namespace geoloc::server

@@ -1,11 +1,11 @@
 // The geoloc.v1.Geolocator service (gRPC callback API): Locate, Explain and LocateStream.
 //
-//   GeolocatorService service(config, &pipeline, &explainer, &auth, &metrics);
+//   GeolocatorService service(&calls);  // GeolocatorCalls (geolocator_calls.h), shared with HTTP
 //   builder.RegisterService(&service);
 //
-// Every call is authorised first (bearer token, auth.h), then its options are validated against
-// the server's limits, then the work goes to the LocatePipeline (Locate, LocateStream) or the
-// Explain executor. Handlers never block a gRPC thread on inference: reactors finish from the
+// Locate and Explain are GeolocatorCalls' (authorisation, limits, admission), called with the
+// call's metadata and deadline. LocateStream authorises once, then validates each item and feeds
+// the same pipeline. Handlers never block a gRPC thread on inference: reactors finish from the
 // pipeline's threads.
 //
 // LocateStream flow control: at most max_stream_in_flight images of one stream are in the
@@ -13,27 +13,18 @@
 // work. Each answer carries the item's id and status; one bad image does not end the stream.
 // More than max_stream_images items end the stream with RESOURCE_EXHAUSTED.
 //
-// Thread-safe; the referenced objects must outlive the service (and the gRPC server).
+// Thread-safe; `calls` must outlive the service (and the gRPC server).
 #ifndef GEOLOC_SERVER_GEOLOCATOR_SERVICE_H_
 #define GEOLOC_SERVER_GEOLOCATOR_SERVICE_H_
 
-#include "core/engine/locator.h"
 #include "geoloc/v1/geoloc.grpc.pb.h"
-#include "server/auth.h"
-#include "server/explain_executor.h"
-#include "server/locate_pipeline.h"
-#include "server/metrics.h"
-#include "server/server_config.h"
+#include "server/geolocator_calls.h"
 
 namespace geoloc::server {
 
-// The pipeline geolocd runs: the engine's snapshots and answers.
-using EngineLocatePipeline = LocatePipeline<engine::Locator, engine::LocateResult>;
-
 class GeolocatorService final : public geoloc::v1::Geolocator::CallbackService {
  public:
-  GeolocatorService(const ServerConfig& config, EngineLocatePipeline* pipeline,
-                    ExplainExecutor* explainer, const AuthState* auth, ServerMetrics* metrics);
+  explicit GeolocatorService(GeolocatorCalls* calls);
 
   grpc::ServerUnaryReactor* Locate(grpc::CallbackServerContext* ctx,
                                    const geoloc::v1::LocateRequest* request,
@@ -44,18 +35,10 @@ class GeolocatorService final : public geoloc::v1::Geolocator::CallbackService {
   grpc::ServerBidiReactor<geoloc::v1::LocateStreamRequest, geoloc::v1::LocateStreamResponse>*
   LocateStream(grpc::CallbackServerContext* ctx) override;
 
-  const ServerConfig& config() const { return config_; }
-  EngineLocatePipeline* pipeline() const { return pipeline_; }
-  ExplainExecutor* explainer() const { return explainer_; }
-  const AuthState& auth() const { return *auth_; }
-  ServerMetrics* metrics() const { return metrics_; }
+  GeolocatorCalls* calls() const { return calls_; }
 
  private:
-  const ServerConfig& config_;
-  EngineLocatePipeline* const pipeline_;
-  ExplainExecutor* const explainer_;
-  const AuthState* const auth_;
-  ServerMetrics* const metrics_;
+  GeolocatorCalls* const calls_;
 };
 
 }  // namespace geoloc::server

@@ -66,10 +66,12 @@ Geolocd::Geolocd(ServerConfig config)
       auth_(config_.token_file, "GEOLOC_TOKEN", config_.admin_token_file, "GEOLOC_ADMIN_TOKEN"),
       snapshots_([this](const std::string& path) { return LoadSnapshot(path); }),
       pipeline_(config_, &snapshots_, &metrics_),
-      explainer_(config_, &snapshots_, &metrics_) {}
+      explainer_(config_, &snapshots_, &metrics_),
+      calls_(config_, &pipeline_, &explainer_, &auth_, &metrics_) {}
 
 Geolocd::~Geolocd() {
   StopWatching();
+  if (http_) http_->Stop();
   if (server_) server_->Shutdown(std::chrono::system_clock::now());
   pipeline_.Stop();
   explainer_.Stop();
@@ -86,6 +88,19 @@ absl::StatusOr<std::shared_ptr<const engine::Locator>> Geolocd::LoadSnapshot(
                                                                  : index::GpuPlacement::kCpu;
   options.bundle.gpu_devices = config_.index_gpu_devices;
   return engine::Locator::Load(path, options);
+}
+
+void Geolocd::FillStatus(geoloc::v1::GetStatusResponse* response) const {
+  ServerState state;
+  state.serving = serving_.load();
+  state.uptime_seconds = absl::ToDoubleSeconds(absl::Now() - started_);
+  state.encoder = encoder();
+  state.snapshot = snapshots_.Current();
+  state.last_swap = snapshots_.last_swap();
+  state.config = &config_;
+  state.queue_depth = pipeline_.queue_depth();
+  state.in_flight = metrics_.in_flight();
+  ToStatusResponse(state, response);
 }
 
 void Geolocd::StopWatching() {
@@ -115,26 +130,14 @@ absl::Status Geolocd::Start() {
   }
   metrics_.SetServing(false);
 
-  geolocator_ = std::make_unique<GeolocatorService>(config_, &pipeline_, &explainer_, &auth_,
-                                                    &metrics_);
+  geolocator_ = std::make_unique<GeolocatorService>(&calls_);
   admin_ = std::make_unique<IndexAdminService>(
       config_,
       [this](const std::string& path, geoloc::v1::SwapIndexResponse* response) {
         return SwapTo(path, "rpc", response);
       },
-      [this](geoloc::v1::GetStatusResponse* response) {
-        ServerState state;
-        state.serving = serving_.load();
-        state.uptime_seconds = absl::ToDoubleSeconds(absl::Now() - started_);
-        state.encoder = encoder();
-        state.snapshot = snapshots_.Current();
-        state.last_swap = snapshots_.last_swap();
-        state.config = &config_;
-        state.queue_depth = pipeline_.queue_depth();
-        state.in_flight = metrics_.in_flight();
-        ToStatusResponse(state, response);
-      },
-      &auth_, &metrics_);
+      [this](geoloc::v1::GetStatusResponse* response) { FillStatus(response); }, &auth_,
+      &metrics_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -150,10 +153,20 @@ absl::Status Geolocd::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen_address,
                                                " (in use, or not a valid address?)"));
   }
+  if (!config_.http_address.empty()) {
+    HttpApi::Hooks hooks;
+    hooks.status = [this](geoloc::v1::GetStatusResponse* response) { FillStatus(response); };
+    hooks.serving = [this] { return serving_.load(); };
+    GEOLOC_ASSIGN_OR_RETURN(http_, HttpApi::Start(config_, &calls_, std::move(hooks)));
+    GEOLOC_LOG(INFO) << "HTTP/JSON API on " << (config_.tls_cert.empty() ? "http://" : "https://")
+                     << config_.http_address << " (port " << http_->port() << ")"
+                     << (config_.console_dir.empty() ? ""
+                                                     : ", console from " + config_.console_dir);
+  }
   SetServing(false);
   if (!config_.port_file.empty()) {
     GEOLOC_RETURN_IF_ERROR(WriteFileAtomically(
-        config_.port_file, absl::StrCat(port_, " ", metrics_.port(), "\n")));
+        config_.port_file, absl::StrCat(port_, " ", metrics_.port(), " ", http_port(), "\n")));
   }
   GEOLOC_LOG(INFO) << kServerVersion << " listening on port " << port_
                    << (config_.tls_cert.empty() ? " (plaintext)"
@@ -284,6 +297,8 @@ bool Geolocd::Drain(absl::Duration grace) {
   absl::SleepFor(std::min(kDrainRefuseWindow, grace / 2));
   // Stops accepting at once; waits for in-flight calls until the deadline, then cancels them.
   server_->Shutdown(absl::ToChronoTime(deadline));
+  // HTTP handlers wait for their calls, which the pipeline still finishes.
+  if (http_) http_->Stop();
   const bool clean = absl::Now() < deadline;
   pipeline_.Stop();
   explainer_.Stop();

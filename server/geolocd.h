@@ -1,5 +1,5 @@
 // geolocd, the server: owns the model, the current snapshot, the pipelines, the gRPC server, the
-// metrics endpoint and the swap triggers. main.cc drives it; integration tests embed the same
+// HTTP/JSON API (with --http_address), the metrics endpoint and the swap triggers. main.cc drives it; integration tests embed the same
 // lifecycle through the binary.
 //
 //   Geolocd server(config);
@@ -33,7 +33,9 @@
 #include "server/admin_service.h"
 #include "server/auth.h"
 #include "server/explain_executor.h"
+#include "server/geolocator_calls.h"
 #include "server/geolocator_service.h"
+#include "server/http_api.h"
 #include "server/locate_pipeline.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
@@ -56,6 +58,7 @@ class Geolocd {
 
   int port() const { return port_; }
   int metrics_port() const { return metrics_.port(); }
+  int http_port() const { return http_ ? http_->port() : 0; }
   bool serving() const { return serving_.load(); }
 
  private:
@@ -66,6 +69,7 @@ class Geolocd {
   absl::StatusOr<std::shared_ptr<const engine::Locator>> LoadSnapshot(
       const std::string& path) const;
   void StopWatching();
+  void FillStatus(geoloc::v1::GetStatusResponse* response) const;
   void SetServing(bool serving);
   void WatchLoop();
   std::shared_ptr<const model::Encoder> encoder() const;
@@ -82,7 +86,9 @@ class Geolocd {
   SnapshotManager<engine::Locator> snapshots_;
   EngineLocatePipeline pipeline_;
   ExplainExecutor explainer_;
+  GeolocatorCalls calls_;  // Locate and Explain for both transports
   std::unique_ptr<GeolocatorService> geolocator_;
+  std::unique_ptr<HttpApi> http_;
   std::unique_ptr<IndexAdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

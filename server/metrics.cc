@@ -110,11 +110,11 @@ ServerMetrics::ServerMetrics()
       process_collector_(std::make_shared<ProcessCollector>()),
       requests_(prometheus::BuildCounter()
                     .Name("geoloc_requests_total")
-                    .Help("RPCs handled, by method and gRPC status code.")
+                    .Help("Calls handled, by method, gRPC status code and transport (grpc, http).")
                     .Register(*registry_)),
       request_duration_(prometheus::BuildHistogram()
                             .Name("geoloc_request_duration_seconds")
-                            .Help("RPC latency from receipt to response, by method.")
+                            .Help("Call latency from receipt to response, by method and transport.")
                             .Register(*registry_)),
       stage_duration_(prometheus::BuildHistogram()
                           .Name("geoloc_stage_duration_seconds")
@@ -193,9 +193,16 @@ absl::Status ServerMetrics::Expose(const std::string& address) {
 int ServerMetrics::port() const { return http_ ? http_->port() : 0; }
 
 void ServerMetrics::RecordRequest(absl::string_view method, absl::string_view code,
-                                  double seconds) {
-  requests_.Add({{"method", std::string(method)}, {"code", std::string(code)}}).Increment();
-  request_duration_.Add({{"method", std::string(method)}}, LatencyBuckets()).Observe(seconds);
+                                  double seconds, absl::string_view transport) {
+  requests_
+      .Add({{"method", std::string(method)},
+            {"code", std::string(code)},
+            {"transport", std::string(transport)}})
+      .Increment();
+  request_duration_
+      .Add({{"method", std::string(method)}, {"transport", std::string(transport)}},
+           LatencyBuckets())
+      .Observe(seconds);
 }
 
 void ServerMetrics::RecordStage(absl::string_view stage, double seconds) {

@@ -5,8 +5,8 @@
 //   metrics.RecordRequest("Locate", "OK", /*seconds=*/0.012);  // code: StatusCodeName(status)
 //
 // Series (names are stable; deploy/prometheus alerts and the Grafana dashboard use them):
-//   geoloc_requests_total{method,code}                 counter
-//   geoloc_request_duration_seconds{method}            histogram
+//   geoloc_requests_total{method,code,transport}       counter (transport: grpc | http)
+//   geoloc_request_duration_seconds{method,transport}  histogram
 //   geoloc_stage_duration_seconds{stage}               histogram (decode, queue, encode, search,
 //                                                      estimate, classify, calibrate, explain)
 //   geoloc_locate_answers_total{calibrated,abstained}  counter (every Locate answer: was it
@@ -56,8 +56,10 @@ class ServerMetrics {
   // The bound port after Expose(), else 0.
   int port() const;
 
-  // `code` is the gRPC status code name, e.g. "OK", "INVALID_ARGUMENT".
-  void RecordRequest(absl::string_view method, absl::string_view code, double seconds);
+  // `code` is the gRPC status code name, e.g. "OK", "INVALID_ARGUMENT"; `transport` "grpc" or
+  // "http" (geolocator_calls.h).
+  void RecordRequest(absl::string_view method, absl::string_view code, double seconds,
+                     absl::string_view transport = "grpc");
   void RecordStage(absl::string_view stage, double seconds);
   void RecordBatch(int size);
   // One Locate answer (docs/CALIBRATION.md): abstained implies calibrated.

@@ -21,7 +21,12 @@ struct ServerConfig {
   // Listening
   std::string listen_address = "0.0.0.0:50051";
   std::string metrics_address = "0.0.0.0:9090";  // empty: no metrics endpoint
-  std::string port_file;  // when set, "<grpc port> <metrics port>" is written here once listening
+  std::string http_address;       // the HTTP/JSON API (http_api.h); empty: off
+  std::string console_dir;        // the console's static files, served at / of http_address
+  int http_threads = 32;          // HTTP connections served at once
+  int http_io_timeout_seconds = 10;  // each HTTP read/write (slow clients)
+  // When set, "<grpc port> <metrics port> <http port>" is written here once listening.
+  std::string port_file;
   // Model and bundle
   std::string model_path;
   std::string bundle_path;        // loaded at start; reloaded on SIGHUP

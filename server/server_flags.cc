@@ -1,6 +1,8 @@
 #include "server/server_flags.h"
 
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -13,8 +15,17 @@
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC listen address host:port (port 0: any)");
 ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9090",
           "Prometheus metrics HTTP address host:port; empty disables the endpoint");
+ABSL_FLAG(std::string, http_address, "",
+          "HTTP/JSON API and console address host:port (port 0: any; docs/HTTP_API.md); empty: "
+          "no HTTP API");
+ABSL_FLAG(std::string, console_dir, "",
+          "serve the operator console's static files from this directory at / of --http_address");
+ABSL_FLAG(int32_t, http_threads, 32, "HTTP connections served at once (the others wait)");
+ABSL_FLAG(int32_t, http_io_timeout_seconds, 10,
+          "HTTP: each read or write of a connection times out after this (slow clients)");
 ABSL_FLAG(std::string, port_file, "",
-          "write '<grpc port> <metrics port>' to this file once listening (scripts, tests)");
+          "write '<grpc port> <metrics port> <http port>' to this file once listening (scripts, "
+          "tests; 0 for a listener that is off)");
 ABSL_FLAG(std::string, model, "", "TorchScript model archive (docs/MODEL.md); required");
 ABSL_FLAG(std::string, bundle, "", "index bundle directory loaded at start and on SIGHUP; required");
 ABSL_FLAG(std::string, index_root, "",
@@ -149,6 +160,17 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
     return Bad("tls_client_ca", "mutual TLS needs --tls_cert and --tls_key");
   }
   if (c.drain_grace_seconds < 0) return Bad("drain_grace_seconds", "must be >= 0");
+  if (c.http_threads < 1 || c.http_threads > 1024) return Bad("http_threads", "must be in [1, 1024]");
+  if (c.http_io_timeout_seconds < 1 || c.http_io_timeout_seconds > 3600) {
+    return Bad("http_io_timeout_seconds", "must be in [1, 3600]");
+  }
+  if (!c.console_dir.empty()) {
+    if (c.http_address.empty()) return Bad("console_dir", "needs --http_address");
+    std::error_code ec;
+    if (!std::filesystem::is_directory(c.console_dir, ec)) {
+      return Bad("console_dir", absl::StrCat(c.console_dir, " is not a directory"));
+    }
+  }
   return Annotate(engine::ValidateLocateParams(c.defaults, c.max_k), "default LocateOptions");
 }
 
@@ -157,6 +179,10 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.listen_address = absl::GetFlag(FLAGS_listen);
   c.metrics_address = absl::GetFlag(FLAGS_metrics_listen);
   c.port_file = absl::GetFlag(FLAGS_port_file);
+  c.http_address = absl::GetFlag(FLAGS_http_address);
+  c.console_dir = absl::GetFlag(FLAGS_console_dir);
+  c.http_threads = absl::GetFlag(FLAGS_http_threads);
+  c.http_io_timeout_seconds = absl::GetFlag(FLAGS_http_io_timeout_seconds);
   c.model_path = absl::GetFlag(FLAGS_model);
   c.bundle_path = absl::GetFlag(FLAGS_bundle);
   c.index_root = absl::GetFlag(FLAGS_index_root);

@@ -2,7 +2,7 @@
 // (so the region's confidence stays a lower bound), within RFC 5491's 15 vertices, convex and
 // counter-clockwise, everywhere on the globe. Containment and convexity are checked on the sphere
 // with sphere_checks.h, independently of the code's own projection.
-#include "client/outer_polygon.h"
+#include "proto/outer_polygon.h"
 
 #include <algorithm>
 #include <cmath>
@@ -16,12 +16,12 @@
 #include "gtest/gtest.h"
 #include "tests/client/sphere_checks.h"
 
-namespace geoloc::client {
+namespace geoloc::pidf {
 namespace {
 
-using sphere_checks::LongestEdgeKm;
-using sphere_checks::MinDistanceInsideM;
-using sphere_checks::MinLeftTurnM;
+using client::sphere_checks::LongestEdgeKm;
+using client::sphere_checks::MinDistanceInsideM;
+using client::sphere_checks::MinLeftTurnM;
 
 constexpr double kPi = 3.14159265358979323846;
 
@@ -240,4 +240,4 @@ TEST(OuterPolygonTest, RefusesWhatNoConvexPolygonCanHold) {
 }
 
 }  // namespace
-}  // namespace geoloc::client
+}  // namespace geoloc::pidf

@@ -3,7 +3,7 @@
 // confidence element, escaping, and that the parsed numbers give back the answer (within the
 // documented rounding, which never weakens a statement: polygons still contain the region,
 // radii are not smaller, confidences not larger).
-#include "client/pidf_lo.h"
+#include "proto/pidf_lo.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -24,10 +24,10 @@
 #include "gtest/gtest.h"
 #include "tests/client/sphere_checks.h"
 
-namespace geoloc::client {
+namespace geoloc::pidf {
 namespace {
 
-using sphere_checks::MinDistanceInsideM;
+using client::sphere_checks::MinDistanceInsideM;
 using ::testing::HasSubstr;
 
 // The namespace URIs as the RFCs spell them, written out here rather than taken from pidf_lo.h.
@@ -226,7 +226,7 @@ TEST(PidfLoTest, RegionPiecesArePolygonsThatContainThem) {
       EXPECT_GT(p.lat, 48.0);
       EXPECT_LT(p.lon, 3.0);
     }
-    EXPECT_GT(sphere_checks::OrientedArea(ring), 0);  // counter-clockwise
+    EXPECT_GT(client::sphere_checks::OrientedArea(ring), 0);  // counter-clockwise
     for (const geo::LatLon& v : doc.regions[0].pieces[i]) {
       ASSERT_GE(MinDistanceInsideM(ring, v), 0.01);  // the 2 cm margin less the 8 mm rounding
     }
@@ -267,7 +267,7 @@ TEST(PidfLoTest, RandomRegionsRoundTripOnTheWholeGlobe) {
     ASSERT_EQ(polygons.size(), region.pieces.size()) << "trial " << trial;
     for (size_t i = 0; i < polygons.size(); ++i) {
       const std::vector<geo::LatLon> ring = PolygonRing(xml, polygons[i]);
-      EXPECT_GT(sphere_checks::OrientedArea(ring), 0);
+      EXPECT_GT(client::sphere_checks::OrientedArea(ring), 0);
       for (const geo::LatLon& v : region.pieces[i]) {
         ASSERT_GE(MinDistanceInsideM(ring, v), 0.01) << "trial " << trial << " piece " << i;
       }
@@ -492,7 +492,7 @@ TEST(PidfLoAnswerTest, CalibratedAnswerParsedBackEqualsTheAnswer) {
   ASSERT_EQ(polygons.size(), static_cast<size_t>(r90.pieces_size()));
   for (int i = 0; i < r90.pieces_size(); ++i) {
     const std::vector<geo::LatLon> ring = PolygonRing(xml, polygons[static_cast<size_t>(i)]);
-    EXPECT_GT(sphere_checks::OrientedArea(ring), 0);
+    EXPECT_GT(client::sphere_checks::OrientedArea(ring), 0);
     for (const geo::LatLon& v : ExteriorOf(r90.pieces(i))) {
       ASSERT_GE(MinDistanceInsideM(ring, v), 0.01) << "piece " << i;
     }
@@ -580,4 +580,4 @@ TEST(PidfLoAnswerTest, AbstentionAndUnwritableRegionsAreSaid) {
 }
 
 }  // namespace
-}  // namespace geoloc::client
+}  // namespace geoloc::pidf

@@ -55,7 +55,7 @@ double Metric(const ServerProcess& server, const std::string& series) {
 double RequestCount(const ServerProcess& server, const std::string& method,
                     const std::string& code) {
   return Metric(server, absl::StrCat("geoloc_requests_total{code=\"", code, "\",method=\"", method,
-                                     "\"}"));
+                                     "\",transport=\"grpc\"}"));
 }
 
 namespace {

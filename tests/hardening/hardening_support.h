@@ -57,7 +57,8 @@ void WriteFileAtomic(const std::string& path, const std::string& contents);
 // A series from the server's /metrics (`series` as in MetricValue: name and labels); a series
 // that was never touched reads 0. Fails the current test when the endpoint cannot be read.
 double Metric(const ServerProcess& server, const std::string& series);
-// geoloc_requests_total{code=CODE,method=METHOD}, e.g. RequestCount(s, "Locate", "CANCELLED").
+// geoloc_requests_total{code=CODE,method=METHOD,transport="grpc"}, e.g.
+// RequestCount(s, "Locate", "CANCELLED").
 double RequestCount(const ServerProcess& server, const std::string& method,
                     const std::string& code);
 

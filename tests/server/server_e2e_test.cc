@@ -283,7 +283,7 @@ TEST_F(ServerE2ETest, MetricsEndpointServesPrometheusText) {
                 line.substr(space + 1) == "+Inf" || line.substr(space + 1) == "NaN")
         << line;
   }
-  auto ok = MetricValue(*text, "geoloc_requests_total{code=\"OK\",method=\"Locate\"}");
+  auto ok = MetricValue(*text, "geoloc_requests_total{code=\"OK\",method=\"Locate\",transport=\"grpc\"}");
   ASSERT_TRUE(ok.ok()) << *text;
   EXPECT_GE(*ok, 1);
 }

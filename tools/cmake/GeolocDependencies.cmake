@@ -27,6 +27,16 @@ else()
   geoloc_find_package(Torch libtorch-dev CONFIG)
   geoloc_find_package(OpenCV libopencv-dev CONFIG COMPONENTS core imgproc imgcodecs)
   geoloc_find_package(prometheus-cpp prometheus-cpp-dev CONFIG)
+  # cpp-httplib (the HTTP/JSON API, server/http_api.h): Debian builds it as a shared library whose
+  # compile definitions (OpenSSL, zlib, Brotli) come from its pkg-config file.
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(CPPHTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
+  endif()
+  if(NOT CPPHTTPLIB_FOUND)
+    message(FATAL_ERROR "geoloc: cpp-httplib not found. Install the Debian packages "
+                        "'libcpp-httplib-dev' and 'pkg-config' (or run tools/install_deps.sh).")
+  endif()
 
   # S2 Geometry ships no CMake config in Debian: find it by hand.
   find_path(S2_INCLUDE_DIR s2/s2cell_id.h)

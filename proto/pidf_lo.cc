@@ -1,4 +1,4 @@
-#include "client/pidf_lo.h"
+#include "proto/pidf_lo.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,13 +6,15 @@
 #include <set>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "client/outer_polygon.h"
+#include "proto/outer_polygon.h"
+#include "core/common/sha256.h"
 #include "core/common/status_macros.h"
 
-namespace geoloc::client {
+namespace geoloc::pidf {
 namespace {
 
 // The coordinates' rounding moves a point by at most this (half a unit of the last decimal in
@@ -376,4 +378,11 @@ absl::StatusOr<PidfLoDocument> PidfLoFromLocateResponse(const v1::LocateResponse
   return doc;
 }
 
-}  // namespace geoloc::client
+std::string ContentUri(absl::string_view image_bytes) {
+  const std::string digest = absl::HexStringToBytes(Sha256Hex(image_bytes));
+  std::string encoded;
+  absl::WebSafeBase64Escape(digest, &encoded);
+  return absl::StrCat("ni:///sha-256;", encoded);
+}
+
+}  // namespace geoloc::pidf

@@ -2,6 +2,8 @@
 // (RFC 3863) carrying geopriv location (RFC 4119) in the shapes of RFC 5491 (GML, WGS 84,
 // latitude before longitude) with the confidence element of RFC 7459. This is how a CAD system
 // receives where geoloc thinks a photo was taken (docs/CLIENT.md, "PIDF-LO for CAD systems").
+// Shared by the CLI (--pidf_lo) and geolocd's HTTP API (Accept: application/pidf+xml), so both
+// write the same document; library geoloc_pidf_lo (proto/CMakeLists.txt).
 //
 //   PidfLoDocument doc;
 //   doc.entity = "pres:caller@psap.example";
@@ -29,8 +31,8 @@
 //
 // Every text value (entity, note) is XML-escaped; text that XML 1.0 cannot carry (invalid UTF-8,
 // control characters) is refused. Pure functions; thread-safe.
-#ifndef GEOLOC_CLIENT_PIDF_LO_H_
-#define GEOLOC_CLIENT_PIDF_LO_H_
+#ifndef GEOLOC_PROTO_PIDF_LO_H_
+#define GEOLOC_PROTO_PIDF_LO_H_
 
 #include <optional>
 #include <string>
@@ -43,7 +45,7 @@
 #include "core/geo/lat_lon.h"
 #include "geoloc/v1/geoloc.pb.h"
 
-namespace geoloc::client {
+namespace geoloc::pidf {
 
 // Namespaces (RFC 3863, RFC 4119, RFC 5491, RFC 7459) and the reference system and unit names.
 inline constexpr char kPidfNamespace[] = "urn:ietf:params:xml:ns:pidf";
@@ -141,10 +143,14 @@ struct PidfLoAnswerOptions {
 absl::StatusOr<PidfLoDocument> PidfLoFromLocateResponse(const v1::LocateResponse& response,
                                                         const PidfLoAnswerOptions& options);
 
+// The photo's content URI (RFC 6920 "ni" with SHA-256), the default presentity: the same photo,
+// the same entity. "ni:///sha-256;<base64url digest>".
+std::string ContentUri(absl::string_view image_bytes);
+
 // `text` with & < > " ' replaced by entities; InvalidArgument for invalid UTF-8 or a character
 // XML 1.0 does not allow (control characters other than tab, line feed, carriage return).
 absl::StatusOr<std::string> EscapeXml(absl::string_view text);
 
-}  // namespace geoloc::client
+}  // namespace geoloc::pidf
 
-#endif  // GEOLOC_CLIENT_PIDF_LO_H_
+#endif  // GEOLOC_PROTO_PIDF_LO_H_

@@ -1,4 +1,4 @@
-#include "client/outer_polygon.h"
+#include "proto/outer_polygon.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "core/geo/distance.h"
 #include "core/geo/unit_vector.h"
 
-namespace geoloc::client {
+namespace geoloc::pidf {
 namespace {
 
 using geo::Vec3;
@@ -240,4 +240,4 @@ absl::StatusOr<std::vector<geo::LatLon>> OuterPolygon(absl::Span<const geo::LatL
   return result;
 }
 
-}  // namespace geoloc::client
+}  // namespace geoloc::pidf

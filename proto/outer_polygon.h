@@ -37,8 +37,8 @@
 //   |   ring's mean direction                       |   it                                       |
 //
 // Pure function: thread-safe.
-#ifndef GEOLOC_CLIENT_OUTER_POLYGON_H_
-#define GEOLOC_CLIENT_OUTER_POLYGON_H_
+#ifndef GEOLOC_PROTO_OUTER_POLYGON_H_
+#define GEOLOC_PROTO_OUTER_POLYGON_H_
 
 #include <vector>
 
@@ -46,7 +46,7 @@
 #include "absl/types/span.h"
 #include "core/geo/lat_lon.h"
 
-namespace geoloc::client {
+namespace geoloc::pidf {
 
 // RFC 5491 section 5.2.2: "Polygon shapes should be restricted to a maximum of 15 vertices (16
 // points including the repeated first point)" and edges to about 130 km.
@@ -64,6 +64,6 @@ struct OuterPolygonOptions {
 absl::StatusOr<std::vector<geo::LatLon>> OuterPolygon(absl::Span<const geo::LatLon> ring,
                                                       const OuterPolygonOptions& options = {});
 
-}  // namespace geoloc::client
+}  // namespace geoloc::pidf
 
-#endif  // GEOLOC_CLIENT_OUTER_POLYGON_H_
+#endif  // GEOLOC_PROTO_OUTER_POLYGON_H_

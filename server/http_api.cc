@@ -1,0 +1,382 @@
+#include "server/http_api.h"
+
+#include <httplib.h>
+
+#include <cmath>
+#include <future>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "core/common/logging.h"
+#include "core/common/status_macros.h"
+#include "server/call_support.h"
+#include "proto/pidf_lo.h"
+#include "server/http_mapping.h"
+
+namespace geoloc::server {
+namespace {
+
+using geoloc::v1::ExplainRequest;
+using geoloc::v1::ExplainResponse;
+using geoloc::v1::LocateRequest;
+using geoloc::v1::LocateResponse;
+
+// Room for a body's JSON quoting, base64 (4/3 of the image) and multipart framing above the
+// message limit; the parsed message is held to max_message_bytes itself (http_mapping.h).
+int64_t MaxBodyBytes(const ServerConfig& config) {
+  return config.max_message_bytes / 3 * 4 + 8 + (1 << 20);
+}
+
+void ReplyJson(httplib::Response& res, int http_status, const std::string& json) {
+  res.status = http_status;
+  res.set_content(json, kJsonType);
+}
+
+void ReplyError(httplib::Response& res, const absl::Status& status) {
+  const int http_status = HttpStatusFor(status);
+  if (http_status == 401) res.set_header("WWW-Authenticate", "Bearer");
+  ReplyJson(res, http_status, ErrorJson(status));
+}
+
+std::optional<std::string> AuthorizationOf(const httplib::Request& req) {
+  if (!req.has_header("Authorization")) return std::nullopt;
+  return req.get_header_value("Authorization");
+}
+
+HttpBody BodyOf(const httplib::Request& req) {
+  HttpBody body;
+  body.content_type = req.get_header_value("Content-Type");
+  if (req.is_multipart_form_data()) {
+    for (const auto& [name, part] : req.files) {
+      body.parts.push_back({part.name, part.content_type, part.filename, part.content});
+    }
+  } else {
+    body.body = req.body;
+  }
+  return body;
+}
+
+// The method name of the metrics for an API path ("" for others).
+const char* MethodOfPath(const std::string& path) {
+  if (path == "/v1/locate") return "Locate";
+  if (path == "/v1/explain") return "Explain";
+  if (path == "/v1/status") return "GetStatus";
+  return "";
+}
+
+// The gRPC code an HTTP status that cpp-httplib produced on its own stands for.
+absl::StatusCode CodeOfHttpStatus(int http_status) {
+  switch (http_status) {
+    case 400: case 414: case 431: return absl::StatusCode::kInvalidArgument;
+    case 404: return absl::StatusCode::kNotFound;
+    case 405: return absl::StatusCode::kUnimplemented;
+    case 413: return absl::StatusCode::kResourceExhausted;
+    case 503: return absl::StatusCode::kUnavailable;
+    default: return absl::StatusCode::kInternal;
+  }
+}
+
+absl::Status MethodNotAllowed(const std::string& method, const std::string& path,
+                              const char* allowed, httplib::Response& res) {
+  res.set_header("Allow", allowed);
+  return WithHttpStatus(
+      absl::UnimplementedError(absl::StrCat(method.substr(0, 20), " is not allowed on ",
+                                            path.substr(0, 200), " (allowed: ", allowed, ")")),
+      405);
+}
+
+// Waits for a call's `done`. The pipeline answers every call it admits (at its deadline at the
+// latest), so the wait ends.
+class CallWaiter {
+ public:
+  GeolocatorCalls::Done Done() {
+    return [this](const absl::Status& status) { promise_.set_value(status); };
+  }
+  absl::Status Wait() { return future_.get(); }
+
+ private:
+  std::promise<absl::Status> promise_;
+  std::future<absl::Status> future_ = promise_.get_future();
+};
+
+// What Accept: application/pidf+xml asks for: the CLI's --pidf_lo document (query parameters
+// pidf_lo_level and pidf_lo_entity, as the CLI's flags).
+struct PidfLoAsk {
+  double level = 0.9;
+  std::string entity;  // empty: the photo's content URI
+  std::string image_name;
+};
+
+absl::StatusOr<PidfLoAsk> PidfLoAskOf(const httplib::Request& req) {
+  PidfLoAsk ask;
+  if (req.has_param("pidf_lo_level")) {
+    const std::string value = req.get_param_value("pidf_lo_level");
+    if (!absl::SimpleAtod(value, &ask.level) || !(ask.level > 0 && ask.level < 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "pidf_lo_level must be a number in (0, 1), got '", value.substr(0, 40), "'"));
+    }
+  }
+  ask.entity = req.get_param_value("pidf_lo_entity");
+  if (req.has_file("image")) ask.image_name = req.get_file_value("image").filename;
+  return ask;
+}
+
+// The region levels asked for must hold the PIDF-LO's (an empty list: the server's), as the CLI.
+void AddPidfLoLevel(double level, geoloc::v1::LocateOptions* options) {
+  if (options->region_levels().empty()) return;
+  for (double l : options->region_levels()) {
+    if (std::abs(l - level) < 1e-6) return;
+  }
+  options->add_region_levels(level);
+}
+
+absl::StatusOr<std::string> PidfLoOf(const LocateResponse& response, const PidfLoAsk& ask,
+                                     const std::string& image) {
+  pidf::PidfLoAnswerOptions options;
+  options.level = ask.level;
+  options.entity = ask.entity.empty() ? pidf::ContentUri(image) : ask.entity;
+  options.timestamp = absl::Now();
+  options.image_name = ask.image_name;
+  GEOLOC_ASSIGN_OR_RETURN(pidf::PidfLoDocument doc,
+                          pidf::PidfLoFromLocateResponse(response, options));
+  absl::StatusOr<std::string> xml = pidf::WritePidfLo(doc);
+  if (!xml.ok()) {
+    return absl::InternalError(
+        absl::StrCat("the answer cannot be written as PIDF-LO: ", xml.status().message()));
+  }
+  return xml;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& config,
+                                                        GeolocatorCalls* calls, Hooks hooks) {
+  const size_t colon = config.http_address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || !absl::SimpleAtoi(config.http_address.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http_address must be host:port, got '", config.http_address, "'"));
+  }
+  std::string host = config.http_address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::unique_ptr<HttpApi> api(new HttpApi(config, calls, std::move(hooks)));
+  if (config.tls_cert.empty()) {
+    api->server_ = std::make_unique<httplib::Server>();
+  } else {
+    auto tls = std::make_unique<httplib::SSLServer>(
+        config.tls_cert.c_str(), config.tls_key.c_str(),
+        config.tls_client_ca.empty() ? nullptr : config.tls_client_ca.c_str());
+    if (!tls->is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "HTTP listener: cannot use the TLS certificate/key ", config.tls_cert, " / ",
+          config.tls_key, config.tls_client_ca.empty() ? "" : " or the client CA ",
+          config.tls_client_ca));
+    }
+    api->server_ = std::move(tls);
+  }
+  httplib::Server& server = *api->server_;
+  const int threads = config.http_threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_read_timeout(config.http_io_timeout_seconds, 0);
+  server.set_write_timeout(config.http_io_timeout_seconds, 0);
+  server.set_keep_alive_timeout(config.http_io_timeout_seconds);
+  server.set_keep_alive_max_count(100);
+  server.set_payload_max_length(static_cast<size_t>(MaxBodyBytes(config)));
+  server.set_tcp_nodelay(true);
+  HttpApi* self = api.get();
+  auto route = [self](const httplib::Request& req, httplib::Response& res) {
+    self->Route(req, res);
+  };
+  // One router for every method, so that unknown paths and wrong methods get one answer.
+  server.Get(".*", route);
+  server.Post(".*", route);
+  server.Put(".*", route);
+  server.Delete(".*", route);
+  server.Patch(".*", route);
+  server.Options(".*", route);
+  // Answers cpp-httplib makes itself (400 bad request, 413 body too large, 414 URI too long):
+  // the API's error body, counted in the metrics.
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [self](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    absl::Status status(CodeOfHttpStatus(res.status),
+                        absl::StrCat("the HTTP request was refused (status ", res.status, ")"));
+    if (res.status == 413) {
+      status = absl::ResourceExhaustedError(absl::StrCat(
+          "the request body is larger than ", MaxBodyBytes(self->config_), " bytes"));
+    }
+    res.set_content(ErrorJson(status), kJsonType);
+    const char* method = MethodOfPath(req.path);
+    if (*method != '\0') {
+      self->calls_->metrics()->RecordRequest(method, StatusCodeName(status.code()), 0,
+                                             kHttpTransport);
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        ReplyError(res, absl::InternalError("the request failed unexpectedly"));
+      });
+  api->port_ = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+  if (api->port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", config.http_address,
+                                               " (in use, or not a valid address?)"));
+  }
+  api->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  return api;
+}
+
+HttpApi::HttpApi(const ServerConfig& config, GeolocatorCalls* calls, Hooks hooks)
+    : config_(config), calls_(calls), hooks_(std::move(hooks)) {
+  if (!config_.console_dir.empty()) console_.emplace(config_.console_dir);
+}
+
+HttpApi::~HttpApi() { Stop(); }
+
+void HttpApi::Stop() {
+  if (server_ != nullptr) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpApi::Route(const httplib::Request& req, httplib::Response& res) const {
+  const std::string& path = req.path;
+  const std::string& method = req.method;
+  const bool get = method == "GET" || method == "HEAD";
+  if (path == "/v1/locate" || path == "/v1/explain") {
+    if (method != "POST") {
+      const absl::Status st = MethodNotAllowed(method, path, "POST", res);
+      calls_->metrics()->RecordRequest(MethodOfPath(path), StatusCodeName(st.code()), 0,
+                                       kHttpTransport);
+      ReplyError(res, st);
+    } else if (path == "/v1/locate") {
+      Locate(req, res);
+    } else {
+      Explain(req, res);
+    }
+  } else if (path == "/v1/status") {
+    if (!get) {
+      ReplyError(res, MethodNotAllowed(method, path, "GET, HEAD", res));
+    } else {
+      Status(req, res);
+    }
+  } else if (path == "/healthz" || path == "/readyz") {
+    if (!get) {
+      ReplyError(res, MethodNotAllowed(method, path, "GET, HEAD", res));
+    } else if (path == "/healthz" || hooks_.serving()) {
+      ReplyJson(res, 200, "{\"status\":\"ok\"}");
+    } else {
+      ReplyError(res, absl::UnavailableError(
+                          "no bundle is serving (loading, or draining: see GET /v1/status)"));
+    }
+  } else if (absl::StartsWith(path, "/v1/") || path == "/v1") {
+    ReplyError(res, absl::NotFoundError(absl::StrCat("no API method at ", path.substr(0, 200))));
+  } else if (!get) {
+    ReplyError(res, console_ ? MethodNotAllowed(method, path, "GET, HEAD", res)
+                             : absl::NotFoundError(absl::StrCat("nothing at ", path.substr(0, 200))));
+  } else {
+    Console(req, res);
+  }
+}
+
+void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const {
+  const absl::Time start = absl::Now();
+  CallContext call;
+  call.transport = kHttpTransport;
+  call.authorization = AuthorizationOf(req);
+  // What fails before the call reaches GeolocatorCalls is recorded here.
+  auto refuse = [&](const absl::Status& status) {
+    calls_->metrics()->RecordRequest("Locate", StatusCodeName(status.code()),
+                                     absl::ToDoubleSeconds(absl::Now() - start), kHttpTransport);
+    ReplyError(res, status);
+  };
+  // The token first: a stranger learns nothing about the body's problems.
+  if (absl::Status st = AuthorizeClient(calls_->auth(), call.authorization); !st.ok()) {
+    return refuse(st);
+  }
+  if (req.has_header(kTimeoutHeader)) {
+    absl::StatusOr<absl::Duration> timeout = ParseTimeoutMs(req.get_header_value(kTimeoutHeader));
+    if (!timeout.ok()) return refuse(timeout.status());
+    call.deadline = start + *timeout;
+  }
+  absl::StatusOr<LocateRequest> request = ParseLocateBody(BodyOf(req), config_.max_message_bytes);
+  if (!request.ok()) return refuse(request.status());
+  std::optional<PidfLoAsk> pidf_lo;
+  if (AcceptsPidfLo(req.get_header_value("Accept"))) {
+    absl::StatusOr<PidfLoAsk> ask = PidfLoAskOf(req);
+    if (!ask.ok()) return refuse(ask.status());
+    pidf_lo = *std::move(ask);
+    AddPidfLoLevel(pidf_lo->level, request->mutable_options());
+  }
+  LocateResponse response;
+  CallWaiter waiter;
+  calls_->Locate(std::move(call), *request, &response, waiter.Done());
+  if (absl::Status st = waiter.Wait(); !st.ok()) return ReplyError(res, st);
+  if (!pidf_lo) return ReplyJson(res, 200, ToApiJson(response));
+  absl::StatusOr<std::string> xml = PidfLoOf(response, *pidf_lo, request->image());
+  if (!xml.ok()) return ReplyError(res, xml.status());
+  res.status = 200;
+  res.set_content(*std::move(xml), kPidfLoType);
+}
+
+void HttpApi::Explain(const httplib::Request& req, httplib::Response& res) const {
+  const absl::Time start = absl::Now();
+  CallContext call;
+  call.transport = kHttpTransport;
+  call.authorization = AuthorizationOf(req);
+  auto refuse = [&](const absl::Status& status) {
+    calls_->metrics()->RecordRequest("Explain", StatusCodeName(status.code()),
+                                     absl::ToDoubleSeconds(absl::Now() - start), kHttpTransport);
+    ReplyError(res, status);
+  };
+  if (absl::Status st = AuthorizeClient(calls_->auth(), call.authorization); !st.ok()) {
+    return refuse(st);
+  }
+  if (req.has_header(kTimeoutHeader)) {
+    absl::StatusOr<absl::Duration> timeout = ParseTimeoutMs(req.get_header_value(kTimeoutHeader));
+    if (!timeout.ok()) return refuse(timeout.status());
+    call.deadline = start + *timeout;
+  }
+  absl::StatusOr<ExplainRequest> request =
+      ParseExplainBody(BodyOf(req), config_.max_message_bytes);
+  if (!request.ok()) return refuse(request.status());
+  ExplainResponse response;
+  CallWaiter waiter;
+  calls_->Explain(std::move(call), *request, &response, waiter.Done());
+  if (absl::Status st = waiter.Wait(); !st.ok()) return ReplyError(res, st);
+  ReplyJson(res, 200, ToApiJson(response));
+}
+
+void HttpApi::Status(const httplib::Request& req, httplib::Response& res) const {
+  const absl::Time start = absl::Now();
+  absl::Status st = AuthorizeAdmin(calls_->auth(), AuthorizationOf(req));
+  geoloc::v1::GetStatusResponse response;
+  if (st.ok()) hooks_.status(&response);
+  calls_->metrics()->RecordRequest("GetStatus", StatusCodeName(st.code()),
+                                   absl::ToDoubleSeconds(absl::Now() - start), kHttpTransport);
+  if (!st.ok()) return ReplyError(res, st);
+  ReplyJson(res, 200, ToApiJson(response));
+}
+
+void HttpApi::Console(const httplib::Request& req, httplib::Response& res) const {
+  if (!console_) {
+    return ReplyError(res, absl::NotFoundError(absl::StrCat(
+                               "nothing at ", req.path.substr(0, 200),
+                               " (geolocd serves the console with --console_dir)")));
+  }
+  absl::StatusOr<StaticFile> file = console_->Lookup(req.path);
+  if (!file.ok()) return ReplyError(res, file.status());
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_content(std::move(file->content), file->content_type);
+}
+
+}  // namespace geoloc::server
