@@ -30,7 +30,6 @@
   const num = (x) => Number(x || 0);
   const fmt = (x, digits = 2) => num(x).toFixed(digits);
   const pct = (x) => (100 * num(x)).toFixed(1) + "%";
-  const latlng = (p) => [num(p && p.latitude), num(p && p.longitude)];
   const coords = (p) => `${fmt(p && p.latitude, 5)}, ${fmt(p && p.longitude, 5)}`;
   const placeText = (obj) => (obj && obj.place && obj.place.description) || "";
   function el(tag, attrs = {}, ...children) {
@@ -86,6 +85,19 @@
       geometry.coordinates = geometry.coordinates.map((polygon) => polygon.map(fix));
     }
     return geometry;
+  }
+  // The map draws an answer around its best estimate's longitude: every point goes to the copy
+  // of the world nearest to it, so an answer straddling the antimeridian (Chukotka and Alaska) is
+  // one cluster rather than two halves at the map's edges. The basemap is drawn three times
+  // (longitudes -540..540) so that there is land under those copies.
+  let mapRefLon = 0;
+  const nearRef = (lon) => lon + 360 * Math.round((mapRefLon - lon) / 360);
+  const mapLatLng = (p) => [num(p && p.latitude), nearRef(num(p && p.longitude))];
+  function mapRing(points) {
+    const ring = unwrapRing(points);
+    if (!ring.length) return ring;
+    const shift = nearRef(ring[0][1]) - ring[0][1];
+    return ring.map(([lat, lon]) => [lat, lon + shift]);
   }
   function download(name, type, text) {
     const url = URL.createObjectURL(new Blob([text], {type}));
@@ -152,10 +164,13 @@
       .then((world) => {
         const countries = topojson.feature(world, world.objects.countries);
         countries.features.forEach((f) => { if (f.geometry) unwrapBasemap(f.geometry); });
-        L.geoJSON(countries, {
-          style: {color: "#7d8b99", weight: 0.7, fillColor: "#f2efe6", fillOpacity: 1},
-          interactive: false,
-        }).addTo(map).bringToBack();
+        for (const offset of [-360, 0, 360]) {
+          L.geoJSON(countries, {
+            style: {color: "#7d8b99", weight: 0.7, fillColor: "#f2efe6", fillOpacity: 1},
+            coordsToLatLng: (c) => L.latLng(c[1], c[0] + offset),
+            interactive: false,
+          }).addTo(map).bringToBack();
+        }
       })
       .catch((e) => showError(`basemap not loaded (${e.message}); run tools/console_deps.sh`));
     layers = {
@@ -197,10 +212,11 @@
     const share = num(cell.weight_share);
     const style = {color: classifier ? "#ffffff" : rampColour(share), weight: classifier ? 1.5 : 1,
                    dashArray: classifier ? "4 3" : null, fillColor: rampColour(share),
-                   fillOpacity: 0.25 + 0.45 * Math.min(1, share)};
+                   // Classifier cells are large (whole regions): fainter, so the land shows through.
+                   fillOpacity: (classifier ? 0.1 : 0.25) + (classifier ? 0.3 : 0.45) * Math.min(1, share)};
     const layer = cell.polygon && cell.polygon.length >= 3
-      ? L.polygon(unwrapRing(cell.polygon), style)
-      : L.circleMarker(latlng(cell.center), {...style, radius: 6});
+      ? L.polygon(mapRing(cell.polygon), style)
+      : L.circleMarker(mapLatLng(cell.center), {...style, radius: 6});
     const place = placeText(cell);
     layer.bindTooltip(`${classifier ? "classifier" : "retrieval"} cell ${cell.token} (level ${cell.level})` +
                       `<br>weight share ${pct(share)}${place ? "<br>" + place : ""}`);
@@ -210,12 +226,14 @@
 
   function drawAnswer(a) {
     Object.values(layers).forEach((g) => g.clearLayers());
+    const centre = (a.best && a.best.location) || ((a.peaks || [])[0] || {}).location;
+    mapRefLon = centre ? num(centre.longitude) : 0;
     const bounds = [];
     (a.regions || []).forEach((region, i) => {
       const colour = REGION_COLOURS[i % REGION_COLOURS.length];
       (region.pieces || []).forEach((piece) => {
-        const rings = [unwrapRing((piece.exterior && piece.exterior.vertices) || [])]
-          .concat((piece.holes || []).map((h) => unwrapRing(h.vertices || [])));
+        const rings = [mapRing((piece.exterior && piece.exterior.vertices) || [])]
+          .concat((piece.holes || []).map((h) => mapRing(h.vertices || [])));
         L.polygon(rings, {color: colour, weight: 2, fill: false, interactive: true})
           .bindTooltip(`${pct(region.level)} region (guaranteed coverage ${pct(region.guaranteed_coverage)}),` +
                        ` ${fmt(region.area_km2, 0)} km²`)
@@ -226,14 +244,14 @@
     (a.classifier_cells || []).forEach((c, i) =>
       cellLayer(c, true, () => explain({cell_token: c.token}, "classifier", i)).addTo(layers.classifier));
     (a.neighbors || []).forEach((n, i) => {
-      L.circleMarker(latlng(n.location), {radius: 4, color: "#1f4e79", weight: 1, fillColor: "#6fa8dc",
+      L.circleMarker(mapLatLng(n.location), {radius: 4, color: "#1f4e79", weight: 1, fillColor: "#6fa8dc",
                                           fillOpacity: 0.9})
         .bindTooltip(`neighbour ${i + 1}: id ${n.id}, similarity ${fmt(n.similarity, 3)}`)
         .on("click", () => explain({neighbor_id: String(n.id)}, "neighbour", i))
         .addTo(layers.neighbours);
     });
     if (a.best && a.best.location) {
-      const at = latlng(a.best.location);
+      const at = mapLatLng(a.best.location);
       L.circle(at, {radius: 1000 * num(a.best.uncertainty_km), color: "#17324d", weight: 2,
                     fillColor: "#17324d", fillOpacity: 0.08, interactive: false}).addTo(layers.best);
       L.circleMarker(at, {radius: 5, color: "#17324d", fillColor: "#fff", fillOpacity: 1, weight: 3})
@@ -245,13 +263,13 @@
     // Largest first so the smaller peaks stay clickable on top.
     (a.peaks || []).map((p, i) => [p, i]).sort((x, y) => num(y[0].mass) - num(x[0].mass))
       .forEach(([p, i]) => {
-        const marker = L.circleMarker(latlng(p.location), {
+        const marker = L.circleMarker(mapLatLng(p.location), {
           radius: 7 + 18 * Math.sqrt(num(p.mass)), color: "#fff", weight: 2, fillColor: "#c0392b",
           fillOpacity: 0.85, className: `peak peak-${i}`});
         marker.bindTooltip(String(i + 1), {permanent: true, direction: "center", className: "peak-label"});
         marker.on("click", () => explain({peak_index: i}, "peak", i));
         marker.addTo(layers.peaks);
-        bounds.push(latlng(p.location));
+        bounds.push(mapLatLng(p.location));
       });
     if (bounds.length) map.fitBounds(L.latLngBounds(bounds).pad(0.3), {maxZoom: 11});
   }
