@@ -271,7 +271,7 @@
         marker.addTo(layers.peaks);
         bounds.push(mapLatLng(p.location));
       });
-    if (bounds.length) map.fitBounds(L.latLngBounds(bounds).pad(0.3), {maxZoom: 11});
+    if (bounds.length) map.fitBounds(L.latLngBounds(bounds).pad(0.5), {maxZoom: 10});
   }
 
   // ---- the answer panel ------------------------------------------------------------------------

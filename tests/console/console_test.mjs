@@ -33,12 +33,15 @@ const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 // What the console asks for (console/www/app.js LOCATE_OPTIONS), to compare with the API directly.
 const LOCATE_OPTIONS = {return_neighbors: true, return_cell_polygons: true, include_thumbnails: true};
 
-// The first query photo of the fixture's synthetic world.
+// The fixture world's first query photo taken in London (a city the README's screenshot shows
+// well, and one the test gazetteer names).
 function queryPhoto() {
   const world = path.join(fixture, "world");
-  const [header, first] = fs.readFileSync(path.join(world, "query.csv"), "utf8").split("\n");
-  const column = header.split(",").indexOf("path");
-  return path.join(world, first.split(",")[column]);
+  const [header, ...rows] = fs.readFileSync(path.join(world, "query.csv"), "utf8").trim().split("\n");
+  const columns = header.split(",");
+  const row = rows.map((r) => r.split(",")).find((r) => r[columns.indexOf("city")] === "london");
+  if (!row) throw new Error("console_test: no London photo in the fixture's query.csv");
+  return path.join(world, row[columns.indexOf("path")]);
 }
 
 let server, browser, context, page;
@@ -79,6 +82,9 @@ before(async () => {
   context = await browser.newContext({viewport: {width: 1280, height: 800}, acceptDownloads: true});
   page = await context.newPage();
   page.on("request", (r) => requests.push(r.url()));
+  // File-chooser interception is switched on asynchronously by the first listener: switch it on
+  // now, so that the keyboard test's waitForEvent cannot miss a chooser opened right after.
+  page.on("filechooser", () => {});
   await page.goto(server.baseUrl);
 });
 
