@@ -202,6 +202,11 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
   server.Delete(".*", route);
   server.Patch(".*", route);
   server.Options(".*", route);
+  // Before a POST body is read: the caller's token and the content type.
+  server.set_pre_routing_handler([self](const httplib::Request& req, httplib::Response& res) {
+    return self->Admit(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                                 : httplib::Server::HandlerResponse::Handled;
+  });
   // Answers cpp-httplib makes itself (400 bad request, 413 body too large, 414 URI too long):
   // the API's error body, counted in the metrics.
   server.set_error_handler(httplib::Server::HandlerWithResponse(
@@ -286,6 +291,30 @@ void HttpApi::Route(const httplib::Request& req, httplib::Response& res) const {
   }
 }
 
+bool HttpApi::Admit(const httplib::Request& req, httplib::Response& res) const {
+  if (req.method != "POST" || (req.path != "/v1/locate" && req.path != "/v1/explain")) {
+    return true;
+  }
+  // The token first: a stranger's body is never read, and its problems are not reported.
+  absl::Status st = AuthorizeClient(calls_->auth(), AuthorizationOf(req));
+  if (st.ok()) {
+    const std::string type = MediaTypeOf(req.get_header_value("Content-Type"));
+    if (type != kJsonType && type != kMultipartType) {
+      st = WithHttpStatus(
+          absl::InvalidArgumentError(absl::StrCat(
+              "unsupported Content-Type '", req.get_header_value("Content-Type").substr(0, 100),
+              "': send application/json or multipart/form-data")),
+          415);
+    }
+  }
+  if (st.ok()) return true;
+  calls_->metrics()->RecordRequest(MethodOfPath(req.path), StatusCodeName(st.code()), 0,
+                                   kHttpTransport);
+  res.set_header("Connection", "close");  // the unread body must not be taken for a request
+  ReplyError(res, st);
+  return false;
+}
+
 void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const {
   const absl::Time start = absl::Now();
   CallContext call;
@@ -297,10 +326,6 @@ void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const 
                                      absl::ToDoubleSeconds(absl::Now() - start), kHttpTransport);
     ReplyError(res, status);
   };
-  // The token first: a stranger learns nothing about the body's problems.
-  if (absl::Status st = AuthorizeClient(calls_->auth(), call.authorization); !st.ok()) {
-    return refuse(st);
-  }
   if (req.has_header(kTimeoutHeader)) {
     absl::StatusOr<absl::Duration> timeout = ParseTimeoutMs(req.get_header_value(kTimeoutHeader));
     if (!timeout.ok()) return refuse(timeout.status());
@@ -336,9 +361,6 @@ void HttpApi::Explain(const httplib::Request& req, httplib::Response& res) const
                                      absl::ToDoubleSeconds(absl::Now() - start), kHttpTransport);
     ReplyError(res, status);
   };
-  if (absl::Status st = AuthorizeClient(calls_->auth(), call.authorization); !st.ok()) {
-    return refuse(st);
-  }
   if (req.has_header(kTimeoutHeader)) {
     absl::StatusOr<absl::Duration> timeout = ParseTimeoutMs(req.get_header_value(kTimeoutHeader));
     if (!timeout.ok()) return refuse(timeout.status());

@@ -21,7 +21,8 @@
 // status of http_mapping.h's table. TLS with --tls_cert/--tls_key (and --tls_client_ca: clients
 // must present a certificate), as gRPC.
 //
-// Hostile clients: bodies over the limit are refused (413) before they are read; every read and
+// Hostile clients: a POST without a valid token or with another content type is refused before
+// its body is read (401/403, 415); bodies over the limit are refused (413) before they are read; every read and
 // write of a connection times out after config.http_io_timeout_seconds (a slow client loses its
 // connection); request lines and header lines are limited to 8 KiB each (cpp-httplib); at most
 // config.http_threads connections are served at once, the rest wait for a worker. A handler
@@ -72,6 +73,9 @@ class HttpApi {
 
  private:
   HttpApi(const ServerConfig& config, GeolocatorCalls* calls, Hooks hooks);
+  // Before a body is read: POST /v1/locate and /v1/explain need a client token and a JSON or
+  // multipart body; false after answering the refusal.
+  bool Admit(const httplib::Request& req, httplib::Response& res) const;
   void Route(const httplib::Request& req, httplib::Response& res) const;
   void Locate(const httplib::Request& req, httplib::Response& res) const;
   void Explain(const httplib::Request& req, httplib::Response& res) const;

@@ -74,7 +74,7 @@ for _ in $(seq 1 600); do
   kill -0 "$server_pid" 2>/dev/null || { cat "$out/geolocd.log"; exit 1; }
   sleep 0.1
 done
-read -r grpc_port metrics_port <"$out/ports"
+read -r grpc_port metrics_port _ <"$out/ports"
 cli=("$build/client/geoloc" --server "127.0.0.1:$grpc_port")
 for _ in $(seq 1 600); do
   "${cli[@]}" health >/dev/null 2>&1 && break

@@ -350,7 +350,7 @@ until [[ -s "$port_file" ]]; do
   ((SECONDS < deadline)) || die "geolocd wrote no port file in 600 s"
   sleep 0.1
 done
-read -r grpc_port metrics_port <"$port_file"
+read -r grpc_port metrics_port _ <"$port_file"
 server=(--server "127.0.0.1:$grpc_port")
 until "$cli" health "${server[@]}" --deadline_ms 2000 >"$work/health.out" 2>&1; do
   kill -0 "$server_pid" 2>/dev/null || server_died

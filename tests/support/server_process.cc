@@ -98,8 +98,8 @@ absl::Status ServerProcess::Start(bool wait_serving, absl::Duration timeout) {
     if (text.ok()) {
       std::vector<std::string> parts =
           absl::StrSplit(absl::StripAsciiWhitespace(*text), ' ', absl::SkipEmpty());
-      if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &port_) &&
-          absl::SimpleAtoi(parts[1], &metrics_port_)) {
+      if (parts.size() == 3 && absl::SimpleAtoi(parts[0], &port_) &&
+          absl::SimpleAtoi(parts[1], &metrics_port_) && absl::SimpleAtoi(parts[2], &http_port_)) {
         break;
       }
     }

@@ -63,6 +63,7 @@ class ServerProcess {
   pid_t pid() const { return pid_; }  // -1 before Start()
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  int http_port() const { return http_port_; }  // 0 without --http_address
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
   // The process's stderr so far (its log).
   std::string Log() const;
@@ -76,6 +77,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   int metrics_port_ = 0;
+  int http_port_ = 0;
   int exit_status_ = -1;
 };
 

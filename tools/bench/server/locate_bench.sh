@@ -200,7 +200,7 @@ if has_phase server; then
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/geolocd.log" >&2; exit 1; }
     sleep 0.2
   done
-  read -r GRPC_PORT METRICS_PORT < "$WORK/port"
+  read -r GRPC_PORT METRICS_PORT _ < "$WORK/port"
   ADDR="127.0.0.1:$GRPC_PORT"
   for _ in $(seq 1 300); do
     if "$BIN/geoloc" health --server "$ADDR" --deadline_ms 2000 2>/dev/null | grep -q SERVING; then
