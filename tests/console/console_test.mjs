@@ -186,6 +186,48 @@ describe("console", () => {
     assert.match(xml, /http:\/\/www\.opengis\.net\/gml/);
   });
 
+  test("progress shows while a call runs, and the buttons wait", async () => {
+    // Hold the Locate at the browser until the page's state during the call has been checked.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route("**/v1/locate", async (route) => { await held; await route.continue(); });
+    try {
+      await page.locator("#file").setInputFiles(photo);
+      await page.locator("#progress").waitFor({state: "visible"});
+      assert.equal(await page.locator("#progress-text").textContent(), "Locating…");
+      assert.equal(await page.locator("#random").isDisabled(), true);
+      release();
+      await page.locator("#progress").waitFor({state: "hidden"});
+      assert.equal(await page.locator("#random").isDisabled(), false);
+      assert.ok(await page.locator("#peaks li").count() > 0);
+    } finally {
+      release();
+      await page.unroute("**/v1/locate");
+    }
+  });
+
+  test("drop a photo on the page, or paste one", async () => {
+    const bytes = fs.readFileSync(photo).toString("base64");
+    const name = path.basename(photo);
+    // A DataTransfer holding the photo, as the browser builds one for a drop or a paste.
+    const transfer = () => page.evaluateHandle(([b64, fileName]) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([data], fileName, {type: "image/jpeg"}));
+      return dt;
+    }, [bytes, name]);
+    await page.locator("#drop").dispatchEvent("drop", {dataTransfer: await transfer()});
+    await page.locator("#progress").waitFor({state: "hidden"});
+    assert.match(await page.locator("#photo-caption").textContent(), new RegExp(`^${name} `));
+    assert.ok(await page.locator("#peaks li").count() > 0);
+    await page.evaluate(() => { document.getElementById("results").hidden = true; });
+    const dt = await transfer();
+    await page.evaluate((d) => document.dispatchEvent(new ClipboardEvent("paste", {clipboardData: d})), dt);
+    await page.locator("#results").waitFor({state: "visible"});
+    await page.locator("#progress").waitFor({state: "hidden"});
+    assert.ok(await page.locator("#peaks li").count() > 0);
+  });
+
   test("a text file shows the API's error message", async () => {
     await page.locator("#file").setInputFiles({name: "notes.txt", mimeType: "text/plain",
                                                buffer: Buffer.from("not a photo\n")});
