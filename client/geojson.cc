@@ -76,6 +76,18 @@ void Set(Struct* properties, const std::string& key, Value value) {
   (*properties->mutable_fields())[key] = std::move(value);
 }
 
+// The named place nearest to a feature (docs/PLACES.md): its description and parts, flat so that
+// map viewers show them as columns.
+void SetPlace(Struct* properties, const v1::Place& place) {
+  Set(properties, "place", StringValue(place.description()));
+  Set(properties, "place_name", StringValue(place.name()));
+  Set(properties, "place_region", StringValue(place.region()));
+  Set(properties, "place_country", StringValue(place.country()));
+  Set(properties, "place_country_code", StringValue(place.country_code()));
+  Set(properties, "place_distance_km", NumberValue(place.distance_km()));
+  Set(properties, "place_bearing_deg", NumberValue(place.bearing_deg()));
+}
+
 }  // namespace
 
 std::vector<Ring> SplitRingAtAntimeridian(const std::vector<v1::LatLng>& ring) {
@@ -144,6 +156,7 @@ void GeoJsonBuilder::AddCell(absl::string_view image, absl::string_view kind,
   Set(&properties, "token", StringValue(cell.token()));
   Set(&properties, "level", NumberValue(cell.level()));
   Set(&properties, "weight_share", NumberValue(cell.weight_share()));
+  if (cell.has_place()) SetPlace(&properties, cell.place());
   if (cell.polygon_size() >= 3) {
     AddArea({cell.polygon().begin(), cell.polygon().end()}, std::move(properties));
   } else {
@@ -234,6 +247,7 @@ void GeoJsonBuilder::AddLocateResponse(absl::string_view image,
     Set(&properties, "estimate", StringValue(which));
     Set(&properties, "uncertainty_km", NumberValue(estimate.uncertainty_km()));
     Set(&properties, "weight_share", NumberValue(estimate.weight_share()));
+    if (estimate.has_place()) SetPlace(&properties, estimate.place());
     if (which == "best") {
       Set(&properties, "calibrated", BoolValue(response.calibrated()));
       if (response.calibrated()) {
@@ -274,6 +288,7 @@ void GeoJsonBuilder::AddLocateResponse(absl::string_view image,
     Set(&properties, "density", NumberValue(peak.density()));
     Set(&properties, "support", NumberValue(peak.support()));
     Set(&properties, "radius_km", NumberValue(peak.radius_km()));
+    if (peak.has_place()) SetPlace(&properties, peak.place());
     AddPoint(peak.location(), properties);
     Struct circle = Properties("peak_radius", image);
     Set(&circle, "rank", NumberValue(i));

@@ -36,11 +36,18 @@ absl::string_view EstimatorShortName(v1::Estimator estimator) {
   return kind.has_value() ? geo::EstimatorShortName(*kind) : "default";
 }
 
+// "  3.2 km NE of Anadyr, Chukotka, Russia" (two spaces, then the named place), or nothing when
+// the server has no gazetteer: the last column of a row.
+std::string PlaceColumn(bool has_place, const v1::Place& place) {
+  return has_place ? absl::StrCat("  ", place.description()) : std::string();
+}
+
 void AppendEstimateRow(std::string* out, absl::string_view label,
                        const v1::LocationEstimate& estimate) {
-  absl::StrAppendFormat(out, "    %-14s %10.5f  %10.5f  %9.2f  %10.3f\n", label,
+  absl::StrAppendFormat(out, "    %-14s %10.5f  %10.5f  %9.2f  %10.3f%s\n", label,
                         estimate.location().latitude(), estimate.location().longitude(),
-                        estimate.uncertainty_km(), estimate.weight_share());
+                        estimate.uncertainty_km(), estimate.weight_share(),
+                        PlaceColumn(estimate.has_place(), estimate.place()));
 }
 
 void AppendCells(std::string* out, absl::string_view title,
@@ -53,8 +60,9 @@ void AppendCells(std::string* out, absl::string_view title,
                         "share", "centre");
   for (const auto& [level, level_cells] : by_level) {
     for (const v1::CellConfidence* cell : level_cells) {
-      absl::StrAppendFormat(out, "    %5d  %-18s  %11.4f  %s\n", level, cell->token(),
-                            cell->weight_share(), FormatLatLng(cell->center()));
+      absl::StrAppendFormat(out, "    %5d  %-18s  %11.4f  %s%s\n", level, cell->token(),
+                            cell->weight_share(), FormatLatLng(cell->center()),
+                            PlaceColumn(cell->has_place(), cell->place()));
     }
   }
 }
@@ -189,6 +197,7 @@ std::string FormatLocate(absl::string_view image, const v1::LocateResponse& resp
     absl::StrAppendFormat(&out, "  best  %s  ± %.2f km  weight share %.3f\n",
                           FormatLatLng(best.location()), best.uncertainty_km(),
                           best.weight_share());
+    if (best.has_place()) absl::StrAppend(&out, "  place ", best.place().description(), "\n");
   }
   if (!response.peaks().empty()) {
     absl::StrAppendFormat(&out,
@@ -197,9 +206,10 @@ std::string FormatLocate(absl::string_view image, const v1::LocateResponse& resp
                           "mass", "density", "support", "radius km");
     for (int i = 0; i < response.peaks_size(); ++i) {
       const v1::Peak& peak = response.peaks(i);
-      absl::StrAppendFormat(&out, "    %3d  %10.5f  %10.5f  %6.3f  %10.4g  %7d  %9.2f\n", i,
+      absl::StrAppendFormat(&out, "    %3d  %10.5f  %10.5f  %6.3f  %10.4g  %7d  %9.2f%s\n", i,
                             peak.location().latitude(), peak.location().longitude(), peak.mass(),
-                            peak.density(), peak.support(), peak.radius_km());
+                            peak.density(), peak.support(), peak.radius_km(),
+                            PlaceColumn(peak.has_place(), peak.place()));
     }
   }
   AppendCalibration(&out, response);
@@ -265,6 +275,14 @@ std::string FormatServerStatus(const v1::GetStatusResponse& status) {
     absl::StrAppendFormat(&out, "last swap  %s via %s at %s: %s (%.2f s)%s%s\n",
                           swap.ok() ? "ok" : "FAILED", swap.trigger(), when, swap.bundle_path(),
                           swap.load_seconds(), swap.message().empty() ? "" : " - ", swap.message());
+  }
+  const v1::GazetteerStatus& gazetteer = status.gazetteer();
+  if (gazetteer.loaded()) {
+    absl::StrAppendFormat(&out, "places     %d named places from %s (%s)\n           %s\n",
+                          gazetteer.places(), gazetteer.path(), gazetteer.license(),
+                          gazetteer.attribution());
+  } else {
+    absl::StrAppend(&out, "places     none: no gazetteer, answers carry no place names\n");
   }
   absl::StrAppendFormat(&out, "defaults   %s\n", FormatLocateOptions(status.defaults()));
   absl::StrAppendFormat(&out,

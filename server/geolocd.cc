@@ -82,6 +82,7 @@ absl::StatusOr<std::shared_ptr<const engine::Locator>> Geolocd::LoadSnapshot(
   engine::SnapshotOptions options;
   options.encoder = encoder();
   options.grad_cam = grad_cam();
+  options.gazetteer = gazetteer();
   options.bundle.verify_checksums = config_.verify_checksums;
   options.bundle.gpu = config_.index_device == "gpu" ? index::GpuPlacement::kShardPerDevice
                        : config_.index_device == "gpu_replicate" ? index::GpuPlacement::kReplicate
@@ -96,6 +97,7 @@ void Geolocd::FillStatus(geoloc::v1::GetStatusResponse* response) const {
   state.uptime_seconds = absl::ToDoubleSeconds(absl::Now() - started_);
   state.encoder = encoder();
   state.snapshot = snapshots_.Current();
+  state.gazetteer = gazetteer();
   state.last_swap = snapshots_.last_swap();
   state.config = &config_;
   state.queue_depth = pipeline_.queue_depth();
@@ -176,6 +178,16 @@ absl::Status Geolocd::Start() {
 }
 
 absl::Status Geolocd::Load() {
+  if (!config_.gazetteer_path.empty()) {
+    GEOLOC_ASSIGN_OR_RETURN(std::shared_ptr<const places::Gazetteer> places,
+                            places::Gazetteer::Load(config_.gazetteer_path));
+    GEOLOC_LOG(INFO) << "gazetteer " << config_.gazetteer_path << ": " << places->size()
+                     << " places (" << places->source() << ")";
+    MutexLock lock(&model_mu_);
+    gazetteer_ = std::move(places);
+  } else {
+    GEOLOC_LOG(INFO) << "no --gazetteer: answers carry no place names";
+  }
   const absl::Time start = absl::Now();
   model::EncoderOptions options;
   GEOLOC_ASSIGN_OR_RETURN(options.precision, model::ParsePrecision(config_.precision));
@@ -274,6 +286,11 @@ std::shared_ptr<const model::Encoder> Geolocd::encoder() const {
 std::shared_ptr<const model::GradCam> Geolocd::grad_cam() const {
   MutexLock lock(&model_mu_);
   return grad_cam_;
+}
+
+std::shared_ptr<const places::Gazetteer> Geolocd::gazetteer() const {
+  MutexLock lock(&model_mu_);
+  return gazetteer_;
 }
 
 void Geolocd::SetServing(bool serving) {

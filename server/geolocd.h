@@ -74,6 +74,7 @@ class Geolocd {
   void WatchLoop();
   std::shared_ptr<const model::Encoder> encoder() const;
   std::shared_ptr<const model::GradCam> grad_cam() const;
+  std::shared_ptr<const places::Gazetteer> gazetteer() const;
 
   const ServerConfig config_;
   const absl::Time started_ = absl::Now();
@@ -83,6 +84,8 @@ class Geolocd {
   mutable Mutex model_mu_;
   std::shared_ptr<const model::Encoder> encoder_ ABSL_GUARDED_BY(model_mu_);
   std::shared_ptr<const model::GradCam> grad_cam_ ABSL_GUARDED_BY(model_mu_);
+  // --gazetteer, loaded by Load() before the model; null without the flag.
+  std::shared_ptr<const places::Gazetteer> gazetteer_ ABSL_GUARDED_BY(model_mu_);
   SnapshotManager<engine::Locator> snapshots_;
   EngineLocatePipeline pipeline_;
   ExplainExecutor explainer_;

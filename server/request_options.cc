@@ -48,6 +48,8 @@ absl::Status Copy(const geoloc::v1::LocateOptions& o, int max_k, engine::LocateP
     p->region_levels.assign(o.region_levels().begin(), o.region_levels().end());
   }
   p->region_cells = o.return_region_cells();
+  // Thumbnails travel with the neighbours only.
+  p->neighbor_thumbnails = o.include_thumbnails() && o.return_neighbors();
   return absl::OkStatus();
 }
 

@@ -34,6 +34,8 @@
 //   return_region_cells    false               any                           -
 //   (abstain_below is the server's --abstain_below only: a caller cannot lower the bar)
 //   return_neighbors       (read by the caller, not part of LocateParams)
+//   include_thumbnails     false               any (with return_neighbors:   -
+//                                              neighbor_thumbnails)
 // Reals must be finite ("... must be a finite number").
 //
 // uint32 counts above INT_MAX are refused with the same message (the value as sent) before they

@@ -1,5 +1,6 @@
 #include "server/response_mapping.h"
 
+#include <optional>
 #include <string>
 
 #include "core/calibration/record.h"
@@ -16,18 +17,35 @@ void SetLatLng(const geo::LatLon& p, geoloc::v1::LatLng* out) {
   out->set_longitude(p.lon);
 }
 
+// Leaves `out` unset when the point has no name (no gazetteer).
+void SetPlace(const std::optional<places::NamedPlace>& place, geoloc::v1::Place* out) {
+  if (!place.has_value()) return;
+  out->set_description(place->description);
+  out->set_name(place->name);
+  out->set_region(place->region);
+  out->set_country(place->country);
+  out->set_country_code(place->country_code);
+  SetLatLng(place->location, out->mutable_location());
+  out->set_distance_km(place->distance_km);
+  out->set_bearing_deg(place->bearing_deg);
+  out->set_population(place->population);
+}
+
 void SetEstimate(const engine::LocationEstimate& e, geoloc::v1::LocationEstimate* out) {
   SetLatLng(e.pos, out->mutable_location());
   out->set_uncertainty_km(e.uncertainty_km);
   out->set_weight_share(e.weight_share);
+  if (e.place.has_value()) SetPlace(e.place, out->mutable_place());
 }
 
-void SetPeak(const geo::Peak& p, geoloc::v1::Peak* out) {
+void SetPeak(const geo::Peak& p, const std::optional<places::NamedPlace>& place,
+             geoloc::v1::Peak* out) {
   SetLatLng(p.pos, out->mutable_location());
   out->set_mass(p.mass);
   out->set_density(p.density);
   out->set_support(static_cast<uint32_t>(p.support));
   out->set_radius_km(p.radius_km);
+  if (place.has_value()) SetPlace(place, out->mutable_place());
 }
 
 void SetCell(const engine::CellConfidence& c, geoloc::v1::CellConfidence* out) {
@@ -36,6 +54,7 @@ void SetCell(const engine::CellConfidence& c, geoloc::v1::CellConfidence* out) {
   out->set_weight_share(c.weight_share);
   SetLatLng(c.center, out->mutable_center());
   for (const auto& v : c.polygon) SetLatLng(v, out->add_polygon());
+  if (c.place.has_value()) SetPlace(c.place, out->mutable_place());
 }
 
 void SetRing(absl::Span<const geo::LatLon> ring, geoloc::v1::Ring* out) {
@@ -133,13 +152,15 @@ void SetTimings(const StageTimes& t, double total_ms, geoloc::v1::StageTimings* 
   out->set_total_ms(total_ms);
 }
 
-void SetNeighbor(const index::Neighbor& n, geo::ScoreKind kind, geoloc::v1::Neighbor* out) {
+void SetNeighbor(const index::Neighbor& n, geo::ScoreKind kind, absl::string_view thumbnail,
+                 geoloc::v1::Neighbor* out) {
   out->set_id(n.id);
   SetLatLng(geo::LatLon{n.lat, n.lon}, out->mutable_location());
   // The API speaks of similarity: L2 bundles report the negated distance (higher is better).
   out->set_similarity(kind == geo::ScoreKind::kDistance ? -n.score : n.score);
   out->set_source(n.source);
   out->set_group(n.group);
+  if (!thumbnail.empty()) out->set_thumbnail_jpeg(std::string(thumbnail));
 }
 
 }  // namespace
@@ -150,12 +171,19 @@ void ToLocateResponse(const engine::LocateResult& r, const engine::LocateParams&
   SetEstimate(r.best, out->mutable_best());
   SetEstimate(r.retrieval, out->mutable_retrieval());
   if (r.classifier.has_value()) SetEstimate(*r.classifier, out->mutable_classifier());
-  for (const auto& p : r.peaks) SetPeak(p, out->add_peaks());
+  for (size_t i = 0; i < r.peaks.size(); ++i) {
+    SetPeak(r.peaks[i], i < r.peak_places.size() ? r.peak_places[i] : std::nullopt,
+            out->add_peaks());
+  }
   for (const auto& c : r.cells) SetCell(c, out->add_cells());
   for (const auto& c : r.classifier_cells) SetCell(c, out->add_classifier_cells());
   if (return_neighbors) {
     const geo::ScoreKind kind = locator.bundle().score_kind();
-    for (const auto& n : r.neighbors) SetNeighbor(n, kind, out->add_neighbors());
+    for (size_t i = 0; i < r.neighbors.size(); ++i) {
+      SetNeighbor(r.neighbors[i], kind,
+                  i < r.neighbor_thumbnails.size() ? r.neighbor_thumbnails[i] : "",
+                  out->add_neighbors());
+    }
   }
   out->set_model_version(locator.model_version());
   out->set_bundle_version(locator.bundle_version());
@@ -190,8 +218,10 @@ void ToExplainResponse(const engine::ExplainResult& r, const engine::Locator& lo
     values->Add(row, row + map.cols);
   }
   out->set_overlay_png(r.overlay_png);
-  if (r.peak) SetPeak(*r.peak, out->mutable_peak());
-  if (r.neighbor) SetNeighbor(*r.neighbor, locator.bundle().score_kind(), out->mutable_neighbor());
+  if (r.peak) SetPeak(*r.peak, std::nullopt, out->mutable_peak());
+  if (r.neighbor) {
+    SetNeighbor(*r.neighbor, locator.bundle().score_kind(), "", out->mutable_neighbor());
+  }
   if (r.cell) SetCell(*r.cell, out->mutable_cell());
   out->set_model_version(locator.model_version());
   out->set_bundle_version(locator.bundle_version());
@@ -245,8 +275,23 @@ void ToStatusResponse(const ServerState& state, geoloc::v1::GetStatusResponse* o
     b->set_created_at(bundle.manifest().created_at());
     b->set_has_cells(bundle.HasExtra(engine::kCellsExtraName));
     b->set_has_classifier(bundle.HasExtra(engine::kHeadExtraName));
+    if (const index::ThumbnailStore* thumbnails = state.snapshot->thumbnails()) {
+      b->set_has_thumbnails(true);
+      b->set_thumbnail_max_side(static_cast<uint32_t>(thumbnails->max_side()));
+    }
     if (auto json = ToJsonString(bundle.manifest()); json.ok()) b->set_manifest_json(*json);
     SetCalibrationStatus(*state.snapshot, config.defaults, b->mutable_calibration());
+  }
+  if (state.gazetteer != nullptr) {
+    auto* g = out->mutable_gazetteer();
+    g->set_loaded(true);
+    g->set_path(config.gazetteer_path);
+    g->set_places(static_cast<uint32_t>(state.gazetteer->size()));
+    g->set_source(state.gazetteer->source());
+    g->set_attribution(state.gazetteer->attribution());
+    g->set_license(state.gazetteer->license());
+  } else {
+    out->mutable_gazetteer()->set_loaded(false);
   }
   const SwapRecord& swap = state.last_swap;
   if (swap.attempted) {

@@ -18,6 +18,7 @@
 #include "core/engine/locate_params.h"
 #include "core/engine/locator.h"
 #include "core/model/encoder.h"
+#include "core/places/gazetteer.h"
 #include "geoloc/v1/geoloc.pb.h"
 #include "server/locate_pipeline.h"
 #include "server/server_config.h"
@@ -46,6 +47,7 @@ struct ServerState {
   double uptime_seconds = 0;
   std::shared_ptr<const model::Encoder> encoder;    // null while the model loads
   std::shared_ptr<const engine::Locator> snapshot;  // null until a bundle is served
+  std::shared_ptr<const places::Gazetteer> gazetteer;  // null: --gazetteer not given
   SwapRecord last_swap;
   // Required.
   const ServerConfig* config = nullptr;

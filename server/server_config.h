@@ -33,6 +33,8 @@ struct ServerConfig {
   std::string index_root;         // SwapIndex only accepts bundles under it
   bool watch_bundle = false;      // reload when bundle_path (e.g. a symlink) changes target
   int watch_interval_ms = 2000;
+  // Names places in answers (docs/PLACES.md); empty: answers carry no names.
+  std::string gazetteer_path;
   bool verify_checksums = true;
   std::string precision = "auto";  // auto | fp32 | bf16
   // Where the Faiss index lives: cpu | gpu (shard i on device i mod n) | gpu_replicate (a copy

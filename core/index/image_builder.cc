@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -19,17 +20,25 @@
 #include "core/common/status_macros.h"
 #include "core/common/thread_pool.h"
 #include "core/model/image_decoder.h"
+#include "core/index/thumbnails.h"
 #include "core/model/preprocess.h"
+#include "opencv2/imgcodecs.hpp"
+#include "opencv2/imgproc.hpp"
 
 namespace geoloc::index {
 namespace {
 
-// Reads, decodes and preprocesses one image into `out` (PreprocessedSize floats).
+// Reads, decodes and preprocesses one image into `out` (PreprocessedSize floats), and when
+// thumbnail_max_side > 0 makes its thumbnail into `thumbnail`.
 absl::Status LoadImageInto(const std::string& path, const model::ModelInfo& info,
-                           const model::DecodeOptions& decode, float* out) {
+                           const model::DecodeOptions& decode, int thumbnail_max_side, float* out,
+                           std::string* thumbnail) {
   try {
     GEOLOC_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
     GEOLOC_ASSIGN_OR_RETURN(cv::Mat bgr, model::DecodeImage(bytes, decode));
+    if (thumbnail_max_side > 0) {
+      GEOLOC_ASSIGN_OR_RETURN(*thumbnail, MakeThumbnailJpeg(bgr, thumbnail_max_side));
+    }
     return model::PreprocessInto(bgr, info, out);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("cannot decode: ", e.what()));
@@ -41,6 +50,7 @@ absl::Status LoadImageInto(const std::string& path, const model::ModelInfo& info
 // `pixels`, which the encoding thread reads once Done() holds.
 struct Slot {
   std::vector<float> pixels;
+  std::vector<std::string> thumbnails;  // one per image when thumbnails are made
   int64_t first = 0;  // index of the batch's first entry
   int size = 0;
   absl::Mutex mu;
@@ -52,6 +62,24 @@ struct Slot {
 
 }  // namespace
 
+absl::StatusOr<std::string> MakeThumbnailJpeg(const cv::Mat& bgr, int max_side) {
+  GEOLOC_RETURN_IF_ERROR(CheckThumbnailMaxSide(max_side));
+  if (bgr.empty()) return absl::InvalidArgumentError("thumbnail of an empty image");
+  const int longer = std::max(bgr.cols, bgr.rows);
+  cv::Mat small = bgr;
+  if (longer > max_side) {
+    const double scale = static_cast<double>(max_side) / longer;
+    const cv::Size size(std::max(1, static_cast<int>(bgr.cols * scale + 0.5)),
+                        std::max(1, static_cast<int>(bgr.rows * scale + 0.5)));
+    cv::resize(bgr, small, size, 0, 0, cv::INTER_AREA);
+  }
+  std::vector<uchar> jpeg;
+  if (!cv::imencode(".jpg", small, jpeg, {cv::IMWRITE_JPEG_QUALITY, kThumbnailJpegQuality})) {
+    return absl::InternalError("thumbnail: JPEG encoding failed");
+  }
+  return std::string(jpeg.begin(), jpeg.end());
+}
+
 absl::StatusOr<EncodedImages> EncodeImages(const model::Encoder& encoder, const SourceList& source,
                                            const ImageEncodeOptions& options) {
   const absl::Time start = absl::Now();
@@ -62,6 +90,8 @@ absl::StatusOr<EncodedImages> EncodeImages(const model::Encoder& encoder, const 
   const int64_t n = static_cast<int64_t>(source.entries.size());
   const int64_t batches = (n + batch - 1) / batch;
   const int slots_count = std::max(1, options.prefetch_batches) + 1;
+  const int thumbnail_side = options.thumbnail_max_side;
+  if (thumbnail_side != 0) GEOLOC_RETURN_IF_ERROR(CheckThumbnailMaxSide(thumbnail_side));
   model::DecodeOptions decode;
   decode.max_pixels = options.max_pixels;
   decode.target_min_side = std::max(info.input_height, info.input_width);
@@ -73,6 +103,7 @@ absl::StatusOr<EncodedImages> EncodeImages(const model::Encoder& encoder, const 
   for (int i = 0; i < slots_count; ++i) {
     slots.push_back(std::make_unique<Slot>());
     slots.back()->pixels.resize(px * batch);
+    if (thumbnail_side > 0) slots.back()->thumbnails.resize(batch);
   }
   // Declared after the slots: destroyed (joined) first, so no task outlives its slot.
   const int threads = options.decode_threads > 0
@@ -91,8 +122,10 @@ absl::StatusOr<EncodedImages> EncodeImages(const model::Encoder& encoder, const 
     }
     for (int j = 0; j < slot.size; ++j) {
       pool.Schedule([&, j, s = &slot] {
-        absl::Status st = LoadImageInto(source.entries[s->first + j].path, info, decode,
-                                        s->pixels.data() + px * j);
+        absl::Status st =
+            LoadImageInto(source.entries[s->first + j].path, info, decode, thumbnail_side,
+                          s->pixels.data() + px * j,
+                          thumbnail_side > 0 ? &s->thumbnails[j] : nullptr);
         absl::MutexLock lock(&s->mu);
         s->status[j] = std::move(st);
         --s->remaining;
@@ -151,6 +184,7 @@ absl::StatusOr<EncodedImages> EncodeImages(const model::Encoder& encoder, const 
         float* row_dst = out.descriptors.data() + out.rows.size() * dim;
         if (row_dst != v) std::memmove(row_dst, v, dim * sizeof(float));
         out.rows.push_back(entry.meta);
+        if (thumbnail_side > 0) out.thumbnails.push_back(std::move(slot.thumbnails[kept[m]]));
       }
     }
     if (progress) progress->Add(slot.size);
@@ -180,8 +214,19 @@ absl::StatusOr<BundleManifest> BuildBundleFromImages(const model::Encoder& encod
   write_options.inputs_seen = source.seen;
   write_options.inputs_skipped = source.skipped + encoded.skipped;
   write_options.seconds_before += encoded.seconds;
-  return WriteBundle(encoded.descriptors.data(), static_cast<int64_t>(encoded.rows.size()),
+  // The thumbnails go in as an extra file, written next to the output first (same file system)
+  // and removed once the bundle holds its copy.
+  std::optional<std::string> thumbnails_path;
+  if (encode_options.thumbnail_max_side > 0) {
+    thumbnails_path = absl::StrCat(write_options.output, ".", kThumbnailsFileName, ".tmp");
+    GEOLOC_RETURN_IF_ERROR(WriteThumbnailFile(*thumbnails_path, encode_options.thumbnail_max_side,
+                                              encoded.thumbnails));
+    write_options.extras.push_back({kThumbnailsExtraName, *thumbnails_path});
+  }
+  absl::StatusOr<BundleManifest> manifest = WriteBundle(encoded.descriptors.data(), static_cast<int64_t>(encoded.rows.size()),
                      encoder.info(), encoded.rows, write_options);
+  if (thumbnails_path.has_value()) std::remove(thumbnails_path->c_str());
+  return manifest;
 }
 
 }  // namespace geoloc::index

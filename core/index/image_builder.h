@@ -40,14 +40,23 @@ struct ImageEncodeOptions {
   int prefetch_batches = 2;  // batches decoded ahead of the encoder
   int64_t max_pixels = 50'000'000;
   bool show_progress = true;
+  // > 0: also make each image's thumbnail (thumbnails.h), longer side at most this many pixels,
+  // stored in the bundle as the "thumbnails" extra by BuildBundleFromImages. 0: none.
+  int thumbnail_max_side = 0;
 };
 
 struct EncodedImages {
   std::vector<float> descriptors;  // rows.size() x dim
   std::vector<MetadataRow> rows;
+  std::vector<std::string> thumbnails;  // parallel to rows when thumbnails were asked for
   int64_t skipped = 0;  // unreadable images
   double seconds = 0;
 };
+
+// A JPEG of `bgr` (CV_8UC3) scaled (area interpolation) so that its longer side is at most
+// `max_side` pixels (never enlarged). INVALID_ARGUMENT for an empty image or max_side outside
+// thumbnails.h's range.
+absl::StatusOr<std::string> MakeThumbnailJpeg(const cv::Mat& bgr, int max_side);
 
 // Encodes every entry of `source` (in order; skipped images leave no row).
 absl::StatusOr<EncodedImages> EncodeImages(const model::Encoder& encoder, const SourceList& source,

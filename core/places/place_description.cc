@@ -38,4 +38,22 @@ std::string DescribeNearby(const NearbyPlace& nearby) {
   return absl::StrCat(distance, " ", CompassPoint(nearby.bearing_deg), " of ", label);
 }
 
+std::optional<NamedPlace> NameNearest(const Gazetteer& gazetteer, geo::LatLon point) {
+  const std::optional<NearbyPlace> near = gazetteer.Nearest(point);
+  if (!near.has_value()) return std::nullopt;
+  NamedPlace named;
+  named.description = DescribeNearby(*near);
+  named.name = std::string(near->place.name);
+  named.region = std::string(near->place.region);
+  named.country = std::string(near->place.country);
+  named.country_code = std::string(near->place.country_code);
+  named.location = near->place.location;
+  named.distance_km = near->distance_km;
+  double bearing = std::fmod(near->bearing_deg, 360.0);
+  if (bearing < 0) bearing += 360.0;
+  named.bearing_deg = bearing;
+  named.population = near->place.population;
+  return named;
+}
+
 }  // namespace geoloc::places

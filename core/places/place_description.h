@@ -3,11 +3,14 @@
 //
 //   std::string text = places::DescribeNearby(*gazetteer->Nearest(point));
 //   absl::string_view dir = places::CompassPoint(44.0);  // "NE"
+//   std::optional<NamedPlace> named = places::NameNearest(*gazetteer, point);  // owns its strings
 //
 // Pure functions: thread-safe.
 #ifndef GEOLOC_CORE_PLACES_PLACE_DESCRIPTION_H_
 #define GEOLOC_CORE_PLACES_PLACE_DESCRIPTION_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -40,6 +43,23 @@ std::string PlaceLabel(const Place& place);
 //   < 10 km           "3.2 km NE of Anadyr, Chukotka, Russia"  (one decimal)
 //   >= 10 km          "37 km SW of Anadyr, Chukotka, Russia"   (whole km)
 std::string DescribeNearby(const NearbyPlace& nearby);
+
+// A NearbyPlace that owns its strings (answers outlive nothing they point into), with its
+// description: what an answer carries for each point it names.
+struct NamedPlace {
+  std::string description;  // DescribeNearby
+  std::string name;
+  std::string region;
+  std::string country;
+  std::string country_code;
+  geo::LatLon location;  // the named place's own location
+  double distance_km = 0;
+  double bearing_deg = 0;  // from the named place to the point, [0, 360)
+  uint32_t population = 0;
+};
+
+// The place nearest to `point` in `gazetteer`, named; nullopt when `point` is not finite.
+std::optional<NamedPlace> NameNearest(const Gazetteer& gazetteer, geo::LatLon point);
 
 }  // namespace geoloc::places
 

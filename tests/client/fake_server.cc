@@ -66,7 +66,33 @@ struct ParsedImage {
   double lon = 0;
   bool classifier = false;
   bool calibrated = false;
+  bool named = false;  // answer as a server with a gazetteer: every point gets a Place
 };
+
+// The Place a server with a gazetteer gives a point: "<i>.5 km NE of Fakeville, Region, Land".
+v1::Place FakePlace(int i) {
+  v1::Place place;
+  place.set_description(absl::StrCat(i, ".5 km NE of Fakeville, Region, Land"));
+  place.set_name("Fakeville");
+  place.set_region("Region");
+  place.set_country("Land");
+  place.set_country_code("FL");
+  place.set_distance_km(i + 0.5);
+  place.set_bearing_deg(45);
+  place.set_population(1234);
+  return place;
+}
+
+// Names the best estimate (0), the peaks (1, 2, ...) and the cells (10, 11, ...).
+void FillPlaces(v1::LocateResponse* response) {
+  *response->mutable_best()->mutable_place() = FakePlace(0);
+  for (int i = 0; i < response->peaks_size(); ++i) {
+    *response->mutable_peaks(i)->mutable_place() = FakePlace(1 + i);
+  }
+  for (int i = 0; i < response->cells_size(); ++i) {
+    *response->mutable_cells(i)->mutable_place() = FakePlace(10 + i);
+  }
+}
 
 // A calibrated answer around (lat, lon): a 50% region of one square piece, a 95% region that is
 // the whole Earth, P(within t) at the im2gps scales, P(localizable) 0.3 below a 0.5 bar.
@@ -126,6 +152,7 @@ grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
     for (size_t i = 3; i < words.size(); ++i) {
       parsed.classifier |= words[i] == "classifier";
       parsed.calibrated |= words[i] == "calibrated";
+      parsed.named |= words[i] == "named";
     }
   } else {
     const size_t hash = std::hash<std::string>()(image);
@@ -188,6 +215,7 @@ grpc::Status Answer(const std::string& image, const v1::LocateOptions& options,
     }
   }
   if (parsed.calibrated) FillCalibration(parsed.lat, parsed.lon, response);
+  if (parsed.named) FillPlaces(response);
   if (options.return_neighbors()) {
     const int k = options.k() > 0 ? static_cast<int>(options.k()) : 5;
     for (int i = 0; i < k; ++i) {

@@ -4,6 +4,7 @@
 // command line is here (its --help/--version conventions: tests/tools/command_line_test.cc).
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -94,6 +95,44 @@ TEST_F(CliTest, LocatePrintsAReadableReport) {
   EXPECT_THAT(run.out, Not(HasSubstr("classifier")));
   EXPECT_THAT(run.out, Not(HasSubstr("neighbours")));
   EXPECT_THAT(run.out, HasSubstr("not calibrated: no confidence region and no probability"));
+}
+
+// A server with a gazetteer names the answer's points: the report and the GeoJSON show the names.
+TEST_F(CliTest, LocateShowsNamedPlacesInTheReportAndTheGeoJson) {
+  const std::string image = Image("named.jpg", "LATLON 64.75 177.55 named");
+  CommandResult run = Run(absl::StrCat("locate ", image, " --levels=10"));
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("  place 0.5 km NE of Fakeville, Region, Land\n"));
+  // The peak rows and the cell rows end with their place.
+  EXPECT_THAT(run.out, HasSubstr("1.50  1.5 km NE of Fakeville, Region, Land\n"));
+  EXPECT_THAT(run.out, HasSubstr("  10.5 km NE of Fakeville, Region, Land\n"));
+
+  const std::string geojson = dir_ + "/named.geojson";
+  run = Run(absl::StrCat("locate ", image, " --levels=10 --geojson=", geojson));
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  const Struct collection = ParseJson<Struct>(ReadTestFile(geojson));
+  std::map<std::string, std::string> place_by_kind;
+  for (const Value& feature : collection.fields().at("features").list_value().values()) {
+    const Struct& props = Props(feature);
+    const std::string kind = props.fields().at("kind").string_value();
+    if (props.fields().count("place") == 0) continue;
+    if (place_by_kind.count(kind) == 0) {
+      place_by_kind[kind] = props.fields().at("place").string_value();
+    }
+    EXPECT_EQ(props.fields().at("place_name").string_value(), "Fakeville");
+    EXPECT_EQ(props.fields().at("place_country_code").string_value(), "FL");
+    EXPECT_EQ(props.fields().at("place_bearing_deg").number_value(), 45);
+  }
+  EXPECT_EQ(place_by_kind["estimate"], "0.5 km NE of Fakeville, Region, Land");
+  EXPECT_EQ(place_by_kind["peak"], "1.5 km NE of Fakeville, Region, Land");
+  EXPECT_EQ(place_by_kind["cell"], "10.5 km NE of Fakeville, Region, Land");
+
+  // Without names (a server with no gazetteer) the report has no place lines.
+  const std::string plain = Image("plain.jpg", "LATLON 64.75 177.55");
+  run = Run(absl::StrCat("locate ", plain));
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, Not(HasSubstr("place")));
+  EXPECT_THAT(run.out, Not(HasSubstr("Fakeville")));
 }
 
 TEST_F(CliTest, LocateShowsTheCalibratedRegionsAndProbabilities) {
@@ -357,6 +396,7 @@ TEST_F(CliTest, StatusSwapIndexAndHealth) {
   EXPECT_THAT(status.out, HasSubstr("serving, up 1h 02m 05s"));
   EXPECT_THAT(status.out, HasSubstr("bundle     fake-bundle-v1"));
   EXPECT_THAT(status.out, HasSubstr("defaults   k 60, estimator kde, bandwidth 1 km"));
+  EXPECT_THAT(status.out, HasSubstr("places     none: no gazetteer, answers carry no place names"));
   CommandResult status_json = Run("status --json" + admin_flag);
   ASSERT_EQ(status_json.exit_code, kExitOk) << status_json.err;
   EXPECT_EQ(ParseJson<v1::GetStatusResponse>(status_json.out).model().dim(), 512u);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -15,6 +16,8 @@
 #include "core/common/file_util.h"
 #include "core/cells/s2_cells.h"
 #include "core/geo/distance.h"
+#include "core/index/bundle_writer.h"
+#include "core/index/thumbnails.h"
 #include "core/model/image_decoder.h"
 #include "core/model/preprocess.h"
 #include "gtest/gtest.h"
@@ -267,6 +270,111 @@ TEST_F(LocatorTest, ExplainTargetsAPeakANeighbourAndACell) {
   bad_peak.peak_index = 99;
   EXPECT_EQ(locator->Explain(queries[0].image, bad_peak, params, false).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// With a gazetteer every point of the answer is named after its nearest place (checked against
+// every place of the test gazetteer); without one nothing is named.
+TEST_F(LocatorTest, AGazetteerNamesTheBestEstimateEveryPeakAndEveryCell) {
+  auto gazetteer = places::Gazetteer::Load(std::string(GEOLOC_PLACES_TESTDATA) + "/places.gaz");
+  ASSERT_TRUE(gazetteer.ok()) << gazetteer.status();
+  SnapshotOptions options;
+  options.encoder = *encoder_;
+  options.gazetteer = *gazetteer;
+  auto named = Locator::Load(*dir_ + "/bundles/v1", options);
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ((*named)->gazetteer(), gazetteer->get());
+  auto unnamed = Load("v1");
+  ASSERT_NE(unnamed, nullptr);
+  EXPECT_EQ(unnamed->gazetteer(), nullptr);
+
+  const std::vector<Query> queries = Queries();
+  LocateParams params;
+  params.cell_levels = {6, 10};
+  auto results = (*named)->LocateImages({queries[0].image, queries[1].image}, params);
+  ASSERT_TRUE(results.ok()) << results.status();
+  auto plain = unnamed->LocateImages({queries[0].image}, params);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+
+  const places::Gazetteer& g = **gazetteer;
+  auto expect_nearest = [&](const std::optional<places::NamedPlace>& place, geo::LatLon point) {
+    ASSERT_TRUE(place.has_value());
+    double nearest_km = 1e9;
+    for (size_t i = 0; i < g.size(); ++i) {
+      nearest_km = std::min(nearest_km, geo::HaversineKm(g.place(i).location, point));
+    }
+    EXPECT_NEAR(place->distance_km, nearest_km, 1e-6);
+    EXPECT_NEAR(geo::HaversineKm(place->location, point), place->distance_km, 1e-6);
+    EXPECT_FALSE(place->description.empty());
+    EXPECT_NE(place->description.find(place->name), std::string::npos);
+  };
+  for (const LocateResult& r : *results) {
+    expect_nearest(r.best.place, r.best.pos);
+    expect_nearest(r.retrieval.place, r.retrieval.pos);
+    ASSERT_EQ(r.peak_places.size(), r.peaks.size());
+    ASSERT_FALSE(r.peaks.empty());
+    for (size_t i = 0; i < r.peaks.size(); ++i) expect_nearest(r.peak_places[i], r.peaks[i].pos);
+    ASSERT_FALSE(r.cells.empty());
+    for (const CellConfidence& c : r.cells) expect_nearest(c.place, c.center);
+  }
+  // Naming changes nothing else.
+  const LocateResult& a = (*results)[0];
+  const LocateResult& b = (*plain)[0];
+  EXPECT_DOUBLE_EQ(a.best.pos.lat, b.best.pos.lat);
+  EXPECT_DOUBLE_EQ(a.best.pos.lon, b.best.pos.lon);
+  EXPECT_EQ(a.cells.size(), b.cells.size());
+  EXPECT_FALSE(b.best.place.has_value());
+  EXPECT_TRUE(b.peak_places.empty());
+  for (const CellConfidence& c : b.cells) EXPECT_FALSE(c.place.has_value());
+}
+
+// A bundle with thumbnails: asked for, each neighbour's own row's JPEG comes with the answer; not
+// asked for, or a bundle without thumbnails, no bytes and no error.
+TEST_F(LocatorTest, NeighbourThumbnailsComeFromTheirRowsWhenAsked) {
+  const std::string copy = ::testing::TempDir() + "/locator_thumbnails_v1";
+  std::filesystem::remove_all(copy);
+  std::filesystem::copy(*dir_ + "/bundles/v1", copy, std::filesystem::copy_options::recursive);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(copy)) {
+    std::filesystem::permissions(entry.path(), std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add);
+  }
+  auto plain = Load("v1");
+  ASSERT_NE(plain, nullptr);
+  // Distinct bytes per row, so a neighbour given another row's thumbnail is caught.
+  std::vector<std::string> jpegs;
+  for (int64_t r = 0; r < plain->bundle().size(); ++r) jpegs.push_back(absl::StrCat("row-", r));
+  const std::string file = ::testing::TempDir() + "/locator_thumbnails.bin";
+  ASSERT_TRUE(index::WriteThumbnailFile(file, 64, jpegs).ok());
+  ASSERT_TRUE(index::AddBundleExtra(copy, {index::kThumbnailsExtraName, file}).ok());
+  auto with = Locator::Load(*encoder_, *cam_, copy, {});
+  ASSERT_TRUE(with.ok()) << with.status();
+  ASSERT_NE((*with)->thumbnails(), nullptr);
+  EXPECT_EQ((*with)->thumbnails()->max_side(), 64);
+  EXPECT_EQ(plain->thumbnails(), nullptr);
+
+  const cv::Mat image = Queries()[0].image;
+  LocateParams params;
+  params.k = 8;
+  params.neighbor_thumbnails = true;
+  auto asked = (*with)->LocateImages({image}, params);
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  const LocateResult& r = (*asked)[0];
+  ASSERT_EQ(r.neighbor_thumbnails.size(), r.neighbors.size());
+  for (size_t i = 0; i < r.neighbors.size(); ++i) {
+    EXPECT_EQ(r.neighbor_thumbnails[i], absl::StrCat("row-", r.neighbors[i].row)) << i;
+  }
+  auto without_bundle_thumbnails = plain->LocateImages({image}, params);
+  ASSERT_TRUE(without_bundle_thumbnails.ok());
+  EXPECT_TRUE((*without_bundle_thumbnails)[0].neighbor_thumbnails.empty());
+  params.neighbor_thumbnails = false;
+  auto not_asked = (*with)->LocateImages({image}, params);
+  ASSERT_TRUE(not_asked.ok());
+  EXPECT_TRUE((*not_asked)[0].neighbor_thumbnails.empty());
+
+  // A thumbnail file of another bundle (another row count) is refused at load.
+  ASSERT_TRUE(index::WriteThumbnailFile(file, 64, {"one row"}).ok());
+  ASSERT_TRUE(index::AddBundleExtra(copy, {index::kThumbnailsExtraName, file}).ok());
+  EXPECT_EQ(Locator::Load(*encoder_, *cam_, copy, {}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(LocatorTest, MismatchedAndCorruptBundlesAreRejected) {

@@ -2,6 +2,7 @@
 // a sharded bundle, and a self-query check: every database image's own descriptor, computed again
 // from its file, must find that image at rank 1. (The same through the geoloc-index command:
 // geoloc_index_cli_test.cc.)
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -12,6 +13,9 @@
 #include "core/index/bundle.h"
 #include "core/index/image_builder.h"
 #include "core/index/image_source.h"
+#include "core/index/thumbnails.h"
+#include "core/common/file_util.h"
+#include "opencv2/imgcodecs.hpp"
 #include "core/model/encoder.h"
 #include "gtest/gtest.h"
 #include "tests/index/test_util.h"
@@ -111,6 +115,82 @@ TEST_F(EndToEnd, EveryDatabaseImageFindsItselfFirst) {
     EXPECT_EQ(top.group, again.entries[i].meta.group);
     EXPECT_NEAR(top.score, 1.0, 1e-4);  // cosine of a descriptor with itself
   }
+}
+
+// --thumbnails: one JPEG per row, in row order (an unreadable image leaves no hole), no longer
+// side than asked, each looking like its own photo; a file checksummed in the manifest, so a
+// damaged one fails the load.
+TEST_F(EndToEnd, ThumbnailsAreStoredPerRowAndChecksummed) {
+  std::unique_ptr<model::Encoder> encoder = LoadTestEncoder();
+  ASSERT_NE(encoder, nullptr);
+  absl::StatusOr<SourceList> all = ReadCsvSource(dir_.file("world/world.csv"), "");
+  ASSERT_TRUE(all.ok()) << all.status();
+  SourceList source = *all;
+  source.entries.resize(std::min<size_t>(source.entries.size(), 12));
+  WriteTestFile(dir_.file("broken.jpg"), "\xFF\xD8 not really a jpeg");
+  SourceEntry broken;
+  broken.path = dir_.file("broken.jpg");
+  broken.meta.source = "broken.jpg";
+  source.entries.insert(source.entries.begin() + 3, broken);
+
+  constexpr int kSide = 40;
+  ImageEncodeOptions encode;
+  encode.batch_size = 5;
+  encode.decode_threads = 2;
+  encode.show_progress = false;
+  encode.thumbnail_max_side = kSide;
+  BundleWriteOptions write;
+  write.output = dir_.file("thumbs");
+  write.show_progress = false;
+  absl::StatusOr<BundleManifest> manifest = BuildBundleFromImages(*encoder, source, encode, write);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  const int64_t rows = manifest->total_count();
+  ASSERT_EQ(rows, static_cast<int64_t>(source.entries.size()) - 1);
+  bool listed = false;
+  for (const ExtraEntry& e : manifest->extras()) {
+    if (e.name() != kThumbnailsExtraName) continue;
+    listed = true;
+    EXPECT_EQ(e.sha256().size(), 64u);
+  }
+  EXPECT_TRUE(listed);
+  EXPECT_FALSE(fs::exists(write.output + "." + kThumbnailsFileName + ".tmp"));  // cleaned up
+
+  absl::StatusOr<std::shared_ptr<const Bundle>> bundle = Bundle::Load(write.output, {});
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  absl::StatusOr<std::string> path = (*bundle)->ExtraPath(kThumbnailsExtraName);
+  ASSERT_TRUE(path.ok()) << path.status();
+  auto store = ThumbnailStore::Open(*path, rows);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->max_side(), kSide);
+  for (int64_t r = 0; r < rows; ++r) {
+    const std::string& source_path = r < 3 ? source.entries[r].path : source.entries[r + 1].path;
+    const absl::string_view jpeg = (*store)->Get(r);
+    ASSERT_FALSE(jpeg.empty()) << r;
+    const cv::Mat thumb = cv::imdecode(
+        cv::Mat(1, static_cast<int>(jpeg.size()), CV_8U, const_cast<char*>(jpeg.data())),
+        cv::IMREAD_COLOR);
+    ASSERT_FALSE(thumb.empty()) << r;
+    const cv::Mat full = cv::imread(source_path, cv::IMREAD_COLOR);
+    ASSERT_FALSE(full.empty()) << source_path;
+    EXPECT_EQ(std::max(thumb.cols, thumb.rows), std::min(kSide, std::max(full.cols, full.rows)));
+    // The row's own photo: mean colours agree within JPEG and resampling error.
+    const cv::Scalar a = cv::mean(thumb);
+    const cv::Scalar b = cv::mean(full);
+    for (int c = 0; c < 3; ++c) EXPECT_NEAR(a[c], b[c], 6.0) << "row " << r << " channel " << c;
+  }
+
+  // A damaged thumbnail file: the manifest's checksum refuses the bundle.
+  std::string bytes = *ReadFileToString(*path);
+  bytes[bytes.size() / 2] ^= 0x5a;
+  fs::permissions(*path, fs::perms::owner_write, fs::perm_options::add);
+  ASSERT_TRUE(WriteFileAtomically(*path, bytes).ok());
+  EXPECT_EQ(Bundle::Load(write.output, {}).status().code(), absl::StatusCode::kDataLoss);
+
+  // Thumbnails of an impossible size are refused before any work.
+  encode.thumbnail_max_side = 4;
+  write.output = dir_.file("never");
+  EXPECT_EQ(BuildBundleFromImages(*encoder, source, encode, write).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

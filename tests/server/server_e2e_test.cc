@@ -11,7 +11,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
 #include "core/geo/distance.h"
+#include "core/places/gazetteer.h"
+#include "core/places/place_description.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "reflection_client.grpc.pb.h"
@@ -23,12 +26,17 @@ namespace {
 using client::Client;
 using v1::LocateRequest;
 
+// The committed test gazetteer (16 places), loaded by this suite's server.
+const std::string kGazetteer = std::string(GEOLOC_PLACES_TESTDATA) + "/places.gaz";
+
 class ServerE2ETest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     fixture_ = new Fixture(GetFixture());
     queries_ = new std::vector<QueryImage>(LoadQueries(*fixture_));
-    server_ = new ServerProcess(ServerProcess::DefaultFlags(*fixture_));
+    std::vector<std::string> flags = ServerProcess::DefaultFlags(*fixture_);
+    flags.push_back(absl::StrCat("--gazetteer=", kGazetteer));
+    server_ = new ServerProcess(flags);
     start_status_ = new absl::Status(server_->Start());
   }
   static void TearDownTestSuite() {
@@ -91,6 +99,43 @@ TEST_F(ServerE2ETest, LocateFindsTheQueriesPlaces) {
   // Views of a place share its coordinates; a random-init ResNet-18 finds most of them.
   EXPECT_GE(within_100m, static_cast<int>(queries_->size()) / 2)
       << within_100m << " of " << queries_->size();
+}
+
+// --gazetteer: the gRPC answer names the best estimate, every peak and every cell, exactly as
+// core/places names the same points.
+TEST_F(ServerE2ETest, LocateNamesPlacesFromTheGazetteer) {
+  auto gazetteer = places::Gazetteer::Load(kGazetteer);
+  ASSERT_TRUE(gazetteer.ok()) << gazetteer.status();
+  auto expect_named = [&](const v1::Place& place, const v1::LatLng& point) {
+    auto expected = places::NameNearest(**gazetteer, {point.latitude(), point.longitude()});
+    ASSERT_TRUE(expected.has_value());
+    EXPECT_EQ(place.description(), expected->description);
+    EXPECT_EQ(place.name(), expected->name);
+    EXPECT_EQ(place.region(), expected->region);
+    EXPECT_EQ(place.country(), expected->country);
+    EXPECT_EQ(place.country_code(), expected->country_code);
+    EXPECT_DOUBLE_EQ(place.distance_km(), expected->distance_km);
+    EXPECT_DOUBLE_EQ(place.bearing_deg(), expected->bearing_deg);
+    EXPECT_EQ(place.population(), expected->population);
+  };
+  LocateRequest request = Request(queries_->front());
+  request.mutable_options()->add_cell_levels(6);
+  request.mutable_options()->add_cell_levels(10);
+  auto response = client_->Locate(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_TRUE(response->best().has_place());
+  expect_named(response->best().place(), response->best().location());
+  expect_named(response->retrieval().place(), response->retrieval().location());
+  ASSERT_GE(response->peaks_size(), 1);
+  for (const v1::Peak& p : response->peaks()) {
+    ASSERT_TRUE(p.has_place());
+    expect_named(p.place(), p.location());
+  }
+  ASSERT_GE(response->cells_size(), 2);
+  for (const v1::CellConfidence& c : response->cells()) {
+    ASSERT_TRUE(c.has_place());
+    expect_named(c.place(), c.center());
+  }
 }
 
 TEST_F(ServerE2ETest, ConcurrentRequestsShareBatchesAndEachGetsItsOwnAnswer) {
@@ -231,6 +276,11 @@ TEST_F(ServerE2ETest, StatusHealthAndReflection) {
   EXPECT_TRUE(status->last_swap().ok());
   EXPECT_EQ(status->last_swap().trigger(), "startup");
   EXPECT_EQ(status->defaults().k(), 60u);
+  EXPECT_TRUE(status->gazetteer().loaded());
+  EXPECT_EQ(status->gazetteer().path(), kGazetteer);
+  EXPECT_EQ(status->gazetteer().places(), 16u);
+  EXPECT_TRUE(absl::StrContains(status->gazetteer().attribution(), "GeoNames"));
+  EXPECT_TRUE(absl::StrContains(status->gazetteer().license(), "CC BY 4.0"));
 
   auto health = client_->Health("");
   ASSERT_TRUE(health.ok());

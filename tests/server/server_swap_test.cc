@@ -118,6 +118,7 @@ TEST_F(ServerSwapTest, BadBundlesAreRejectedAndTheOldOneKeepsServing) {
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE(status->serving());
   EXPECT_FALSE(status->last_swap().ok());  // the mismatch/no-such attempts are recorded
+  EXPECT_FALSE(status->gazetteer().loaded());  // no --gazetteer: answers carry no names
   auto metrics = HttpGet(server.metrics_port(), "/metrics");
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ(MetricValue(*metrics, "geoloc_last_swap_success").value_or(-1), 0);
@@ -133,6 +134,7 @@ TEST_F(ServerSwapTest, AClassifierSwapsInAndOutWithItsBundle) {
   ASSERT_TRUE(before.ok()) << before.status();
   EXPECT_FALSE(before->has_classifier());
   EXPECT_EQ(before->classifier_cells_size(), 0);
+  EXPECT_FALSE(before->best().has_place());  // no --gazetteer
 
   v1::SwapIndexRequest swap;
   swap.set_bundle_path("classified");

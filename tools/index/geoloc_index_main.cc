@@ -1,6 +1,7 @@
 // geoloc-index: builds, inspects and verifies index bundles (docs/INDEX.md).
 //
 //   geoloc-index build --output=bundles/world --model=models/demo.pt --csv=world/world.csv
+//       [--thumbnails [--thumbnail_size=160]]
 //   geoloc-index build --output=bundles/sf --model=m.pt --vpr_dir=/data/sf_xs/database
 //       --index=ivf_pq --shards=4
 //   geoloc-index build --output=bundles/bulk --model_info=geoloc.json --npy=desc.npy
@@ -36,6 +37,7 @@
 #include "core/index/image_source.h"
 #include "core/index/index_spec.h"
 #include "core/index/npy.h"
+#include "core/index/thumbnails.h"
 #include "core/model/encoder.h"
 #include "core/model/model_info.h"
 
@@ -71,6 +73,11 @@ ABSL_FLAG(std::vector<std::string>, extra, {},
           "build: extra files as name=path, comma-separated (e.g. cells=cells.json)");
 // Encoding.
 ABSL_FLAG(int, batch_size, 32, "build: images per encoder batch");
+ABSL_FLAG(bool, thumbnails, false,
+          "build: store a small JPEG of every image in the bundle (the neighbours' thumbnails "
+          "in answers; not with --npy)");
+ABSL_FLAG(int, thumbnail_size, geoloc::index::kDefaultThumbnailMaxSide,
+          "build --thumbnails: longer side of a thumbnail, pixels (16..1024)");
 ABSL_FLAG(int, decode_threads, 0, "build: image decoding threads (0: all cores)");
 ABSL_FLAG(int, encoder_threads, 0, "build: LibTorch intra-op threads (0: LibTorch's default)");
 ABSL_FLAG(std::string, precision, "auto", "build: encoder precision: auto, fp32 or bf16");
@@ -206,6 +213,12 @@ int Build() {
   if (!npy && absl::GetFlag(FLAGS_model).empty()) {
     return Usage("build: encoding images needs the model archive (--model)");
   }
+  if (absl::GetFlag(FLAGS_thumbnails)) {
+    if (npy) return Usage("build --thumbnails: needs the images (not --npy)");
+    if (absl::Status s = CheckThumbnailMaxSide(absl::GetFlag(FLAGS_thumbnail_size)); !s.ok()) {
+      return Usage(absl::StrCat("build --thumbnail_size: ", s.message()));
+    }
+  }
   absl::StatusOr<IndexSpec> spec = IndexSpecFromFlags();
   if (!spec.ok()) return Usage(std::string(spec.status().message()));
   absl::StatusOr<std::vector<ExtraFile>> extras = ExtrasFromFlags();
@@ -275,6 +288,9 @@ int Build() {
     ImageEncodeOptions encode;
     encode.batch_size = absl::GetFlag(FLAGS_batch_size);
     encode.decode_threads = absl::GetFlag(FLAGS_decode_threads);
+    if (absl::GetFlag(FLAGS_thumbnails)) {
+      encode.thumbnail_max_side = absl::GetFlag(FLAGS_thumbnail_size);
+    }
     manifest = BuildBundleFromImages(**encoder, *list, encode, options);
   }
   if (!manifest.ok()) return Fail(manifest.status());
@@ -354,7 +370,7 @@ int Main(int argc, char** argv) {
       "builds, inspects and verifies geoloc index bundles (docs/INDEX.md).\n"
       "  geoloc-index build --output=DIR (--csv=F | --vpr_dir=D | --exif_dir=D | --npy=F "
       "--npy_csv=F) (--model=ARCHIVE | --model_info=geoloc.json) [--index=flat|ivf_flat|ivf_pq|"
-      "hnsw] [--shards=N]\n"
+      "hnsw] [--shards=N] [--thumbnails [--thumbnail_size=160]]\n"
       "  geoloc-index info BUNDLE [--json]\n"
       "  geoloc-index verify BUNDLE [--model=ARCHIVE | --model_info=geoloc.json]\n"
       "  geoloc-index add-extra BUNDLE --name=NAME --file=FILE");
