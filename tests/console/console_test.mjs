@@ -4,6 +4,7 @@
 //
 // Environment (set by tests/console/CMakeLists.txt):
 //   GEOLOCD                the geolocd binary
+//   GEOLOC_INDEX, GEOLOC_CELLS  geoloc-index and geoloc-cells (the test's bundle with thumbnails)
 //   GEOLOC_SERVER_FIXTURE  tests/support/make_fixture.sh server's output
 //   GEOLOC_CONSOLE_ARTIFACTS  where screenshots and the server log go
 //   GEOLOC_SOURCE_DIR      the repository (tools/console_site.sh)
@@ -25,6 +26,10 @@ const fixture = env("GEOLOC_SERVER_FIXTURE");
 const artifacts = env("GEOLOC_CONSOLE_ARTIFACTS");
 const source = env("GEOLOC_SOURCE_DIR");
 const geolocd = env("GEOLOCD");
+const geolocIndex = env("GEOLOC_INDEX");
+const geolocCells = env("GEOLOC_CELLS");
+// i16b's test gazetteer (GeoNames places, London among them).
+const gazetteer = path.join(source, "tests/places/testdata/places.gaz");
 const TOKEN = "console-test-token";
 // The flags GUIDE.md found to work here: without the background-networking ones Chromium floods
 // the closed network. Playwright adds --headless and a fresh --user-data-dir.
@@ -76,7 +81,19 @@ before(async () => {
     [site, "--demo_csv", path.join(fixture, "world/query.csv"), "--demo_count", "5"], {stdio: "inherit"});
   const tokenFile = path.join(work, "tokens");
   fs.writeFileSync(tokenFile, TOKEN + "\n");
-  server = await startGeolocd({geolocd, fixture, consoleDir: site, tokenFile, workDir: work});
+  // The fixture world's bundle with neighbour thumbnails, adaptive cells and a classifier head
+  // (the fixture's "classified" bundle has no thumbnails); the same steps as make_fixture.sh.
+  const bundle = path.join(work, "bundle");
+  const run = (tool, args) => execFileSync(tool, args, {stdio: ["ignore", "ignore", "inherit"]});
+  run(geolocIndex, ["build", `--model=${fixture}/model.pt`, `--csv=${fixture}/world/database.csv`,
+                    `--output=${bundle}`, "--name=console", "--thumbnails", "--encoder_threads=1",
+                    "--log_level=warning"]);
+  run(geolocCells, ["generate", `--bundle=${bundle}`, "--lvl_start=2", "--lvl_end=10", "--t_min=2",
+                    "--t_max=12"]);
+  run(geolocCells, ["train", `--bundle=${bundle}`, "--variant=hmc", "--epochs=30", "--hidden=64",
+                    "--threads=1", "--progress=false"]);
+  server = await startGeolocd({geolocd, fixture, bundle, consoleDir: site, tokenFile, workDir: work,
+                               extraFlags: [`--gazetteer=${gazetteer}`]});
   browser = await chromium.launch({executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
                                    args: CHROMIUM_ARGS});
   context = await browser.newContext({viewport: {width: 1280, height: 800}, acceptDownloads: true});
@@ -137,6 +154,28 @@ describe("console", () => {
     assert.ok(await page.locator(".leaflet-overlay-pane path").count() > peaks.length);
     assert.match(await page.locator("#legend").textContent(), /Cell weight share/);
     await screenshot("console-1280x800");
+  });
+
+  test("the named places appear: best estimate, peaks, cells", async () => {
+    const answer = await apiLocate();
+    const place = fieldOf(answer.best, "place");
+    assert.ok(place && place.description, "the server named no place for the best estimate");
+    assert.match(place.description, /London/);  // the photo is in London, and so is the estimate
+    assert.equal(await page.locator("#best-place").textContent(), place.description);
+    const peaks = page.locator("#peaks li");
+    for (let i = 0; i < answer.peaks.length; i++) {
+      assert.ok((await peaks.nth(i).textContent()).endsWith(answer.peaks[i].place.description));
+    }
+    assert.ok((await page.locator("#classifier-cells li").first().textContent())
+      .includes(fieldOf(answer, "classifier_cells")[0].place.description));
+    assert.match(await page.locator("#gazetteer-attribution").textContent(), /GeoNames/);
+  });
+
+  test("neighbours are listed with their thumbnails", async () => {
+    const thumbnails = page.locator("#neighbours li img");
+    assert.equal(await thumbnails.count(), await page.locator("#neighbours li").count());
+    const sizes = await thumbnails.evaluateAll((imgs) => imgs.map((i) => i.naturalWidth * i.naturalHeight));
+    assert.ok(sizes.every((s) => s > 0), `undecodable thumbnails: ${sizes}`);
   });
 
   test("click a peak on the map: its Grad-CAM overlay beside the photo", async () => {

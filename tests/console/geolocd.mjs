@@ -1,7 +1,7 @@
 // Runs a real geolocd on loopback for the browser tests: ports picked by the kernel and read from
 // --port_file, ready when GET /readyz answers 200 (the server's own state, never a sleep).
 //
-//   const server = await startGeolocd({geolocd, fixture, consoleDir, tokenFile, logFile});
+//   const server = await startGeolocd({geolocd, fixture, bundle, consoleDir, tokenFile, workDir});
 //   const base = server.baseUrl;   // "http://127.0.0.1:PORT/"
 //   await server.stop();           // SIGTERM, waits for the exit
 import {spawn} from "node:child_process";
@@ -27,14 +27,15 @@ function readHttpPort(portFile) {
   return ports.length >= 3 && ports[2] > 0 ? ports[2] : 0;
 }
 
-export async function startGeolocd({geolocd, fixture, consoleDir, tokenFile, workDir, extraFlags = []}) {
+export async function startGeolocd({geolocd, fixture, bundle, consoleDir, tokenFile, workDir,
+                                    extraFlags = []}) {
   const portFile = path.join(workDir, "ports");
   const logFile = path.join(workDir, "geolocd.log");
   fs.rmSync(portFile, {force: true});
   const args = [
     "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0", "--http_address=127.0.0.1:0",
     `--port_file=${portFile}`, `--console_dir=${consoleDir}`,
-    `--model=${fixture}/model.pt`, `--bundle=${fixture}/bundles/classified`,
+    `--model=${fixture}/model.pt`, `--bundle=${bundle}`,
     "--intra_op_threads=1", "--decode_threads=1", "--estimate_threads=1", "--log_level=info",
     ...(tokenFile ? [`--token_file=${tokenFile}`] : []), ...extraFlags,
   ];
