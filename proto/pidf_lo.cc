@@ -10,9 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "proto/outer_polygon.h"
 #include "core/common/sha256.h"
 #include "core/common/status_macros.h"
+#include "proto/outer_polygon.h"
 
 namespace geoloc::pidf {
 namespace {

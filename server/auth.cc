@@ -120,7 +120,8 @@ absl::Status AuthorizeClient(const AuthState& auth,
   return CheckRole(*auth.client(), authorization);
 }
 
-absl::Status AuthorizeAdmin(const AuthState& auth, const std::optional<std::string>& authorization) {
+absl::Status AuthorizeAdmin(const AuthState& auth,
+                            const std::optional<std::string>& authorization) {
   auto admin = auth.admin();
   if (!admin->enabled() && auth.client()->enabled()) {
     return absl::PermissionDeniedError(

@@ -142,8 +142,7 @@ void GeolocatorCalls::Explain(CallContext call, const ExplainRequest& request,
                                  std::shared_ptr<const engine::Locator> snapshot,
                                  double decode_ms) {
     if (result.ok()) {
-      ToExplainResponse(*result, *snapshot, decode_ms, MsSince(pending->record.start()),
-                        response);
+      ToExplainResponse(*result, *snapshot, decode_ms, MsSince(pending->record.start()), response);
     }
     pending->Reply(result.status());
   };

@@ -43,10 +43,10 @@ inline constexpr char kHttpTransport[] = "http";
 
 // What a transport knows about one call.
 struct CallContext {
-  const char* transport = kGrpcTransport;     // kGrpcTransport or kHttpTransport
-  std::optional<std::string> authorization;   // the Authorization header, when sent
+  const char* transport = kGrpcTransport;    // kGrpcTransport or kHttpTransport
+  std::optional<std::string> authorization;  // the Authorization header, when sent
   absl::Time deadline = absl::InfiniteFuture();
-  std::function<bool()> cancelled;            // may be empty; callable until `done` has run
+  std::function<bool()> cancelled;  // may be empty; callable until `done` has run
 };
 
 // Counts a call in the in-flight gauge and records its code and latency once. Recorded just

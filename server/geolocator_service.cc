@@ -55,9 +55,7 @@ class LocateStreamReactor
     : public grpc::ServerBidiReactor<LocateStreamRequest, LocateStreamResponse> {
  public:
   LocateStreamReactor(GeolocatorCalls* service, grpc::CallbackServerContext* ctx)
-      : service_(service),
-        record_(service->metrics(), "LocateStream", kGrpcTransport),
-        ctx_(ctx) {
+      : service_(service), record_(service->metrics(), "LocateStream", kGrpcTransport), ctx_(ctx) {
     if (absl::Status st = AuthorizeClient(service->auth(), AuthorizationOf(*ctx)); !st.ok()) {
       MutexLock lock(&mu_);
       finish_status_ = st;
@@ -133,7 +131,7 @@ class LocateStreamReactor
     const bool return_neighbors = item.options().return_neighbors();
     absl::StatusOr<engine::LocateParams> params = ToLocateParams(
         item.options(), service_->config().defaults, service_->config().max_k);
-    absl::Status invalid = !params.ok()          ? params.status()
+    absl::Status invalid = !params.ok()           ? params.status()
                            : item.image().empty() ? absl::InvalidArgumentError("image is empty")
                                                   : absl::OkStatus();
     auto deliver = [this, item_id, start = absl::Now()](LocateStreamResponse response,

@@ -138,8 +138,7 @@ absl::Status Geolocd::Start() {
       [this](const std::string& path, geoloc::v1::SwapIndexResponse* response) {
         return SwapTo(path, "rpc", response);
       },
-      [this](geoloc::v1::GetStatusResponse* response) { FillStatus(response); }, &auth_,
-      &metrics_);
+      [this](geoloc::v1::GetStatusResponse* response) { FillStatus(response); }, &auth_, &metrics_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -1,6 +1,6 @@
 // geolocd, the server: owns the model, the current snapshot, the pipelines, the gRPC server, the
-// HTTP/JSON API (with --http_address), the metrics endpoint and the swap triggers. main.cc drives it; integration tests embed the same
-// lifecycle through the binary.
+// HTTP/JSON API (with --http_address), the metrics endpoint and the swap triggers. main.cc drives
+// it; integration tests embed the same lifecycle through the binary.
 //
 //   Geolocd server(config);
 //   GEOLOC_RETURN_IF_ERROR(server.Start());   // listening; Health NOT_SERVING, calls UNAVAILABLE

@@ -14,8 +14,8 @@
 #include "absl/time/clock.h"
 #include "core/common/logging.h"
 #include "core/common/status_macros.h"
-#include "server/call_support.h"
 #include "proto/pidf_lo.h"
+#include "server/call_support.h"
 #include "server/http_mapping.h"
 
 namespace geoloc::server {
@@ -72,12 +72,20 @@ const char* MethodOfPath(const std::string& path) {
 // The gRPC code an HTTP status that cpp-httplib produced on its own stands for.
 absl::StatusCode CodeOfHttpStatus(int http_status) {
   switch (http_status) {
-    case 400: case 414: case 431: return absl::StatusCode::kInvalidArgument;
-    case 404: return absl::StatusCode::kNotFound;
-    case 405: return absl::StatusCode::kUnimplemented;
-    case 413: return absl::StatusCode::kResourceExhausted;
-    case 503: return absl::StatusCode::kUnavailable;
-    default: return absl::StatusCode::kInternal;
+    case 400:
+    case 414:
+    case 431:
+      return absl::StatusCode::kInvalidArgument;
+    case 404:
+      return absl::StatusCode::kNotFound;
+    case 405:
+      return absl::StatusCode::kUnimplemented;
+    case 413:
+      return absl::StatusCode::kResourceExhausted;
+    case 503:
+      return absl::StatusCode::kUnavailable;
+    default:
+      return absl::StatusCode::kInternal;
   }
 }
 
@@ -158,8 +166,8 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
                                                         GeolocatorCalls* calls, Hooks hooks) {
   const size_t colon = config.http_address.rfind(':');
   int port = -1;
-  if (colon == std::string::npos || !absl::SimpleAtoi(config.http_address.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(config.http_address.substr(colon + 1), &port) || port < 0 || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("--http_address must be host:port, got '", config.http_address, "'"));
   }
@@ -175,10 +183,10 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
         config.tls_cert.c_str(), config.tls_key.c_str(),
         config.tls_client_ca.empty() ? nullptr : config.tls_client_ca.c_str());
     if (!tls->is_valid()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "HTTP listener: cannot use the TLS certificate/key ", config.tls_cert, " / ",
-          config.tls_key, config.tls_client_ca.empty() ? "" : " or the client CA ",
-          config.tls_client_ca));
+      return absl::InvalidArgumentError(
+          absl::StrCat("HTTP listener: cannot use the TLS certificate/key ", config.tls_cert, " / ",
+                       config.tls_key, config.tls_client_ca.empty() ? "" : " or the client CA ",
+                       config.tls_client_ca));
     }
     api->server_ = std::move(tls);
   }
@@ -211,26 +219,27 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
   // the API's error body, counted in the metrics.
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [self](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    absl::Status status(CodeOfHttpStatus(res.status),
-                        absl::StrCat("the HTTP request was refused (status ", res.status, ")"));
-    if (res.status == 413) {
-      status = absl::ResourceExhaustedError(absl::StrCat(
-          "the request body is larger than ", MaxBodyBytes(self->config_), " bytes"));
-    }
-    res.set_content(ErrorJson(status), kJsonType);
-    const char* method = MethodOfPath(req.path);
-    if (*method != '\0') {
-      self->calls_->metrics()->RecordRequest(method, StatusCodeName(status.code()), 0,
-                                             kHttpTransport);
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        absl::Status status(CodeOfHttpStatus(res.status),
+                            absl::StrCat("the HTTP request was refused (status ", res.status, ")"));
+        if (res.status == 413) {
+          status = absl::ResourceExhaustedError(absl::StrCat(
+              "the request body is larger than ", MaxBodyBytes(self->config_), " bytes"));
+        }
+        res.set_content(ErrorJson(status), kJsonType);
+        const char* method = MethodOfPath(req.path);
+        if (*method != '\0') {
+          self->calls_->metrics()->RecordRequest(method, StatusCodeName(status.code()), 0,
+                                                 kHttpTransport);
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         ReplyError(res, absl::InternalError("the request failed unexpectedly"));
       });
-  api->port_ = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+  api->port_ =
+      port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (api->port_ <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", config.http_address,
                                                " (in use, or not a valid address?)"));
@@ -284,8 +293,9 @@ void HttpApi::Route(const httplib::Request& req, httplib::Response& res) const {
   } else if (absl::StartsWith(path, "/v1/") || path == "/v1") {
     ReplyError(res, absl::NotFoundError(absl::StrCat("no API method at ", path.substr(0, 200))));
   } else if (!get) {
-    ReplyError(res, console_ ? MethodNotAllowed(method, path, "GET, HEAD", res)
-                             : absl::NotFoundError(absl::StrCat("nothing at ", path.substr(0, 200))));
+    ReplyError(res, console_
+                        ? MethodNotAllowed(method, path, "GET, HEAD", res)
+                        : absl::NotFoundError(absl::StrCat("nothing at ", path.substr(0, 200))));
   } else {
     Console(req, res);
   }
@@ -366,8 +376,7 @@ void HttpApi::Explain(const httplib::Request& req, httplib::Response& res) const
     if (!timeout.ok()) return refuse(timeout.status());
     call.deadline = start + *timeout;
   }
-  absl::StatusOr<ExplainRequest> request =
-      ParseExplainBody(BodyOf(req), config_.max_message_bytes);
+  absl::StatusOr<ExplainRequest> request = ParseExplainBody(BodyOf(req), config_.max_message_bytes);
   if (!request.ok()) return refuse(request.status());
   ExplainResponse response;
   CallWaiter waiter;
@@ -389,9 +398,9 @@ void HttpApi::Status(const httplib::Request& req, httplib::Response& res) const 
 
 void HttpApi::Console(const httplib::Request& req, httplib::Response& res) const {
   if (!console_) {
-    return ReplyError(res, absl::NotFoundError(absl::StrCat(
-                               "nothing at ", req.path.substr(0, 200),
-                               " (geolocd serves the console with --console_dir)")));
+    return ReplyError(
+        res, absl::NotFoundError(absl::StrCat("nothing at ", req.path.substr(0, 200),
+                                              " (geolocd serves the console with --console_dir)")));
   }
   absl::StatusOr<StaticFile> file = console_->Lookup(req.path);
   if (!file.ok()) return ReplyError(res, file.status());

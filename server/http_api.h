@@ -22,12 +22,12 @@
 // must present a certificate), as gRPC.
 //
 // Hostile clients: a POST without a valid token or with another content type is refused before
-// its body is read (401/403, 415); bodies over the limit are refused (413) before they are read; every read and
-// write of a connection times out after config.http_io_timeout_seconds (a slow client loses its
-// connection); request lines and header lines are limited to 8 KiB each (cpp-httplib); at most
-// config.http_threads connections are served at once, the rest wait for a worker. A handler
-// waits for its call's answer (the pipeline answers every admitted call, by its deadline at the
-// latest); a client that disconnects does not cancel its call.
+// its body is read (401/403, 415); bodies over the limit are refused (413) before they are read;
+// every read and write of a connection times out after config.http_io_timeout_seconds (a slow
+// client loses its connection); request lines and header lines are limited to 8 KiB each
+// (cpp-httplib); at most config.http_threads connections are served at once, the rest wait for a
+// worker. A handler waits for its call's answer (the pipeline answers every admitted call, by its
+// deadline at the latest); a client that disconnects does not cancel its call.
 //
 // Thread-safe. `calls` and the hooks' targets must outlive the HttpApi.
 #ifndef GEOLOC_SERVER_HTTP_API_H_

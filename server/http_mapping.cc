@@ -6,9 +6,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/str_join.h"
 #include "core/common/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -24,33 +24,44 @@ constexpr int64_t kMaxTimeoutMs = 3'600'000;
 
 int TableStatus(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kOk: return 200;
+    case absl::StatusCode::kOk:
+      return 200;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kOutOfRange: return 400;
-    case absl::StatusCode::kUnauthenticated: return 401;
-    case absl::StatusCode::kPermissionDenied: return 403;
-    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
     case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kAborted: return 409;
-    case absl::StatusCode::kResourceExhausted: return 429;
-    case absl::StatusCode::kCancelled: return 499;
-    case absl::StatusCode::kUnimplemented: return 501;
-    case absl::StatusCode::kUnavailable: return 503;
-    case absl::StatusCode::kDeadlineExceeded: return 504;
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kCancelled:
+      return 499;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
     case absl::StatusCode::kUnknown:
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kDataLoss:
-    default: return 500;
+    default:
+      return 500;
   }
 }
 
 absl::Status UnsupportedMediaType(absl::string_view content_type, absl::string_view what) {
-  return WithHttpStatus(
-      absl::InvalidArgumentError(absl::StrCat(
-          "unsupported Content-Type '", content_type.substr(0, 100), "': send ", what,
-          " as application/json or multipart/form-data")),
-      415);
+  return WithHttpStatus(absl::InvalidArgumentError(absl::StrCat(
+                            "unsupported Content-Type '", content_type.substr(0, 100), "': send ",
+                            what, " as application/json or multipart/form-data")),
+                        415);
 }
 
 absl::Status ParseJson(absl::string_view json, google::protobuf::Message* message,
@@ -74,9 +85,9 @@ absl::StatusOr<std::vector<const FormPart*>> PartsByName(
     size_t i = 0;
     while (i < allowed.size() && allowed[i] != part.name) ++i;
     if (i == allowed.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown form part '", part.name.substr(0, 100), "' (allowed: ",
-          absl::StrJoin(allowed, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown form part '", part.name.substr(0, 100),
+                       "' (allowed: ", absl::StrJoin(allowed, ", "), ")"));
     }
     if (found[i] != nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("form part '", part.name, "' given twice"));
@@ -90,9 +101,8 @@ absl::Status CheckSize(const google::protobuf::Message& message, int64_t max_mes
   const size_t size = message.ByteSizeLong();
   if (static_cast<int64_t>(size) > max_message_bytes) {
     return WithHttpStatus(
-        absl::ResourceExhaustedError(absl::StrCat("the request is ", size,
-                                                  " bytes as a message; the limit is ",
-                                                  max_message_bytes)),
+        absl::ResourceExhaustedError(absl::StrCat(
+            "the request is ", size, " bytes as a message; the limit is ", max_message_bytes)),
         413);
   }
   return absl::OkStatus();

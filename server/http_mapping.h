@@ -59,8 +59,8 @@ struct FormPart {
 
 // A POST body as the server received it.
 struct HttpBody {
-  std::string content_type;  // the Content-Type header, parameters included
-  std::string body;          // the raw body (JSON requests)
+  std::string content_type;     // the Content-Type header, parameters included
+  std::string body;             // the raw body (JSON requests)
   std::vector<FormPart> parts;  // the parsed parts (multipart requests)
 };
 

@@ -192,8 +192,8 @@ absl::Status ServerMetrics::Expose(const std::string& address) {
 
 int ServerMetrics::port() const { return http_ ? http_->port() : 0; }
 
-void ServerMetrics::RecordRequest(absl::string_view method, absl::string_view code,
-                                  double seconds, absl::string_view transport) {
+void ServerMetrics::RecordRequest(absl::string_view method, absl::string_view code, double seconds,
+                                  absl::string_view transport) {
   requests_
       .Add({{"method", std::string(method)},
             {"code", std::string(code)},

@@ -6,7 +6,9 @@
 // Why not prometheus-cpp's Exposer: its CivetWeb server fails to start (mg_start returns NULL
 // after binding) in any process that also loads Debian's LibTorch 1.13 — reproduced with a
 // five-line program; geolocd loads LibTorch, so it serves scrapes itself with prometheus-cpp's own
-// registry and TextSerializer.
+// registry and TextSerializer. cpp-httplib, which serves the HTTP/JSON API (http_api.h), runs
+// beside LibTorch but was not used here: version 0.11.4 (Debian bookworm) times out each read, not
+// a whole request, so a trickled request would hold it, which this endpoint refuses (below).
 //
 // One thread serves one connection at a time (scrapes are rare and small). Hostile clients cannot
 // hold it: a connection has 2 s in all to deliver its request (a trickle of bytes does not extend

@@ -163,7 +163,8 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
     return Bad("tls_client_ca", "mutual TLS needs --tls_cert and --tls_key");
   }
   if (c.drain_grace_seconds < 0) return Bad("drain_grace_seconds", "must be >= 0");
-  if (c.http_threads < 1 || c.http_threads > 1024) return Bad("http_threads", "must be in [1, 1024]");
+  if (c.http_threads < 1 || c.http_threads > 1024)
+    return Bad("http_threads", "must be in [1, 1024]");
   if (c.http_io_timeout_seconds < 1 || c.http_io_timeout_seconds > 3600) {
     return Bad("http_io_timeout_seconds", "must be in [1, 3600]");
   }

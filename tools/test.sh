@@ -170,23 +170,27 @@ stage_fuzz() {
   cmake -S . -B "$dir" "${sanitizer_cmake_flags[@]}" -DCMAKE_C_COMPILER=clang-14 \
     -DCMAKE_CXX_COMPILER=clang++-14 -DGEOLOC_BUILD_FUZZERS=ON
   step "fuzzing (bounded): build"
-  cmake --build "$dir" -j "$jobs" --target fuzz_decode_image fuzz_locate_request make_fuzz_seeds
+  cmake --build "$dir" -j "$jobs" --target fuzz_decode_image fuzz_locate_request fuzz_http_request \
+    make_fuzz_seeds
   cmake --build "$dir" --target fuzz_seeds
   local failed=0 target name rc
   local findings="$dir/tests/fuzz/findings" logs="$dir/tests/fuzz/logs"
   mkdir -p "$findings" "$logs"
-  for target in fuzz_decode_image fuzz_locate_request; do
+  for target in fuzz_decode_image fuzz_locate_request fuzz_http_request; do
     name="${target#fuzz_}"
+    local dict=tests/fuzz/image.dict
+    [[ $name == http_request ]] && dict=tests/fuzz/http.dict
     step "fuzzing (bounded): $target for ${fuzz_seconds}s"
     # The first directory collects what runs discover (kept between local runs); the others are
     # read-only seeds.
     local corpus="$dir/tests/fuzz/corpus/$name"
-    local seeds=("$dir/tests/fuzz/seeds/$name")
+    local seeds=()
+    [[ -d "$dir/tests/fuzz/seeds/$name" ]] && seeds+=("$dir/tests/fuzz/seeds/$name")
     [[ -d "tests/fuzz/regressions/$name" ]] && seeds+=("tests/fuzz/regressions/$name")
     mkdir -p "$corpus"
     set +e
     "$dir/tests/fuzz/$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
-      -max_len=262144 -close_fd_mask=2 -dict=tests/fuzz/image.dict -print_final_stats=1 \
+      -max_len=262144 -close_fd_mask=2 -dict="$dict" -print_final_stats=1 \
       -artifact_prefix="$findings/$name-" "$corpus" "${seeds[@]}" 2>&1 |
       tee "$logs/$name.log" |
       grep -avE '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)|^"|^[[:space:]]+NEW_FUNC'

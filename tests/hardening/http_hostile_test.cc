@@ -5,12 +5,11 @@
 // gRPC, and never crash. What cpp-httplib 0.11.4 does not bound (a client that keeps trickling
 // header bytes) is listed in docs/HTTP_API.md and not tested as bounded.
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <httplib.h>
 
 #include <map>
 #include <memory>
@@ -111,11 +110,10 @@ class HttpHostileTest : public ::testing::Test {
   static void SetUpTestSuite() {
     fixture_ = new Fixture(testing::GetFixture());
     server_ = new ServerProcess(HardeningFlags(
-        *fixture_, {absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
-                    absl::StrCat("--max_image_pixels=", kMaxImagePixels),
-                    "--http_address=127.0.0.1:0",
-                    absl::StrCat("--http_threads=", kHttpThreads),
-                    "--http_io_timeout_seconds=1"}));
+        *fixture_,
+        {absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
+         absl::StrCat("--max_image_pixels=", kMaxImagePixels), "--http_address=127.0.0.1:0",
+         absl::StrCat("--http_threads=", kHttpThreads), "--http_io_timeout_seconds=1"}));
     start_status_ = new absl::Status(server_->Start());
     CorpusOptions options;
     options.max_message_bytes = kMaxMessageBytes;
@@ -171,16 +169,16 @@ TEST_F(HttpHostileTest, EveryCorpusEntryAsMultipartAndJsonGetsItsExpectedCode) {
     httplib::MultipartFormDataItems form = {{"image", e.bytes, e.name, "image/jpeg"}};
     auto multipart = http_->Post("/v1/locate", form);
     ASSERT_TRUE(multipart) << e.name;
-    EXPECT_EQ(multipart->status, expected_status) << e.name << " (" << e.why << "): "
-                                                  << multipart->body.substr(0, 300);
+    EXPECT_EQ(multipart->status, expected_status)
+        << e.name << " (" << e.why << "): " << multipart->body.substr(0, 300);
     if (e.expected != StatusCode::kOk) {
       EXPECT_EQ(CodeOf(multipart->body), absl::StatusCodeToString(e.expected)) << e.name;
     }
     // As JSON the body is a third larger (base64): entries near the limit may cross the body
     // limit, which is 413 too.
-    auto json = http_->Post(
-        "/v1/locate", absl::StrCat("{\"image\":\"", absl::Base64Escape(e.bytes), "\"}"),
-        "application/json");
+    auto json =
+        http_->Post("/v1/locate", absl::StrCat("{\"image\":\"", absl::Base64Escape(e.bytes), "\"}"),
+                    "application/json");
     ASSERT_TRUE(json) << e.name;
     EXPECT_EQ(json->status, expected_status) << e.name << ": " << json->body.substr(0, 300);
   }
@@ -234,10 +232,10 @@ TEST_F(HttpHostileTest, OversizedLinesAndHeaderFloods) {
   for (int i = 0; i < 5000; ++i) absl::StrAppend(&flood, "X-Flood-", i, ": ", i, "\r\n");
   flood += "\r\n";
   const std::vector<Case> cases = {
-      {"long request line", absl::StrCat("GET /", std::string(20'000, 'p'),
-                                         " HTTP/1.1\r\nHost: x\r\n\r\n")},
-      {"long header line", absl::StrCat("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ",
-                                        long_value, "\r\n\r\n")},
+      {"long request line",
+       absl::StrCat("GET /", std::string(20'000, 'p'), " HTTP/1.1\r\nHost: x\r\n\r\n")},
+      {"long header line",
+       absl::StrCat("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ", long_value, "\r\n\r\n")},
       {"long authorization", absl::StrCat("POST /v1/locate HTTP/1.1\r\nHost: x\r\n"
                                           "Authorization: Bearer ",
                                           long_value, "\r\nContent-Length: 0\r\n\r\n")},
@@ -245,12 +243,15 @@ TEST_F(HttpHostileTest, OversizedLinesAndHeaderFloods) {
       {"garbage request line", "\x16\x03\x01\x02\x00 not http at all\r\n\r\n"},
       {"unknown method", "BREW /v1/locate HTTP/1.1\r\nHost: x\r\n\r\n"},
       {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
-      {"negative length", "POST /v1/locate HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                          "application/json\r\nContent-Length: -5\r\n\r\n{}"},
-      {"huge length", "POST /v1/locate HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                      "application/json\r\nContent-Length: 99999999999999999999\r\n\r\n{}"},
-      {"bad chunking", "POST /v1/locate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"},
+      {"negative length",
+       "POST /v1/locate HTTP/1.1\r\nHost: x\r\nContent-Type: "
+       "application/json\r\nContent-Length: -5\r\n\r\n{}"},
+      {"huge length",
+       "POST /v1/locate HTTP/1.1\r\nHost: x\r\nContent-Type: "
+       "application/json\r\nContent-Length: 99999999999999999999\r\n\r\n{}"},
+      {"bad chunking",
+       "POST /v1/locate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+       "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"},
   };
   for (const Case& c : cases) {
     RawConnection conn(port());

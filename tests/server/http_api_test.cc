@@ -83,8 +83,8 @@ class HttpApiTest : public ::testing::Test {
     std::vector<std::string> flags = ServerProcess::DefaultFlags(*fixture_);
     flags.push_back("--http_address=127.0.0.1:0");
     flags.push_back("--console_dir=" + console);
-    server_ = new ServerProcess(flags, {{"GEOLOC_TOKEN", kClientToken},
-                                        {"GEOLOC_ADMIN_TOKEN", kAdminToken}});
+    server_ = new ServerProcess(
+        flags, {{"GEOLOC_TOKEN", kClientToken}, {"GEOLOC_ADMIN_TOKEN", kAdminToken}});
     start_ = new absl::Status(server_->Start());
     queries_ = new std::vector<QueryImage>(LoadQueries(*fixture_));
   }
@@ -181,7 +181,7 @@ TEST_F(HttpApiTest, LocateOverMultipartEqualsJson) {
 
 TEST_F(HttpApiTest, MultipartMistakesAreInvalidArgument) {
   const std::vector<httplib::MultipartFormDataItems> bad = {
-      {{"options", "{}", "", "application/json"}},                          // no image
+      {{"options", "{}", "", "application/json"}},  // no image
       {{"image", Image(), "a.jpg", "image/jpeg"}, {"image", Image(), "b.jpg", "image/jpeg"}},
       {{"image", Image(), "a.jpg", "image/jpeg"}, {"colour", "red", "", "text/plain"}},
       {{"image", Image(), "a.jpg", "image/jpeg"}, {"options", "{not json", "", ""}},
@@ -243,12 +243,12 @@ TEST_F(HttpApiTest, RolesAsGrpc) {
   ExpectErrorBody(http_->Post("/v1/locate", {{"Authorization", "Basic dXNlcjpwdw=="}}, body,
                               "application/json"),
                   401, "UNAUTHENTICATED");
-  ExpectErrorBody(http_->Post("/v1/locate", {{"Authorization", Bearer("wrong")}}, body,
-                              "application/json"),
-                  403, "PERMISSION_DENIED");
-  ExpectErrorBody(http_->Post("/v1/locate", {{"Authorization", Bearer(kAdminToken)}}, body,
-                              "application/json"),
-                  403, "PERMISSION_DENIED");
+  ExpectErrorBody(
+      http_->Post("/v1/locate", {{"Authorization", Bearer("wrong")}}, body, "application/json"),
+      403, "PERMISSION_DENIED");
+  ExpectErrorBody(
+      http_->Post("/v1/locate", {{"Authorization", Bearer(kAdminToken)}}, body, "application/json"),
+      403, "PERMISSION_DENIED");
   // Refused before the body is read: a stranger's bad JSON is still 401.
   ExpectErrorBody(http_->Post("/v1/locate", "{", "application/json"), 401, "UNAUTHENTICATED");
   ExpectErrorBody(http_->Post("/v1/explain", body, "application/json"), 401, "UNAUTHENTICATED");
@@ -317,14 +317,12 @@ TEST_F(HttpApiTest, ExplainJsonAndMultipart) {
   httplib::MultipartFormDataItems image_in_json = {
       {"image", Image(), "photo.jpg", "image/jpeg"},
       {"request", absl::StrCat("{\"image\":\"", absl::Base64Escape("x"), "\"}"), "", ""}};
-  ExpectErrorBody(http_->Post("/v1/explain", ClientAuth(), image_in_json), 400,
-                  "INVALID_ARGUMENT");
-  ExpectErrorBody(
-      http_->Post("/v1/explain", ClientAuth(),
-                  absl::StrCat("{\"image\":\"", absl::Base64Escape(Image()),
-                               "\",\"peak_index\":100000}"),
-                  "application/json"),
-      400, "INVALID_ARGUMENT");
+  ExpectErrorBody(http_->Post("/v1/explain", ClientAuth(), image_in_json), 400, "INVALID_ARGUMENT");
+  ExpectErrorBody(http_->Post("/v1/explain", ClientAuth(),
+                              absl::StrCat("{\"image\":\"", absl::Base64Escape(Image()),
+                                           "\",\"peak_index\":100000}"),
+                              "application/json"),
+                  400, "INVALID_ARGUMENT");
 }
 
 // The text of the first node `xpath` selects in a PIDF-LO document, with its namespaces.
@@ -381,9 +379,9 @@ TEST_F(HttpApiTest, PidfLoOnAcceptParsesBackToTheAnswer) {
   ASSERT_TRUE(multipart);
   EXPECT_EQ(multipart->status, 200);
   EXPECT_TRUE(absl::StrContains(multipart->body, "ni:///sha-256;")) << multipart->body;
-  ExpectErrorBody(http_->Post("/v1/locate?pidf_lo_level=2", headers, LocateJson(Image()),
-                              "application/json"),
-                  400, "INVALID_ARGUMENT");
+  ExpectErrorBody(
+      http_->Post("/v1/locate?pidf_lo_level=2", headers, LocateJson(Image()), "application/json"),
+      400, "INVALID_ARGUMENT");
   // q=0 refuses PIDF-LO: JSON.
   httplib::Headers refused = ClientAuth();
   refused.emplace("Accept", "application/pidf+xml;q=0, application/json");
@@ -410,9 +408,9 @@ TEST_F(HttpApiTest, ConsoleFilesAndNothingElse) {
   EXPECT_EQ(head->status, 200);
   EXPECT_TRUE(head->body.empty());
   // No listings, no escapes: traversal (plain and percent-encoded), a link leading out, a folder.
-  for (const char* path : {"/js", "/js/", "/../secret.txt", "/js/../../secret.txt",
-                           "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/leak.txt",
-                           "/missing.html", "/index.html%00.js"}) {
+  for (const char* path :
+       {"/js", "/js/", "/../secret.txt", "/js/../../secret.txt", "/%2e%2e/secret.txt",
+        "/..%2fsecret.txt", "/leak.txt", "/missing.html", "/index.html%00.js"}) {
     auto res = http_->Get(path);
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 404) << path << ": " << res->body;
@@ -490,11 +488,10 @@ TEST_F(HttpApiTlsTest, ServesTlsWithTheGrpcCertificateAndMutualTls) {
   ASSERT_FALSE(queries.empty());
 
   auto make_client = [&](bool with_cert) {
-    auto client = with_cert ? std::make_unique<httplib::SSLClient>(
-                                  "127.0.0.1", server.http_port(), tls().client_cert(),
-                                  tls().client_key())
-                            : std::make_unique<httplib::SSLClient>("127.0.0.1",
-                                                                   server.http_port());
+    auto client =
+        with_cert ? std::make_unique<httplib::SSLClient>("127.0.0.1", server.http_port(),
+                                                         tls().client_cert(), tls().client_key())
+                  : std::make_unique<httplib::SSLClient>("127.0.0.1", server.http_port());
     client->set_ca_cert_path(tls().ca_cert().c_str());
     client->enable_server_certificate_verification(true);
     client->set_read_timeout(120, 0);
