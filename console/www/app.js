@@ -231,10 +231,12 @@
     const bounds = [];
     (a.regions || []).forEach((region, i) => {
       const colour = REGION_COLOURS[i % REGION_COLOURS.length];
+      if (region.whole_sphere) return;  // no outline to draw: the answer panel says "whole sphere"
       (region.pieces || []).forEach((piece) => {
         const rings = [mapRing((piece.exterior && piece.exterior.vertices) || [])]
           .concat((piece.holes || []).map((h) => mapRing(h.vertices || [])));
-        L.polygon(rings, {color: colour, weight: 2, fill: false, interactive: true})
+        L.polygon(rings, {color: colour, weight: 2, fill: false, interactive: true,
+                          className: `region region-${i}`})
           .bindTooltip(`${pct(region.level)} region (guaranteed coverage ${pct(region.guaranteed_coverage)}),` +
                        ` ${fmt(region.area_km2, 0)} km²`)
           .addTo(layers.regions);
@@ -372,6 +374,8 @@
     showError("");
     const photo = $("photo");
     if (photo.src.startsWith("blob:")) URL.revokeObjectURL(photo.src);
+    // A file the browser cannot show (a text file, a TIFF) still goes to the server, which decides.
+    photo.onerror = () => { $("photo-figure").hidden = true; };
     photo.src = URL.createObjectURL(file);
     $("photo-caption").textContent = `${state.fileName} (${(file.size / 1024).toFixed(0)} KB)`;
     $("photo-figure").hidden = false;
@@ -432,7 +436,7 @@
     }
     (a.neighbors || []).forEach((n, i) => point(n.location, {kind: "neighbor", image, rank: i + 1,
       id: String(n.id), similarity: num(n.similarity), source: n.source || ""}));
-    (a.regions || []).forEach((r) => (r.pieces || []).forEach((piece) => polygon(
+    (a.regions || []).filter((r) => !r.whole_sphere).forEach((r) => (r.pieces || []).forEach((piece) => polygon(
       [unwrapRing(piece.exterior.vertices || [])].concat((piece.holes || []).map((h) => unwrapRing(h.vertices || []))),
       {kind: "region", image, level: num(r.level), guaranteed_coverage: num(r.guaranteed_coverage),
        area_km2: num(piece.area_km2), calibrated: !!a.calibrated})));

@@ -4,7 +4,8 @@
 //
 // Environment (set by tests/console/CMakeLists.txt):
 //   GEOLOCD                the geolocd binary
-//   GEOLOC_INDEX, GEOLOC_CELLS  geoloc-index and geoloc-cells (the test's bundle with thumbnails)
+//   GEOLOC_INDEX, GEOLOC_CELLS, GEOLOC_EVAL  geoloc-index, geoloc-cells and geoloc-eval (the
+//                          test's bundle: thumbnails, a classifier, a calibration)
 //   GEOLOC_SERVER_FIXTURE  tests/support/make_fixture.sh server's output
 //   GEOLOC_CONSOLE_ARTIFACTS  where screenshots and the server log go
 //   GEOLOC_SOURCE_DIR      the repository (tools/console_site.sh)
@@ -28,6 +29,7 @@ const source = env("GEOLOC_SOURCE_DIR");
 const geolocd = env("GEOLOCD");
 const geolocIndex = env("GEOLOC_INDEX");
 const geolocCells = env("GEOLOC_CELLS");
+const geolocEval = env("GEOLOC_EVAL");
 // i16b's test gazetteer (GeoNames places, London among them).
 const gazetteer = path.join(source, "tests/places/testdata/places.gaz");
 const TOKEN = "console-test-token";
@@ -47,6 +49,35 @@ function queryPhoto() {
   const row = rows.map((r) => r.split(",")).find((r) => r[columns.indexOf("city")] === "london");
   if (!row) throw new Error("console_test: no London photo in the fixture's query.csv");
   return path.join(world, row[columns.indexOf("path")]);
+}
+
+// Calibrates the test's bundle so that its answers carry confidence regions and probabilities:
+// the fixture world's query photos other than the test's own, alternately as the fit split
+// ("val") and the conformal split ("calib"), as tools/demo.sh does with its world's splits. Too
+// few photos for honest numbers; enough for the console to have regions to draw.
+function calibrate(bundle, work) {
+  const world = path.join(fixture, "world");
+  const [header, ...rows] = fs.readFileSync(path.join(world, "query.csv"), "utf8").trim().split("\n");
+  const columns = header.split(",");
+  const own = path.relative(world, photo);
+  const others = rows.map((r) => r.split(",")).filter((r) => r[columns.indexOf("path")] !== own);
+  const splits = {val: others.filter((_, i) => i % 2 === 0), calib: others.filter((_, i) => i % 2 === 1)};
+  for (const [split, splitRows] of Object.entries(splits)) {
+    const csv = path.join(work, `${split}.csv`);
+    fs.writeFileSync(csv, [header, ...splitRows.map((r) => {
+      const row = [...r];
+      row[columns.indexOf("path")] = path.join(world, row[columns.indexOf("path")]);
+      row[columns.indexOf("split")] = split;
+      return row.join(",");
+    })].join("\n") + "\n");
+    execFileSync(geolocEval, ["retrieve", `--model=${fixture}/model.pt`, `--bundle=${bundle}`,
+      `--csv=${csv}`, `--out=${path.join(work, split + ".retrieval")}`, "--progress=false",
+      "--log_level=warning"], {stdio: ["ignore", "ignore", "inherit"]});
+  }
+  execFileSync(geolocEval, ["calibrate", `--model=${fixture}/model.pt`, `--bundle=${bundle}`,
+    `--fit_retrieval=${path.join(work, "val.retrieval")}`,
+    `--calibration_retrieval=${path.join(work, "calib.retrieval")}`, "--estimators=spherical_kde",
+    "--progress=false", "--log_level=warning"], {stdio: ["ignore", "ignore", "inherit"]});
 }
 
 let server, browser, context, page;
@@ -92,6 +123,7 @@ before(async () => {
                     "--t_max=12"]);
   run(geolocCells, ["train", `--bundle=${bundle}`, "--variant=hmc", "--epochs=30", "--hidden=64",
                     "--threads=1", "--progress=false"]);
+  calibrate(bundle, work);
   server = await startGeolocd({geolocd, fixture, bundle, consoleDir: site, tokenFile, workDir: work,
                                extraFlags: [`--gazetteer=${gazetteer}`]});
   browser = await chromium.launch({executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -169,6 +201,20 @@ describe("console", () => {
     assert.ok((await page.locator("#classifier-cells li").first().textContent())
       .includes(fieldOf(answer, "classifier_cells")[0].place.description));
     assert.match(await page.locator("#gazetteer-attribution").textContent(), /GeoNames/);
+  });
+
+  test("a calibrated answer: its regions on the map, its probabilities in the panel", async () => {
+    const answer = await apiLocate();
+    assert.equal(answer.calibrated, true, "the test's bundle should calibrate the answer");
+    const drawn = answer.regions.filter((r) => !fieldOf(r, "whole_sphere"))
+      .reduce((n, r) => n + r.pieces.length, 0);
+    assert.ok(drawn > 0, "no region with an outline in the API's answer");
+    assert.equal(await page.locator("path.region").count(), drawn);
+    assert.equal(await page.locator("#calibration-block").isVisible(), true);
+    // A header row, then one row per threshold.
+    assert.equal(await page.locator("#calibration-block tr").count(), answer.within.length + 1);
+    assert.match(await page.locator("#calibration-block").textContent(),
+                 new RegExp(`P\\(localizable\\) ${(100 * fieldOf(answer, "localizable_probability")).toFixed(1)}%`));
   });
 
   test("neighbours are listed with their thumbnails", async () => {
