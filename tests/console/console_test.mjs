@@ -106,6 +106,10 @@ const fieldOf = (obj, snake) => obj[snake] ?? obj[snake.replace(/_([a-z])/g, (_,
 
 before(async () => {
   fs.mkdirSync(artifacts, {recursive: true});
+  // Keep the last run's files (bundle, served copy, CSVs) for a look after a failure, no older.
+  for (const old of fs.readdirSync(artifacts).filter((n) => n.startsWith("run-"))) {
+    fs.rmSync(path.join(artifacts, old), {recursive: true, force: true});
+  }
   const work = fs.mkdtempSync(path.join(artifacts, "run-"));
   const site = path.join(work, "site");
   execFileSync(path.join(source, "tools/console_site.sh"),
