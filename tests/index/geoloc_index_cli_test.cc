@@ -122,6 +122,13 @@ TEST_F(Cli, ReportsUsageAndInputErrors) {
   EXPECT_EQ(RunCli("build --output=" + dir_.file("o") + " --csv=a.csv --npy=b.npy").exit_code, 2);
   EXPECT_EQ(RunCli(BuildArgs(dir_.file("o"), "--index=kdtree")).exit_code, 2);
   EXPECT_EQ(RunCli("info").exit_code, 2);
+  CommandResult npy_thumbnails = RunCli(BuildArgs(dir_.file("o"), "--thumbnails"));
+  EXPECT_EQ(npy_thumbnails.exit_code, 2);  // descriptors have no images to shrink
+  EXPECT_NE(npy_thumbnails.out.find("not --npy"), std::string::npos) << npy_thumbnails.out;
+  CommandResult tiny = RunCli("build --output=" + dir_.file("o") + " --csv=a.csv --model=m.pt " +
+                              "--thumbnails --thumbnail_size=4");
+  EXPECT_EQ(tiny.exit_code, 2);
+  EXPECT_NE(tiny.out.find("thumbnail_size"), std::string::npos) << tiny.out;
   CommandResult missing = RunCli("info " + dir_.file("nowhere"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.out.find("does not exist"), std::string::npos) << missing.out;
@@ -153,10 +160,11 @@ TEST(CliWithImages, BuildsAndVerifiesFromTheWorldCsv) {
       absl::StrCat(" --model=", GEOLOC_INDEX_TEST_MODEL, " --precision=fp32 --log_level=warning");
   CommandResult build = RunCli(absl::StrCat("build --output=", bundle, " --csv=",
                                             dir.file("world/world.csv"),
-                                            " --index=hnsw --shards=2", common));
+                                            " --index=hnsw --shards=2 --thumbnails", common));
   ASSERT_EQ(build.exit_code, 0) << build.out;
   absl::StatusOr<std::shared_ptr<const Bundle>> loaded = Bundle::Load(bundle);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE((*loaded)->HasExtra("thumbnails"));  // --thumbnails, verified below with the rest
   EXPECT_EQ((*loaded)->size(), static_cast<int64_t>(world->images.size()));
   EXPECT_EQ((*loaded)->metadata().group(0), "0");  // `place` became the group
   CommandResult verify = RunCli(absl::StrCat("verify ", bundle, common));

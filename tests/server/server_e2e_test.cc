@@ -138,6 +138,21 @@ TEST_F(ServerE2ETest, LocateNamesPlacesFromTheGazetteer) {
   }
 }
 
+// The fixture's bundle has no thumbnails: asking for them is no error, and none come back.
+TEST_F(ServerE2ETest, ThumbnailsAskedOfABundleWithoutThemAreSimplyAbsent) {
+  auto status = client_->GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_FALSE(status->bundle().has_thumbnails());
+  EXPECT_EQ(status->bundle().thumbnail_max_side(), 0u);
+  LocateRequest request = Request(queries_->front());
+  request.mutable_options()->set_return_neighbors(true);
+  request.mutable_options()->set_include_thumbnails(true);
+  auto response = client_->Locate(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_GT(response->neighbors_size(), 0);
+  for (const v1::Neighbor& n : response->neighbors()) EXPECT_TRUE(n.thumbnail_jpeg().empty());
+}
+
 TEST_F(ServerE2ETest, ConcurrentRequestsShareBatchesAndEachGetsItsOwnAnswer) {
   auto before = HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_TRUE(before.ok());

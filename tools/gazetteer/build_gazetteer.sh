@@ -22,7 +22,11 @@ if [[ ! -x "$tool" ]]; then
   echo "$0: $tool is not built (cmake --build $build --target geoloc-gazetteer)" >&2
   exit 1
 fi
-command -v npm >/dev/null || { echo "$0: npm is needed (apt-get install npm)" >&2; exit 1; }
+if ! command -v npm >/dev/null; then
+  # Debian's nodejs comes without npm (NodeSource's bundles it and conflicts with the package).
+  echo "build_gazetteer: no npm on the PATH: installing Debian's npm" >&2
+  "$root/tools/install_deps.sh" "$here/npm_packages.txt"
+fi
 
 mkdir -p "$work"
 cp "$here/package.json" "$here/package-lock.json" "$work/"
