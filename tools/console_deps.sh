@@ -9,8 +9,8 @@
 # `npm ci` runs only when node_modules is older than the lock file.
 #
 # Usage: tools/console_deps.sh [--browser-tests]
-# Needs: node and npm (on the machines), the npm registry on first run. The browser itself is
-# Debian's chromium (tools/packages.txt, installed by tools/install_deps.sh).
+# Needs: node (tools/packages.txt) and npm (installed here when missing), the npm registry on
+# first run. The browser itself is Debian's chromium (tools/packages.txt).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 browser_tests=0
@@ -20,7 +20,12 @@ for arg in "$@"; do
     *) echo "usage: console_deps.sh [--browser-tests]" >&2; exit 2 ;;
   esac
 done
-command -v npm >/dev/null || { echo "console_deps: npm not found (install Node.js and npm)" >&2; exit 1; }
+if ! command -v npm >/dev/null; then
+  # Debian's nodejs comes without npm (NodeSource's bundles it and conflicts with the package):
+  # the same one-line list the gazetteer's build uses.
+  echo "console_deps: no npm on the PATH: installing Debian's npm" >&2
+  "$root/tools/install_deps.sh" "$root/tools/gazetteer/npm_packages.txt"
+fi
 
 # npm_ci DIR: installs DIR's package-lock.json unless node_modules already matches it (npm writes
 # node_modules/.package-lock.json on every install; it is newer than the lock file after one).
