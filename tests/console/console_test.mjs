@@ -82,6 +82,7 @@ function calibrate(bundle, work) {
 
 let server, browser, context, page;
 const requests = [];       // every URL the page asked for
+const pageErrors = [];     // uncaught exceptions in the page's scripts
 const photo = queryPhoto();
 
 async function screenshot(name) {
@@ -135,6 +136,7 @@ before(async () => {
   context = await browser.newContext({viewport: {width: 1280, height: 800}, acceptDownloads: true});
   page = await context.newPage();
   page.on("request", (r) => requests.push(r.url()));
+  page.on("pageerror", (e) => pageErrors.push(e.message));
   // File-chooser interception is switched on asynchronously by the first listener: switch it on
   // now, so that the keyboard test's waitForEvent cannot miss a chooser opened right after.
   page.on("filechooser", () => {});
@@ -352,4 +354,9 @@ describe("console", () => {
       await screenshot(`console-${width}x${height}`);
     });
   }
+
+  test("in all of the above: no uncaught exception, no request outside the server", () => {
+    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(requests.filter((u) => !u.startsWith(server.baseUrl) && !/^(data|blob):/.test(u)), []);
+  });
 });
