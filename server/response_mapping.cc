@@ -218,7 +218,7 @@ void ToExplainResponse(const engine::ExplainResult& r, const engine::Locator& lo
     values->Add(row, row + map.cols);
   }
   out->set_overlay_png(r.overlay_png);
-  if (r.peak) SetPeak(*r.peak, std::nullopt, out->mutable_peak());
+  if (r.peak) SetPeak(*r.peak, r.peak_place, out->mutable_peak());
   if (r.neighbor) {
     SetNeighbor(*r.neighbor, locator.bundle().score_kind(), "", out->mutable_neighbor());
   }

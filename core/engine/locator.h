@@ -143,6 +143,7 @@ struct ExplainResult {
   std::string overlay_png;   // colour map over the model's view of the photo (may be empty)
   LocateResult locate;       // the Locate run the target refers to
   std::optional<geo::Peak> peak;
+  std::optional<places::NamedPlace> peak_place;  // the peak's named place (with a gazetteer)
   std::optional<index::Neighbor> neighbor;
   std::optional<CellConfidence> cell;
   double explain_ms = 0;

@@ -70,6 +70,9 @@ absl::StatusOr<ExplainResult> Locator::Explain(const cv::Mat& bgr, const Explain
       const geo::Peak& peak = located.peaks[target.peak_index];
       for (int i : peak.neighbor_indices) rows.push_back(located.neighbors[i].row);
       result.peak = peak;
+      if (static_cast<size_t>(target.peak_index) < located.peak_places.size()) {
+        result.peak_place = located.peak_places[target.peak_index];
+      }
       result.description = DescribePeak(target.peak_index, peak);
       break;
     }

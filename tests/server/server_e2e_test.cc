@@ -210,6 +210,8 @@ TEST_F(ServerE2ETest, ExplainReturnsASaliencyMapAndOverlay) {
   auto peak = client_->Explain(request);
   ASSERT_TRUE(peak.ok()) << peak.status();
   EXPECT_EQ(peak->target_kind(), v1::ExplainResponse::TARGET_KIND_PEAK);
+  ASSERT_TRUE(peak->has_peak());
+  EXPECT_TRUE(peak->peak().has_place());  // this suite's server has a gazetteer
   EXPECT_EQ(peak->width(), 128u);
   EXPECT_EQ(peak->height(), 128u);
   ASSERT_EQ(peak->saliency_size(), 128 * 128);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "core/common/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/support/calibrated_bundle.h"
 #include "tests/support/server_process.h"
@@ -285,6 +286,43 @@ TEST_F(ServerSwapTest, CalibrationSwapsInAndOutWithItsBundle) {
   EXPECT_FALSE(after->calibrated());
   EXPECT_EQ(after->regions_size(), 0);
   EXPECT_FALSE(after->abstained());
+}
+
+// --gazetteer is loaded once and names places whatever bundle is swapped in; a damaged gazetteer
+// stops geolocd at start, saying why.
+TEST_F(ServerSwapTest, TheGazetteerOutlivesSwapsAndADamagedOneStopsTheStart) {
+  const std::string gazetteer = std::string(GEOLOC_PLACES_TESTDATA) + "/places.gaz";
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture_);
+  flags.push_back("--gazetteer=" + gazetteer);
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto c = server.NewClient();
+  auto before = c->Locate(Request(0));
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_TRUE(before->best().has_place());
+  v1::SwapIndexRequest swap;
+  swap.set_bundle_path("v2");
+  ASSERT_TRUE(c->SwapIndex(swap, {absl::Seconds(60), false}).ok()) << server.Log();
+  auto after = c->Locate(Request(0));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->bundle_version().rfind("v2-", 0), 0u);
+  ASSERT_TRUE(after->best().has_place());
+  EXPECT_FALSE(after->best().place().description().empty());
+  auto status = c->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(status->gazetteer().loaded());
+  EXPECT_EQ(status->gazetteer().places(), 16u);
+
+  const ScratchDir scratch("damaged-gazetteer");
+  absl::StatusOr<std::string> bytes = ReadFileToString(gazetteer);
+  ASSERT_TRUE(bytes.ok());
+  const std::string damaged = scratch.file("places.gaz");
+  ASSERT_TRUE(WriteFileAtomically(damaged, bytes->substr(0, bytes->size() - 7)).ok());
+  flags.back() = "--gazetteer=" + damaged;
+  ServerProcess bad(flags);
+  EXPECT_FALSE(bad.Start(true, absl::Seconds(60)).ok());
+  EXPECT_TRUE(absl::StrContains(bad.Log(), "checksum mismatch")) << bad.Log();
+  EXPECT_TRUE(absl::StrContains(bad.Log(), damaged)) << bad.Log();
 }
 
 TEST_F(ServerSwapTest, IndexPlacementFlagFallsBackToTheCpuAndRejectsUnknownDevices) {
