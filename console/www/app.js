@@ -160,7 +160,9 @@ async function explain(target, kind, index) {
   try {
     const r = await post("v1/explain", upload(), "request", {...target, options: LOCATE_OPTIONS, return_overlay: true});
     $("explain").src = "data:image/png;base64," + r.overlay_png;
-    $("explain-caption").textContent = `Grad-CAM: ${r.target_description || kind} ` +
+    // The page numbers peaks and neighbours from 1; the server's description counts from 0.
+    const label = kind === "classifier" ? `classifier cell ${target.cell_token}` : `${kind} ${index + 1}`;
+    $("explain-caption").textContent = `Grad-CAM of ${label}: ${r.target_description} ` +
                                        `(score ${fmt(r.target_score, 3)}, ${fmt(r.timings && r.timings.explain_ms, 0)} ms)`;
     $("explain-figure").hidden = false;
   } catch (e) {

@@ -235,7 +235,8 @@ describe("console", () => {
     await page.locator("path.peak-0").dispatchEvent("click");
     await page.locator("#explain-figure").waitFor({state: "visible"});
     await page.locator("#progress").waitFor({state: "hidden"});
-    assert.match(await page.locator("#explain-caption").textContent(), /^Grad-CAM: peak 0\b/);
+    // The page's rank 1 is the server's peak 0.
+    assert.match(await page.locator("#explain-caption").textContent(), /^Grad-CAM of peak 1: peak 0 at /);
     const size = await page.locator("#explain").evaluate((img) => [img.naturalWidth, img.naturalHeight]);
     assert.ok(size[0] > 0 && size[1] > 0, `overlay ${size}`);
     await screenshot("console-explain-peak");
@@ -248,7 +249,9 @@ describe("console", () => {
     await page.locator("#neighbours button").first().focus();
     await page.keyboard.press("Enter");
     await page.locator("#progress").waitFor({state: "hidden"});
-    assert.match(await page.locator("#explain-caption").textContent(), /neighbou?r/i);
+    const neighbour = (await apiLocate()).neighbors[0];
+    assert.match(await page.locator("#explain-caption").textContent(),
+                 new RegExp(`^Grad-CAM of neighbour 1: .*\\b${neighbour.id}\\b`));
     assert.equal(await page.locator("#neighbours button").first().getAttribute("aria-pressed"), "true");
   });
 
@@ -258,7 +261,8 @@ describe("console", () => {
     await item.click();
     await page.locator("#progress").waitFor({state: "hidden"});
     assert.equal(await page.locator("#error").isVisible(), false);
-    assert.match(await page.locator("#explain-caption").textContent(), new RegExp(`\\b${token}\\b`));
+    assert.match(await page.locator("#explain-caption").textContent(),
+                 new RegExp(`^Grad-CAM of classifier cell ${token}: .*\\b${token}\\b`));
   });
 
   test("downloads: GeoJSON of the answer and its PIDF-LO", async () => {
