@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -214,18 +214,33 @@ absl::StatusOr<BundleManifest> BuildBundleFromImages(const model::Encoder& encod
   write_options.inputs_seen = source.seen;
   write_options.inputs_skipped = source.skipped + encoded.skipped;
   write_options.seconds_before += encoded.seconds;
-  // The thumbnails go in as an extra file, written next to the output first (same file system)
-  // and removed once the bundle holds its copy.
-  std::optional<std::string> thumbnails_path;
+  // The thumbnails go in as an extra file (stored under its base name, kThumbnailsFileName),
+  // written first into a directory next to the output (same file system) that is removed once
+  // the bundle holds its copy.
+  std::optional<std::string> thumbnails_dir;
   if (encode_options.thumbnail_max_side > 0) {
-    thumbnails_path = absl::StrCat(write_options.output, ".", kThumbnailsFileName, ".tmp");
-    GEOLOC_RETURN_IF_ERROR(WriteThumbnailFile(*thumbnails_path, encode_options.thumbnail_max_side,
-                                              encoded.thumbnails));
-    write_options.extras.push_back({kThumbnailsExtraName, *thumbnails_path});
+    thumbnails_dir = absl::StrCat(write_options.output, ".thumbnails-tmp");
+    std::error_code ec;
+    std::filesystem::create_directories(*thumbnails_dir, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("cannot create ", *thumbnails_dir, ": ", ec.message()));
+    }
+    const std::string path = absl::StrCat(*thumbnails_dir, "/", kThumbnailsFileName);
+    if (absl::Status st =
+            WriteThumbnailFile(path, encode_options.thumbnail_max_side, encoded.thumbnails);
+        !st.ok()) {
+      std::filesystem::remove_all(*thumbnails_dir, ec);
+      return st;
+    }
+    write_options.extras.push_back({kThumbnailsExtraName, path});
   }
   absl::StatusOr<BundleManifest> manifest = WriteBundle(encoded.descriptors.data(), static_cast<int64_t>(encoded.rows.size()),
                      encoder.info(), encoded.rows, write_options);
-  if (thumbnails_path.has_value()) std::remove(thumbnails_path->c_str());
+  if (thumbnails_dir.has_value()) {
+    std::error_code ignored;  // a leftover temporary directory is harmless
+    std::filesystem::remove_all(*thumbnails_dir, ignored);
+  }
   return manifest;
 }
 

@@ -150,10 +150,12 @@ TEST_F(EndToEnd, ThumbnailsAreStoredPerRowAndChecksummed) {
   for (const ExtraEntry& e : manifest->extras()) {
     if (e.name() != kThumbnailsExtraName) continue;
     listed = true;
+    EXPECT_EQ(e.file(), kThumbnailsFileName);
     EXPECT_EQ(e.sha256().size(), 64u);
   }
   EXPECT_TRUE(listed);
-  EXPECT_FALSE(fs::exists(write.output + "." + kThumbnailsFileName + ".tmp"));  // cleaned up
+  EXPECT_FALSE(fs::exists(write.output + ".thumbnails-tmp"));  // cleaned up
+  EXPECT_TRUE(fs::exists(write.output + "/" + kThumbnailsFileName));
 
   absl::StatusOr<std::shared_ptr<const Bundle>> bundle = Bundle::Load(write.output, {});
   ASSERT_TRUE(bundle.ok()) << bundle.status();

@@ -8,7 +8,11 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "core/common/file_util.h"
+#include "core/index/bundle.h"
+#include "core/index/bundle_writer.h"
+#include "core/index/thumbnails.h"
 #include "gtest/gtest.h"
 #include "tests/support/calibrated_bundle.h"
 #include "tests/support/server_process.h"
@@ -323,6 +327,52 @@ TEST_F(ServerSwapTest, TheGazetteerOutlivesSwapsAndADamagedOneStopsTheStart) {
   EXPECT_FALSE(bad.Start(true, absl::Seconds(60)).ok());
   EXPECT_TRUE(absl::StrContains(bad.Log(), "checksum mismatch")) << bad.Log();
   EXPECT_TRUE(absl::StrContains(bad.Log(), damaged)) << bad.Log();
+}
+
+// A bundle with thumbnails (`geoloc-index build --thumbnails`): asked for, each neighbour comes
+// with its own row's JPEG over gRPC, and GetStatus says the bundle has them; not asked, none.
+TEST_F(ServerSwapTest, NeighbourThumbnailsComeBackWhenAskedOfABundleWithThem) {
+  const ScratchDir scratch("thumbnails");
+  const std::string copy = scratch.file("v1-thumbnails");
+  fs::copy(fixture_.bundle("v1"), copy, fs::copy_options::recursive);
+  for (const auto& entry : fs::recursive_directory_iterator(copy)) {
+    fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
+  }
+  absl::StatusOr<std::shared_ptr<const index::Bundle>> bundle = index::Bundle::Load(copy);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  // Bytes naming each row's id, so a neighbour given another row's thumbnail is caught.
+  std::vector<std::string> jpegs;
+  for (int64_t r = 0; r < (*bundle)->size(); ++r) {
+    jpegs.push_back(absl::StrCat("thumbnail-of-", (*bundle)->metadata().id(r)));
+  }
+  ASSERT_TRUE(index::WriteThumbnailFile(scratch.file("t.bin"), 120, jpegs).ok());
+  ASSERT_TRUE(
+      index::AddBundleExtra(copy, {index::kThumbnailsExtraName, scratch.file("t.bin")}).ok());
+
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture_);
+  flags.push_back("--bundle=" + copy);
+  flags.push_back("--index_root=" + scratch.path());
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto c = server.NewClient();
+  auto status = c->GetStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(status->bundle().has_thumbnails());
+  EXPECT_EQ(status->bundle().thumbnail_max_side(), 120u);
+
+  v1::LocateRequest request = Request(0);
+  request.mutable_options()->set_return_neighbors(true);
+  request.mutable_options()->set_include_thumbnails(true);
+  auto asked = c->Locate(request);
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  ASSERT_GT(asked->neighbors_size(), 0);
+  for (const v1::Neighbor& n : asked->neighbors()) {
+    EXPECT_EQ(n.thumbnail_jpeg(), absl::StrCat("thumbnail-of-", n.id()));
+  }
+  request.mutable_options()->set_include_thumbnails(false);
+  auto not_asked = c->Locate(request);
+  ASSERT_TRUE(not_asked.ok()) << not_asked.status();
+  for (const v1::Neighbor& n : not_asked->neighbors()) EXPECT_TRUE(n.thumbnail_jpeg().empty());
 }
 
 TEST_F(ServerSwapTest, IndexPlacementFlagFallsBackToTheCpuAndRejectsUnknownDevices) {
