@@ -246,6 +246,11 @@ describe("console", () => {
     await page.locator("#drop").focus();
     const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
     assert.ok(chooser);
+    // Tab goes on to the "Choose a photo…" control, which opens the chooser too.
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "file");
+    const [second] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
+    assert.ok(second);
     await page.locator("#neighbours button").first().focus();
     await page.keyboard.press("Enter");
     await page.locator("#progress").waitFor({state: "hidden"});
