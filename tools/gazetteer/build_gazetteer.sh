@@ -22,10 +22,11 @@ if [[ ! -x "$tool" ]]; then
   echo "$0: $tool is not built (cmake --build $build --target geoloc-gazetteer)" >&2
   exit 1
 fi
-if ! command -v npm >/dev/null; then
-  # Debian's nodejs comes without npm (NodeSource's bundles it and conflicts with the package).
-  echo "build_gazetteer: no npm on the PATH: installing Debian's npm" >&2
-  "$root/tools/install_deps.sh" "$here/npm_packages.txt"
+if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+  # Node.js and npm come with the machine (the machine's own, not a Debian package list here:
+  # NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
+  echo "build_gazetteer: needs Node.js and npm on the PATH (on plain Debian: apt-get install nodejs npm)" >&2
+  exit 1
 fi
 
 mkdir -p "$work"
