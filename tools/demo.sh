@@ -131,10 +131,12 @@ print(f"{math.degrees(lat2):.5f},{(math.degrees(lon2) + 540) % 360 - 180:.5f}")
 echo "search area: 25 km around $area_centre"
 "${cli[@]}" locate "$out/world/$query_path" --area_circle "$area_centre,25" --area_mode hard \
   --peaks 3 || echo "(no database photo inside the area: the answer says so instead of searching the world)"
-# Every test photo of the query's place (column 8 is `place`), at most 4: one incident.
-place="$(awk -F, -v p="$query_path" 'NR > 1 && $1 == p { print $8; exit }' "$out/world/test.csv")"
-mapfile -t incident < <(awk -F, -v place="$place" -v dir="$out/world" \
-  'NR > 1 && $8 == place && $13 == 1 { print dir "/" $1 }' "$out/world/test.csv" | head -n 4)
+# An incident: the test split's place with the most localizable photos (column 8 is `place`),
+# at most 4 of them, as if several callers had sent photos of one scene.
+mapfile -t incident < <(awk -F, -v dir="$out/world" 'NR > 1 && $13 == 1 {
+    n[$8]++; paths[$8] = paths[$8] dir "/" $1 "\n" }
+  END { for (p in n) if (n[p] > best) { best = n[p]; chosen = p }; printf "%s", paths[chosen] }' \
+  "$out/world/test.csv" | head -n 4)
 "${cli[@]}" locate-incident "${incident[@]}"
 
 step "11/11 the same question over the HTTP/JSON API, and the audit log"
