@@ -44,6 +44,14 @@ void ReplyError(httplib::Response& res, const absl::Status& status) {
   ReplyJson(res, http_status, ErrorJson(status));
 }
 
+// The caller's address in gRPC's peer format ("ipv4:127.0.0.1:5000", "ipv6:[::1]:5000"), so
+// audit lines read the same for both transports.
+std::string PeerOf(const httplib::Request& req) {
+  const bool v6 = req.remote_addr.find(':') != std::string::npos;
+  return v6 ? absl::StrCat("ipv6:[", req.remote_addr, "]:", req.remote_port)
+            : absl::StrCat("ipv4:", req.remote_addr, ":", req.remote_port);
+}
+
 std::optional<std::string> AuthorizationOf(const httplib::Request& req) {
   if (!req.has_header("Authorization")) return std::nullopt;
   return req.get_header_value("Authorization");
@@ -232,11 +240,7 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
               "the request body is larger than ", MaxBodyBytes(self->config_), " bytes"));
         }
         res.set_content(ErrorJson(status), kJsonType);
-        const char* method = MethodOfPath(req.path);
-        if (*method != '\0') {
-          self->calls_->metrics()->RecordRequest(method, StatusCodeName(status.code()), 0,
-                                                 kHttpTransport);
-        }
+        self->RecordCall(req, MethodOfPath(req.path), absl::Now(), status);
         return httplib::Server::HandlerResponse::Handled;
       }));
   server.set_exception_handler(
@@ -272,8 +276,7 @@ void HttpApi::Route(const httplib::Request& req, httplib::Response& res) const {
   if (path == "/v1/locate" || path == "/v1/explain") {
     if (method != "POST") {
       const absl::Status st = MethodNotAllowed(method, path, "POST", res);
-      calls_->metrics()->RecordRequest(MethodOfPath(path), StatusCodeName(st.code()), 0,
-                                       kHttpTransport);
+      RecordCall(req, MethodOfPath(path), absl::Now(), st);
       ReplyError(res, st);
     } else if (path == "/v1/locate") {
       Locate(req, res);
@@ -311,7 +314,8 @@ bool HttpApi::Admit(const httplib::Request& req, httplib::Response& res) const {
     return true;
   }
   // The token first: a stranger's body is never read, and its problems are not reported.
-  absl::Status st = AuthorizeClient(calls_->auth(), AuthorizationOf(req));
+  std::string caller;
+  absl::Status st = AuthorizeClient(calls_->auth(), AuthorizationOf(req), &caller);
   if (st.ok()) {
     const std::string type = MediaTypeOf(req.get_header_value("Content-Type"));
     if (type != kJsonType && type != kMultipartType) {
@@ -323,11 +327,25 @@ bool HttpApi::Admit(const httplib::Request& req, httplib::Response& res) const {
     }
   }
   if (st.ok()) return true;
-  calls_->metrics()->RecordRequest(MethodOfPath(req.path), StatusCodeName(st.code()), 0,
-                                   kHttpTransport);
+  RecordCall(req, MethodOfPath(req.path), absl::Now(), st, caller);
   res.set_header("Connection", "close");  // the unread body must not be taken for a request
   ReplyError(res, st);
   return false;
+}
+
+void HttpApi::RecordCall(const httplib::Request& req, const char* method, absl::Time start,
+                         const absl::Status& status, const std::string& caller) const {
+  if (*method == '\0') return;
+  calls_->metrics()->RecordRequest(method, StatusCodeName(status.code()),
+                                   absl::ToDoubleSeconds(absl::Now() - start), kHttpTransport);
+  if (AuditLog* log = calls_->audit_log(); log != nullptr) {
+    AuditRecord audit = AuditRecord::Begin(method, kHttpTransport);
+    audit.start = start;
+    audit.peer = PeerOf(req);
+    audit.caller = caller;
+    audit.Finish(status);
+    log->Record(std::move(audit));
+  }
 }
 
 void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const {
@@ -335,11 +353,10 @@ void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const 
   CallContext call;
   call.transport = kHttpTransport;
   call.authorization = AuthorizationOf(req);
-  call.peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
+  call.peer = PeerOf(req);
   // What fails before the call reaches GeolocatorCalls is recorded here.
   auto refuse = [&](const absl::Status& status) {
-    calls_->metrics()->RecordRequest("Locate", StatusCodeName(status.code()),
-                                     absl::ToDoubleSeconds(absl::Now() - start), kHttpTransport);
+    RecordCall(req, "Locate", start, status);
     ReplyError(res, status);
   };
   if (req.has_header(kTimeoutHeader)) {
@@ -372,10 +389,9 @@ void HttpApi::Explain(const httplib::Request& req, httplib::Response& res) const
   CallContext call;
   call.transport = kHttpTransport;
   call.authorization = AuthorizationOf(req);
-  call.peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
+  call.peer = PeerOf(req);
   auto refuse = [&](const absl::Status& status) {
-    calls_->metrics()->RecordRequest("Explain", StatusCodeName(status.code()),
-                                     absl::ToDoubleSeconds(absl::Now() - start), kHttpTransport);
+    RecordCall(req, "Explain", start, status);
     ReplyError(res, status);
   };
   if (req.has_header(kTimeoutHeader)) {
@@ -394,11 +410,11 @@ void HttpApi::Explain(const httplib::Request& req, httplib::Response& res) const
 
 void HttpApi::Status(const httplib::Request& req, httplib::Response& res) const {
   const absl::Time start = absl::Now();
-  absl::Status st = AuthorizeAdmin(calls_->auth(), AuthorizationOf(req));
+  std::string caller;
+  absl::Status st = AuthorizeAdmin(calls_->auth(), AuthorizationOf(req), &caller);
   geoloc::v1::GetStatusResponse response;
   if (st.ok()) hooks_.status(&response);
-  calls_->metrics()->RecordRequest("GetStatus", StatusCodeName(st.code()),
-                                   absl::ToDoubleSeconds(absl::Now() - start), kHttpTransport);
+  RecordCall(req, "GetStatus", start, st, caller);
   if (!st.ok()) return ReplyError(res, st);
   ReplyJson(res, 200, ToApiJson(response));
 }

@@ -77,6 +77,10 @@ class HttpApi {
   // Before a body is read: POST /v1/locate and /v1/explain need a client token and a JSON or
   // multipart body; false after answering the refusal.
   bool Admit(const httplib::Request& req, httplib::Response& res) const;
+  // Records a call answered here rather than by GeolocatorCalls (refused before it, or
+  // GetStatus): its metrics and, with an audit log, its audit line. `method` empty: no API method.
+  void RecordCall(const httplib::Request& req, const char* method, absl::Time start,
+                  const absl::Status& status, const std::string& caller = "") const;
   void Route(const httplib::Request& req, httplib::Response& res) const;
   void Locate(const httplib::Request& req, httplib::Response& res) const;
   void Explain(const httplib::Request& req, httplib::Response& res) const;

@@ -1,6 +1,7 @@
-// geolocd --audit_log end to end: every call of every kind is in the log exactly once after
-// rotation and SIGTERM (counted against the server's own geoloc_requests_total), callers are
-// named by their token's name, and no token is ever written.
+// geolocd --audit_log end to end: every call of every kind, over gRPC and HTTP, is in the log
+// exactly once after rotation and SIGTERM (counted against the server's own
+// geoloc_requests_total), callers are named by their token's name, and no token is ever written.
+#include <httplib.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -72,6 +74,7 @@ TEST(ServerAuditTest, EveryCallIsLoggedOnceThroughRotationAndSigtermWithoutToken
   flags.push_back("--audit_log_max_mb=0.001");  // about 1 KB: rotates every line or two
   flags.push_back("--audit_log_keep=10000");
   flags.push_back("--audit_fsync_ms=60000");    // only the shutdown's sync makes them durable
+  flags.push_back("--http_address=127.0.0.1:0");
   ServerProcess server(flags);
   ASSERT_TRUE(server.Start().ok()) << server.Log();
 
@@ -118,11 +121,24 @@ TEST(ServerAuditTest, EveryCallIsLoggedOnceThroughRotationAndSigtermWithoutToken
   swap.set_bundle_path("/no/such/bundle");
   EXPECT_FALSE(client->SwapIndex(swap).ok());
 
+  // Over HTTP: one Locate answered (its photo is not among the gRPC ones), one without a token.
+  httplib::Client http("127.0.0.1", server.http_port());
+  const std::string http_body =
+      absl::StrCat("{\"image\":\"", absl::Base64Escape(queries[7].bytes), "\"}");
+  httplib::Headers with_token = {{"Authorization", absl::StrCat("Bearer ", kClientToken)}};
+  auto http_ok = http.Post("/v1/locate", with_token, http_body, "application/json");
+  ASSERT_TRUE(http_ok) << httplib::to_string(http_ok.error());
+  ASSERT_EQ(http_ok->status, 200) << http_ok->body;
+  const std::string http_sha = Sha256Hex(queries[7].bytes);
+  auto http_refused = http.Post("/v1/locate", http_body, "application/json");
+  ASSERT_TRUE(http_refused);
+  EXPECT_EQ(http_refused->status, 401) << http_refused->body;
+
   // The server's own count of the calls it answered, before it stops.
   auto exposition = HttpGet(server.metrics_port(), "/metrics");
   ASSERT_TRUE(exposition.ok()) << exposition.status();
   const std::map<std::string, double> calls = RequestsByMethod(*exposition);
-  EXPECT_EQ(calls.at("Locate"), 8);
+  EXPECT_EQ(calls.at("Locate"), 10);  // 8 over gRPC, 2 over HTTP
   ASSERT_EQ(server.Stop(SIGTERM), 0) << server.Log();
 
   // Read every file: PATH, PATH.1, PATH.2 ...
@@ -144,6 +160,7 @@ TEST(ServerAuditTest, EveryCallIsLoggedOnceThroughRotationAndSigtermWithoutToken
 
   std::map<std::string, double> logged;
   std::map<std::string, int> located_logged;
+  int http_lines = 0;
   std::set<std::string> items;
   for (const std::string& line : lines) {
     ASSERT_TRUE(absl::StartsWith(line, "{\"time\":\"") && absl::EndsWith(line, "}")) << line;
@@ -156,6 +173,13 @@ TEST(ServerAuditTest, EveryCallIsLoggedOnceThroughRotationAndSigtermWithoutToken
       continue;
     }
     logged[method] += 1;
+    if (Field(line, "transport") == "http") {
+      ++http_lines;
+      EXPECT_EQ(method, "Locate") << line;
+      EXPECT_EQ(FirstImageHash(line), http_sha) << line;
+      EXPECT_EQ(Field(line, "caller"), code == "OK" ? "dispatch-north" : "") << line;
+      if (code == "OK") continue;  // not one of the gRPC photos counted below
+    }
     if (method == "Locate" && code == "OK") {
       ++located_logged[FirstImageHash(line)];
       EXPECT_EQ(Field(line, "caller"), "dispatch-north") << line;
@@ -172,8 +196,9 @@ TEST(ServerAuditTest, EveryCallIsLoggedOnceThroughRotationAndSigtermWithoutToken
                 absl::StartsWith(Field(line, "peer"), "ipv6:"))
         << line;
   }
-  // Every call exactly once, by the server's own counters.
+  // Every call exactly once, by the server's own counters (both transports).
   EXPECT_EQ(logged, calls);
+  EXPECT_EQ(http_lines, 2);
   EXPECT_EQ(items, (std::set<std::string>{"item-0", "item-1", "item-2", "item-3"}));
   ASSERT_EQ(located_logged.size(), located.size());
   for (const auto& [sha, n] : located_logged) {
