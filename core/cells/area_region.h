@@ -21,6 +21,12 @@
 // once inside the interior covering and otherwise tested with Contains(), so the result is exactly
 // the rows whose position the area contains, in O(log n + candidates).
 //
+// Clipping (AreaRegion::Clip): the part of a cell union inside the area. Cells the area contains
+// are kept, cells it cannot intersect are dropped, and the others are split, down to clip_level(),
+// where those that may still intersect the area are kept whole; so the result holds every point of
+// the union inside the area and exceeds the area by boundary cells of clip_level() at most (exact
+// for a cell area, whose tokens are never finer than clip_level()).
+//
 // Lifetime and threading: both are immutable after Build and safe to share between threads
 // (S2Loop's lazily built index is thread-safe for const queries). Movable, not copyable.
 #ifndef GEOLOC_CORE_CELLS_AREA_REGION_H_
@@ -42,6 +48,11 @@ namespace geoloc::cells {
 
 // Cells in the area's (outer and interior) coverings.
 inline constexpr int kCoveringCells = 64;
+// Clip's boundary cells: about this many of them across the area (0.35 km for a 25 km circle).
+inline constexpr double kClipCellsAcross = 128;
+
+// The largest diagonal (km) of an S2 cell at `level`, in [0, kMaxCellLevel].
+double MaxCellDiagonalKm(int level);
 
 class AreaRegion {
  public:
@@ -55,6 +66,12 @@ class AreaRegion {
   bool ContainsUnit(const std::array<double, 3>& p) const;
   // Area in square km (spherical Earth).
   double AreaKm2() const;
+  // The normalised union of the cells of `cells` inside the area (see Clipping above).
+  std::vector<CellId> Clip(absl::Span<const CellId> cells) const;
+  // The level Clip settles boundary cells at: the first whose cells' diagonal is at most
+  // 1/kClipCellsAcross of the area's size (the square root of its area), or the finest token of a
+  // cell area when that is finer.
+  int clip_level() const;
   // Sorted, disjoint [min, max] leaf-id ranges of the outer and interior coverings.
   const std::vector<std::pair<CellId, CellId>>& covering_ranges() const;
   const std::vector<std::pair<CellId, CellId>>& interior_ranges() const;
