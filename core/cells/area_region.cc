@@ -49,6 +49,20 @@ double MaxCellDiagonalKm(int level) {
   return S2::kMaxDiag.GetValue(level) * geo::kEarthRadiusKm;
 }
 
+std::vector<CellId> IntersectCellUnions(absl::Span<const CellId> a, absl::Span<const CellId> b) {
+  auto to_union = [](absl::Span<const CellId> cells) {
+    std::vector<S2CellId> ids;
+    ids.reserve(cells.size());
+    for (CellId c : cells) ids.emplace_back(c);
+    return S2CellUnion::FromNormalized(std::move(ids));
+  };
+  const S2CellUnion both = to_union(a).Intersection(to_union(b));
+  std::vector<CellId> out;
+  out.reserve(both.size());
+  for (const S2CellId& c : both) out.push_back(c.id());
+  return out;
+}
+
 struct AreaRegion::Impl {
   std::unique_ptr<S2Region> region;  // S2Cap, S2Polygon or S2CellUnion
   double steradians = 0;
@@ -137,10 +151,10 @@ double AreaRegion::AreaKm2() const {
 
 int AreaRegion::clip_level() const { return impl_->clip_level; }
 
-std::vector<CellId> AreaRegion::Clip(absl::Span<const CellId> cells) const {
+std::vector<CellId> AreaRegion::ClipCovering() const {
   std::vector<S2CellId> kept;
   std::vector<S2CellId> pending;
-  for (CellId id : cells) pending.emplace_back(id);
+  for (int face = 0; face < 6; ++face) pending.push_back(S2CellId::FromFace(face));
   while (!pending.empty()) {
     const S2CellId id = pending.back();
     pending.pop_back();

@@ -46,11 +46,12 @@ calibration::CalibrationExample CalibrationExampleOf(const LocateResult& result,
 
 void ClipRegionsToArea(const cells::AreaRegion& area, const calibration::ApplyOptions& options,
                        calibration::CalibratedAnswer* answer) {
+  const std::vector<cells::CellId> covering = area.ClipCovering();  // once for every level
   for (calibration::ConfidenceRegion& region : answer->regions) {
     // The truth lies inside a hard area (the filter's premise: only photos inside it were
     // searched), so the part of a region outside it holds no truth: clipping keeps the region's
     // coverage, and level and guaranteed_coverage stay as they are.
-    region.cells = area.Clip(region.whole_sphere ? cells::WholeSphereCells() : region.cells);
+    region.cells = region.whole_sphere ? covering : cells::IntersectCellUnions(region.cells, covering);
     region.whole_sphere = false;
     region.area_km2 = cells::CellUnionAreaKm2(region.cells);
     // The cells settled by the boundary rule are not tracked one by one: at most all of them

@@ -64,7 +64,7 @@ absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
     const calibration::Calibrator& calibrator, const LocateResult& result,
     const LocateParams& params);
 
-// Replaces every region of `answer` by its part inside `area` (cells::AreaRegion::Clip; a
+// Replaces every region of `answer` by its part inside `area` (its cells::AreaRegion::ClipCovering; a
 // whole-sphere region becomes the area itself, whole_sphere = false) and recomputes its area,
 // pieces and outlines as `options` asks; level, guaranteed_coverage and the density threshold are
 // kept: a hard area's premise is that the truth lies inside it, so clipping removes no coverage.

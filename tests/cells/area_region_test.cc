@@ -143,14 +143,15 @@ TEST(AreaRegion, RejectsBadShapes) {
   EXPECT_EQ(AreaRegion::Build(soft_polygon).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// Clip keeps every point of the union inside the area, adds only boundary cells of clip_level(),
-// is exact for a cell area, and turns the whole sphere into the area.
+// The clip covering holds the whole area and only boundary cells of clip_level() beyond it, is
+// exact for a cell area, and clips a union to its part inside the area.
 TEST(AreaRegion, ClipKeepsTheUnionInsideTheArea) {
   const SearchArea circle = Circle({48.8566, 2.3522}, 25);
   const AreaRegion region = MustBuild(circle);
   const double cell_km = MaxCellDiagonalKm(region.clip_level());
   EXPECT_LE(cell_km, std::sqrt(region.AreaKm2()) / kClipCellsAcross);
-  const std::vector<CellId> whole = region.Clip(WholeSphereCells());
+  const std::vector<CellId> whole = region.ClipCovering();
+  EXPECT_EQ(IntersectCellUnions(WholeSphereCells(), whole), whole);
   EXPECT_GE(CellUnionAreaKm2(whole), region.AreaKm2());
   const double widened = 25 + cell_km;
   EXPECT_LE(CellUnionAreaKm2(whole), M_PI * widened * widened);
@@ -167,16 +168,16 @@ TEST(AreaRegion, ClipKeepsTheUnionInsideTheArea) {
   }
   // A union partly inside: a level-8 cell (about 30 km) at the circle's edge.
   const CellId edge = CellIdAt({48.8566, 2.3522 + 25 / 73.2}, 8);
-  const std::vector<CellId> part = region.Clip({edge});
+  const std::vector<CellId> part = IntersectCellUnions({edge}, whole);
   EXPECT_GT(CellUnionAreaKm2(part), 0);
   EXPECT_LT(CellUnionAreaKm2(part), CellAreaKm2(edge));
   for (CellId c : part) EXPECT_TRUE(CellContains(edge, c));
   // Outside: nothing.
-  EXPECT_TRUE(region.Clip({CellIdAt({-33.9, 151.2}, 8)}).empty());
+  EXPECT_TRUE(IntersectCellUnions({CellIdAt({-33.9, 151.2}, 8)}, whole).empty());
 
   // A cell area is its own exact clip of the whole sphere.
   const AreaRegion cells = MustBuild(Cells({"47e66f", "47e671"}));
-  const std::vector<CellId> exact = cells.Clip(WholeSphereCells());
+  const std::vector<CellId> exact = cells.ClipCovering();
   ASSERT_EQ(exact.size(), 2u);
   EXPECT_EQ(CellToken(exact[0]), "47e66f");
   EXPECT_EQ(CellToken(exact[1]), "47e671");
