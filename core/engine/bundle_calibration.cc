@@ -51,7 +51,8 @@ void ClipRegionsToArea(const cells::AreaRegion& area, const calibration::ApplyOp
     // The truth lies inside a hard area (the filter's premise: only photos inside it were
     // searched), so the part of a region outside it holds no truth: clipping keeps the region's
     // coverage, and level and guaranteed_coverage stay as they are.
-    region.cells = region.whole_sphere ? covering : cells::IntersectCellUnions(region.cells, covering);
+    region.cells =
+        region.whole_sphere ? covering : cells::IntersectCellUnions(region.cells, covering);
     region.whole_sphere = false;
     region.area_km2 = cells::CellUnionAreaKm2(region.cells);
     // The cells settled by the boundary rule are not tracked one by one: at most all of them

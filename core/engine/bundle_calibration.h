@@ -64,8 +64,9 @@ absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
     const calibration::Calibrator& calibrator, const LocateResult& result,
     const LocateParams& params);
 
-// Replaces every region of `answer` by its part inside `area` (its cells::AreaRegion::ClipCovering; a
-// whole-sphere region becomes the area itself, whole_sphere = false) and recomputes its area,
+// Replaces every region of `answer` by its part inside `area` (intersected with the area's
+// cells::AreaRegion::ClipCovering; a whole-sphere region becomes that covering, whole_sphere =
+// false) and recomputes its area,
 // pieces and outlines as `options` asks; level, guaranteed_coverage and the density threshold are
 // kept: a hard area's premise is that the truth lies inside it, so clipping removes no coverage.
 // For hard areas only: a soft prior is a belief, not a bound, and leaves regions whole.
