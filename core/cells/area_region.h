@@ -50,7 +50,7 @@ namespace geoloc::cells {
 // Cells in the area's (outer and interior) coverings.
 inline constexpr int kCoveringCells = 64;
 // ClipCovering's boundary cells: at least this many of them across the area (level 15, 0.47 km
-// diagonals, for a 25 km circle). The clip's cost doubles with it: about 1.8 ms per answer at the
+// diagonals, for a 25 km circle). The clip's cost doubles with it: about 1.9 ms per answer at the
 // four default levels at 64, 3.7 ms at 128 (calibrate_stage_bench, docs/BENCHMARKS.md).
 inline constexpr double kClipCellsAcross = 64;
 

@@ -66,9 +66,9 @@ absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
 
 // Replaces every region of `answer` by its part inside `area` (intersected with the area's
 // cells::AreaRegion::ClipCovering; a whole-sphere region becomes that covering, whole_sphere =
-// false) and recomputes its area,
-// pieces and outlines as `options` asks; level, guaranteed_coverage and the density threshold are
-// kept: a hard area's premise is that the truth lies inside it, so clipping removes no coverage.
+// false) and recomputes its area, pieces and outlines as `options` asks; level,
+// guaranteed_coverage and the density threshold are kept: a hard area's premise is that the truth
+// lies inside it, so clipping removes no coverage.
 // For hard areas only: a soft prior is a belief, not a bound, and leaves regions whole.
 void ClipRegionsToArea(const cells::AreaRegion& area, const calibration::ApplyOptions& options,
                        calibration::CalibratedAnswer* answer);

@@ -207,7 +207,8 @@ TEST_F(LocatorCalibrationTest, HardAreaRegionsAreClippedToTheArea) {
   const std::vector<Query> queries = Queries();
   LocateParams params = Params(geo::EstimatorKind::kSphericalKde);
   params.region_levels = {0.5, 0.9, 0.999};  // 0.999: more than the calibration can promise
-  absl::StatusOr<std::vector<LocateResult>> plain = locator->LocateImages({queries[0].image}, params);
+  absl::StatusOr<std::vector<LocateResult>> plain =
+      locator->LocateImages({queries[0].image}, params);
   ASSERT_TRUE(plain.ok()) << plain.status();
   ASSERT_TRUE(plain->front().calibration.has_value());
   const calibration::ConfidenceRegion& plain_whole = plain->front().calibration->regions[2];
@@ -232,7 +233,8 @@ TEST_F(LocatorCalibrationTest, HardAreaRegionsAreClippedToTheArea) {
   const double widened_km = params.area.radius_km + cell_km;
   const double widened_km2 = M_PI * widened_km * widened_km;
 
-  absl::StatusOr<std::vector<LocateResult>> hard = locator->LocateImages({queries[0].image}, params);
+  absl::StatusOr<std::vector<LocateResult>> hard =
+      locator->LocateImages({queries[0].image}, params);
   ASSERT_TRUE(hard.ok()) << hard.status();
   ASSERT_TRUE(hard->front().calibration.has_value());
   const std::vector<calibration::ConfidenceRegion>& regions = hard->front().calibration->regions;
@@ -262,7 +264,8 @@ TEST_F(LocatorCalibrationTest, HardAreaRegionsAreClippedToTheArea) {
   EXPECT_TRUE(regions[2].pieces[0].holes.empty());
 
   params.area.mode = geo::AreaMode::kSoft;
-  absl::StatusOr<std::vector<LocateResult>> soft = locator->LocateImages({queries[0].image}, params);
+  absl::StatusOr<std::vector<LocateResult>> soft =
+      locator->LocateImages({queries[0].image}, params);
   ASSERT_TRUE(soft.ok()) << soft.status();
   ASSERT_TRUE(soft->front().calibration.has_value());
   const calibration::ConfidenceRegion& soft_whole = soft->front().calibration->regions[2];
