@@ -8,6 +8,9 @@
 #include "core/geo/distance.h"
 #include "s2/s1angle.h"
 #include "s2/s2cap.h"
+#include "s2/s2cell.h"
+#include "s2/s2coords.h"
+#include "s2/s2metrics.h"
 #include "s2/s2cell_id.h"
 #include "s2/s2cell_union.h"
 #include "s2/s2error.h"
@@ -42,9 +45,28 @@ std::vector<std::pair<CellId, CellId>> Ranges(const S2CellUnion& cells) {
 
 }  // namespace
 
+double MaxCellDiagonalKm(int level) {
+  return S2::kMaxDiag.GetValue(level) * geo::kEarthRadiusKm;
+}
+
+std::vector<CellId> IntersectCellUnions(absl::Span<const CellId> a, absl::Span<const CellId> b) {
+  auto to_union = [](absl::Span<const CellId> cells) {
+    std::vector<S2CellId> ids;
+    ids.reserve(cells.size());
+    for (CellId c : cells) ids.emplace_back(c);
+    return S2CellUnion::FromNormalized(std::move(ids));
+  };
+  const S2CellUnion both = to_union(a).Intersection(to_union(b));
+  std::vector<CellId> out;
+  out.reserve(both.size());
+  for (const S2CellId& c : both) out.push_back(c.id());
+  return out;
+}
+
 struct AreaRegion::Impl {
   std::unique_ptr<S2Region> region;  // S2Cap, S2Polygon or S2CellUnion
   double steradians = 0;
+  int clip_level = 0;
   std::vector<std::pair<CellId, CellId>> covering, interior;
 };
 
@@ -97,11 +119,15 @@ absl::StatusOr<AreaRegion> AreaRegion::Build(const geo::SearchArea& area) {
         ids.emplace_back(*id);
       }
       auto cells = std::make_unique<S2CellUnion>(std::move(ids));  // normalised
+      for (const S2CellId& c : *cells) impl->clip_level = std::max(impl->clip_level, c.level());
       impl->steradians = cells->ExactArea();
       impl->region = std::move(cells);
       break;
     }
   }
+  const double size_radians = std::sqrt(impl->steradians);
+  impl->clip_level = std::max(
+      impl->clip_level, S2::kMaxDiag.GetLevelForMaxValue(size_radians / kClipCellsAcross));
   S2RegionCoverer::Options options;
   options.set_max_cells(kCoveringCells);
   S2RegionCoverer coverer(options);
@@ -121,6 +147,36 @@ bool AreaRegion::ContainsUnit(const std::array<double, 3>& p) const {
 
 double AreaRegion::AreaKm2() const {
   return impl_->steradians * geo::kEarthRadiusKm * geo::kEarthRadiusKm;
+}
+
+int AreaRegion::clip_level() const { return impl_->clip_level; }
+
+std::vector<CellId> AreaRegion::ClipCovering() const {
+  std::vector<S2CellId> kept;
+  std::vector<S2CellId> pending;
+  for (int face = 0; face < 6; ++face) pending.push_back(S2CellId::FromFace(face));
+  while (!pending.empty()) {
+    const S2CellId id = pending.back();
+    pending.pop_back();
+    if (!id.is_valid()) continue;
+    const S2Cell cell(id);
+    if (impl_->region->Contains(cell)) {
+      kept.push_back(id);
+    } else if (impl_->region->MayIntersect(cell)) {
+      if (id.level() >= impl_->clip_level) {
+        kept.push_back(id);  // a boundary cell, kept whole
+      } else {
+        for (S2CellId child = id.child_begin(); child != id.child_end(); child = child.next()) {
+          pending.push_back(child);
+        }
+      }
+    }
+  }
+  S2CellUnion clipped(std::move(kept));  // normalised
+  std::vector<CellId> out;
+  out.reserve(clipped.size());
+  for (const S2CellId& c : clipped) out.push_back(c.id());
+  return out;
 }
 
 const std::vector<std::pair<CellId, CellId>>& AreaRegion::covering_ranges() const {

@@ -21,6 +21,13 @@
 // once inside the interior covering and otherwise tested with Contains(), so the result is exactly
 // the rows whose position the area contains, in O(log n + candidates).
 //
+// Clipping: AreaRegion::ClipCovering is the area as cells: cells it contains are kept, cells it
+// cannot intersect dropped, and the others split down to clip_level(), where those that may still
+// intersect the area are kept whole; so it holds the whole area and exceeds it by boundary cells of
+// clip_level() at most (exact for a cell area, whose tokens are never finer than clip_level()).
+// A cell union is clipped to the area by intersecting it with that covering
+// (IntersectCellUnions), computed once per area however many unions are clipped.
+//
 // Lifetime and threading: both are immutable after Build and safe to share between threads
 // (S2Loop's lazily built index is thread-safe for const queries). Movable, not copyable.
 #ifndef GEOLOC_CORE_CELLS_AREA_REGION_H_
@@ -42,6 +49,16 @@ namespace geoloc::cells {
 
 // Cells in the area's (outer and interior) coverings.
 inline constexpr int kCoveringCells = 64;
+// ClipCovering's boundary cells: at least this many of them across the area (level 15, 0.47 km
+// diagonals, for a 25 km circle). The clip's cost doubles with it: about 1.9 ms per answer at the
+// four default levels at 64, 3.7 ms at 128 (calibrate_stage_bench, docs/BENCHMARKS.md).
+inline constexpr double kClipCellsAcross = 64;
+
+// The largest diagonal (km) of an S2 cell at `level`, in [0, kMaxCellLevel].
+double MaxCellDiagonalKm(int level);
+
+// The normalised union of the points both normalised unions hold (S2CellUnion::Intersection).
+std::vector<CellId> IntersectCellUnions(absl::Span<const CellId> a, absl::Span<const CellId> b);
 
 class AreaRegion {
  public:
@@ -55,6 +72,12 @@ class AreaRegion {
   bool ContainsUnit(const std::array<double, 3>& p) const;
   // Area in square km (spherical Earth).
   double AreaKm2() const;
+  // The area as a normalised cell union for clipping (see Clipping above).
+  std::vector<CellId> ClipCovering() const;
+  // The level ClipCovering settles boundary cells at: the first whose cells' diagonal is at most
+  // 1/kClipCellsAcross of the area's size (the square root of its area), or the finest token of a
+  // cell area when that is finer.
+  int clip_level() const;
   // Sorted, disjoint [min, max] leaf-id ranges of the outer and interior coverings.
   const std::vector<std::pair<CellId, CellId>>& covering_ranges() const;
   const std::vector<std::pair<CellId, CellId>>& interior_ranges() const;

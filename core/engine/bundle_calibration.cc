@@ -1,9 +1,13 @@
 #include "core/engine/bundle_calibration.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/calibration/record.h"
+#include "core/cells/area_region.h"
+#include "core/cells/cell_union_outline.h"
+#include "core/cells/region_cells.h"
 #include "core/common/logging.h"
 #include "core/common/status_macros.h"
 #include "core/engine/locator.h"
@@ -40,6 +44,27 @@ calibration::CalibrationExample CalibrationExampleOf(const LocateResult& result,
   return e;
 }
 
+void ClipRegionsToArea(const cells::AreaRegion& area, const calibration::ApplyOptions& options,
+                       calibration::CalibratedAnswer* answer) {
+  const std::vector<cells::CellId> covering = area.ClipCovering();  // once for every level
+  for (calibration::ConfidenceRegion& region : answer->regions) {
+    // The truth lies inside a hard area (the filter's premise: only photos inside it were
+    // searched), so the part of a region outside it holds no truth: clipping keeps the region's
+    // coverage, and level and guaranteed_coverage stay as they are.
+    region.cells =
+        region.whole_sphere ? covering : cells::IntersectCellUnions(region.cells, covering);
+    region.whole_sphere = false;
+    region.area_km2 = cells::CellUnionAreaKm2(region.cells);
+    // The cells settled by the boundary rule are not tracked one by one: at most all of them
+    // survive the clip.
+    region.boundary_area_km2 = std::min(region.boundary_area_km2, region.area_km2);
+    region.pieces.clear();
+    if (options.pieces || options.outlines) {
+      region.pieces = cells::CellUnionPieces(region.cells, options.outlines);
+    }
+  }
+}
+
 absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
     const calibration::Calibrator& calibrator, const LocateResult& result,
     const LocateParams& params) {
@@ -50,7 +75,13 @@ absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
   // the cells shown at the 50% level on the medium proving ground, where the cell budget left the
   // boundaries coarse (docs/CALIBRATION.md).
   options.region.boundary = calibration::BoundaryRule::kInclude;
-  return calibrator.Apply(example.Evidence(), options);
+  GEOLOC_ASSIGN_OR_RETURN(calibration::CalibratedAnswer answer,
+                          calibrator.Apply(example.Evidence(), options));
+  if (params.area.hard()) {
+    GEOLOC_ASSIGN_OR_RETURN(cells::AreaRegion area, cells::AreaRegion::Build(params.area));
+    ClipRegionsToArea(area, options, &answer);
+  }
+  return answer;
 }
 
 absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Load(

@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "core/calibration/calibrator.h"
 #include "core/calibration/fit.h"
+#include "core/cells/area_region.h"
 #include "core/engine/locate_params.h"
 #include "core/geo/neighbor_weights.h"
 #include "core/index/bundle.h"
@@ -57,10 +58,20 @@ calibration::CalibrationExample CalibrationExampleOf(const LocateResult& result,
 // leaves undecided counted inside, so that the cells an operator is shown contain the exact
 // conformal set (superlevel_set.h) and its coverage guarantee holds for them too. The one
 // definition of what the engine computes per answer, also measured by
-// tools/bench/calibration/calibrate_stage_bench.
+// tools/bench/calibration/calibrate_stage_bench. Under a HARD search area every region is then
+// clipped to the area (ClipRegionsToArea): the answer is "given the area".
 absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
     const calibration::Calibrator& calibrator, const LocateResult& result,
     const LocateParams& params);
+
+// Replaces every region of `answer` by its part inside `area` (intersected with the area's
+// cells::AreaRegion::ClipCovering; a whole-sphere region becomes that covering, whole_sphere =
+// false) and recomputes its area, pieces and outlines as `options` asks; level,
+// guaranteed_coverage and the density threshold are kept: a hard area's premise is that the truth
+// lies inside it, so clipping removes no coverage.
+// For hard areas only: a soft prior is a belief, not a bound, and leaves regions whole.
+void ClipRegionsToArea(const cells::AreaRegion& area, const calibration::ApplyOptions& options,
+                       calibration::CalibratedAnswer* answer);
 
 class BundleCalibration {
  public:

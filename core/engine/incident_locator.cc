@@ -8,6 +8,7 @@
 #include "core/common/status_macros.h"
 #include "core/engine/incident.h"
 #include "core/engine/locator.h"
+#include "core/engine/place_names.h"
 #include "core/geo/spherical_kde.h"
 
 namespace geoloc::engine {
@@ -60,6 +61,8 @@ absl::StatusOr<IncidentResult> Locator::CombineIncident(absl::Span<const LocateR
     ApplyClassifier(probs, params, &result);
   }
   GEOLOC_RETURN_IF_ERROR(Calibrate(params, &result));
+  // Named like a single photo's answer (Finish): best estimate, peaks, cells.
+  if (gazetteer_ != nullptr) NamePlaces(*gazetteer_, &result);
 
   // Which photo supports which peak; the best estimate's peak decides dissent.
   const std::vector<std::vector<double>> support = PeakSupport(pooled, photos, result.peaks);

@@ -1,9 +1,11 @@
 #include "core/cells/area_region.h"
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
 
+#include "core/cells/region_cells.h"
 #include "core/cells/s2_cells.h"
 #include "core/geo/distance.h"
 #include "gtest/gtest.h"
@@ -139,6 +141,46 @@ TEST(AreaRegion, RejectsBadShapes) {
   SearchArea soft_polygon = Polygon({{48, 1}, {48, 4}, {50, 4}});
   soft_polygon.mode = geo::AreaMode::kSoft;
   EXPECT_EQ(AreaRegion::Build(soft_polygon).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The clip covering holds the whole area and only boundary cells of clip_level() beyond it, is
+// exact for a cell area, and clips a union to its part inside the area.
+TEST(AreaRegion, ClipKeepsTheUnionInsideTheArea) {
+  const SearchArea circle = Circle({48.8566, 2.3522}, 25);
+  const AreaRegion region = MustBuild(circle);
+  const double cell_km = MaxCellDiagonalKm(region.clip_level());
+  EXPECT_LE(cell_km, std::sqrt(region.AreaKm2()) / kClipCellsAcross);
+  const std::vector<CellId> whole = region.ClipCovering();
+  EXPECT_EQ(IntersectCellUnions(WholeSphereCells(), whole), whole);
+  EXPECT_GE(CellUnionAreaKm2(whole), region.AreaKm2());
+  const double widened = 25 + cell_km;
+  EXPECT_LE(CellUnionAreaKm2(whole), M_PI * widened * widened);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> offset(-0.5, 0.5);
+  for (int i = 0; i < 2000; ++i) {
+    const LatLon p{48.8566 + offset(rng), 2.3522 + offset(rng)};
+    const double d = geo::HaversineKm(circle.center, p);
+    if (d <= 25) {
+      EXPECT_TRUE(CellUnionContains(whole, p)) << d;
+    } else if (d > widened) {
+      EXPECT_FALSE(CellUnionContains(whole, p)) << d;
+    }
+  }
+  // A union partly inside: a level-8 cell (about 30 km) at the circle's edge.
+  const CellId edge = CellIdAt({48.8566, 2.3522 + 25 / 73.2}, 8);
+  const std::vector<CellId> part = IntersectCellUnions({edge}, whole);
+  EXPECT_GT(CellUnionAreaKm2(part), 0);
+  EXPECT_LT(CellUnionAreaKm2(part), CellAreaKm2(edge));
+  for (CellId c : part) EXPECT_TRUE(CellContains(edge, c));
+  // Outside: nothing.
+  EXPECT_TRUE(IntersectCellUnions({CellIdAt({-33.9, 151.2}, 8)}, whole).empty());
+
+  // A cell area is its own exact clip of the whole sphere.
+  const AreaRegion cells = MustBuild(Cells({"47e66f", "47e671"}));
+  const std::vector<CellId> exact = cells.ClipCovering();
+  ASSERT_EQ(exact.size(), 2u);
+  EXPECT_EQ(CellToken(exact[0]), "47e66f");
+  EXPECT_EQ(CellToken(exact[1]), "47e671");
 }
 
 }  // namespace

@@ -3,11 +3,15 @@
 // certainty, a calibration fitted for other settings or another model is not applied, and a
 // broken or tampered calibration file refuses the bundle.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "core/calibration/record.h"
+#include "core/cells/area_region.h"
+#include "core/cells/region_cells.h"
+#include "core/geo/distance.h"
 #include "core/common/file_util.h"
 #include "core/common/json_proto.h"
 #include "core/index/bundle_writer.h"
@@ -191,6 +195,82 @@ TEST_F(LocatorCalibrationTest, ABrokenOrTamperedCalibrationRefusesTheBundle) {
   ASSERT_FALSE(invalid.ok());
   EXPECT_EQ(invalid.status().code(), absl::StatusCode::kFailedPrecondition) << invalid.status();
   EXPECT_NE(invalid.status().message().find("calibration"), std::string::npos);
+}
+
+// Under a hard area every region is clipped to it (the truth lies inside by the filter's premise):
+// outlines stay within the circle up to one boundary cell, areas within the circle widened by one,
+// and a whole-sphere level becomes the area itself. A soft prior and no area leave regions whole.
+TEST_F(LocatorCalibrationTest, HardAreaRegionsAreClippedToTheArea) {
+  ScratchDir dir("clipped");
+  auto locator = LoadCalibrated(dir);
+  ASSERT_NE(locator, nullptr);
+  const std::vector<Query> queries = Queries();
+  LocateParams params = Params(geo::EstimatorKind::kSphericalKde);
+  params.region_levels = {0.5, 0.9, 0.999};  // 0.999: more than the calibration can promise
+  absl::StatusOr<std::vector<LocateResult>> plain =
+      locator->LocateImages({queries[0].image}, params);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(plain->front().calibration.has_value());
+  const calibration::ConfidenceRegion& plain_whole = plain->front().calibration->regions[2];
+  ASSERT_TRUE(plain_whole.whole_sphere) << "the test needs a whole-sphere level";
+
+  // A 25 km circle around the database photo nearest the query's truth.
+  const index::Bundle& bundle = locator->bundle();
+  geo::LatLon centre{bundle.metadata().lat(0), bundle.metadata().lon(0)};
+  for (int64_t r = 1; r < bundle.size(); ++r) {
+    const geo::LatLon p{bundle.metadata().lat(r), bundle.metadata().lon(r)};
+    if (geo::HaversineKm(p, queries[0].truth) < geo::HaversineKm(centre, queries[0].truth)) {
+      centre = p;
+    }
+  }
+  params.area.shape = geo::SearchArea::Shape::kCircle;
+  params.area.center = centre;
+  params.area.radius_km = 25;
+  absl::StatusOr<cells::AreaRegion> area = cells::AreaRegion::Build(params.area);
+  ASSERT_TRUE(area.ok()) << area.status();
+  const double cell_km = cells::MaxCellDiagonalKm(area->clip_level());
+  ASSERT_LT(cell_km, 0.5);
+  const double widened_km = params.area.radius_km + cell_km;
+  const double widened_km2 = M_PI * widened_km * widened_km;
+
+  absl::StatusOr<std::vector<LocateResult>> hard =
+      locator->LocateImages({queries[0].image}, params);
+  ASSERT_TRUE(hard.ok()) << hard.status();
+  ASSERT_TRUE(hard->front().calibration.has_value());
+  const std::vector<calibration::ConfidenceRegion>& regions = hard->front().calibration->regions;
+  ASSERT_EQ(regions.size(), 3u);
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const calibration::ConfidenceRegion& region = regions[i];
+    SCOPED_TRACE(region.level);
+    EXPECT_DOUBLE_EQ(region.level, params.region_levels[i]);
+    EXPECT_FALSE(region.whole_sphere);
+    EXPECT_GT(region.area_km2, 0);
+    EXPECT_LE(region.area_km2, widened_km2);
+    EXPECT_NEAR(region.area_km2, cells::CellUnionAreaKm2(region.cells), 1e-6 * region.area_km2);
+    EXPECT_LE(region.boundary_area_km2, region.area_km2);
+    ASSERT_FALSE(region.pieces.empty());
+    for (const cells::CellUnionPiece& piece : region.pieces) {
+      ASSERT_FALSE(piece.exterior.empty());
+      for (geo::LatLon v : piece.exterior) EXPECT_LE(geo::HaversineKm(centre, v), widened_km);
+      for (const auto& hole : piece.holes) {
+        for (geo::LatLon v : hole) EXPECT_LE(geo::HaversineKm(centre, v), widened_km);
+      }
+    }
+  }
+  // The whole sphere became the circle: all of it, one piece.
+  EXPECT_GE(regions[2].area_km2, area->AreaKm2());
+  EXPECT_EQ(regions[2].guaranteed_coverage, plain_whole.guaranteed_coverage);
+  ASSERT_EQ(regions[2].pieces.size(), 1u);
+  EXPECT_TRUE(regions[2].pieces[0].holes.empty());
+
+  params.area.mode = geo::AreaMode::kSoft;
+  absl::StatusOr<std::vector<LocateResult>> soft =
+      locator->LocateImages({queries[0].image}, params);
+  ASSERT_TRUE(soft.ok()) << soft.status();
+  ASSERT_TRUE(soft->front().calibration.has_value());
+  const calibration::ConfidenceRegion& soft_whole = soft->front().calibration->regions[2];
+  EXPECT_TRUE(soft_whole.whole_sphere);
+  EXPECT_EQ(soft_whole.cells, cells::WholeSphereCells());
 }
 
 }  // namespace

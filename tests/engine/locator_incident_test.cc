@@ -1,10 +1,14 @@
 // Locator::CombineIncident on the fixture's model and a calibrated bundle: copies of one photo
 // are exactly as confident as the photo (calibrated regions, P(localizable), peaks), the
 // single-photo incident is the photo's own answer, and other estimators are refused.
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/engine/incident.h"
+#include "core/geo/distance.h"
+#include "core/places/gazetteer.h"
 #include "gtest/gtest.h"
 #include "locator_fixture.h"
 #include "tests/support/calibrated_bundle.h"
@@ -93,6 +97,54 @@ TEST_F(LocatorIncidentTest, OnlyTheSphericalKdeCanBePooled) {
   ASSERT_TRUE(results.ok());
   EXPECT_EQ(locator->CombineIncident(*results, params, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// With a gazetteer the incident's answer is named like a single photo's: the best estimate, the
+// retrieval peak, every peak and every cell carry their nearest place; a one-photo incident's
+// best estimate has the photo's own name.
+TEST_F(LocatorIncidentTest, AnIncidentIsNamedLikeASinglePhoto) {
+  auto gazetteer = places::Gazetteer::Load(std::string(GEOLOC_PLACES_TESTDATA) + "/places.gaz");
+  ASSERT_TRUE(gazetteer.ok()) << gazetteer.status();
+  SnapshotOptions options;
+  options.encoder = *encoder_;
+  options.gazetteer = *gazetteer;
+  auto locator = Locator::Load(*dir_ + "/bundles/v1", options);
+  ASSERT_TRUE(locator.ok()) << locator.status();
+  const std::vector<Query> queries = Queries();
+  ASSERT_GE(queries.size(), 2u);
+  LocateParams params = Params();
+  params.cell_levels = {6, 10};
+  auto results = (*locator)->LocateImages({queries[0].image, queries[1].image}, params);
+  ASSERT_TRUE(results.ok()) << results.status();
+
+  const places::Gazetteer& g = **gazetteer;
+  auto expect_nearest = [&](const std::optional<places::NamedPlace>& place, geo::LatLon point) {
+    ASSERT_TRUE(place.has_value());
+    double nearest_km = 1e9;
+    for (size_t i = 0; i < g.size(); ++i) {
+      nearest_km = std::min(nearest_km, geo::HaversineKm(g.place(i).location, point));
+    }
+    EXPECT_NEAR(place->distance_km, nearest_km, 1e-6);
+    EXPECT_NEAR(geo::HaversineKm(place->location, point), place->distance_km, 1e-6);
+    EXPECT_FALSE(place->description.empty());
+  };
+  auto incident = (*locator)->CombineIncident(*results, params, {});
+  ASSERT_TRUE(incident.ok()) << incident.status();
+  const LocateResult& r = incident->combined;
+  expect_nearest(r.best.place, r.best.pos);
+  expect_nearest(r.retrieval.place, r.retrieval.pos);
+  ASSERT_FALSE(r.peaks.empty());
+  ASSERT_EQ(r.peak_places.size(), r.peaks.size());
+  for (size_t i = 0; i < r.peaks.size(); ++i) expect_nearest(r.peak_places[i], r.peaks[i].pos);
+  ASSERT_FALSE(r.cells.empty());
+  for (const CellConfidence& c : r.cells) expect_nearest(c.place, c.center);
+
+  const LocateResult& photo = results->front();
+  auto one = (*locator)->CombineIncident({photo}, params, {});
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_TRUE(one->combined.best.place.has_value());
+  ASSERT_TRUE(photo.best.place.has_value());
+  EXPECT_EQ(one->combined.best.place->description, photo.best.place->description);
 }
 
 }  // namespace

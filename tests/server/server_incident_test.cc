@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/common/sha256.h"
+#include "core/places/gazetteer.h"
+#include "core/places/place_description.h"
 #include "gtest/gtest.h"
 #include "tests/support/server_process.h"
 
@@ -88,6 +90,52 @@ TEST(ServerIncidentTest, OneAnswerForSeveralPhotosWithEachPhotosPart) {
   EXPECT_TRUE(absl::StrContains(log, absl::StrCat("[\"", sha, "\",\"", sha, "\",\"", sha,
                                                   "\",\"", sha, "\"]")));
   EXPECT_TRUE(absl::StrContains(log, Sha256Hex("not an image")));
+}
+
+// --gazetteer: the combined answer names its best estimate, every peak and every cell exactly as
+// core/places names the same points, like a single photo's answer (server_e2e_test).
+TEST(ServerIncidentTest, TheCombinedAnswerIsNamedFromTheGazetteer) {
+  const std::string gazetteer_path = std::string(GEOLOC_PLACES_TESTDATA) + "/places.gaz";
+  auto gazetteer = places::Gazetteer::Load(gazetteer_path);
+  ASSERT_TRUE(gazetteer.ok()) << gazetteer.status();
+  const Fixture fixture = GetFixture();
+  const std::vector<QueryImage> queries = LoadQueries(fixture);
+  ASSERT_GE(queries.size(), 2u);
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture);
+  flags.push_back("--gazetteer=" + gazetteer_path);
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto client = server.NewClient();
+
+  auto expect_named = [&](const v1::Place& place, const v1::LatLng& point) {
+    auto expected = places::NameNearest(**gazetteer, {point.latitude(), point.longitude()});
+    ASSERT_TRUE(expected.has_value());
+    EXPECT_EQ(place.description(), expected->description);
+    EXPECT_DOUBLE_EQ(place.distance_km(), expected->distance_km);
+  };
+  v1::LocateIncidentRequest request;
+  request.add_images(queries[0].bytes);
+  request.add_images(queries[1].bytes);
+  request.mutable_options()->add_cell_levels(6);
+  request.mutable_options()->add_cell_levels(10);
+  auto answer = client->LocateIncident(request);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  const v1::LocateResponse& combined = answer->combined();
+  ASSERT_TRUE(combined.best().has_place());
+  expect_named(combined.best().place(), combined.best().location());
+  ASSERT_TRUE(combined.retrieval().has_place());
+  expect_named(combined.retrieval().place(), combined.retrieval().location());
+  ASSERT_GE(combined.peaks_size(), 1);
+  for (const v1::Peak& p : combined.peaks()) {
+    ASSERT_TRUE(p.has_place());
+    expect_named(p.place(), p.location());
+  }
+  ASSERT_GE(combined.cells_size(), 2);
+  for (const v1::CellConfidence& c : combined.cells()) {
+    ASSERT_TRUE(c.has_place());
+    expect_named(c.place(), c.center());
+  }
+  EXPECT_EQ(server.Stop(SIGTERM), 0) << server.Log();
 }
 
 }  // namespace

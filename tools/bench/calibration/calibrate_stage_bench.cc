@@ -12,7 +12,9 @@
 //   lost        a photo with a place, best estimate over 1 km away
 //   distractor  a photo with no place
 // and (/regional) the same with a calibration fitted with the regional term (FitOptions::regional,
-// docs/CALIBRATION.md).
+// docs/CALIBRATION.md), and (/hard_circle_25km) the mix under a hard 25 km search area centred on
+// each answer's best estimate: the same stage plus clipping every region to the area
+// (ClipRegionsToArea), the area's geometry built per answer as Locate builds it.
 // The goal: under 1 ms per answer at k = 100. Figures and the command in
 // docs/BENCHMARKS.md:
 //
@@ -111,13 +113,19 @@ const std::vector<LocateResult>& Answers(Kind kind) {
   return answers[static_cast<int>(kind)];
 }
 
-void BM_CalibrateStage(benchmark::State& state, Kind kind, bool regional) {
+void BM_CalibrateStage(benchmark::State& state, Kind kind, bool regional, double hard_km) {
   const calibration::Calibrator& calibrator = SharedCalibrator(regional);
   const std::vector<LocateResult>& answers = Answers(kind);
-  const LocateParams params;  // the default region levels, as Locate serves them
+  LocateParams params;  // the default region levels, as Locate serves them
+  if (hard_km > 0) {
+    params.area.shape = geo::SearchArea::Shape::kCircle;
+    params.area.mode = geo::AreaMode::kHard;
+    params.area.radius_km = hard_km;
+  }
   double cells = 0, evaluated = 0, capped = 0;
   size_t i = 0;
   for (auto _ : state) {
+    if (hard_km > 0) params.area.center = answers[i].best.pos;
     absl::StatusOr<calibration::CalibratedAnswer> a =
         CalibrateAnswer(calibrator, answers[i], params);
     if (!a.ok()) {
@@ -145,10 +153,14 @@ void RegisterAll() {
           (std::string("BM_CalibrateStage/") + KindName(kind) + "/k:100" +
            (regional ? "/regional" : ""))
               .c_str(),
-          [=](benchmark::State& st) { BM_CalibrateStage(st, kind, regional); })
+          [=](benchmark::State& st) { BM_CalibrateStage(st, kind, regional, 0); })
           ->Unit(benchmark::kMicrosecond);
     }
   }
+  benchmark::RegisterBenchmark(
+      "BM_CalibrateStage/mix/k:100/hard_circle_25km",
+      [](benchmark::State& st) { BM_CalibrateStage(st, Kind::kMix, false, 25); })
+      ->Unit(benchmark::kMicrosecond);
 }
 
 }  // namespace
