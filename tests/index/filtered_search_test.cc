@@ -117,7 +117,9 @@ TEST_P(FilteredSearch, ReturnsTheSetsBestRows) {
     int64_t found = 0, total = 0;
     for (int64_t i = 0; i < kQueries; ++i) {
       for (int64_t r : got[i]) EXPECT_TRUE(set.Contains(r)) << "row " << r << " is outside";
-      if (expect_exact) EXPECT_EQ(got[i], want[i]) << "query " << i;
+      if (expect_exact) {
+        EXPECT_EQ(got[i], want[i]) << "query " << i;
+      }
       for (int64_t r : want[i]) {
         found += std::count(got[i].begin(), got[i].end(), r);
         ++total;
