@@ -57,6 +57,21 @@ std::optional<std::string> AuthorizationOf(const httplib::Request& req) {
   return req.get_header_value("Authorization");
 }
 
+// The call as GeolocatorCalls sees it: the token, the peer and the deadline header (a bad header is
+// INVALID_ARGUMENT). `start` is when the request arrived.
+absl::StatusOr<CallContext> HttpCall(const httplib::Request& req, absl::Time start) {
+  CallContext call;
+  call.transport = kHttpTransport;
+  call.authorization = AuthorizationOf(req);
+  call.peer = PeerOf(req);
+  if (req.has_header(kTimeoutHeader)) {
+    absl::StatusOr<absl::Duration> timeout = ParseTimeoutMs(req.get_header_value(kTimeoutHeader));
+    if (!timeout.ok()) return timeout.status();
+    call.deadline = start + *timeout;
+  }
+  return call;
+}
+
 HttpBody BodyOf(const httplib::Request& req) {
   HttpBody body;
   body.content_type = req.get_header_value("Content-Type");
@@ -350,20 +365,13 @@ void HttpApi::RecordCall(const httplib::Request& req, const char* method, absl::
 
 void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const {
   const absl::Time start = absl::Now();
-  CallContext call;
-  call.transport = kHttpTransport;
-  call.authorization = AuthorizationOf(req);
-  call.peer = PeerOf(req);
   // What fails before the call reaches GeolocatorCalls is recorded here.
   auto refuse = [&](const absl::Status& status) {
     RecordCall(req, "Locate", start, status);
     ReplyError(res, status);
   };
-  if (req.has_header(kTimeoutHeader)) {
-    absl::StatusOr<absl::Duration> timeout = ParseTimeoutMs(req.get_header_value(kTimeoutHeader));
-    if (!timeout.ok()) return refuse(timeout.status());
-    call.deadline = start + *timeout;
-  }
+  absl::StatusOr<CallContext> call = HttpCall(req, start);
+  if (!call.ok()) return refuse(call.status());
   absl::StatusOr<LocateRequest> request = ParseLocateBody(BodyOf(req), config_.max_message_bytes);
   if (!request.ok()) return refuse(request.status());
   std::optional<PidfLoAsk> pidf_lo;
@@ -375,7 +383,7 @@ void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const 
   }
   LocateResponse response;
   CallWaiter waiter;
-  calls_->Locate(std::move(call), *request, &response, waiter.Done());
+  calls_->Locate(*std::move(call), *request, &response, waiter.Done());
   if (absl::Status st = waiter.Wait(); !st.ok()) return ReplyError(res, st);
   if (!pidf_lo) return ReplyJson(res, 200, ToApiJson(response));
   absl::StatusOr<std::string> xml = PidfLoOf(response, *pidf_lo, request->image());
@@ -386,24 +394,17 @@ void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const 
 
 void HttpApi::Explain(const httplib::Request& req, httplib::Response& res) const {
   const absl::Time start = absl::Now();
-  CallContext call;
-  call.transport = kHttpTransport;
-  call.authorization = AuthorizationOf(req);
-  call.peer = PeerOf(req);
   auto refuse = [&](const absl::Status& status) {
     RecordCall(req, "Explain", start, status);
     ReplyError(res, status);
   };
-  if (req.has_header(kTimeoutHeader)) {
-    absl::StatusOr<absl::Duration> timeout = ParseTimeoutMs(req.get_header_value(kTimeoutHeader));
-    if (!timeout.ok()) return refuse(timeout.status());
-    call.deadline = start + *timeout;
-  }
+  absl::StatusOr<CallContext> call = HttpCall(req, start);
+  if (!call.ok()) return refuse(call.status());
   absl::StatusOr<ExplainRequest> request = ParseExplainBody(BodyOf(req), config_.max_message_bytes);
   if (!request.ok()) return refuse(request.status());
   ExplainResponse response;
   CallWaiter waiter;
-  calls_->Explain(std::move(call), *request, &response, waiter.Done());
+  calls_->Explain(*std::move(call), *request, &response, waiter.Done());
   if (absl::Status st = waiter.Wait(); !st.ok()) return ReplyError(res, st);
   ReplyJson(res, 200, ToApiJson(response));
 }
