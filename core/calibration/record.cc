@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/calibration/answer_features.h"
+#include "core/calibration/incident_calibration.h"
 #include "core/calibration/isotonic.h"
 #include "core/common/json_proto.h"
 #include "core/common/status_macros.h"
@@ -212,7 +213,8 @@ absl::Status ValidateEntry(const proto::CalibrationEntry& entry) {
   if (!std::isfinite(l.intercept()) || !(l.within_km() > 0)) {
     return Invalid("localizability intercept or within_km");
   }
-  return CheckKnots(l.isotonic(), "localizability");
+  GEOLOC_RETURN_IF_ERROR(CheckKnots(l.isotonic(), "localizability"));
+  return ValidateIncidentCalibrations(entry);
 }
 
 absl::Status ValidateCalibrationFile(const proto::CalibrationFile& file) {

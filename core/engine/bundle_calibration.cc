@@ -122,6 +122,16 @@ absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Crea
           absl::StrCat(where, ": unusable calibration entry: ", c.status().message()));
     }
     out->calibrators_.push_back(*std::move(c));
+    std::vector<IncidentCalibrator>& incident = out->incident_calibrators_.emplace_back();
+    for (const calibration::proto::IncidentCalibration& part : entry.incidents()) {
+      absl::StatusOr<calibration::Calibrator> ic = calibration::Calibrator::Create(part.entry());
+      if (!ic.ok()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            where, ": unusable incident calibration (", part.photos(),
+            " photos): ", ic.status().message()));
+      }
+      incident.push_back(IncidentCalibrator{part.photos(), *std::move(ic)});
+    }
   }
   return std::unique_ptr<const BundleCalibration>(std::move(out));
 }
@@ -130,6 +140,20 @@ const calibration::Calibrator* BundleCalibration::Find(
     const calibration::EstimatorSettings& settings) const {
   for (const calibration::Calibrator& c : calibrators_) {
     if (calibration::CheckSettings(c.entry().settings(), settings).ok()) return &c;
+  }
+  return nullptr;
+}
+
+const calibration::Calibrator* BundleCalibration::FindIncident(
+    const calibration::EstimatorSettings& settings, int photos) const {
+  if (photos <= 1) return Find(settings);
+  for (size_t e = 0; e < calibrators_.size(); ++e) {
+    if (!calibration::CheckSettings(calibrators_[e].entry().settings(), settings).ok()) continue;
+    const calibration::Calibrator* found = nullptr;
+    for (const IncidentCalibrator& ic : incident_calibrators_[e]) {
+      if (ic.photos <= photos) found = &ic.calibrator;
+    }
+    return found;
   }
   return nullptr;
 }

@@ -16,6 +16,7 @@
 //   |                                            | why (Load logs it): answers uncalibrated     |
 //   | valid                                      | one Calibrator per entry; an answer is       |
 //   |                                            | calibrated when its settings match one       |
+//   |                                            | (an incident: FindIncident)                  |
 //
 // Lifetime and threading: immutable after Load; every method is const and safe from many threads.
 // A Locator owns one per bundle, so the calibration swaps with the bundle it was fitted on.
@@ -91,6 +92,12 @@ class BundleCalibration {
 
   // The calibrator fitted for exactly these settings; null when none (the answer is uncalibrated).
   const calibration::Calibrator* Find(const calibration::EstimatorSettings& settings) const;
+  // The calibrator for an incident of `photos` pooled photos (incident_calibration.h): the entry's
+  // own for one photo, else its incident entry with the largest size <= photos; null when there
+  // is none (the incident answer is uncalibrated: a single-photo calibration under-covers pooled
+  // answers, docs/INCIDENTS.md).
+  const calibration::Calibrator* FindIncident(const calibration::EstimatorSettings& settings,
+                                              int photos) const;
   // OK when Find(settings) is not null; else why not (no file, another model, the entries the
   // file has), for logs and GetStatus.
   absl::Status CheckServes(const calibration::EstimatorSettings& settings) const;
@@ -102,6 +109,12 @@ class BundleCalibration {
   std::string problem_;
   calibration::proto::CalibrationFile file_;
   std::vector<calibration::Calibrator> calibrators_;  // one per entry of file_, in its order
+  struct IncidentCalibrator {
+    int photos = 0;
+    calibration::Calibrator calibrator;
+  };
+  // Per entry of file_, its incident calibrators by size ascending.
+  std::vector<std::vector<IncidentCalibrator>> incident_calibrators_;
 };
 
 }  // namespace geoloc::engine

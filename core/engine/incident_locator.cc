@@ -60,7 +60,8 @@ absl::StatusOr<IncidentResult> Locator::CombineIncident(absl::Span<const LocateR
                                    pooled.classifier_leaf_probabilities.end());
     ApplyClassifier(probs, params, &result);
   }
-  GEOLOC_RETURN_IF_ERROR(Calibrate(params, &result));
+  // With the incident calibration for this many photos (none: uncalibrated, docs/INCIDENTS.md).
+  GEOLOC_RETURN_IF_ERROR(Calibrate(params, &result, static_cast<int>(photos.size())));
   // Named like a single photo's answer (Finish): best estimate, peaks, cells.
   if (gazetteer_ != nullptr) NamePlaces(*gazetteer_, &result);
 

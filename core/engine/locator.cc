@@ -243,8 +243,10 @@ calibration::EstimatorSettings Locator::AnswerSettingsFor(const LocateParams& pa
   return AnswerSettings(params, bundle_->score_kind(), classifier_ != nullptr);
 }
 
-absl::Status Locator::Calibrate(const LocateParams& params, LocateResult* result) const {
-  const calibration::Calibrator* calibrator = calibration_->Find(AnswerSettingsFor(params));
+absl::Status Locator::Calibrate(const LocateParams& params, LocateResult* result,
+                                int incident_photos) const {
+  const calibration::Calibrator* calibrator =
+      calibration_->FindIncident(AnswerSettingsFor(params), incident_photos);
   if (calibrator == nullptr) return absl::OkStatus();
   const absl::Time start = absl::Now();
   absl::StatusOr<calibration::CalibratedAnswer> calibrated =

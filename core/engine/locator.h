@@ -295,8 +295,11 @@ class Locator {
   // The classifier's cells, estimate and fused best from its leaf probabilities.
   void ApplyClassifier(const std::vector<float>& probs, const LocateParams& params,
                        LocateResult* result) const;
-  // Calibration's part of Finish, when the bundle has an entry for these params' settings.
-  absl::Status Calibrate(const LocateParams& params, LocateResult* result) const;
+  // Calibration's part of Finish, when the bundle has an entry for these params' settings; for an
+  // incident's pooled answer (incident_photos >= 2), the entry's incident calibration for that
+  // many photos (BundleCalibration::FindIncident), else none.
+  absl::Status Calibrate(const LocateParams& params, LocateResult* result,
+                         int incident_photos = 1) const;
   // Explain for a cell of the classifier: Grad-CAM of the cell's probability through the head.
   absl::StatusOr<ExplainResult> ExplainClassifierCell(cells::CellId cell,
                                                       const std::vector<float>& image,

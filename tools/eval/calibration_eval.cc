@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/calibration/incident_calibration.h"
 #include "core/calibration/record.h"
 #include "core/calibration/reliability.h"
 #include "core/cells/region_cells.h"
@@ -17,6 +18,7 @@
 #include "core/engine/bundle_calibration.h"
 #include "core/geo/distance.h"
 #include "core/index/bundle_writer.h"
+#include "tools/eval/incident_eval.h"
 
 namespace geoloc::eval {
 namespace {
@@ -116,8 +118,8 @@ absl::StatusOr<std::vector<calibration::CalibrationExample>> AnswerExamples(
 absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     const engine::Locator& locator, const std::string& bundle_dir, const RetrievalRun& fit,
     const RetrievalRun& calibration_run, const std::vector<engine::LocateParams>& configs,
-    const calibration::FitOptions& fit_options, const std::string& created_by,
-    bool show_progress) {
+    const calibration::FitOptions& fit_options, const IncidentFitOptions& incidents,
+    const std::string& created_by, bool show_progress) {
   const absl::Time start = absl::Now();
   const std::string fit_name = SplitName(fit);
   const std::string calibration_name = SplitName(calibration_run);
@@ -180,6 +182,35 @@ absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     summary->set_broad_bandwidth_km(entry.mixture().broad_bandwidth_km());
     summary->set_regional(entry.mixture().regional());
     summary->set_regional_bandwidth_km(entry.mixture().regional_bandwidth_km());
+    // Incidents pool spherical KDE densities only (Locator::CombineIncident).
+    const bool incident_estimator = params.estimator.kind == geo::EstimatorKind::kSphericalKde;
+    for (int photos : incident_estimator ? incidents.sizes : std::vector<int>{}) {
+      GEOLOC_ASSIGN_OR_RETURN(
+          std::vector<calibration::CalibrationExample> fit_incidents,
+          IncidentExamples(locator, fit, params, photos, incidents.draws_per_place,
+                           incidents.seed, show_progress));
+      GEOLOC_ASSIGN_OR_RETURN(
+          std::vector<calibration::CalibrationExample> calibration_incidents,
+          IncidentExamples(locator, calibration_run, params, photos, incidents.draws_per_place,
+                           incidents.seed, show_progress));
+      GEOLOC_ASSIGN_OR_RETURN(
+          *entry.add_incidents(),
+          calibration::FitIncidentCalibration(settings, photos, incidents.draws_per_place,
+                                              {fit_name, fit_incidents},
+                                              {calibration_name, calibration_incidents},
+                                              fit_options));
+      const calibration::proto::IncidentCalibration& part =
+          entry.incidents(entry.incidents_size() - 1);
+      files::CalibratedIncidents* s = summary->add_incidents();
+      s->set_photos(photos);
+      s->set_fit_incidents(part.entry().fit_split().photos());
+      s->set_calibration_incidents(part.entry().calibration_split().photos());
+      for (const auto& group : part.entry().score_groups()) {
+        s->add_score_group_sizes(group.scores_size());
+      }
+      s->set_broad_bandwidth_km(part.entry().mixture().broad_bandwidth_km());
+    }
+    GEOLOC_RETURN_IF_ERROR(calibration::ValidateEntry(entry));
     *entries->Add() = std::move(entry);
   }
 

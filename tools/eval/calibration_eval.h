@@ -4,7 +4,8 @@
 // on a third split.
 //
 //   GEOLOC_ASSIGN_OR_RETURN(files::CalibrateReport fitted,
-//       CalibrateBundle(*locator, bundle_dir, val, calib, {params}, {}, "geoloc-eval calibrate"));
+//       CalibrateBundle(*locator, bundle_dir, val, calib, {params}, {}, {{2, 4, 8}},
+//                       "geoloc-eval calibrate", false));
 //   GEOLOC_ASSIGN_OR_RETURN(files::CoverageReport report,
 //       ReportCoverage(*calibrated_locator, test, params, /*abstain_below=*/0.2));
 //
@@ -16,6 +17,7 @@
 #ifndef GEOLOC_TOOLS_EVAL_CALIBRATION_EVAL_H_
 #define GEOLOC_TOOLS_EVAL_CALIBRATION_EVAL_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -35,8 +37,17 @@ absl::StatusOr<std::vector<calibration::CalibrationExample>> AnswerExamples(
     const engine::Locator& locator, const RetrievalRun& run, const engine::LocateParams& params,
     bool show_progress);
 
+// Incident calibrations to fit beside each single-photo entry (incident_calibration.h): one per
+// size, on incidents drawn from both splits (incident_eval.h IncidentExamples). Empty: none, and
+// the bundle's incident answers of two or more photos are uncalibrated.
+struct IncidentFitOptions {
+  std::vector<int> sizes;
+  int draws_per_place = 5;
+  uint64_t seed = 1;
+};
+
 // Fits one entry per `configs` on `fit` (score function) and `calibration` (conformal scores,
-// isotonic maps), merges them into the bundle's calibration.json (entries of other settings for
+// isotonic maps), with the incident calibrations `incidents` asks for, merges them into the bundle's calibration.json (entries of other settings for
 // the same model are kept; a file of another model is replaced) and writes it into `bundle_dir`
 // as its "calibration" extra, atomically, with the manifest's checksum (index::AddBundleExtra).
 // INVALID_ARGUMENT when either split is the test split (its name, or the run's split column) or
@@ -44,8 +55,8 @@ absl::StatusOr<std::vector<calibration::CalibrationExample>> AnswerExamples(
 absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     const engine::Locator& locator, const std::string& bundle_dir, const RetrievalRun& fit,
     const RetrievalRun& calibration, const std::vector<engine::LocateParams>& configs,
-    const calibration::FitOptions& fit_options, const std::string& created_by,
-    bool show_progress);
+    const calibration::FitOptions& fit_options, const IncidentFitOptions& incidents,
+    const std::string& created_by, bool show_progress);
 
 // The calibrated answers to `run` with `params` against the truth: coverage per level and score
 // group, median region areas against the peak-radius disc, ECE and reliability of every

@@ -110,6 +110,11 @@ ABSL_FLAG(std::string, calibration_retrieval, "",
 ABSL_FLAG(bool, regional_term, false,
           "calibrate: also fit a regional KDE term (docs/CALIBRATION.md: removes the floor-tie "
           "atom of the scores, but the regions then share the cell budget across all levels)");
+ABSL_FLAG(std::string, incident_calibration_sizes, "",
+          "calibrate: also fit incident calibrations for these photo counts (each in [2, 16], "
+          "e.g. 2,4,8; the spherical KDE only), on --incident_draws incidents per place with "
+          "that many photos in each split (docs/INCIDENTS.md); empty: incident answers of two "
+          "or more photos stay uncalibrated");
 ABSL_FLAG(std::string, region_levels, "0.5,0.68,0.9,0.95",
           "coverage: the confidence levels to report");
 ABSL_FLAG(bool, per_photo, false,
@@ -618,16 +623,41 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
           "test with `geoloc-eval coverage`")));
     }
   }
+  std::vector<int> incident_photo_counts;
+  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_incident_calibration_sizes),
+                                               ',', absl::SkipWhitespace())) {
+    int size;
+    if (!absl::SimpleAtoi(part, &size) || size < 2 || size > engine::kMaxIncidentPhotos) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "--incident_calibration_sizes: '", part, "' is not an integer in [2, ",
+          engine::kMaxIncidentPhotos, "]")));
+    }
+    incident_photo_counts.push_back(size);
+  }
+  if (absl::GetFlag(FLAGS_incident_draws) < 1) {
+    return Fail(absl::InvalidArgumentError("--incident_draws must be >= 1"));
+  }
   absl::StatusOr<Stack> stack = LoadStack();
   if (!stack.ok()) return Fail(stack.status());
+  absl::StatusOr<files::CalibrateReport> report;
   calibration::FitOptions fit_options;
   fit_options.regional = absl::GetFlag(FLAGS_regional_term);
-  const std::string created_by =
+  IncidentFitOptions incidents;
+  incidents.sizes = incident_photo_counts;
+  incidents.draws_per_place = absl::GetFlag(FLAGS_incident_draws);
+  incidents.seed = absl::GetFlag(FLAGS_incident_seed);
+  const std::string incident_sizes = absl::GetFlag(FLAGS_incident_calibration_sizes);
+  std::string created_by =
       absl::StrCat("geoloc-eval calibrate --fit_retrieval ", fit_path, " --calibration_retrieval ",
                    calibration_path, fit_options.regional ? " --regional_term" : "");
-  absl::StatusOr<files::CalibrateReport> report =
-      CalibrateBundle(*stack->locator, absl::GetFlag(FLAGS_bundle), *fit, *calibration, *configs,
-                      fit_options, created_by, absl::GetFlag(FLAGS_progress));
+  if (!incident_sizes.empty()) {
+    absl::StrAppend(&created_by, " --incident_calibration_sizes ", incident_sizes,
+                    " --incident_draws ", incidents.draws_per_place, " --incident_seed ",
+                    incidents.seed);
+  }
+  report = CalibrateBundle(*stack->locator, absl::GetFlag(FLAGS_bundle), *fit, *calibration,
+                           *configs, fit_options, incidents, created_by,
+                           absl::GetFlag(FLAGS_progress));
   if (!report.ok()) return Fail(report.status());
   if (absl::GetFlag(FLAGS_json)) {
     absl::StatusOr<std::string> json = ToJsonString(*report);
@@ -649,6 +679,14 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
         e.calibration_split().with_place(), absl::StrJoin(sizes, ", "), e.narrow(), e.broad(),
         e.broad_bandwidth_km(), e.regional(), e.regional_bandwidth_km(), e.classifier(),
         e.floor());
+    for (const files::CalibratedIncidents& i : e.incidents()) {
+      std::vector<std::string> groups;
+      for (int64_t n : i.score_group_sizes()) groups.push_back(absl::StrCat(n));
+      absl::PrintF("    incidents of %d photos: fit on %d incidents, calibrated on %d; score "
+                   "groups [%s]; broad %.0f km\n",
+                   i.photos(), i.fit_incidents(), i.calibration_incidents(),
+                   absl::StrJoin(groups, ", "), i.broad_bandwidth_km());
+    }
   }
   return 0;
 }
@@ -874,22 +912,28 @@ int IncidentsCommand() {
                report->split, pooling, report->places,
                *std::max_element(options.sizes.begin(), options.sizes.end()),
                options.draws_per_place,
-               stack->locator->calibration().present() ? "bundle calibrated (single photos)"
+               stack->locator->calibration().present() ? "bundle calibrated"
                                                        : "bundle not calibrated");
   absl::PrintF("| photos | intruder | incidents | acc@1km | acc@25km | median km | effective |"
-               " false dissent | intruder reported | coverage / median area km^2 per level |\n");
-  absl::PrintF("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+               " false dissent | intruder reported | served calibration: coverage / median area "
+               "km^2 per level | single-photo calibration on the same answers |\n");
+  absl::PrintF("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (const IncidentSizeReport& r : report->sizes) {
     std::string regions = r.calibrated ? "" : "not calibrated";
     for (size_t l = 0; l < r.levels.size(); ++l) {
       absl::StrAppendFormat(&regions, "%s%.2f: %.3f / %.1f", l ? ", " : "", r.levels[l],
                             r.coverage[l], r.median_area_km2[l]);
     }
-    absl::PrintF("| %d | %s | %d | %.3f | %.3f | %.2f | %.2f | %.3f | %s | %s |\n", r.size,
+    std::string single = r.single_photo_coverage.empty() ? "-" : "";
+    for (size_t l = 0; l < r.single_photo_coverage.size(); ++l) {
+      absl::StrAppendFormat(&single, "%s%.3f / %.1f", l ? ", " : "", r.single_photo_coverage[l],
+                            r.single_photo_median_area_km2[l]);
+    }
+    absl::PrintF("| %d | %s | %d | %.3f | %.3f | %.2f | %.2f | %.3f | %s | %s | %s |\n", r.size,
                  r.with_intruder ? "yes" : "no", r.incidents, r.accuracy_1km, r.accuracy_25km,
                  r.median_error_km, r.mean_effective_photos, r.false_dissent_share,
                  r.with_intruder ? absl::StrFormat("%.3f", r.intruder_reported_share) : "-",
-                 regions);
+                 regions, single);
   }
   return 0;
 }

@@ -49,6 +49,23 @@ struct Tally {
   std::vector<double> levels;
   std::vector<int64_t> inside;
   std::vector<std::vector<double>> areas;
+  // The single-photo calibration's regions of the same answers (per level of single_levels).
+  std::vector<double> single_levels;
+  std::vector<int64_t> single_inside;
+  std::vector<std::vector<double>> single_areas;
+
+  void AddSinglePhoto(const calibration::CalibratedAnswer& c, geo::LatLon truth) {
+    if (single_levels.empty()) {
+      for (const auto& region : c.regions) single_levels.push_back(region.level);
+      single_inside.assign(single_levels.size(), 0);
+      single_areas.assign(single_levels.size(), {});
+    }
+    for (size_t l = 0; l < c.regions.size() && l < single_levels.size(); ++l) {
+      const auto& region = c.regions[l];
+      single_inside[l] += region.whole_sphere || cells::CellUnionContains(region.cells, truth);
+      single_areas[l].push_back(region.area_km2);
+    }
+  }
 
   void Add(const engine::IncidentResult& r, geo::LatLon truth, int intruder) {
     const double error = geo::HaversineKm(r.combined.best.pos, truth);
@@ -95,6 +112,10 @@ struct Tally {
     out.mean_effective_photos = effective / n;
     out.false_dissent_share = false_dissent / n;
     out.intruder_reported_share = with_intruder ? intruder_reported / n : 0;
+    for (size_t l = 0; l < single_levels.size(); ++l) {
+      out.single_photo_coverage.push_back(single_inside[l] / n);
+      out.single_photo_median_area_km2.push_back(Median(single_areas[l]));
+    }
     out.calibrated = calibrated && !levels.empty();
     if (out.calibrated) {
       out.levels = levels;
@@ -107,7 +128,76 @@ struct Tally {
   }
 };
 
+// Places with at least `photos` localizable photos with a place, in a deterministic order, each
+// with its photos' query indices.
+using Places = std::vector<std::pair<std::string, std::vector<int>>>;
+Places PlacesWith(const RetrievalRun& run, int photos) {
+  std::map<std::string, std::vector<int>> by_place;  // ordered: deterministic draws
+  for (size_t i = 0; i < run.queries.size(); ++i) {
+    const RetrievedQuery& q = run.queries[i];
+    if (q.localizable && !q.place.empty()) by_place[q.place].push_back(static_cast<int>(i));
+  }
+  Places places;
+  for (auto& [place, indices] : by_place) {
+    if (static_cast<int>(indices.size()) >= photos) places.emplace_back(place, indices);
+  }
+  return places;
+}
+
+absl::Status CheckRun(const engine::Locator& locator, const RetrievalRun& run) {
+  if (run.model != locator.model_version()) {
+    return absl::FailedPreconditionError(absl::StrCat("the retrieval of ", run.source,
+                                                      " was made with model ", run.model,
+                                                      ", not ", locator.model_version()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<calibration::CalibrationExample>> IncidentExamples(
+    const engine::Locator& locator, const RetrievalRun& run, const engine::LocateParams& params,
+    int photos, int draws_per_place, uint64_t seed, bool show_progress) {
+  if (photos < 2 || photos > engine::kMaxIncidentPhotos || draws_per_place < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "incident examples: photos must be in [2, ", engine::kMaxIncidentPhotos,
+        "] and draws_per_place >= 1, got ", photos, " and ", draws_per_place));
+  }
+  GEOLOC_RETURN_IF_ERROR(CheckRun(locator, run));
+  const Places places = PlacesWith(run, photos);
+  if (places.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no place of ", run.source, " has ", photos, " photos (is there a place column?)"));
+  }
+  std::optional<ProgressReporter> progress;
+  if (show_progress) {
+    progress.emplace(absl::StrCat("incidents of ", photos, " photos"),
+                     static_cast<int64_t>(places.size()) * draws_per_place, "incidents");
+  }
+  std::map<int, engine::LocateResult> answers;
+  std::mt19937_64 rng(seed);
+  std::vector<calibration::CalibrationExample> out;
+  for (const auto& [place, indices] : places) {
+    for (int d = 0; d < draws_per_place; ++d) {
+      std::vector<int> chosen = indices;
+      std::shuffle(chosen.begin(), chosen.end(), rng);
+      chosen.resize(photos);
+      std::vector<engine::LocateResult> results;
+      for (int i : chosen) {
+        if (!answers.count(i)) {
+          GEOLOC_ASSIGN_OR_RETURN(answers[i], Answer(locator, run.queries[i], params));
+        }
+        results.push_back(answers.at(i));
+      }
+      GEOLOC_ASSIGN_OR_RETURN(engine::IncidentResult r,
+                              locator.CombineIncident(results, params, {}));
+      out.push_back(engine::CalibrationExampleOf(r.combined, run.queries[chosen.front()].truth));
+      if (progress) progress->Add(1);
+    }
+  }
+  if (progress) progress->Finish();
+  return out;
+}
 
 absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& locator,
                                                      const RetrievalRun& run,
@@ -122,21 +212,9 @@ absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& loca
                                                      engine::kMaxIncidentPhotos, "]"));
     }
   }
-  if (run.model != locator.model_version()) {
-    return absl::FailedPreconditionError(absl::StrCat("the retrieval of ", run.source,
-                                                      " was made with model ", run.model,
-                                                      ", not ", locator.model_version()));
-  }
+  GEOLOC_RETURN_IF_ERROR(CheckRun(locator, run));
   const int largest = *std::max_element(options.sizes.begin(), options.sizes.end());
-  std::map<std::string, std::vector<int>> by_place;  // ordered: deterministic draws
-  for (size_t i = 0; i < run.queries.size(); ++i) {
-    const RetrievedQuery& q = run.queries[i];
-    if (q.localizable && !q.place.empty()) by_place[q.place].push_back(static_cast<int>(i));
-  }
-  std::vector<std::pair<std::string, std::vector<int>>> places;
-  for (auto& [place, photos] : by_place) {
-    if (static_cast<int>(photos.size()) >= largest) places.emplace_back(place, photos);
-  }
+  const Places places = PlacesWith(run, largest);
   if (places.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "no place of ", run.source, " has ", largest, " photos (is there a place column?)"));
@@ -156,7 +234,12 @@ absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& loca
   if (progress) progress->Finish();
   // Intruders come from any localizable photo of another place (answered on demand).
   std::vector<int> everyone;
-  for (const auto& [place, photos] : by_place) everyone.insert(everyone.end(), photos.begin(), photos.end());
+  for (const auto& [place, photos] : PlacesWith(run, 1)) {
+    everyone.insert(everyone.end(), photos.begin(), photos.end());
+  }
+  // The baseline: the single-photo calibration for these settings, if the bundle has one.
+  const calibration::Calibrator* single_photo =
+      locator.calibration().Find(locator.AnswerSettingsFor(params));
 
   IncidentEvalReport report;
   report.split = run.split.empty() ? run.source : run.split;
@@ -177,6 +260,11 @@ absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& loca
         GEOLOC_ASSIGN_OR_RETURN(engine::IncidentResult r,
                                 locator.CombineIncident(results, params, incident_options));
         plain.Add(r, truth, /*intruder=*/-1);
+        if (single_photo != nullptr) {
+          GEOLOC_ASSIGN_OR_RETURN(const calibration::CalibratedAnswer baseline,
+                                  engine::CalibrateAnswer(*single_photo, r.combined, params));
+          plain.AddSinglePhoto(baseline, truth);
+        }
         if (!options.intruders || size < 2) continue;
         int other = -1;
         while (other < 0 || run.queries[other].place == place) {

@@ -12,7 +12,10 @@
 // those places. With `intruders`, every incident of size >= 2 is also measured with one photo
 // replaced by a photo of another place (is the intruder reported? does the answer hold?).
 // The incident's truth is its first photo's true position (photos of one place are metres
-// apart). Nothing is fitted: the calibration used is the bundle's single-photo one.
+// apart). Nothing is fitted: the regions are the served ones (the bundle's incident calibration
+// for that size, incident_calibration.h), and beside them the bundle's single-photo calibration
+// applied to the same pooled answers, the baseline the incident calibration is measured against.
+// IncidentExamples draws incidents the same way for geoloc-eval calibrate (on val and calib).
 // A function, not a thread: call from one thread.
 #ifndef GEOLOC_TOOLS_EVAL_INCIDENT_EVAL_H_
 #define GEOLOC_TOOLS_EVAL_INCIDENT_EVAL_H_
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/calibration/fit.h"
 #include "core/engine/locate_params.h"
 #include "core/engine/incident.h"
 #include "core/engine/locator.h"
@@ -44,9 +48,12 @@ struct IncidentSizeReport {
   int64_t incidents = 0;
   double accuracy_1km = 0, accuracy_25km = 0, median_error_km = 0;
   double mean_effective_photos = 0;
-  // Calibrated answers only (the bundle's calibration for these settings), per region level.
+  // Calibrated answers only (the served calibration for this size), per region level.
   bool calibrated = false;
   std::vector<double> levels, coverage, median_area_km2;
+  // The bundle's single-photo calibration applied to the same pooled answers (the baseline), per
+  // level; empty when the bundle has none for these settings.
+  std::vector<double> single_photo_coverage, single_photo_median_area_km2;
   // Share of incidents in which some photo of the place was reported as dissenting (a false
   // alarm: all are of one place), and with an intruder, the share in which the intruder was.
   double false_dissent_share = 0;
@@ -65,6 +72,16 @@ absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& loca
                                                      const RetrievalRun& run,
                                                      const engine::LocateParams& params,
                                                      const IncidentEvalOptions& options);
+
+// Incidents of `photos` photos drawn from `run` as EvaluateIncidents draws them (every place with
+// at least `photos` photos with a place, `draws_per_place` random incidents each, seeded), each
+// answered like LocateIncident (geometric pooling) and turned into a calibration example: the
+// pooled answer with the incident's truth. What geoloc-eval calibrate fits incident calibrations
+// on. INVALID_ARGUMENT for photos outside [2, kMaxIncidentPhotos] or draws < 1;
+// FAILED_PRECONDITION for another model's run or no place with `photos` photos.
+absl::StatusOr<std::vector<calibration::CalibrationExample>> IncidentExamples(
+    const engine::Locator& locator, const RetrievalRun& run, const engine::LocateParams& params,
+    int photos, int draws_per_place, uint64_t seed, bool show_progress);
 
 }  // namespace geoloc::eval
 
