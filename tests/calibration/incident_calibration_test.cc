@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <vector>
 
@@ -145,6 +146,74 @@ TEST(IncidentCalibrationTest, FitRefusesBadSizesAndTheTestSplit) {
       FitIncidentCalibration(SyntheticSettings(o), 2, 5, {"val", val}, {"test", calib}).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("incidents of 2 photos"), absl::string_view::npos) << st;
+}
+
+// Coverage on held-out incidents. The synthetic incidents are sharper than single photos (more of
+// their neighbours agree, in a tighter cluster), as pooled answers are. The incident calibration
+// fitted on other such incidents covers held-out ones at its level; the single-photo calibration
+// applied to them does not (it over-covers here, by 0.19 at 50%; on the proving ground it
+// under-covers, docs/INCIDENTS.md): the bound below is one a calibration fitted on the wrong
+// answers fails, which the test checks too.
+TEST(IncidentCalibrationTest, IncidentCalibrationCoversHeldOutIncidentsWhereSinglePhotosDoNot) {
+  const SyntheticAnswerOptions photo = SmallWorld();
+  SyntheticAnswerOptions incident = photo;
+  incident.good_share = 0.75;
+  incident.good_spread_km = 0.2;
+  incident.town_spread_km = 0.5;
+  FitOptions options;
+  const std::vector<CalibrationExample> photo_val = MakeSyntheticSplit(photo, 1, 1500);
+  const std::vector<CalibrationExample> photo_calib = MakeSyntheticSplit(photo, 2, 1500);
+  absl::StatusOr<proto::CalibrationEntry> entry = FitCalibrationEntry(
+      SyntheticSettings(photo), {"val", photo_val}, {"calib", photo_calib}, options);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  const std::vector<CalibrationExample> incident_val = MakeSyntheticSplit(incident, 21, 1500);
+  const std::vector<CalibrationExample> incident_calib = MakeSyntheticSplit(incident, 22, 1500);
+  absl::StatusOr<proto::IncidentCalibration> part =
+      FitIncidentCalibration(SyntheticSettings(photo), 4, 5, {"val", incident_val},
+                             {"calib", incident_calib}, options);
+  ASSERT_TRUE(part.ok()) << part.status();
+  *entry->add_incidents() = *part;
+  ASSERT_TRUE(ValidateEntry(*entry).ok()) << ValidateEntry(*entry);
+  const Calibrator single = *Calibrator::Create(*entry);
+  const Calibrator served = *Calibrator::Create(IncidentCalibrationFor(*entry, 4)->entry());
+
+  const std::vector<CalibrationExample> test = MakeSyntheticSplit(incident, 23, 2000);
+  const std::vector<double> levels = {0.5, 0.68, 0.9};
+  std::vector<int> single_in(levels.size(), 0), served_in(levels.size(), 0);
+  int n = 0;
+  for (const CalibrationExample& e : test) {
+    if (!e.truth.has_value()) continue;
+    ++n;
+    for (const Calibrator* c : {&single, &served}) {
+      const PredictiveDensity f = *c->Density(e.Evidence());
+      const double score = -f.LogDensity(geo::ToUnitVector(*e.truth));
+      ApplyOptions groups_only;  // no region: the answer's score group is all we need
+      groups_only.levels.clear();
+      groups_only.pieces = groups_only.outlines = false;
+      absl::StatusOr<CalibratedAnswer> answer = c->Apply(e.Evidence(), groups_only);
+      ASSERT_TRUE(answer.ok()) << answer.status();
+      const int group = answer->score_group;
+      for (size_t l = 0; l < levels.size(); ++l) {
+        const bool in = score <= c->Quantile(levels[l], group);
+        (c == &single ? single_in : served_in)[l] += in;
+      }
+    }
+  }
+  ASSERT_GT(n, 1000);
+  int single_outside = 0;
+  for (size_t l = 0; l < levels.size(); ++l) {
+    const double a = levels[l];
+    // Binomial spread of the test incidents and of a score group's calibration scores (about
+    // 450 each).
+    const double sd = std::sqrt(a * (1 - a) / n + a * (1 - a) / 450);
+    const double served_coverage = static_cast<double>(served_in[l]) / n;
+    const double single_coverage = static_cast<double>(single_in[l]) / n;
+    EXPECT_NEAR(served_coverage, a, 3.5 * sd) << "incident calibration at " << a;
+    single_outside += std::abs(single_coverage - a) > 3.5 * sd;
+    std::printf("level %.2f: incident calibration %.3f, single-photo %.3f (bound +-%.3f)\n", a,
+                served_coverage, single_coverage, 3.5 * sd);
+  }
+  EXPECT_GE(single_outside, 1) << "the single-photo calibration passed the incident bound";
 }
 
 }  // namespace

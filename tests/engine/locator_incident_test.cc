@@ -1,11 +1,13 @@
 // Locator::CombineIncident on the fixture's model and a calibrated bundle: copies of one photo
 // are exactly as confident as the photo (calibrated regions, P(localizable), peaks), the
-// single-photo incident is the photo's own answer, and other estimators are refused.
+// single-photo incident is the photo's own answer, incidents are calibrated by the incident entry
+// for their size (uncalibrated without one), and other estimators are refused.
 #include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/calibration/calibrator.h"
 #include "core/engine/incident.h"
 #include "core/geo/distance.h"
 #include "core/places/gazetteer.h"
@@ -17,14 +19,38 @@
 namespace geoloc::engine {
 namespace {
 
+// What the calibrated bundle holds besides the single-photo entry.
+enum class IncidentPart {
+  kNone,            // incidents of 2+ photos are uncalibrated
+  kSingleCopies,    // incident entries for 2 and 8 photos equal to the single-photo entry
+  kFitted2And4,     // incident entries for 2 and 4 photos fitted on other (sharper) answers
+};
+
 class LocatorIncidentTest : public LocatorTest {
  protected:
-  std::shared_ptr<const Locator> LoadCalibrated(const ::geoloc::testing::ScratchDir& dir) {
+  std::shared_ptr<const Locator> LoadCalibrated(const ::geoloc::testing::ScratchDir& dir,
+                                                IncidentPart part = IncidentPart::kNone,
+                                                calibration::proto::CalibrationFile* out =
+                                                    nullptr) {
     auto file = ::geoloc::testing::SyntheticCalibrationFile(
         (*encoder_)->info().fingerprint,
         {::geoloc::testing::TestCalibrationSettings(10, "spherical_kde")});
     EXPECT_TRUE(file.ok()) << file.status();
     if (!file.ok()) return nullptr;
+    if (part == IncidentPart::kSingleCopies) {
+      calibration::proto::CalibrationEntry* entry = file->mutable_entries(0);
+      for (int photos : {2, 8}) {
+        calibration::proto::IncidentCalibration* copy = entry->add_incidents();
+        copy->set_photos(photos);
+        copy->set_draws_per_place(1);
+        *copy->mutable_entry() = *entry;
+        copy->mutable_entry()->clear_incidents();
+      }
+    } else if (part == IncidentPart::kFitted2And4) {
+      absl::Status st = ::geoloc::testing::AddSyntheticIncidentCalibrations({2, 4}, &*file);
+      EXPECT_TRUE(st.ok()) << st;
+    }
+    if (out != nullptr) *out = *file;
     const std::string path = dir.file("v1c");
     absl::Status st = ::geoloc::testing::CopyWithCalibration(*dir_ + "/bundles/v1", path, *file);
     EXPECT_TRUE(st.ok()) << st;
@@ -42,9 +68,11 @@ LocateParams Params() {
   return p;
 }
 
+// The incident entries here equal the single-photo one, so that any difference comes from the
+// pooling: n copies of a photo are the photo's evidence once.
 TEST_F(LocatorIncidentTest, CopiesOfOnePhotoAreNoMoreConfidentThanThePhoto) {
   ::geoloc::testing::ScratchDir dir("incident");
-  auto locator = LoadCalibrated(dir);
+  auto locator = LoadCalibrated(dir, IncidentPart::kSingleCopies);
   ASSERT_NE(locator, nullptr);
   std::vector<cv::Mat> images;
   for (const Query& q : Queries()) images.push_back(q.image);
@@ -85,6 +113,72 @@ TEST_F(LocatorIncidentTest, CopiesOfOnePhotoAreNoMoreConfidentThanThePhoto) {
       for (const IncidentResult::Photo& part : many->photos) EXPECT_FALSE(part.dissents);
     }
   }
+}
+
+// An incident of n >= 2 photos is calibrated by the incident entry with the largest size <= n
+// (its own quantiles, not the single photos'); one photo by the single-photo entry.
+TEST_F(LocatorIncidentTest, IncidentsAreCalibratedByTheEntryForTheirSize) {
+  ::geoloc::testing::ScratchDir dir("incident-sizes");
+  calibration::proto::CalibrationFile file;
+  auto locator = LoadCalibrated(dir, IncidentPart::kFitted2And4, &file);
+  ASSERT_NE(locator, nullptr);
+  const calibration::proto::CalibrationEntry& entry = file.entries(0);
+  ASSERT_EQ(entry.incidents_size(), 2);
+  auto single = calibration::Calibrator::Create(entry);
+  auto two = calibration::Calibrator::Create(entry.incidents(0).entry());
+  auto four = calibration::Calibrator::Create(entry.incidents(1).entry());
+  ASSERT_TRUE(single.ok() && two.ok() && four.ok());
+  // The three calibrations' quantiles differ, so the check below tells which one was used.
+  ASSERT_NE(single->Quantile(0.5, 0), two->Quantile(0.5, 0));
+  ASSERT_NE(two->Quantile(0.5, 0), four->Quantile(0.5, 0));
+  ASSERT_NE(single->Quantile(0.5, 0), four->Quantile(0.5, 0));
+
+  std::vector<cv::Mat> images;
+  for (const Query& q : Queries()) images.push_back(q.image);
+  ASSERT_GE(images.size(), 2u);
+  auto results = locator->LocateImages(images, Params());
+  ASSERT_TRUE(results.ok()) << results.status();
+  const struct {
+    int photos;
+    const calibration::Calibrator* expected;
+  } cases[] = {{1, &*single}, {2, &*two}, {3, &*two}, {4, &*four}, {9, &*four}};
+  for (const auto& c : cases) {
+    std::vector<LocateResult> photos;
+    for (int i = 0; i < c.photos; ++i) photos.push_back((*results)[i % results->size()]);
+    auto incident = locator->CombineIncident(photos, Params(), {});
+    ASSERT_TRUE(incident.ok()) << incident.status();
+    ASSERT_TRUE(incident->combined.calibration.has_value()) << c.photos;
+    const calibration::CalibratedAnswer& a = *incident->combined.calibration;
+    EXPECT_EQ(a.score_group, c.expected->ScoreGroupOf(a.raw_localizability)) << c.photos;
+    ASSERT_EQ(a.regions.size(), 2u);
+    for (const calibration::ConfidenceRegion& r : a.regions) {
+      EXPECT_EQ(r.score_quantile, c.expected->Quantile(r.level, a.score_group))
+          << c.photos << " photos, level " << r.level;
+    }
+  }
+}
+
+// A calibration without incident entries calibrates single photos only: an incident of two or
+// more photos is answered uncalibrated (no region claims a coverage nobody measured).
+TEST_F(LocatorIncidentTest, WithoutAnIncidentCalibrationIncidentsAreUncalibrated) {
+  ::geoloc::testing::ScratchDir dir("incident-none");
+  auto locator = LoadCalibrated(dir, IncidentPart::kNone);
+  ASSERT_NE(locator, nullptr);
+  std::vector<cv::Mat> images;
+  for (const Query& q : Queries()) images.push_back(q.image);
+  ASSERT_GE(images.size(), 2u);
+  images.resize(2);
+  auto results = locator->LocateImages(images, Params());
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_TRUE((*results)[0].calibration.has_value());
+  auto one = locator->CombineIncident({(*results)[0]}, Params(), {});
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_TRUE(one->combined.calibration.has_value());
+  auto two = locator->CombineIncident(*results, Params(), {});
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_FALSE(two->combined.calibration.has_value());
+  EXPECT_FALSE(two->combined.abstained);
+  EXPECT_EQ(two->combined.calibrate_ms, 0);
 }
 
 TEST_F(LocatorIncidentTest, OnlyTheSphericalKdeCanBePooled) {

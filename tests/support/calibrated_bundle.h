@@ -32,6 +32,12 @@ absl::StatusOr<calibration::proto::CalibrationFile> SyntheticCalibrationFile(
     const std::string& model_fingerprint,
     const std::vector<calibration::EstimatorSettings>& settings);
 
+// Adds to every entry of `file` incident calibrations for `sizes` (ascending, each in [2, 16]),
+// fitted on synthetic answers of other seeds whose photos are `photos` times closer together
+// (sharper, as pooled answers are), so that each size's quantiles differ from the entry's.
+absl::Status AddSyntheticIncidentCalibrations(const std::vector<int>& sizes,
+                                              calibration::proto::CalibrationFile* file);
+
 // Copies the bundle directory `from` to `to` (which must not exist) and adds `file` as its
 // calibration extra (index::AddBundleExtra).
 absl::Status CopyWithCalibration(const std::string& from, const std::string& to,
