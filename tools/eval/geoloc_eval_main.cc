@@ -921,8 +921,9 @@ int IncidentsCommand() {
   for (const IncidentSizeReport& r : report->sizes) {
     std::string regions = r.calibrated ? "" : "not calibrated";
     for (size_t l = 0; l < r.levels.size(); ++l) {
-      absl::StrAppendFormat(&regions, "%s%.2f: %.3f / %.1f", l ? ", " : "", r.levels[l],
-                            r.coverage[l], r.median_area_km2[l]);
+      absl::StrAppendFormat(&regions, "%s%.2f: %.3f (exact %.3f) / %.1f", l ? ", " : "",
+                            r.levels[l], r.coverage[l], r.exact_coverage[l],
+                            r.median_area_km2[l]);
     }
     std::string single = r.single_photo_coverage.empty() ? "-" : "";
     for (size_t l = 0; l < r.single_photo_coverage.size(); ++l) {

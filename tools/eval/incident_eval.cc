@@ -12,6 +12,7 @@
 #include "core/engine/incident.h"
 #include "core/geo/distance.h"
 #include "core/geo/metrics.h"
+#include "core/geo/unit_vector.h"
 
 namespace geoloc::eval {
 namespace {
@@ -67,7 +68,11 @@ struct Tally {
     }
   }
 
-  void Add(const engine::IncidentResult& r, geo::LatLon truth, int intruder) {
+  std::vector<int64_t> exact;  // served regions: truth's score <= the level's quantile
+
+  // `served`: the calibrator that calibrated r (null when uncalibrated).
+  absl::Status Add(const engine::IncidentResult& r, geo::LatLon truth, int intruder,
+                   const calibration::Calibrator* served) {
     const double error = geo::HaversineKm(r.combined.best.pos, truth);
     errors.push_back(error);
     hit1 += error <= 1;
@@ -82,21 +87,28 @@ struct Tally {
       }
     }
     false_dissent += other_dissent;
-    if (!r.combined.calibration.has_value()) {
+    if (!r.combined.calibration.has_value() || served == nullptr) {
       calibrated = false;
-      return;
+      return absl::OkStatus();
     }
     const auto& regions = r.combined.calibration->regions;
     if (levels.empty()) {
       for (const auto& region : regions) levels.push_back(region.level);
       inside.assign(levels.size(), 0);
+      exact.assign(levels.size(), 0);
       areas.assign(levels.size(), {});
     }
+    const calibration::CalibrationExample example = engine::CalibrationExampleOf(r.combined, truth);
+    GEOLOC_ASSIGN_OR_RETURN(const calibration::PredictiveDensity density,
+                            served->Density(example.Evidence()));
+    const double score = -density.LogDensity(geo::ToUnitVector(truth));
     for (size_t l = 0; l < regions.size() && l < levels.size(); ++l) {
       const auto& region = regions[l];
       inside[l] += region.whole_sphere || cells::CellUnionContains(region.cells, truth);
+      exact[l] += region.whole_sphere || score <= region.score_quantile;
       areas[l].push_back(region.area_km2);
     }
+    return absl::OkStatus();
   }
 
   IncidentSizeReport Report(int size, bool with_intruder) const {
@@ -121,6 +133,7 @@ struct Tally {
       out.levels = levels;
       for (size_t l = 0; l < levels.size(); ++l) {
         out.coverage.push_back(inside[l] / n);
+        out.exact_coverage.push_back(exact[l] / n);
         out.median_area_km2.push_back(Median(areas[l]));
       }
     }
@@ -249,6 +262,8 @@ absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& loca
   incident_options.pooling = options.pooling;
   for (int size : options.sizes) {
     Tally plain, intruded;
+    const calibration::Calibrator* served =
+        locator.calibration().FindIncident(locator.AnswerSettingsFor(params), size);
     for (const auto& [place, photos] : places) {
       for (int d = 0; d < options.draws_per_place; ++d) {
         std::vector<int> chosen = photos;
@@ -259,7 +274,7 @@ absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& loca
         const geo::LatLon truth = run.queries[chosen.front()].truth;
         GEOLOC_ASSIGN_OR_RETURN(engine::IncidentResult r,
                                 locator.CombineIncident(results, params, incident_options));
-        plain.Add(r, truth, /*intruder=*/-1);
+        GEOLOC_RETURN_IF_ERROR(plain.Add(r, truth, /*intruder=*/-1, served));
         if (single_photo != nullptr) {
           GEOLOC_ASSIGN_OR_RETURN(const calibration::CalibratedAnswer baseline,
                                   engine::CalibrateAnswer(*single_photo, r.combined, params));
@@ -277,7 +292,7 @@ absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& loca
         results[slot] = answers.at(other);
         GEOLOC_ASSIGN_OR_RETURN(engine::IncidentResult with,
                                 locator.CombineIncident(results, params, incident_options));
-        intruded.Add(with, truth, slot);
+        GEOLOC_RETURN_IF_ERROR(intruded.Add(with, truth, slot, served));
       }
     }
     report.sizes.push_back(plain.Report(size, false));

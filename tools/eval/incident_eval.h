@@ -51,6 +51,9 @@ struct IncidentSizeReport {
   // Calibrated answers only (the served calibration for this size), per region level.
   bool calibrated = false;
   std::vector<double> levels, coverage, median_area_km2;
+  // Share whose truth lies in the exact conformal set (score <= the level's quantile): what the
+  // guarantee is about; `coverage` (the cells shown, which contain it) may only be higher.
+  std::vector<double> exact_coverage;
   // The bundle's single-photo calibration applied to the same pooled answers (the baseline), per
   // level; empty when the bundle has none for these settings.
   std::vector<double> single_photo_coverage, single_photo_median_area_km2;
