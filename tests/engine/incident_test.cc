@@ -175,6 +175,11 @@ TEST(IncidentTest, APhotoDissentsWhenItGivesTheAnswerMuchLessThanTheOthersDo) {
   EXPECT_EQ(Dissents({0.0}, 0.1), (std::vector<bool>{false}));
   // Two photos that disagree: the one that does not support the answer.
   EXPECT_EQ(Dissents({0.7, 0.0}, 0.1), (std::vector<bool>{false, true}));
+  // The served ratio (0.12, tuned on val): a photo giving the answer 0.11 of the others' median
+  // share is flagged, one giving it 0.13 is not.
+  const double served = IncidentOptions().dissent_ratio;
+  EXPECT_EQ(Dissents({0.5, 0.5, 0.055}, served), (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(Dissents({0.5, 0.5, 0.065}, served), (std::vector<bool>{false, false, false}));
 }
 
 TEST(IncidentTest, BadInputIsRefused) {

@@ -140,6 +140,9 @@ ABSL_FLAG(std::string, incident_sizes, "1,2,4,8",
           "of photos take part");
 ABSL_FLAG(std::string, incident_pooling, "geometric",
           "incidents: geometric (the served rule) or shared_evidence (docs/INCIDENTS.md)");
+ABSL_FLAG(std::string, dissent_ratios, "",
+          "incidents: also report the dissent flag at these ratios (comma-separated, in [0, 1]; "
+          "tune on val, docs/INCIDENTS.md)");
 ABSL_FLAG(int32_t, incident_draws, 5, "incidents: random incidents per place and size");
 ABSL_FLAG(uint64_t, incident_seed, 1, "incidents: seed of the draws");
 ABSL_FLAG(int32_t, batch, 16, "images per encoder forward pass");
@@ -887,6 +890,15 @@ int IncidentsCommand() {
   }
   options.draws_per_place = absl::GetFlag(FLAGS_incident_draws);
   options.seed = absl::GetFlag(FLAGS_incident_seed);
+  for (absl::string_view part :
+       absl::StrSplit(absl::GetFlag(FLAGS_dissent_ratios), ',', absl::SkipWhitespace())) {
+    double ratio;
+    if (!absl::SimpleAtod(part, &ratio) || !(ratio >= 0 && ratio <= 1)) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--dissent_ratios: '", part, "' is not a number in [0, 1]")));
+    }
+    options.dissent_ratios.push_back(ratio);
+  }
   const std::string pooling = absl::GetFlag(FLAGS_incident_pooling);
   if (pooling == "geometric") {
     options.pooling = engine::IncidentPooling::kGeometricMean;
@@ -935,6 +947,20 @@ int IncidentsCommand() {
                  r.median_error_km, r.mean_effective_photos, r.false_dissent_share,
                  r.with_intruder ? absl::StrFormat("%.3f", r.intruder_reported_share) : "-",
                  regions, single);
+  }
+  if (!options.dissent_ratios.empty()) {
+    absl::PrintF("\ndissent flag by ratio (the served ratio is %g):\n",
+                 engine::IncidentOptions().dissent_ratio);
+    absl::PrintF("| photos | ratio | incidents with a genuine photo flagged | genuine photos "
+                 "flagged | with an intruder: intruder flagged | with an intruder: incidents "
+                 "with a genuine photo flagged |\n| --- | --- | --- | --- | --- | --- |\n");
+    for (const IncidentSizeReport& r : report->sizes) {
+      for (const DissentPoint& p : r.dissent_curve) {
+        absl::PrintF("| %d | %g | %.3f | %.3f | %.3f | %.3f |\n", r.size, p.ratio,
+                     p.false_dissent_share, p.genuine_photo_flag_rate, p.intruder_reported_share,
+                     p.intruded_false_share);
+      }
+    }
   }
   return 0;
 }

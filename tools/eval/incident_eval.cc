@@ -69,6 +69,9 @@ struct Tally {
   }
 
   std::vector<int64_t> exact;  // served regions: truth's score <= the level's quantile
+  // Every incident's best_support per photo, and its intruder's slot (-1: none), to re-flag.
+  std::vector<std::vector<double>> best_supports;
+  std::vector<int> intruders;
 
   // `served`: the calibrator that calibrated r (null when uncalibrated).
   absl::Status Add(const engine::IncidentResult& r, geo::LatLon truth, int intruder,
@@ -87,6 +90,11 @@ struct Tally {
       }
     }
     false_dissent += other_dissent;
+    std::vector<double>& supports = best_supports.emplace_back();
+    for (const engine::IncidentResult::Photo& photo : r.photos) {
+      supports.push_back(photo.best_support);
+    }
+    intruders.push_back(intruder);
     if (!r.combined.calibration.has_value() || served == nullptr) {
       calibrated = false;
       return absl::OkStatus();
@@ -109,6 +117,37 @@ struct Tally {
       areas[l].push_back(region.area_km2);
     }
     return absl::OkStatus();
+  }
+
+  // The flag at `ratio` on these incidents.
+  struct FlagShares {
+    double some_genuine = 0;  // incidents with some genuine photo flagged
+    double intruder = 0;      // incidents with the intruder flagged
+    double genuine_photo = 0;  // genuine photos flagged, per genuine photo
+  };
+  FlagShares Flags(double ratio) const {
+    int64_t some_genuine = 0, intruder = 0, genuine_flagged = 0, genuine_photos = 0;
+    for (size_t k = 0; k < best_supports.size(); ++k) {
+      const std::vector<bool> d = engine::Dissents(best_supports[k], ratio);
+      bool other = false;
+      for (size_t i = 0; i < d.size(); ++i) {
+        if (static_cast<int>(i) == intruders[k]) {
+          intruder += d[i];
+        } else {
+          other |= d[i];
+          genuine_flagged += d[i];
+          ++genuine_photos;
+        }
+      }
+      some_genuine += other;
+    }
+    const double n = std::max<double>(1, static_cast<double>(best_supports.size()));
+    FlagShares out;
+    out.some_genuine = some_genuine / n;
+    out.intruder = intruder / n;
+    out.genuine_photo = static_cast<double>(genuine_flagged) /
+                        std::max<double>(1, static_cast<double>(genuine_photos));
+    return out;
   }
 
   IncidentSizeReport Report(int size, bool with_intruder) const {
@@ -219,6 +258,12 @@ absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& loca
   if (options.sizes.empty() || options.draws_per_place < 1) {
     return absl::InvalidArgumentError("incidents: need sizes and draws_per_place >= 1");
   }
+  for (double ratio : options.dissent_ratios) {
+    if (!(ratio >= 0 && ratio <= 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("incidents: dissent ratio ", ratio, " is not in [0, 1]"));
+    }
+  }
   for (int s : options.sizes) {
     if (s < 1 || s > engine::kMaxIncidentPhotos) {
       return absl::InvalidArgumentError(absl::StrCat("incident size ", s, " is not in [1, ",
@@ -296,6 +341,19 @@ absl::StatusOr<IncidentEvalReport> EvaluateIncidents(const engine::Locator& loca
       }
     }
     report.sizes.push_back(plain.Report(size, false));
+    for (double ratio : size >= 2 ? options.dissent_ratios : std::vector<double>{}) {
+      DissentPoint point;
+      point.ratio = ratio;
+      const Tally::FlagShares genuine = plain.Flags(ratio);
+      point.false_dissent_share = genuine.some_genuine;
+      point.genuine_photo_flag_rate = genuine.genuine_photo;
+      if (options.intruders) {
+        const Tally::FlagShares with = intruded.Flags(ratio);
+        point.intruded_false_share = with.some_genuine;
+        point.intruder_reported_share = with.intruder;
+      }
+      report.sizes.back().dissent_curve.push_back(point);
+    }
     if (options.intruders && size >= 2) report.sizes.push_back(intruded.Report(size, true));
   }
   return report;

@@ -40,6 +40,20 @@ struct IncidentEvalOptions {
   bool intruders = true;
   engine::IncidentPooling pooling = engine::IncidentPooling::kGeometricMean;
   bool show_progress = false;
+  // Also report the dissent flag at each of these ratios (IncidentOptions::dissent_ratio, the
+  // same answers re-flagged): the trade-off the served ratio is chosen from, on val.
+  std::vector<double> dissent_ratios;
+};
+
+// The dissent flag at one ratio (IncidentSizeReport::dissent_curve).
+struct DissentPoint {
+  double ratio = 0;
+  double false_dissent_share = 0;       // incidents of one place with some photo flagged
+  double intruder_reported_share = 0;   // incidents with an intruder where it was flagged
+  double intruded_false_share = 0;      // ... where some genuine photo was flagged
+  // Per photo: the share of genuine photos flagged (incidents of one place), the share of
+  // intruders flagged is intruder_reported_share (one per incident).
+  double genuine_photo_flag_rate = 0;
 };
 
 struct IncidentSizeReport {
@@ -61,6 +75,9 @@ struct IncidentSizeReport {
   // alarm: all are of one place), and with an intruder, the share in which the intruder was.
   double false_dissent_share = 0;
   double intruder_reported_share = 0;
+  // Rows without an intruder, one point per IncidentEvalOptions::dissent_ratios (sizes >= 2),
+  // measured on these incidents and on the same incidents with an intruder.
+  std::vector<DissentPoint> dissent_curve;
 };
 
 struct IncidentEvalReport {
