@@ -1,15 +1,18 @@
 #include "tools/eval/area_eval.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/cells/region_cells.h"
 #include "core/common/progress.h"
 #include "core/common/status_macros.h"
 #include "core/geo/distance.h"
 #include "core/geo/metrics.h"
+#include "core/geo/unit_vector.h"
 
 namespace geoloc::eval {
 namespace {
@@ -17,7 +20,46 @@ namespace {
 struct Errors {
   std::vector<double> km;
   int64_t no_answer = 0;
+  // Calibrated regions, per level of `levels`.
+  std::vector<double> levels;
+  std::vector<int64_t> inside, exact;
+  std::vector<std::vector<double>> areas;
+  bool calibrated = true;
+
+  // One answer's regions against the truth; `calibrator` calibrated it (null: uncalibrated).
+  absl::Status AddRegions(const engine::LocateResult& answer, geo::LatLon truth,
+                          const calibration::Calibrator* calibrator) {
+    if (!answer.calibration.has_value() || calibrator == nullptr) {
+      calibrated = false;
+      return absl::OkStatus();
+    }
+    const auto& regions = answer.calibration->regions;
+    if (levels.empty()) {
+      for (const auto& region : regions) levels.push_back(region.level);
+      inside.assign(levels.size(), 0);
+      exact.assign(levels.size(), 0);
+      areas.assign(levels.size(), {});
+    }
+    const calibration::CalibrationExample example = engine::CalibrationExampleOf(answer, truth);
+    GEOLOC_ASSIGN_OR_RETURN(const calibration::PredictiveDensity density,
+                            calibrator->Density(example.Evidence()));
+    const double score = -density.LogDensity(geo::ToUnitVector(truth));
+    for (size_t l = 0; l < regions.size() && l < levels.size(); ++l) {
+      const auto& region = regions[l];
+      inside[l] += region.whole_sphere || cells::CellUnionContains(region.cells, truth);
+      exact[l] += region.whole_sphere || score <= region.score_quantile;
+      areas[l].push_back(region.area_km2);
+    }
+    return absl::OkStatus();
+  }
 };
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 AreaRow Summarise(double radius_km, const std::string& mode, const Errors& e) {
   AreaRow row;
@@ -29,6 +71,13 @@ AreaRow Summarise(double radius_km, const std::string& mode, const Errors& e) {
   row.accuracy_1km = acc[0];
   row.accuracy_25km = acc[1];
   row.median_error_km = geo::MedianError(e.km);
+  if (e.calibrated && !e.levels.empty() && !e.km.empty()) {
+    const double n = static_cast<double>(e.km.size());
+    for (size_t l = 0; l < e.levels.size(); ++l) {
+      row.levels.push_back(AreaLevelCoverage{e.levels[l], e.inside[l] / n, e.exact[l] / n,
+                                             Median(e.areas[l])});
+    }
+  }
   return row;
 }
 
@@ -43,6 +92,8 @@ absl::StatusOr<std::vector<AreaRow>> EvaluateAreas(const engine::Locator& locato
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   Errors none;
+  const calibration::Calibrator* calibrator =
+      locator.calibration().Find(locator.AnswerSettingsFor(params));
   std::vector<Errors> centre(radii_km.size()), hard(radii_km.size()), soft(radii_km.size());
   std::unique_ptr<ProgressReporter> progress;
   if (show_progress) progress = std::make_unique<ProgressReporter>("areas", run.queries.size());
@@ -54,6 +105,7 @@ absl::StatusOr<std::vector<AreaRow>> EvaluateAreas(const engine::Locator& locato
     GEOLOC_ASSIGN_OR_RETURN(engine::LocateResult plain,
                             locator.Finish(q.descriptor, global.front(), params));
     none.km.push_back(geo::HaversineKm(plain.best.pos, q.truth));
+    GEOLOC_RETURN_IF_ERROR(none.AddRegions(plain, q.truth, calibrator));
     for (size_t r = 0; r < radii_km.size(); ++r) {
       // Uniform in the disc: distance R sqrt(u), bearing uniform.
       const double offset = radii_km[r] * std::sqrt(unit(rng));
@@ -78,6 +130,7 @@ absl::StatusOr<std::vector<AreaRow>> EvaluateAreas(const engine::Locator& locato
         GEOLOC_ASSIGN_OR_RETURN(engine::LocateResult answer,
                                 locator.Finish(q.descriptor, inside.front(), p));
         hard[r].km.push_back(geo::HaversineKm(answer.best.pos, q.truth));
+        GEOLOC_RETURN_IF_ERROR(hard[r].AddRegions(answer, q.truth, calibrator));
       }
 
       p.area.mode = geo::AreaMode::kSoft;
@@ -86,6 +139,7 @@ absl::StatusOr<std::vector<AreaRow>> EvaluateAreas(const engine::Locator& locato
       GEOLOC_ASSIGN_OR_RETURN(engine::LocateResult prior,
                               locator.Finish(q.descriptor, std::move(candidates), p));
       soft[r].km.push_back(geo::HaversineKm(prior.best.pos, q.truth));
+      GEOLOC_RETURN_IF_ERROR(soft[r].AddRegions(prior, q.truth, calibrator));
     }
   }
   if (progress) progress->Finish();

@@ -10,8 +10,8 @@
 //                           EvaluateAreas(*locator, run, params, {10, 50}, /*seed=*/1, true));
 //
 // A hard disc that holds no database photo has no answer (FAILED_PRECONDITION from the engine):
-// it counts as a miss at every threshold and as an infinite error for the median, and is counted
-// in `no_answer`. Deterministic for a seed. Single-threaded (uses the Locator, which is
+// it counts as a miss at every threshold, as an infinite error for the median and as uncovered at
+// every level, and is counted in `no_answer`. Deterministic for a seed. Single-threaded (uses the Locator, which is
 // thread-safe).
 #ifndef GEOLOC_TOOLS_EVAL_AREA_EVAL_H_
 #define GEOLOC_TOOLS_EVAL_AREA_EVAL_H_
@@ -26,6 +26,14 @@
 
 namespace geoloc::eval {
 
+// A region level's coverage over a row's queries (calibrated answers only).
+struct AreaLevelCoverage {
+  double level = 0;
+  double coverage = 0;        // the truth in the region's cells (clipped under a hard area)
+  double exact_coverage = 0;  // the truth's score within the level's quantile
+  double median_area_km2 = 0;
+};
+
 struct AreaRow {
   double radius_km = 0;  // 0: no prior
   std::string mode;      // "none", "disc centre", "hard", "soft"
@@ -34,6 +42,10 @@ struct AreaRow {
   double accuracy_1km = 0;
   double accuracy_25km = 0;
   double median_error_km = 0;
+  // With a bundle calibrated for `params` ("none", "hard", "soft"): the answers' regions at
+  // params.region_levels against the truth, a query without an answer counting as uncovered.
+  // The calibration was fitted on global answers: this measures whether it holds given the area.
+  std::vector<AreaLevelCoverage> levels;
 };
 
 absl::StatusOr<std::vector<AreaRow>> EvaluateAreas(const engine::Locator& locator,

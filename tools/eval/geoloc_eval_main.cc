@@ -863,12 +863,18 @@ int AreasCommand(const std::vector<geo::EstimatorKind>& kinds) {
     if (!rows.ok()) return Fail(rows.status());
     absl::PrintF("%s, k %d, on %s (seed %d)\n", geo::EstimatorName(params.estimator.kind),
                  params.k, run->source, absl::GetFlag(FLAGS_area_seed));
-    absl::PrintF("| prior disc | mode | queries | no answer | acc@1km | acc@25km | median km |\n"
-                 "| --- | --- | --- | --- | --- | --- | --- |\n");
+    absl::PrintF("| prior disc | mode | queries | no answer | acc@1km | acc@25km | median km | "
+                 "regions: cells / exact coverage, median km^2 per level |\n"
+                 "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (const AreaRow& r : *rows) {
-      absl::PrintF("| %s | %s | %d | %d | %.3f | %.3f | %.2f |\n",
+      std::string regions = r.levels.empty() ? "-" : "";
+      for (const AreaLevelCoverage& c : r.levels) {
+        absl::StrAppendFormat(&regions, "%s%.2f: %.3f / %.3f, %.1f", regions.empty() ? "" : "; ",
+                              c.level, c.coverage, c.exact_coverage, c.median_area_km2);
+      }
+      absl::PrintF("| %s | %s | %d | %d | %.3f | %.3f | %.2f | %s |\n",
                    r.radius_km > 0 ? absl::StrCat(r.radius_km, " km") : "-", r.mode, r.queries,
-                   r.no_answer, r.accuracy_1km, r.accuracy_25km, r.median_error_km);
+                   r.no_answer, r.accuracy_1km, r.accuracy_25km, r.median_error_km, regions);
     }
   }
   return 0;
