@@ -206,6 +206,9 @@ absl::StatusOr<LocateResult> Locator::Finish(absl::Span<const float> descriptor,
       geo::Estimate estimate,
       geo::EstimateLocation(geo_neighbors, bundle_->score_kind(), params.estimator, log_prior));
 
+  // A peak's mass is a sum of weights: one peak holding every neighbour (common under a small
+  // hard area) can round to 1 + 2e-16, which is no probability and which calibration refuses.
+  for (geo::Peak& p : estimate.peaks) p.mass = std::clamp(p.mass, 0.0, 1.0);
   LocateResult result;
   const geo::Peak& top = estimate.peaks.front();
   result.retrieval = LocationEstimate{top.pos, top.radius_km, top.mass};

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,36 @@ TEST_F(LocatorCalibrationTest, SinglePeakAnswersNoLongerReportCertainty) {
     ASSERT_TRUE(r.calibration.has_value());
     for (const auto& w : r.calibration->within) EXPECT_LT(w.probability, 1.0);
     EXPECT_LT(r.calibration->p_localizable, 1.0);
+  }
+}
+
+// Every neighbour in one peak (as under a small hard search area): the peak's mass is the sum of
+// the weights, which rounding can put a hair above 1, and the calibration refuses a mass above 1.
+// The answer must still be calibrated, never an INTERNAL error (found by `geoloc-eval areas` with
+// 10 km discs on the medium proving ground).
+TEST_F(LocatorCalibrationTest, OnePeakHoldingEveryNeighbourIsCalibrated) {
+  ScratchDir dir("one-peak");
+  auto locator = LoadCalibrated(dir);
+  ASSERT_NE(locator, nullptr);
+  const std::vector<float> descriptor((*encoder_)->info().dim, 0.0f);
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<index::Neighbor> neighbors(10);
+    for (int i = 0; i < 10; ++i) {
+      neighbors[i].row = i;
+      neighbors[i].id = i;
+      neighbors[i].score = static_cast<float>(0.5 + 0.4 * unit(rng));
+      neighbors[i].lat = 45.0 + 0.0005 * unit(rng);
+      neighbors[i].lon = 7.0 + 0.0005 * unit(rng);
+    }
+    std::sort(neighbors.begin(), neighbors.end(),
+              [](const index::Neighbor& a, const index::Neighbor& b) { return a.score > b.score; });
+    auto r = locator->Finish(descriptor, neighbors, Params(geo::EstimatorKind::kSphericalKde));
+    ASSERT_TRUE(r.ok()) << "trial " << trial << ": " << r.status();
+    ASSERT_EQ(r->peaks.size(), 1u);
+    EXPECT_LE(r->peak_masses.front(), 1.0);
+    EXPECT_TRUE(r->calibration.has_value());
   }
 }
 

@@ -179,6 +179,33 @@ TEST_F(EvalCliTest, TheTestSplitIsNeverTunedOnNorReportedWithItsOwnTuning) {
   EXPECT_THAT(bad.err, HasSubstr("missing"));
 }
 
+// The incident flags are checked before any model loads: sizes outside [2, 16] for the incident
+// calibration, dissent ratios outside [0, 1], are usage errors.
+TEST_F(EvalCliTest, IncidentFlagsOutOfRangeAreUsageErrors) {
+  const std::string val = (dir_ / "val.retrieval").string();
+  const std::string calib = (dir_ / "calib.retrieval").string();
+  ASSERT_TRUE(SaveRetrieval(OutlierAndPair("val", "csv:val.csv", 40), val).ok());
+  ASSERT_TRUE(SaveRetrieval(OutlierAndPair("calib", "csv:calib.csv", 40), calib).ok());
+  for (const char* sizes : {"1", "2,17", "two"}) {
+    const RunResult r = RunEval({"calibrate", "--model", "m.pt", "--bundle", "b", "--fit_retrieval",
+                                 val, "--calibration_retrieval", calib,
+                                 "--incident_calibration_sizes", sizes});
+    EXPECT_EQ(r.exit_code, 2) << sizes;
+    EXPECT_THAT(r.err, HasSubstr("--incident_calibration_sizes")) << sizes;
+  }
+  const RunResult draws = RunEval({"calibrate", "--model", "m.pt", "--bundle", "b",
+                                   "--fit_retrieval", val, "--calibration_retrieval", calib,
+                                   "--incident_calibration_sizes", "2", "--incident_draws", "0"});
+  EXPECT_EQ(draws.exit_code, 2);
+  EXPECT_THAT(draws.err, HasSubstr("--incident_draws"));
+  for (const char* ratios : {"1.5", "-0.1", "x"}) {
+    const RunResult r = RunEval({"incidents", "--model", "m.pt", "--bundle", "b", "--retrieval",
+                                 val, "--dissent_ratios", ratios});
+    EXPECT_EQ(r.exit_code, 2) << ratios;
+    EXPECT_THAT(r.err, HasSubstr("--dissent_ratios")) << ratios;
+  }
+}
+
 // Through a real model and bundle: the database photos, asked as queries, find themselves.
 TEST_F(EvalCliTest, RetrieveThroughARealModelFindsDatabasePhotosThemselves) {
   const fs::path world = dir_ / "world";
