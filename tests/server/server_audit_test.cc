@@ -3,6 +3,7 @@
 // geoloc_requests_total), callers are named by their token's name, and no token is ever written.
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -210,7 +211,8 @@ TEST(ServerAuditTest, EveryCallIsLoggedOnceThroughRotationAndSigtermWithoutToken
 
 // --audit_store_images: the photos of authorised calls (gRPC Locate, LocateIncident, HTTP Locate)
 // are kept under their SHA-256, byte for byte and once however often they are sent; a caller
-// refused at the token check gets its hash logged but no photo kept.
+// refused at the token check gets its hash logged but no photo kept. The log's name takes the
+// host's name from {hostname}.
 TEST(ServerAuditTest, StoredPhotosAreTheAuthorisedCallersOnlyOncePerHashByteForByte) {
   const Fixture fixture = GetFixture();
   const std::vector<QueryImage> queries = LoadQueries(fixture);
@@ -220,7 +222,8 @@ TEST(ServerAuditTest, StoredPhotosAreTheAuthorisedCallersOnlyOncePerHashByteForB
   const std::string photos = dir.file("photos");
   std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture);
   flags.push_back("--token_file=" + dir.file("tokens"));
-  flags.push_back("--audit_log=" + dir.file("audit.jsonl"));
+  // {hostname}: the pod's name in Kubernetes (deploy/k8s/base/geolocd.flags).
+  flags.push_back("--audit_log=" + dir.file("audit-{hostname}.jsonl"));
   flags.push_back("--audit_store_images=" + photos);
   flags.push_back("--http_address=127.0.0.1:0");
   ServerProcess server(flags);
@@ -272,7 +275,9 @@ TEST(ServerAuditTest, StoredPhotosAreTheAuthorisedCallersOnlyOncePerHashByteForB
     EXPECT_TRUE(stored[sha] == bytes) << "photo " << sha << " differs from what was sent";
   }
   // The refused callers' photos are in the log by hash, not on disk.
-  const std::string log = ReadTestFile(dir.file("audit.jsonl"));
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  const std::string log = ReadTestFile(dir.file(absl::StrCat("audit-", host, ".jsonl")));
   for (int i : {2, 6}) {
     const std::string sha = Sha256Hex(queries[i].bytes);
     EXPECT_TRUE(absl::StrContains(log, sha)) << "refused call " << i << " not logged by hash";
