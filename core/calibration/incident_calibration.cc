@@ -21,9 +21,9 @@ absl::Status ValidateIncidentCalibrations(const proto::CalibrationEntry& entry) 
     const proto::IncidentCalibration& part = entry.incidents(i);
     if (part.photos() < kMinIncidentCalibrationPhotos ||
         part.photos() > kMaxIncidentCalibrationPhotos) {
-      return Invalid(i, absl::StrCat("photos ", part.photos(), " is not in [",
-                                     kMinIncidentCalibrationPhotos, ", ",
-                                     kMaxIncidentCalibrationPhotos, "]"));
+      return Invalid(
+          i, absl::StrCat("photos ", part.photos(), " is not in [", kMinIncidentCalibrationPhotos,
+                          ", ", kMaxIncidentCalibrationPhotos, "]"));
     }
     if (part.photos() <= previous) {
       return Invalid(i, "incident sizes must be increasing");
@@ -43,15 +43,17 @@ absl::Status ValidateIncidentCalibrations(const proto::CalibrationEntry& entry) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<proto::IncidentCalibration> FitIncidentCalibration(
-    const EstimatorSettings& settings, int photos, int draws_per_place, const NamedSplit& fit,
-    const NamedSplit& calibration, const FitOptions& options) {
+absl::StatusOr<proto::IncidentCalibration> FitIncidentCalibration(const EstimatorSettings& settings,
+                                                                  int photos, int draws_per_place,
+                                                                  const NamedSplit& fit,
+                                                                  const NamedSplit& calibration,
+                                                                  const FitOptions& options) {
   if (photos < kMinIncidentCalibrationPhotos || photos > kMaxIncidentCalibrationPhotos ||
       draws_per_place < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "incident calibration: photos must be in [", kMinIncidentCalibrationPhotos, ", ",
-        kMaxIncidentCalibrationPhotos, "] and draws_per_place >= 1, got ", photos, " and ",
-        draws_per_place));
+    return absl::InvalidArgumentError(
+        absl::StrCat("incident calibration: photos must be in [", kMinIncidentCalibrationPhotos,
+                     ", ", kMaxIncidentCalibrationPhotos, "] and draws_per_place >= 1, got ",
+                     photos, " and ", draws_per_place));
   }
   proto::IncidentCalibration out;
   out.set_photos(photos);
@@ -59,18 +61,17 @@ absl::StatusOr<proto::IncidentCalibration> FitIncidentCalibration(
   absl::StatusOr<proto::CalibrationEntry> entry =
       FitCalibrationEntry(settings, fit, calibration, options);
   if (!entry.ok()) {
-    return absl::Status(entry.status().code(),
-                        absl::StrCat("incidents of ", photos, " photos: ", entry.status().message()));
+    return absl::Status(entry.status().code(), absl::StrCat("incidents of ", photos,
+                                                            " photos: ", entry.status().message()));
   }
   *out.mutable_entry() = *std::move(entry);
   return out;
 }
 
-const proto::IncidentCalibration* IncidentCalibrationFor(const proto::CalibrationEntry& entry,
-                                                         int photos) {
-  const proto::IncidentCalibration* found = nullptr;
-  for (const proto::IncidentCalibration& part : entry.incidents()) {
-    if (part.photos() <= photos) found = &part;
+int IncidentCalibrationIndex(const proto::CalibrationEntry& entry, int photos) {
+  int found = -1;
+  for (int i = 0; i < entry.incidents_size(); ++i) {
+    if (entry.incidents(i).photos() <= photos) found = i;
   }
   return found;
 }

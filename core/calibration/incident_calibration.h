@@ -3,10 +3,10 @@
 // incidents instead of photos, one fitted entry per incident size (docs/INCIDENTS.md).
 //
 //   GEOLOC_ASSIGN_OR_RETURN(proto::IncidentCalibration part,
-//       FitIncidentCalibration(settings, 4, 5, {"val", val_incidents}, {"calib", calib_incidents}));
-//   const proto::IncidentCalibration* used = IncidentCalibrationFor(entry, /*photos=*/6);  // 4's
+//       FitIncidentCalibration(settings, 4, 5, {"val", val_4}, {"calib", calib_4}));
+//   const int used = IncidentCalibrationIndex(entry, /*photos=*/6);  // the 4-photo entry's index
 //
-// Serving rule by size (IncidentCalibrationFor):
+// Serving rule by size (IncidentCalibrationIndex):
 // | incident photos n | calibrated by                                                         |
 // | 1                 | the entry itself (one photo's pooled answer is the photo's answer)    |
 // | n >= 2            | the incident entry with the largest photos <= n; none: not calibrated |
@@ -39,13 +39,15 @@ absl::Status ValidateIncidentCalibrations(const proto::CalibrationEntry& entry);
 // answers of incidents drawn from the fit split (score function) and from the calibration split
 // (conformal scores, isotonic maps). Its errors (InvalidArgument for a test split, bad options or
 // sizes; FailedPrecondition for too few incidents) name the incident size.
-absl::StatusOr<proto::IncidentCalibration> FitIncidentCalibration(
-    const EstimatorSettings& settings, int photos, int draws_per_place, const NamedSplit& fit,
-    const NamedSplit& calibration, const FitOptions& options = {});
+absl::StatusOr<proto::IncidentCalibration> FitIncidentCalibration(const EstimatorSettings& settings,
+                                                                  int photos, int draws_per_place,
+                                                                  const NamedSplit& fit,
+                                                                  const NamedSplit& calibration,
+                                                                  const FitOptions& options = {});
 
-// The incident entry that calibrates an incident of `photos` >= 2 photos (table above), or null.
-const proto::IncidentCalibration* IncidentCalibrationFor(const proto::CalibrationEntry& entry,
-                                                         int photos);
+// The index in entry.incidents() of the incident entry that calibrates an incident of `photos`
+// >= 2 photos (table above), or -1 when none does. The one place the size rule lives.
+int IncidentCalibrationIndex(const proto::CalibrationEntry& entry, int photos);
 
 }  // namespace geoloc::calibration
 

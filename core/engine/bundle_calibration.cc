@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/calibration/incident_calibration.h"
 #include "core/calibration/record.h"
 #include "core/cells/area_region.h"
 #include "core/cells/cell_union_outline.h"
@@ -122,15 +123,15 @@ absl::StatusOr<std::unique_ptr<const BundleCalibration>> BundleCalibration::Crea
           absl::StrCat(where, ": unusable calibration entry: ", c.status().message()));
     }
     out->calibrators_.push_back(*std::move(c));
-    std::vector<IncidentCalibrator>& incident = out->incident_calibrators_.emplace_back();
+    std::vector<calibration::Calibrator>& incident = out->incident_calibrators_.emplace_back();
     for (const calibration::proto::IncidentCalibration& part : entry.incidents()) {
       absl::StatusOr<calibration::Calibrator> ic = calibration::Calibrator::Create(part.entry());
       if (!ic.ok()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            where, ": unusable incident calibration (", part.photos(),
-            " photos): ", ic.status().message()));
+        return absl::FailedPreconditionError(
+            absl::StrCat(where, ": unusable incident calibration (", part.photos(),
+                         " photos): ", ic.status().message()));
       }
-      incident.push_back(IncidentCalibrator{part.photos(), *std::move(ic)});
+      incident.push_back(*std::move(ic));
     }
   }
   return std::unique_ptr<const BundleCalibration>(std::move(out));
@@ -149,11 +150,8 @@ const calibration::Calibrator* BundleCalibration::FindIncident(
   if (photos <= 1) return Find(settings);
   for (size_t e = 0; e < calibrators_.size(); ++e) {
     if (!calibration::CheckSettings(calibrators_[e].entry().settings(), settings).ok()) continue;
-    const calibration::Calibrator* found = nullptr;
-    for (const IncidentCalibrator& ic : incident_calibrators_[e]) {
-      if (ic.photos <= photos) found = &ic.calibrator;
-    }
-    return found;
+    const int i = calibration::IncidentCalibrationIndex(calibrators_[e].entry(), photos);
+    return i < 0 ? nullptr : &incident_calibrators_[e][i];
   }
   return nullptr;
 }

@@ -109,12 +109,8 @@ class BundleCalibration {
   std::string problem_;
   calibration::proto::CalibrationFile file_;
   std::vector<calibration::Calibrator> calibrators_;  // one per entry of file_, in its order
-  struct IncidentCalibrator {
-    int photos = 0;
-    calibration::Calibrator calibrator;
-  };
-  // Per entry of file_, its incident calibrators by size ascending.
-  std::vector<std::vector<IncidentCalibrator>> incident_calibrators_;
+  // Per entry of file_, one calibrator per entry.incidents(), in its order.
+  std::vector<std::vector<calibration::Calibrator>> incident_calibrators_;
 };
 
 }  // namespace geoloc::engine

@@ -86,15 +86,15 @@ TEST(IncidentCalibrationTest, ChosenByTheLargestFittedSizeNotAboveTheIncident) {
     int used;  // 0: none
   } cases[] = {{1, 0}, {2, 2}, {3, 2}, {4, 4}, {7, 4}, {8, 8}, {16, 8}};
   for (const auto& c : cases) {
-    const proto::IncidentCalibration* part = IncidentCalibrationFor(entry, c.photos);
+    const int i = IncidentCalibrationIndex(entry, c.photos);
     if (c.used == 0) {
-      EXPECT_EQ(part, nullptr) << c.photos;
+      EXPECT_EQ(i, -1) << c.photos;
     } else {
-      ASSERT_NE(part, nullptr) << c.photos;
-      EXPECT_EQ(part->photos(), c.used) << c.photos;
+      ASSERT_GE(i, 0) << c.photos;
+      EXPECT_EQ(entry.incidents(i).photos(), c.used) << c.photos;
     }
   }
-  EXPECT_EQ(IncidentCalibrationFor(EntryWithIncidents({}), 8), nullptr);
+  EXPECT_EQ(IncidentCalibrationIndex(EntryWithIncidents({}), 8), -1);
 }
 
 TEST(IncidentCalibrationTest, BrokenIncidentPartsAreRefusedWithTheEntry) {
@@ -136,11 +136,11 @@ TEST(IncidentCalibrationTest, FitRefusesBadSizesAndTheTestSplit) {
   const std::vector<CalibrationExample> val = MakeSyntheticSplit(o, 11, 200);
   const std::vector<CalibrationExample> calib = MakeSyntheticSplit(o, 12, 200);
   for (int photos : {1, 17}) {
-    EXPECT_EQ(FitIncidentCalibration(SyntheticSettings(o), photos, 5, {"val", val},
-                                     {"calib", calib})
-                  .status()
-                  .code(),
-              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(
+        FitIncidentCalibration(SyntheticSettings(o), photos, 5, {"val", val}, {"calib", calib})
+            .status()
+            .code(),
+        absl::StatusCode::kInvalidArgument);
   }
   const absl::Status st =
       FitIncidentCalibration(SyntheticSettings(o), 2, 5, {"val", val}, {"test", calib}).status();
@@ -168,14 +168,14 @@ TEST(IncidentCalibrationTest, IncidentCalibrationCoversHeldOutIncidentsWhereSing
   ASSERT_TRUE(entry.ok()) << entry.status();
   const std::vector<CalibrationExample> incident_val = MakeSyntheticSplit(incident, 21, 1500);
   const std::vector<CalibrationExample> incident_calib = MakeSyntheticSplit(incident, 22, 1500);
-  absl::StatusOr<proto::IncidentCalibration> part =
-      FitIncidentCalibration(SyntheticSettings(photo), 4, 5, {"val", incident_val},
-                             {"calib", incident_calib}, options);
+  absl::StatusOr<proto::IncidentCalibration> part = FitIncidentCalibration(
+      SyntheticSettings(photo), 4, 5, {"val", incident_val}, {"calib", incident_calib}, options);
   ASSERT_TRUE(part.ok()) << part.status();
   *entry->add_incidents() = *part;
   ASSERT_TRUE(ValidateEntry(*entry).ok()) << ValidateEntry(*entry);
   const Calibrator single = *Calibrator::Create(*entry);
-  const Calibrator served = *Calibrator::Create(IncidentCalibrationFor(*entry, 4)->entry());
+  const Calibrator served =
+      *Calibrator::Create(entry->incidents(IncidentCalibrationIndex(*entry, 4)).entry());
 
   const std::vector<CalibrationExample> test = MakeSyntheticSplit(incident, 23, 2000);
   const std::vector<double> levels = {0.5, 0.68, 0.9};

@@ -21,17 +21,16 @@ namespace {
 
 // What the calibrated bundle holds besides the single-photo entry.
 enum class IncidentPart {
-  kNone,            // incidents of 2+ photos are uncalibrated
-  kSingleCopies,    // incident entries for 2 and 8 photos equal to the single-photo entry
-  kFitted2And4,     // incident entries for 2 and 4 photos fitted on other (sharper) answers
+  kNone,          // incidents of 2+ photos are uncalibrated
+  kSingleCopies,  // incident entries for 2 and 8 photos equal to the single-photo entry
+  kFitted2And4,   // incident entries for 2 and 4 photos fitted on other (sharper) answers
 };
 
 class LocatorIncidentTest : public LocatorTest {
  protected:
-  std::shared_ptr<const Locator> LoadCalibrated(const ::geoloc::testing::ScratchDir& dir,
-                                                IncidentPart part = IncidentPart::kNone,
-                                                calibration::proto::CalibrationFile* out =
-                                                    nullptr) {
+  std::shared_ptr<const Locator> LoadCalibrated(
+      const ::geoloc::testing::ScratchDir& dir, IncidentPart part = IncidentPart::kNone,
+      calibration::proto::CalibrationFile* out = nullptr) {
     auto file = ::geoloc::testing::SyntheticCalibrationFile(
         (*encoder_)->info().fingerprint,
         {::geoloc::testing::TestCalibrationSettings(10, "spherical_kde")});

@@ -187,9 +187,9 @@ TEST_F(EvalCliTest, IncidentFlagsOutOfRangeAreUsageErrors) {
   ASSERT_TRUE(SaveRetrieval(OutlierAndPair("val", "csv:val.csv", 40), val).ok());
   ASSERT_TRUE(SaveRetrieval(OutlierAndPair("calib", "csv:calib.csv", 40), calib).ok());
   for (const char* sizes : {"1", "2,17", "two"}) {
-    const RunResult r = RunEval({"calibrate", "--model", "m.pt", "--bundle", "b", "--fit_retrieval",
-                                 val, "--calibration_retrieval", calib,
-                                 "--incident_calibration_sizes", sizes});
+    const RunResult r =
+        RunEval({"calibrate", "--model", "m.pt", "--bundle", "b", "--fit_retrieval", val,
+                 "--calibration_retrieval", calib, "--incident_calibration_sizes", sizes});
     EXPECT_EQ(r.exit_code, 2) << sizes;
     EXPECT_THAT(r.err, HasSubstr("--incident_calibration_sizes")) << sizes;
   }

@@ -57,9 +57,9 @@ absl::Status AddSyntheticIncidentCalibrations(const std::vector<int>& sizes,
           calibration::MakeSyntheticSplit(options, /*seed=*/10 + 2 * photos, 400);
       const std::vector<calibration::CalibrationExample> calib =
           calibration::MakeSyntheticSplit(options, /*seed=*/11 + 2 * photos, 400);
-      GEOLOC_ASSIGN_OR_RETURN(*entry.add_incidents(),
-                              calibration::FitIncidentCalibration(
-                                  settings, photos, 1, {"val", val}, {"calib", calib}));
+      GEOLOC_ASSIGN_OR_RETURN(
+          *entry.add_incidents(),
+          calibration::FitIncidentCalibration(settings, photos, 1, {"val", val}, {"calib", calib}));
     }
   }
   return calibration::ValidateCalibrationFile(*file);

@@ -74,8 +74,8 @@ AreaRow Summarise(double radius_km, const std::string& mode, const Errors& e) {
   if (e.calibrated && !e.levels.empty() && !e.km.empty()) {
     const double n = static_cast<double>(e.km.size());
     for (size_t l = 0; l < e.levels.size(); ++l) {
-      row.levels.push_back(AreaLevelCoverage{e.levels[l], e.inside[l] / n, e.exact[l] / n,
-                                             Median(e.areas[l])});
+      row.levels.push_back(
+          AreaLevelCoverage{e.levels[l], e.inside[l] / n, e.exact[l] / n, Median(e.areas[l])});
     }
   }
   return row;

@@ -11,8 +11,8 @@
 //
 // A hard disc that holds no database photo has no answer (FAILED_PRECONDITION from the engine):
 // it counts as a miss at every threshold, as an infinite error for the median and as uncovered at
-// every level, and is counted in `no_answer`. Deterministic for a seed. Single-threaded (uses the Locator, which is
-// thread-safe).
+// every level, and is counted in `no_answer`. Deterministic for a seed. Single-threaded (uses the
+// Locator, which is thread-safe).
 #ifndef GEOLOC_TOOLS_EVAL_AREA_EVAL_H_
 #define GEOLOC_TOOLS_EVAL_AREA_EVAL_H_
 

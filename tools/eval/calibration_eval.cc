@@ -187,18 +187,17 @@ absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     for (int photos : incident_estimator ? incidents.sizes : std::vector<int>{}) {
       GEOLOC_ASSIGN_OR_RETURN(
           std::vector<calibration::CalibrationExample> fit_incidents,
-          IncidentExamples(locator, fit, params, photos, incidents.draws_per_place,
-                           incidents.seed, show_progress));
+          IncidentExamples(locator, fit, params, photos, incidents.draws_per_place, incidents.seed,
+                           show_progress));
       GEOLOC_ASSIGN_OR_RETURN(
           std::vector<calibration::CalibrationExample> calibration_incidents,
           IncidentExamples(locator, calibration_run, params, photos, incidents.draws_per_place,
                            incidents.seed, show_progress));
       GEOLOC_ASSIGN_OR_RETURN(
           *entry.add_incidents(),
-          calibration::FitIncidentCalibration(settings, photos, incidents.draws_per_place,
-                                              {fit_name, fit_incidents},
-                                              {calibration_name, calibration_incidents},
-                                              fit_options));
+          calibration::FitIncidentCalibration(
+              settings, photos, incidents.draws_per_place, {fit_name, fit_incidents},
+              {calibration_name, calibration_incidents}, fit_options));
       const calibration::proto::IncidentCalibration& part =
           entry.incidents(entry.incidents_size() - 1);
       files::CalibratedIncidents* s = summary->add_incidents();

@@ -47,11 +47,11 @@ struct IncidentFitOptions {
 };
 
 // Fits one entry per `configs` on `fit` (score function) and `calibration` (conformal scores,
-// isotonic maps), with the incident calibrations `incidents` asks for, merges them into the bundle's calibration.json (entries of other settings for
-// the same model are kept; a file of another model is replaced) and writes it into `bundle_dir`
-// as its "calibration" extra, atomically, with the manifest's checksum (index::AddBundleExtra).
-// INVALID_ARGUMENT when either split is the test split (its name, or the run's split column) or
-// both are the same split.
+// isotonic maps), with the incident calibrations `incidents` asks for, merges them into the
+// bundle's calibration.json (entries of other settings for the same model are kept; a file of
+// another model is replaced) and writes it into `bundle_dir` as its "calibration" extra,
+// atomically, with the manifest's checksum (index::AddBundleExtra). INVALID_ARGUMENT when either
+// split is the test split (its name, or the run's split column) or both are the same split.
 absl::StatusOr<files::CalibrateReport> CalibrateBundle(
     const engine::Locator& locator, const std::string& bundle_dir, const RetrievalRun& fit,
     const RetrievalRun& calibration, const std::vector<engine::LocateParams>& configs,

@@ -627,13 +627,13 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
     }
   }
   std::vector<int> incident_photo_counts;
-  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_incident_calibration_sizes),
-                                               ',', absl::SkipWhitespace())) {
+  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_incident_calibration_sizes), ',',
+                                               absl::SkipWhitespace())) {
     int size;
     if (!absl::SimpleAtoi(part, &size) || size < 2 || size > engine::kMaxIncidentPhotos) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
-          "--incident_calibration_sizes: '", part, "' is not an integer in [2, ",
-          engine::kMaxIncidentPhotos, "]")));
+      return Fail(absl::InvalidArgumentError(absl::StrCat("--incident_calibration_sizes: '", part,
+                                                          "' is not an integer in [2, ",
+                                                          engine::kMaxIncidentPhotos, "]")));
     }
     incident_photo_counts.push_back(size);
   }
@@ -658,9 +658,9 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
                     " --incident_draws ", incidents.draws_per_place, " --incident_seed ",
                     incidents.seed);
   }
-  report = CalibrateBundle(*stack->locator, absl::GetFlag(FLAGS_bundle), *fit, *calibration,
-                           *configs, fit_options, incidents, created_by,
-                           absl::GetFlag(FLAGS_progress));
+  report =
+      CalibrateBundle(*stack->locator, absl::GetFlag(FLAGS_bundle), *fit, *calibration, *configs,
+                      fit_options, incidents, created_by, absl::GetFlag(FLAGS_progress));
   if (!report.ok()) return Fail(report.status());
   if (absl::GetFlag(FLAGS_json)) {
     absl::StatusOr<std::string> json = ToJsonString(*report);
@@ -685,10 +685,11 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
     for (const files::CalibratedIncidents& i : e.incidents()) {
       std::vector<std::string> groups;
       for (int64_t n : i.score_group_sizes()) groups.push_back(absl::StrCat(n));
-      absl::PrintF("    incidents of %d photos: fit on %d incidents, calibrated on %d; score "
-                   "groups [%s]; broad %.0f km\n",
-                   i.photos(), i.fit_incidents(), i.calibration_incidents(),
-                   absl::StrJoin(groups, ", "), i.broad_bandwidth_km());
+      absl::PrintF(
+          "    incidents of %d photos: fit on %d incidents, calibrated on %d; score "
+          "groups [%s]; broad %.0f km\n",
+          i.photos(), i.fit_incidents(), i.calibration_incidents(), absl::StrJoin(groups, ", "),
+          i.broad_bandwidth_km());
     }
   }
   return 0;
@@ -863,9 +864,10 @@ int AreasCommand(const std::vector<geo::EstimatorKind>& kinds) {
     if (!rows.ok()) return Fail(rows.status());
     absl::PrintF("%s, k %d, on %s (seed %d)\n", geo::EstimatorName(params.estimator.kind),
                  params.k, run->source, absl::GetFlag(FLAGS_area_seed));
-    absl::PrintF("| prior disc | mode | queries | no answer | acc@1km | acc@25km | median km | "
-                 "regions: cells / exact coverage, median km^2 per level |\n"
-                 "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    absl::PrintF(
+        "| prior disc | mode | queries | no answer | acc@1km | acc@25km | median km | "
+        "regions: cells / exact coverage, median km^2 per level |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (const AreaRow& r : *rows) {
       std::string regions = r.levels.empty() ? "-" : "";
       for (const AreaLevelCoverage& c : r.levels) {
@@ -926,22 +928,21 @@ int IncidentsCommand() {
   absl::StatusOr<IncidentEvalReport> report =
       EvaluateIncidents(*stack->locator, *run, configs->front(), options);
   if (!report.ok()) return Fail(report.status());
-  absl::PrintF("incidents on %s (%s pooling): %d places with >= %d photos, %d draws each; %s\n",
-               report->split, pooling, report->places,
-               *std::max_element(options.sizes.begin(), options.sizes.end()),
-               options.draws_per_place,
-               stack->locator->calibration().present() ? "bundle calibrated"
-                                                       : "bundle not calibrated");
-  absl::PrintF("| photos | intruder | incidents | acc@1km | acc@25km | median km | effective |"
-               " false dissent | intruder reported | served calibration: coverage / median area "
-               "km^2 per level | single-photo calibration on the same answers |\n");
+  absl::PrintF(
+      "incidents on %s (%s pooling): %d places with >= %d photos, %d draws each; %s\n",
+      report->split, pooling, report->places,
+      *std::max_element(options.sizes.begin(), options.sizes.end()), options.draws_per_place,
+      stack->locator->calibration().present() ? "bundle calibrated" : "bundle not calibrated");
+  absl::PrintF(
+      "| photos | intruder | incidents | acc@1km | acc@25km | median km | effective |"
+      " false dissent | intruder reported | served calibration: coverage / median area "
+      "km^2 per level | single-photo calibration on the same answers |\n");
   absl::PrintF("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (const IncidentSizeReport& r : report->sizes) {
     std::string regions = r.calibrated ? "" : "not calibrated";
     for (size_t l = 0; l < r.levels.size(); ++l) {
       absl::StrAppendFormat(&regions, "%s%.2f: %.3f (exact %.3f) / %.1f", l ? ", " : "",
-                            r.levels[l], r.coverage[l], r.exact_coverage[l],
-                            r.median_area_km2[l]);
+                            r.levels[l], r.coverage[l], r.exact_coverage[l], r.median_area_km2[l]);
     }
     std::string single = r.single_photo_coverage.empty() ? "-" : "";
     for (size_t l = 0; l < r.single_photo_coverage.size(); ++l) {
@@ -957,9 +958,10 @@ int IncidentsCommand() {
   if (!options.dissent_ratios.empty()) {
     absl::PrintF("\ndissent flag by ratio (the served ratio is %g):\n",
                  engine::IncidentOptions().dissent_ratio);
-    absl::PrintF("| photos | ratio | incidents with a genuine photo flagged | genuine photos "
-                 "flagged | with an intruder: intruder flagged | with an intruder: incidents "
-                 "with a genuine photo flagged |\n| --- | --- | --- | --- | --- | --- |\n");
+    absl::PrintF(
+        "| photos | ratio | incidents with a genuine photo flagged | genuine photos "
+        "flagged | with an intruder: intruder flagged | with an intruder: incidents "
+        "with a genuine photo flagged |\n| --- | --- | --- | --- | --- | --- |\n");
     for (const IncidentSizeReport& r : report->sizes) {
       for (const DissentPoint& p : r.dissent_curve) {
         absl::PrintF("| %d | %g | %.3f | %.3f | %.3f | %.3f |\n", r.size, p.ratio,

@@ -121,8 +121,8 @@ struct Tally {
 
   // The flag at `ratio` on these incidents.
   struct FlagShares {
-    double some_genuine = 0;  // incidents with some genuine photo flagged
-    double intruder = 0;      // incidents with the intruder flagged
+    double some_genuine = 0;   // incidents with some genuine photo flagged
+    double intruder = 0;       // incidents with the intruder flagged
     double genuine_photo = 0;  // genuine photos flagged, per genuine photo
   };
   FlagShares Flags(double ratio) const {
@@ -199,8 +199,8 @@ Places PlacesWith(const RetrievalRun& run, int photos) {
 absl::Status CheckRun(const engine::Locator& locator, const RetrievalRun& run) {
   if (run.model != locator.model_version()) {
     return absl::FailedPreconditionError(absl::StrCat("the retrieval of ", run.source,
-                                                      " was made with model ", run.model,
-                                                      ", not ", locator.model_version()));
+                                                      " was made with model ", run.model, ", not ",
+                                                      locator.model_version()));
   }
   return absl::OkStatus();
 }
@@ -211,15 +211,15 @@ absl::StatusOr<std::vector<calibration::CalibrationExample>> IncidentExamples(
     const engine::Locator& locator, const RetrievalRun& run, const engine::LocateParams& params,
     int photos, int draws_per_place, uint64_t seed, bool show_progress) {
   if (photos < 2 || photos > engine::kMaxIncidentPhotos || draws_per_place < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "incident examples: photos must be in [2, ", engine::kMaxIncidentPhotos,
-        "] and draws_per_place >= 1, got ", photos, " and ", draws_per_place));
+    return absl::InvalidArgumentError(
+        absl::StrCat("incident examples: photos must be in [2, ", engine::kMaxIncidentPhotos,
+                     "] and draws_per_place >= 1, got ", photos, " and ", draws_per_place));
   }
   GEOLOC_RETURN_IF_ERROR(CheckRun(locator, run));
   const Places places = PlacesWith(run, photos);
   if (places.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no place of ", run.source, " has ", photos, " photos (is there a place column?)"));
+    return absl::FailedPreconditionError(absl::StrCat("no place of ", run.source, " has ", photos,
+                                                      " photos (is there a place column?)"));
   }
   std::optional<ProgressReporter> progress;
   if (show_progress) {

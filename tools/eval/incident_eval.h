@@ -26,8 +26,8 @@
 
 #include "absl/status/statusor.h"
 #include "core/calibration/fit.h"
-#include "core/engine/locate_params.h"
 #include "core/engine/incident.h"
+#include "core/engine/locate_params.h"
 #include "core/engine/locator.h"
 #include "tools/eval/evaluation.h"
 
@@ -48,9 +48,9 @@ struct IncidentEvalOptions {
 // The dissent flag at one ratio (IncidentSizeReport::dissent_curve).
 struct DissentPoint {
   double ratio = 0;
-  double false_dissent_share = 0;       // incidents of one place with some photo flagged
-  double intruder_reported_share = 0;   // incidents with an intruder where it was flagged
-  double intruded_false_share = 0;      // ... where some genuine photo was flagged
+  double false_dissent_share = 0;      // incidents of one place with some photo flagged
+  double intruder_reported_share = 0;  // incidents with an intruder where it was flagged
+  double intruded_false_share = 0;     // ... where some genuine photo was flagged
   // Per photo: the share of genuine photos flagged (incidents of one place), the share of
   // intruders flagged is intruder_reported_share (one per incident).
   double genuine_photo_flag_rate = 0;
