@@ -57,9 +57,12 @@ for split in val calib; do
     --csv "$out/world/$split.csv" --out "$out/$split.retrieval" --progress=false \
     --log_level warning
 done
+# Incidents of 2 and 4 photos get a calibration of their own, fitted on incidents drawn from the
+# same two splits (docs/INCIDENTS.md); step 10's incident of 4 photos is calibrated by it.
 "$build/tools/eval/geoloc-eval" calibrate --model "$out/model.pt" --bundle "$out/bundle" \
   --fit_retrieval "$out/val.retrieval" --calibration_retrieval "$out/calib.retrieval" \
-  --estimators spherical_kde --progress=false --log_level warning | tail -n 6
+  --estimators spherical_kde --incident_calibration_sizes 2,4 --progress=false \
+  --log_level warning | tail -n 8
 
 step "8/11 the gazetteer (GeoNames cities >= 1000 inhabitants, CC BY 4.0) and the console's libraries (npm), then start geolocd"
 GEOLOC_BUILD_DIR="$build" tools/gazetteer/build_gazetteer.sh "$out/places.gaz"
