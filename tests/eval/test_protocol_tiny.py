@@ -62,6 +62,14 @@ class TinyProtocolTest(unittest.TestCase):
         for entry in calibration["entries"]:
             self.assertEqual(entry["fit_split"]["name"], "val")
             self.assertEqual(entry["calibration_split"]["name"], "calib")
+            # Incidents of two photos are calibrated beside the spherical KDE (the only estimator
+            # incidents pool), on incidents of val and calib places (docs/INCIDENTS.md).
+            incidents = entry.get("incidents", [])
+            if entry["settings"].startswith("spherical_kde"):
+                self.assertEqual([int(i["photos"]) for i in incidents], [2])
+                self.assertGreater(int(incidents[0]["calibration_incidents"]), 0)
+            else:
+                self.assertEqual(incidents, [])
         with open(os.path.join(work, "eval", "calibration_fused.json")) as f:
             calibration["entries"] += json.load(f)["entries"]
         with open(os.path.join(work, "eval", "coverage_fused.json")) as f:

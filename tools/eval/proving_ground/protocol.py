@@ -36,11 +36,14 @@ REGION_LEVELS = "0.5,0.68,0.9,0.95"
 # Per preset: adaptive cells over the training split (about 8 to 60 leaves) and the classifier's
 # width. The seed's cells used t_max around 1/10 to 1/100 of the photos; these follow the split's
 # size.
+# Incident sizes calibrated beside the spherical KDE's entries (docs/INCIDENTS.md): those for
+# which val and calib have enough places with that many photos (the tiny world has 5 and 7 places
+# with two).
 PRESET_SETTINGS = {
-    "tiny": {"t_min": 10, "t_max": 40, "hidden": 128},
-    "small": {"t_min": 20, "t_max": 120, "hidden": 256},
-    "medium": {"t_min": 40, "t_max": 400, "hidden": 512},
-    "large": {"t_min": 300, "t_max": 3000, "hidden": 512},
+    "tiny": {"t_min": 10, "t_max": 40, "hidden": 128, "incident_sizes": "2"},
+    "small": {"t_min": 20, "t_max": 120, "hidden": 256, "incident_sizes": "2,4"},
+    "medium": {"t_min": 40, "t_max": 400, "hidden": 512, "incident_sizes": "2,4,8"},
+    "large": {"t_min": 300, "t_max": 3000, "hidden": 512, "incident_sizes": "2,4,8"},
 }
 
 
@@ -261,8 +264,9 @@ def step_calibrate(ctx):
         ctx.call([ctx.tool("geoloc-eval"), "calibrate", "--model", model_path(ctx), "--bundle",
                   target, "--fit_retrieval", ctx.path("eval", "val.retrieval"),
                   "--calibration_retrieval", ctx.path("eval", "calib.retrieval"), "--estimators",
-                  estimators, "--k", str(CALIBRATED_K), "--progress=false", "--log_level",
-                  "warning", "--json"]
+                  estimators, "--k", str(CALIBRATED_K), "--incident_calibration_sizes",
+                  PRESET_SETTINGS[ctx.preset]["incident_sizes"], "--progress=false",
+                  "--log_level", "warning", "--json"]
                  + (["--regional_term"] if ctx.settings.get("regional_term") else []),
                  stdout_path=ctx.path("eval", f"{out}.json"))
 
