@@ -22,16 +22,20 @@
 // Distractors (a localizable column of 0) are kept out of accuracy and recall and reported apart.
 // `calibrate` answers two held-out splits with the engine (the given estimators, k, m and
 // bandwidth: the settings geolocd will serve), fits calibration.json and writes it into the
-// bundle (docs/CALIBRATION.md); it refuses the test split. `coverage` reports a calibrated
+// bundle (docs/CALIBRATION.md); it refuses the test split; with --incident_calibration_sizes it
+// also fits incident calibrations on incidents drawn from both splits (docs/INCIDENTS.md).
+// `coverage` reports a calibrated
 // bundle's coverage, reliability and abstention on a split (the test split). `quant-check` is
 // the int8 accuracy guard (tools/eval/quant_check.h, docs/MODEL.md "The accuracy guard"): the
 // quantized model on its own bundle against its fp32 original on the original's bundle, one
 // validation split; it refuses (exit 1) past the tolerance unless --accept_quantization_loss.
 // `areas` measures search areas around the truth (a disc displaced by a random offset within it,
 // seeded by --area_seed): accuracy at 1 and 25 km and the median error with no area, the disc's
-// centre alone, the disc as a hard filter and as a soft prior (tools/eval/area_eval.h).
+// centre alone, the disc as a hard filter and as a soft prior, and the calibrated regions'
+// coverage in each case (tools/eval/area_eval.h).
 // `incidents` groups a split's photos of one place into incidents of 1, 2, 4 and 8 photos and
-// reports the pooled answer's accuracy, regions and dissent (tools/eval/incident_eval.h).
+// reports the pooled answer's accuracy, regions (served and single-photo calibration) and dissent,
+// with --dissent_ratios the flag's trade-off per ratio (tools/eval/incident_eval.h).
 // Exit status: 0 ok, 1 evaluation failed or quantized model refused, 2 usage error.
 #include <algorithm>
 #include <cmath>
