@@ -1,7 +1,9 @@
 // geolocd's LocateIncident end to end: one answer for several photos, each photo's part, copies of
-// one photo no more confident than the photo alone, a bad photo named, the audit line.
+// one photo no more confident than the photo alone, a bad photo named, the audit line, and
+// incidents calibrated only by a bundle's incident calibration.
 #include <signal.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -11,10 +13,62 @@
 #include "core/places/gazetteer.h"
 #include "core/places/place_description.h"
 #include "gtest/gtest.h"
+#include "tests/support/calibrated_bundle.h"
 #include "tests/support/server_process.h"
 
 namespace geoloc::testing {
 namespace {
+
+// A bundle calibrated for single photos only answers an incident of two photos uncalibrated (no
+// region, no probability); swapped for one with an incident calibration for 2 photos, the same
+// incident is calibrated. One photo is calibrated either way.
+TEST(ServerIncidentTest, IncidentsAreCalibratedOnlyByAnIncidentCalibration) {
+  const Fixture fixture = GetFixture();
+  const std::vector<QueryImage> queries = LoadQueries(fixture);
+  ASSERT_GE(queries.size(), 2u);
+  const ScratchDir dir("incident-calibration");
+  const std::filesystem::path root = dir.path();
+  std::filesystem::copy(fixture.bundle("v1"), root / "plain",
+                        std::filesystem::copy_options::recursive);
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture);
+  flags.push_back("--bundle=" + (root / "plain").string());
+  flags.push_back("--index_root=" + root.string());
+  flags.push_back("--default_k=10");
+  flags.push_back("--region_levels=0.5,0.9");
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto client = server.NewClient();
+  auto status = client->GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  auto file = SyntheticCalibrationFile(status->model().fingerprint(),
+                                       {TestCalibrationSettings(10, "spherical_kde")});
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_TRUE(CopyWithCalibration((root / "plain").string(), (root / "single").string(), *file)
+                  .ok());
+  ASSERT_TRUE(AddSyntheticIncidentCalibrations({2}, &*file).ok());
+  ASSERT_TRUE(
+      CopyWithCalibration((root / "plain").string(), (root / "incidents").string(), *file).ok());
+
+  v1::LocateIncidentRequest one, two;
+  one.add_images(queries[0].bytes);
+  two.add_images(queries[0].bytes);
+  two.add_images(queries[1].bytes);
+  for (const char* bundle : {"single", "incidents"}) {
+    v1::SwapIndexRequest swap;
+    swap.set_bundle_path(bundle);
+    ASSERT_TRUE(client->SwapIndex(swap, {absl::Seconds(60), false}).ok()) << server.Log();
+    auto alone = client->LocateIncident(one);
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    EXPECT_TRUE(alone->combined().calibrated()) << bundle;
+    EXPECT_EQ(alone->combined().regions_size(), 2) << bundle;
+    auto pair = client->LocateIncident(two);
+    ASSERT_TRUE(pair.ok()) << pair.status();
+    const bool with_incidents = std::string(bundle) == "incidents";
+    EXPECT_EQ(pair->combined().calibrated(), with_incidents) << bundle;
+    EXPECT_EQ(pair->combined().regions_size(), with_incidents ? 2 : 0) << bundle;
+    EXPECT_EQ(pair->combined().within_size() > 0, with_incidents) << bundle;
+  }
+}
 
 TEST(ServerIncidentTest, OneAnswerForSeveralPhotosWithEachPhotosPart) {
   const Fixture fixture = GetFixture();
