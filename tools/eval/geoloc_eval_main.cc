@@ -49,6 +49,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/calibration/fit.h"
 #include "core/common/command_line.h"
 #include "core/common/file_util.h"
 #include "core/common/json_proto.h"
@@ -107,9 +108,10 @@ ABSL_FLAG(std::string, fit_retrieval, "",
           "calibrate: the stored retrieval of the split that fixes the score function (val)");
 ABSL_FLAG(std::string, calibration_retrieval, "",
           "calibrate: the stored retrieval of the calibration split (calib); never test");
-ABSL_FLAG(bool, regional_term, false,
+ABSL_FLAG(bool, regional_term, geoloc::calibration::FitOptions{}.regional,
           "calibrate: also fit a regional KDE term (docs/CALIBRATION.md: removes the floor-tie "
-          "atom of the scores, but the regions then share the cell budget across all levels)");
+          "atom of the scores, so the 90/95% regions are not the whole Earth); "
+          "--noregional_term fits without it, as calibrations written before it");
 ABSL_FLAG(std::string, region_levels, "0.5,0.68,0.9,0.95",
           "coverage: the confidence levels to report");
 ABSL_FLAG(bool, per_photo, false,
@@ -624,7 +626,7 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
   fit_options.regional = absl::GetFlag(FLAGS_regional_term);
   const std::string created_by =
       absl::StrCat("geoloc-eval calibrate --fit_retrieval ", fit_path, " --calibration_retrieval ",
-                   calibration_path, fit_options.regional ? " --regional_term" : "");
+                   calibration_path, fit_options.regional ? "" : " --noregional_term");
   absl::StatusOr<files::CalibrateReport> report =
       CalibrateBundle(*stack->locator, absl::GetFlag(FLAGS_bundle), *fit, *calibration, *configs,
                       fit_options, created_by, absl::GetFlag(FLAGS_progress));

@@ -263,7 +263,7 @@ def step_calibrate(ctx):
                   "--calibration_retrieval", ctx.path("eval", "calib.retrieval"), "--estimators",
                   estimators, "--k", str(CALIBRATED_K), "--progress=false", "--log_level",
                   "warning", "--json"]
-                 + (["--regional_term"] if ctx.settings.get("regional_term") else []),
+                 + ([] if ctx.settings.get("regional_term", True) else ["--noregional_term"]),
                  stdout_path=ctx.path("eval", f"{out}.json"))
 
 
