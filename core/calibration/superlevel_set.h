@@ -42,9 +42,10 @@
 // | +infinity, or above f everywhere | empty                                            |
 // | NaN                              | InvalidArgument                                  |
 //
-// Cost: O(evaluated cells x terms still in play); at k = 100 and four thresholds about 700 to
-// 1,000 cells and 0.8 to 1.5 ms of CPU on the shared test machine (tools/bench/calibration,
-// docs/BENCHMARKS.md). Pure function: thread-safe.
+// Cost: O(evaluated cells x terms still in play), up to max_cells cells per threshold; at k = 100
+// and four thresholds about 2,300 to 3,400 cells and 3 to 4.7 ms of CPU on the shared test
+// machine, about 1.3 us per cell (tools/bench/calibration, docs/BENCHMARKS.md).
+// Pure function: thread-safe.
 #ifndef GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 #define GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 
