@@ -33,8 +33,9 @@
 //     boundary_area_km2 is their total area: how far the outline is uncertain.
 // Nesting: the exact sets are nested (a higher threshold's inside a lower one's), and so are the
 // cell unions wherever both boundaries are resolved to the finest level; where a budget left a
-// boundary coarse, a higher threshold's boundary cells may reach past a lower one's region by at
-// most its boundary_area_km2.
+// boundary coarse, a higher threshold's boundary cells may reach past a lower one's region (under
+// kInclude by at most its boundary_area_km2: its cells decided by bounds lie in the lower one's
+// exact set, which kInclude contains).
 //
 // | threshold t                      | set                                              |
 // | -------------------------------- | ------------------------------------------------ |

@@ -10,6 +10,7 @@
 #include "core/calibration/record.h"
 #include "core/calibration/synthetic_answers.h"
 #include "core/calibration/vmf_kde_component.h"
+#include "core/cells/area_region.h"
 #include "core/cells/region_cells.h"
 #include "core/geo/distance.h"
 #include "core/geo/spherical_kde.h"
@@ -212,6 +213,16 @@ TEST(CalibratorTest, ARegionDoesNotChangeWhenOtherLevelsAreAsked) {
       EXPECT_EQ(a.area_km2, b.area_km2);
       EXPECT_EQ(a.boundary_area_km2, b.boundary_area_km2);
       EXPECT_EQ(a.pieces.size(), b.pieces.size());
+    }
+    // Nesting (superlevel_set.h, kInclude): what a lower level's region holds outside a higher
+    // level's is only among its own boundary cells.
+    for (size_t i = 0; i + 1 < every.regions.size(); ++i) {
+      const ConfidenceRegion& lower = every.regions[i];
+      const ConfidenceRegion& higher = every.regions[i + 1];
+      const double outside =
+          lower.area_km2 -
+          cells::CellUnionAreaKm2(cells::IntersectCellUnions(lower.cells, higher.cells));
+      EXPECT_LE(outside, lower.boundary_area_km2 * (1 + 1e-9) + 1e-6) << "level " << lower.level;
     }
     capped += every.regions_capped;
   }
