@@ -128,7 +128,7 @@ absl::StatusOr<CalibratedAnswer> Calibrator::Apply(const AnswerEvidence& evidenc
   out.p_localizable = Clamp((*localizable_)(out.raw_localizability), localizable_floor_);
   out.score_group = ScoreGroupOf(out.raw_localizability);
 
-  // Regions: one traversal for all levels.
+  // Regions: one traversal per level, each with its own cell budget (superlevel_set.h).
   std::vector<double> thresholds;
   for (double level : options.levels) {
     const double q = Quantile(level, out.score_group);

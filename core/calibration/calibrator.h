@@ -85,7 +85,8 @@ struct CalibratedAnswer {
   // The logistic model's output before calibration, and the score group it selects.
   double raw_localizability = 0;
   int score_group = 0;
-  // Region extraction's work for this answer (all levels together).
+  // Region extraction's work for this answer (all levels together), and whether a level's
+  // traversal hit its cell budget.
   int64_t cells_evaluated = 0;
   bool regions_capped = false;
 };

@@ -264,8 +264,7 @@ absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& 
   if (absl::Status s = ValidateSuperlevelOptions(options); !s.ok()) return s;
   SuperlevelResult result;
   result.sets.resize(thresholds.size());
-  // The thresholds the traversal must decide, highest first.
-  std::vector<int> order;
+  std::vector<int> to_extract;  // the thresholds a traversal must decide
   for (size_t i = 0; i < thresholds.size(); ++i) {
     const double t = thresholds[i];
     if (std::isnan(t)) return absl::InvalidArgumentError(absl::StrCat("threshold ", i, " is NaN"));
@@ -274,25 +273,32 @@ absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& 
       result.sets[i].whole_sphere = true;
       result.sets[i].cells = cells::WholeSphereCells();
     } else if (std::isfinite(t)) {
-      order.push_back(static_cast<int>(i));
+      to_extract.push_back(static_cast<int>(i));
     }
   }
-  if (order.empty()) return result;
-  std::sort(order.begin(), order.end(),
-            [&](int x, int y) { return thresholds[x] > thresholds[y]; });
-  std::vector<double> t;
-  for (int i : order) t.push_back(thresholds[i]);
-  SuperlevelResult sorted;
-  sorted.sets.resize(order.size());
-  Extractor(f, std::move(t), options, &sorted).Run();
-  for (size_t j = 0; j < order.size(); ++j) {
-    sorted.sets[j].threshold = thresholds[order[j]];
-    result.sets[order[j]] = std::move(sorted.sets[j]);
+  // One traversal per distinct threshold, each with its own cell budget: a level's region depends
+  // on its threshold alone, so asking for another level never changes (or coarsens) it.
+  std::vector<int> done;  // indices already extracted, for equal thresholds
+  for (int i : to_extract) {
+    const auto same = std::find_if(done.begin(), done.end(),
+                                   [&](int j) { return thresholds[j] == thresholds[i]; });
+    if (same != done.end()) {
+      result.sets[i] = result.sets[*same];
+      continue;
+    }
+    SuperlevelResult one;
+    one.sets.resize(1);
+    Extractor(f, {thresholds[i]}, options, &one).Run();
+    one.sets[0].threshold = thresholds[i];
+    one.sets[0].cells_evaluated = one.cells_evaluated;
+    one.sets[0].capped = one.capped;
+    result.sets[i] = std::move(one.sets[0]);
+    result.finest_level = one.finest_level;
+    result.deepest_level = std::max(result.deepest_level, one.deepest_level);
+    result.cells_evaluated += one.cells_evaluated;
+    result.capped = result.capped || one.capped;
+    done.push_back(i);
   }
-  result.finest_level = sorted.finest_level;
-  result.deepest_level = sorted.deepest_level;
-  result.cells_evaluated = sorted.cells_evaluated;
-  result.capped = sorted.capped;
   return result;
 }
 

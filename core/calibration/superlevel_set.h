@@ -6,14 +6,14 @@
 //   GEOLOC_ASSIGN_OR_RETURN(SuperlevelResult r, ExtractSuperlevelSets(f, {t50, t68, t90, t95}));
 //   double km2 = cells::CellUnionAreaKm2(r.sets[3].cells);
 //
-// Method (one traversal for all thresholds, which share their coarse cells):
-//  1. Start from a covering (cells::CellsCoveringCaps) of f's superlevel cover at the lowest
-//     threshold, which holds every set.
-//  2. For every cell, bound f over it (the parts' BoundsOverTerms). For each threshold t the cell
-//     is inside when lo >= t, outside when hi < t, undecided otherwise.
+// Method (one traversal per threshold, each with its own cell budget, so that a level's region
+// depends on its own threshold only: asking for another level never changes or coarsens it):
+//  1. Start from a covering (cells::CellsCoveringCaps) of f's superlevel cover at the threshold.
+//  2. For every cell, bound f over it (the parts' BoundsOverTerms). The cell is inside when
+//     lo >= t, outside when hi < t, undecided otherwise.
 //  3. Undecided cells are split into their four children, level by level (coarse first). A cell's
-//     importance is its area over the area already inside the smallest region it may still change
-//     (1 while that region has nothing inside yet). A cell is not split when
+//     importance is its area over the area already inside the region (1 while it has nothing
+//     inside yet). A cell is not split when
 //       - it has reached the finest level of the terms that still vary over it: the first S2 level
 //         whose average edge is at most options.finest_edge_fraction times the term's ScaleKm (its
 //         bandwidth). Terms that cannot matter inside a cell are dropped for its descendants, and
@@ -31,6 +31,11 @@
 //     kInclude puts every undecided cell inside, so the region contains the exact set (conformal
 //     coverage then holds for the cells as well as for the set, at the price of a larger area).
 //     boundary_area_km2 is their total area: how far the outline is uncertain.
+// Nesting: the exact sets are nested (a higher threshold's inside a lower one's), and so are the
+// cell unions wherever both boundaries are resolved to the finest level; where a budget left a
+// boundary coarse, a higher threshold's boundary cells may reach past a lower one's region (under
+// kInclude by at most its boundary_area_km2: its cells decided by bounds lie in the lower one's
+// exact set, which kInclude contains).
 //
 // | threshold t                      | set                                              |
 // | -------------------------------- | ------------------------------------------------ |
@@ -38,9 +43,10 @@
 // | +infinity, or above f everywhere | empty                                            |
 // | NaN                              | InvalidArgument                                  |
 //
-// Cost: O(evaluated cells x terms still in play); at k = 100 and four thresholds about 700 to
-// 1,000 cells and 0.8 to 1.5 ms of CPU on the shared test machine (tools/bench/calibration,
-// docs/BENCHMARKS.md). Pure function: thread-safe.
+// Cost: O(evaluated cells x terms still in play), up to max_cells cells per threshold; at k = 100
+// and four thresholds about 2,300 to 3,400 cells and 3 to 4.7 ms of CPU on the shared test
+// machine, about 1.3 us per cell (tools/bench/calibration, docs/BENCHMARKS.md).
+// Pure function: thread-safe.
 #ifndef GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 #define GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 
@@ -61,7 +67,7 @@ struct SuperlevelOptions {
   double finest_edge_fraction = 0.5;
   // Cells smaller than this share of the region they may change are not split, in [0, 1).
   double min_relative_cell_area = 4e-3;
-  // Cap on the cells evaluated (all thresholds together), >= 1.
+  // Cap on the cells evaluated per threshold, >= 1.
   int64_t max_cells = 1000;
   BoundaryRule boundary = BoundaryRule::kCentre;
 };
@@ -75,6 +81,9 @@ struct SuperlevelSet {
   std::vector<cells::CellId> cells;
   // Area of the cells settled by the boundary rule, km^2 (0 when every cell was decided by bounds).
   double boundary_area_km2 = 0;
+  // This threshold's traversal: the cells it evaluated, and whether max_cells stopped it.
+  int64_t cells_evaluated = 0;
+  bool capped = false;
 };
 
 struct SuperlevelResult {
@@ -83,8 +92,9 @@ struct SuperlevelResult {
   // The finest level of the narrowest term, and the deepest level refinement reached.
   int finest_level = 0;
   int deepest_level = 0;
+  // All thresholds together: the cells evaluated, and whether max_cells stopped any traversal
+  // before finest_level.
   int64_t cells_evaluated = 0;
-  // True when max_cells stopped refinement before finest_level.
   bool capped = false;
 };
 

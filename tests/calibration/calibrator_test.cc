@@ -6,8 +6,11 @@
 #include <vector>
 
 #include "core/calibration/answer_features.h"
+#include "core/calibration/fit.h"
 #include "core/calibration/record.h"
+#include "core/calibration/synthetic_answers.h"
 #include "core/calibration/vmf_kde_component.h"
+#include "core/cells/area_region.h"
 #include "core/cells/region_cells.h"
 #include "core/geo/distance.h"
 #include "core/geo/spherical_kde.h"
@@ -178,6 +181,52 @@ TEST(CalibratorTest, LevelsOptionsAndErrors) {
   proto::CalibrationEntry broken = HandEntry();
   broken.mutable_mixture()->set_floor(0.5);
   EXPECT_EQ(Calibrator::Create(broken).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Every level's region has its own cell budget: asking for more levels, as a client may, never
+// changes the region of a level asked for alone, also for lost answers and distractors whose
+// high-level regions are continent-sized and use up a budget.
+TEST(CalibratorTest, ARegionDoesNotChangeWhenOtherLevelsAreAsked) {
+  SyntheticAnswerOptions o;
+  o.k = 60;
+  FitOptions fit;
+  fit.regional = true;
+  const proto::CalibrationEntry entry =
+      *FitCalibrationEntry(SyntheticSettings(o), {"val", MakeSyntheticSplit(o, 31, 600)},
+                           {"calib", MakeSyntheticSplit(o, 32, 600)}, fit);
+  ASSERT_GT(entry.mixture().regional(), 0);
+  const Calibrator c = *Calibrator::Create(entry);
+  ApplyOptions all;
+  all.region.boundary = BoundaryRule::kInclude;
+  all.region.max_cells = 200;
+  int capped = 0;
+  for (const CalibrationExample& e : MakeSyntheticSplit(o, 33, 12)) {
+    const CalibratedAnswer every = *c.Apply(e.Evidence(), all);
+    ASSERT_EQ(every.regions.size(), 4u);
+    for (size_t i = 0; i < every.regions.size(); ++i) {
+      ApplyOptions one = all;
+      one.levels = {all.levels[i]};
+      const CalibratedAnswer alone = *c.Apply(e.Evidence(), one);
+      const ConfidenceRegion& a = alone.regions[0];
+      const ConfidenceRegion& b = every.regions[i];
+      EXPECT_EQ(a.cells, b.cells) << "level " << a.level;
+      EXPECT_EQ(a.area_km2, b.area_km2);
+      EXPECT_EQ(a.boundary_area_km2, b.boundary_area_km2);
+      EXPECT_EQ(a.pieces.size(), b.pieces.size());
+    }
+    // Nesting (superlevel_set.h, kInclude): what a lower level's region holds outside a higher
+    // level's is only among its own boundary cells.
+    for (size_t i = 0; i + 1 < every.regions.size(); ++i) {
+      const ConfidenceRegion& lower = every.regions[i];
+      const ConfidenceRegion& higher = every.regions[i + 1];
+      const double outside =
+          lower.area_km2 -
+          cells::CellUnionAreaKm2(cells::IntersectCellUnions(lower.cells, higher.cells));
+      EXPECT_LE(outside, lower.boundary_area_km2 * (1 + 1e-9) + 1e-6) << "level " << lower.level;
+    }
+    capped += every.regions_capped;
+  }
+  EXPECT_GT(capped, 0);  // the budget binds for some answers: the case the rule is for
 }
 
 // Calibration photos whose truth got only the floor's density all score -log(floor); a level

@@ -237,6 +237,47 @@ TEST(SuperlevelSetTest, CellCapStopsRefinement) {
   EXPECT_LE(std::abs(area - k.AreaKm2(2.3)), r.sets[0].boundary_area_km2);
 }
 
+TEST(SuperlevelSetTest, EachThresholdHasItsOwnCellBudget) {
+  // A lost answer's density: neighbours scattered over towns a few hundred km apart, a broad
+  // term and the floor. Under a small budget the low threshold's continent-sized set is capped;
+  // it must not take cells from the high threshold's set, which is the same alone, beside others
+  // and in any order.
+  std::mt19937_64 rng(21);
+  std::vector<geo::LatLon> positions;
+  for (int i = 0; i < 40; ++i) positions.push_back(RandomPointAround({48, 8}, 0, 900, rng));
+  const std::vector<double> weights(positions.size(), 1.0 / 40);
+  const PredictiveDensity f = MakeMixture(positions, weights, 0.5, 0.6, 100, 0.35, 0.05);
+  const double floor = f.FloorDensity();
+  const double high = floor + 0.3 * (f.Density(geo::ToUnitVector(positions[0])) - floor);
+  const double low = floor * 1.05;
+  SuperlevelOptions options;
+  options.boundary = BoundaryRule::kInclude;
+  options.max_cells = 150;
+  const SuperlevelResult alone = *ExtractSuperlevelSets(f, {high}, options);
+  const SuperlevelResult low_alone = *ExtractSuperlevelSets(f, {low}, options);
+  ASSERT_TRUE(low_alone.capped);  // the low set alone uses up a budget
+  ASSERT_FALSE(alone.sets[0].cells.empty());
+  for (const std::vector<double>& asked :
+       {std::vector<double>{high, low}, {low, high}, {low, 0.5 * (high + low), high, high}}) {
+    const SuperlevelResult r = *ExtractSuperlevelSets(f, asked, options);
+    int64_t evaluated = 0;
+    for (size_t i = 0; i < asked.size(); ++i) {
+      const SuperlevelSet& set = r.sets[i];
+      const SuperlevelSet& expected = asked[i] == high  ? alone.sets[0]
+                                      : asked[i] == low ? low_alone.sets[0]
+                                                        : set;
+      EXPECT_EQ(set.cells, expected.cells) << i;
+      EXPECT_EQ(set.boundary_area_km2, expected.boundary_area_km2) << i;
+      EXPECT_EQ(set.cells_evaluated, expected.cells_evaluated) << i;
+      EXPECT_EQ(set.capped, expected.capped) << i;
+      if (i == 0 || asked[i] != asked[i - 1]) evaluated += set.cells_evaluated;
+    }
+    // Equal thresholds are extracted once.
+    EXPECT_EQ(r.cells_evaluated, evaluated);
+    EXPECT_TRUE(r.capped);
+  }
+}
+
 TEST(SuperlevelSetTest, BroadTermMakesRegionsGrowSmoothly) {
   // Lower thresholds (higher levels) reach the broad component: the area grows continuously from
   // the narrow cluster to the broad one instead of jumping to the whole planet.

@@ -55,6 +55,39 @@ class SplitGuardTest(unittest.TestCase):
         self.assertEqual(ran, [])
 
 
+class RecordingContext:
+    """What step_world needs of a Protocol context; records the commands instead of running them."""
+
+    def __init__(self, preset):
+        self.preset, self.seed, self.settings, self.calls = preset, 1, {}, []
+
+    def tool(self, name):
+        return name
+
+    def path(self, *parts):
+        return os.path.join("W", *parts)
+
+    def call(self, argv, stdout_path=None):
+        self.calls.append(argv)
+
+
+class PresetTest(unittest.TestCase):
+    def test_medium_calib_is_the_medium_world_with_more_query_places(self):
+        ctx = RecordingContext("medium-calib")
+        protocol.step_world(ctx)
+        argv = ctx.calls[0]
+        self.assertEqual(argv[argv.index("--preset") + 1], "medium")
+        flags = dict(zip(argv[argv.index("--force") + 1::2], argv[argv.index("--force") + 2::2]))
+        self.assertEqual(flags, {"--places": "7600", "--train_place_share": "0.3",
+                                 "--query_place_share": "1.0", "--max_query_views": "1"})
+        # Every other preset is geoloc-synth's own, unchanged.
+        for preset in ("tiny", "medium"):
+            ctx = RecordingContext(preset)
+            protocol.step_world(ctx)
+            self.assertEqual(ctx.calls[0][ctx.calls[0].index("--preset") + 1], preset)
+            self.assertEqual(ctx.calls[0][-1], "--force")
+
+
 def write_flat_shard(path, vectors, fourcc=b"IxFI"):
     n, d = vectors.shape
     with open(path, "wb") as f:

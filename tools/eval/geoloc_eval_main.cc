@@ -53,6 +53,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/calibration/fit.h"
 #include "core/common/command_line.h"
 #include "core/common/file_util.h"
 #include "core/common/json_proto.h"
@@ -111,9 +112,10 @@ ABSL_FLAG(std::string, fit_retrieval, "",
           "calibrate: the stored retrieval of the split that fixes the score function (val)");
 ABSL_FLAG(std::string, calibration_retrieval, "",
           "calibrate: the stored retrieval of the calibration split (calib); never test");
-ABSL_FLAG(bool, regional_term, false,
+ABSL_FLAG(bool, regional_term, geoloc::calibration::FitOptions{}.regional,
           "calibrate: also fit a regional KDE term (docs/CALIBRATION.md: removes the floor-tie "
-          "atom of the scores, but the regions then share the cell budget across all levels)");
+          "atom of the scores, so the 90/95% regions are not the whole Earth); "
+          "--noregional_term fits without it, as calibrations written before it");
 ABSL_FLAG(std::string, incident_calibration_sizes, "",
           "calibrate: also fit incident calibrations for these photo counts (each in [2, 16], "
           "e.g. 2,4,8; the spherical KDE only), on --incident_draws incidents per place with "
@@ -656,7 +658,7 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
   const std::string incident_sizes = absl::GetFlag(FLAGS_incident_calibration_sizes);
   std::string created_by =
       absl::StrCat("geoloc-eval calibrate --fit_retrieval ", fit_path, " --calibration_retrieval ",
-                   calibration_path, fit_options.regional ? " --regional_term" : "");
+                   calibration_path, fit_options.regional ? "" : " --noregional_term");
   if (!incident_sizes.empty()) {
     absl::StrAppend(&created_by, " --incident_calibration_sizes ", incident_sizes,
                     " --incident_draws ", incidents.draws_per_place, " --incident_seed ",

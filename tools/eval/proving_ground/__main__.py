@@ -28,9 +28,10 @@ def main(argv=None):
                    help="the abstention threshold on P(localizable) the coverage step reports "
                         "(default: chosen on the medium world's calib split to answer about half "
                         "the photos; docs/CALIBRATION.md)")
-    p.add_argument("--regional_term", action="store_true",
-                   help="the calibrate step also fits a regional KDE term (geoloc-eval calibrate "
-                        "--regional_term; docs/CALIBRATION.md)")
+    p.add_argument("--no_regional_term", action="store_true",
+                   help="the calibrate step fits without the regional KDE term (geoloc-eval "
+                        "calibrate --noregional_term; docs/CALIBRATION.md), as calibrations "
+                        "written before it")
     p.add_argument("--publish", help="also copy the report and its plots into this directory "
                                      "(e.g. docs)")
     args = p.parse_args(argv)
@@ -56,7 +57,7 @@ def main(argv=None):
         "model": args.model, "threads": args.threads, "publish": args.publish,
         "retrieve_splits": tuple(args.retrieve.split(",")),
         "abstain_below": args.abstain_below,
-        "regional_term": args.regional_term,
+        "regional_term": not args.no_regional_term,
         "command": " ".join(["tools/proving_ground.sh"] + (argv if argv is not None else sys.argv[1:])),
     }
     try:

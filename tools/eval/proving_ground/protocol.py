@@ -35,7 +35,7 @@ REGION_LEVELS = "0.5,0.68,0.9,0.95"
 
 # Per preset: adaptive cells over the training split (about 8 to 60 leaves) and the classifier's
 # width. The seed's cells used t_max around 1/10 to 1/100 of the photos; these follow the split's
-# size.
+# size. "synth" (default: the preset's own name) and "synth_flags" say how geoloc-synth draws it.
 # Incident sizes calibrated beside the spherical KDE's entries (docs/INCIDENTS.md): those for
 # which val and calib have enough places with that many photos (the tiny world has 5 and 7 places
 # with two).
@@ -43,6 +43,15 @@ PRESET_SETTINGS = {
     "tiny": {"t_min": 10, "t_max": 40, "hidden": 128, "incident_sizes": "2"},
     "small": {"t_min": 20, "t_max": 120, "hidden": 256, "incident_sizes": "2,4"},
     "medium": {"t_min": 40, "t_max": 400, "hidden": 512, "incident_sizes": "2,4,8"},
+    # The medium world with about 4x its independent places per query split, one photo each
+    # (medium: about 450 places per split with 3.2 photos each, so a correct conformal method's
+    # coverage varies by about 3 points between re-splits; docs/CALIBRATION.md): the same ~2,250
+    # training places (7,600 x 0.3), every held-out place photographed by one query (about 1,750
+    # per split); 30,500 images against medium's 20,800. One photo per place: no incidents to fit.
+    "medium-calib": {"t_min": 40, "t_max": 400, "hidden": 512, "synth": "medium",
+                     "synth_flags": ["--places", "7600", "--train_place_share", "0.3",
+                                     "--query_place_share", "1.0", "--max_query_views", "1"],
+                     "incident_sizes": ""},
     "large": {"t_min": 300, "t_max": 3000, "hidden": 512, "incident_sizes": "2,4,8"},
 }
 
@@ -169,8 +178,9 @@ class Protocol:
 # The default steps.
 
 def step_world(ctx):
-    argv = [ctx.tool("geoloc-synth"), "--preset", ctx.preset, "--seed", str(ctx.seed),
-            "--out", ctx.path("world"), "--force"]
+    s = PRESET_SETTINGS[ctx.preset]
+    argv = [ctx.tool("geoloc-synth"), "--preset", s.get("synth", ctx.preset), "--seed",
+            str(ctx.seed), "--out", ctx.path("world"), "--force"] + s.get("synth_flags", [])
     if ctx.settings.get("threads"):
         argv += ["--threads", str(ctx.settings["threads"])]
     ctx.call(argv, stdout_path=ctx.path("world.txt"))
@@ -264,10 +274,11 @@ def step_calibrate(ctx):
         ctx.call([ctx.tool("geoloc-eval"), "calibrate", "--model", model_path(ctx), "--bundle",
                   target, "--fit_retrieval", ctx.path("eval", "val.retrieval"),
                   "--calibration_retrieval", ctx.path("eval", "calib.retrieval"), "--estimators",
-                  estimators, "--k", str(CALIBRATED_K), "--incident_calibration_sizes",
-                  PRESET_SETTINGS[ctx.preset]["incident_sizes"], "--progress=false",
-                  "--log_level", "warning", "--json"]
-                 + (["--regional_term"] if ctx.settings.get("regional_term") else []),
+                  estimators, "--k", str(CALIBRATED_K), "--progress=false", "--log_level",
+                  "warning", "--json"]
+                 + (["--incident_calibration_sizes", PRESET_SETTINGS[ctx.preset]["incident_sizes"]]
+                    if PRESET_SETTINGS[ctx.preset]["incident_sizes"] else [])
+                 + ([] if ctx.settings.get("regional_term", True) else ["--noregional_term"]),
                  stdout_path=ctx.path("eval", f"{out}.json"))
 
 
