@@ -6,7 +6,7 @@
 # Usage: check_faiss_boundary.sh SOURCE_DIR
 set -euo pipefail
 cd "${1:?usage: check_faiss_boundary.sh SOURCE_DIR}"
-internal='core/index/(fast_flat_index|hnsw_index|rerank_index|row_set_selector|sharded_index|shard_loader)\.h'
+internal='core/index/(fast_flat_index|hnsw_index|rerank_index|row_set_selector|sharded_index|shard_loader|sq8_flat_index)\.h'
 bench='tools/bench/index/flat_search_bench.cc'
 status=0
 # Faiss headers: in core/index's .cc files and internal headers only.
