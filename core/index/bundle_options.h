@@ -33,7 +33,7 @@ enum class GpuPlacement { kCpu, kShardPerDevice, kReplicate };
 // re-ranked exactly. Any value gives the exact answer; it only moves work between re-ranking and
 // a second scan of the codes (docs/BENCHMARKS.md measures the default).
 struct Sq8Shortlist {
-  double factor = 2.0;
+  double factor = 4.0;
   int extra = 32;
 };
 

@@ -107,8 +107,8 @@ absl::StatusOr<std::unique_ptr<faiss::Index>> LoadShard(const std::string& bundl
   }
   if (type == IndexType::kFlat &&
       ParseFlatStore(m.index().flat_store()).value_or(FlatStore::kFp32) == FlatStore::kSq8) {
-    // The float32 vectors stay a file mapping touched only by re-ranking: drop the hashing
-    // mapping (whose pages it faulted in) and map the shard afresh.
+    // The float32 vectors stay in the file, read row by row for re-ranking: drop the hashing
+    // mapping, whose pages would otherwise stay resident.
     file = MappedFile();
     Sq8SearchOptions sq8;
     sq8.exact.threads = flat_threads;

@@ -1,11 +1,15 @@
 #include "core/index/sq8_flat_index.h"
 
+#include <fcntl.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -13,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
 #include "core/index/flat_kernel_topk.h"
+#include "core/index/mapped_file.h"
 #include "core/index/row_set_selector.h"
 #include "faiss/impl/FaissAssert.h"
 
@@ -48,8 +53,9 @@ struct RowSeq {
 // One search call's state (not shared between calls).
 class Searcher {
  public:
-  Searcher(const Sq8Store& store, const uint8_t* vectors, bool l2, const Sq8SearchOptions& options)
-      : store_(store), vectors_(vectors), d_(store.d()), l2_(l2), options_(options) {
+  using RowReader = std::function<void(int64_t row, float* out)>;
+  Searcher(const Sq8Store& store, RowReader read_row, bool l2, const Sq8SearchOptions& options)
+      : store_(store), read_row_(std::move(read_row)), d_(store.d()), l2_(l2), options_(options) {
     block_rows_ = std::max<int64_t>(16, kBlockBytes / d_);
   }
 
@@ -73,10 +79,19 @@ class Searcher {
               for (TopK& t : tops) t.Reset(static_cast<int>(shortlist));
             }
           },
-          [&](int t, int q, int64_t row, float key) {
+          [&](int t, int q, const float* keys, int64_t count, int64_t first) {
             TopK& top = per_thread[t][q];
+            int64_t i = 0;
+            for (; i < count && !top.Full(); ++i) top.Push({keys[i], seq.row(first + i)});
+            if (i == count) return;
             // Rows arrive ascending within a thread: an equal key never displaces an earlier row.
-            if (!top.Full() || key > top.WorstKey()) top.Push({key, row});
+            float worst = top.WorstKey();
+            for (; i < count; ++i) {
+              if (keys[i] > worst) {
+                top.Push({keys[i], seq.row(first + i)});
+                worst = top.WorstKey();
+              }
+            }
           });
       for (auto& tops : per_thread) {
         for (int q = 0; q < nq; ++q) {
@@ -113,8 +128,11 @@ class Searcher {
           [&](int threads) {
             per_thread.assign(threads, std::vector<std::vector<Candidate>>(pending.size()));
           },
-          [&](int t, int i, int64_t row, float key) {
-            if (key >= thresholds[pending[i]]) per_thread[t][i].push_back({key, row});
+          [&](int t, int i, const float* keys, int64_t count, int64_t first) {
+            const float threshold = thresholds[pending[i]];
+            for (int64_t r = 0; r < count; ++r) {
+              if (keys[r] >= threshold) per_thread[t][i].push_back({keys[r], seq.row(first + r)});
+            }
           });
       for (size_t i = 0; i < pending.size(); ++i) {
         std::vector<Candidate> band;
@@ -176,8 +194,8 @@ class Searcher {
   }
 
   // Scans `seq` with the prepared queries on up to options.exact.threads threads. `init(threads)`
-  // runs once before the scan; `sink(thread, query, row, approximate key)` gets every pair, rows
-  // ascending within a thread.
+  // runs once before the scan; `sink(thread, query, keys, count, first)` gets each block's
+  // approximate keys of positions [first, first + count) of `seq`, ascending within a thread.
   template <typename Init, typename Sink>
   void ScanParallel(const RowSeq& seq, int nq, Init init, Sink sink) const {
     const int max_threads =
@@ -205,15 +223,21 @@ class Searcher {
         }
         ScoreCodes(block, rows, d_, scaled_.data(), nq, scores.data(), block_rows_,
                    options_.exact.isa);
+        // Approximate keys in place, in float (the few roundings this adds are within the
+        // margin's allowance of d + 8 per sum).
         for (int q = 0; q < nq; ++q) {
-          const float* s = scores.data() + static_cast<size_t>(q) * block_rows_;
-          const QueryTerms& terms = terms_[q];
-          for (int64_t r = 0; r < rows; ++r) {
-            const int64_t row = seq.row(b0 + r);
-            const double ip = terms.offset + s[r];
-            const double key = l2_ ? -(terms.norm2 - 2 * ip + store_.norm2()[row]) : ip;
-            sink(t, q, row, static_cast<float>(key));
+          float* keys = scores.data() + static_cast<size_t>(q) * block_rows_;
+          const float offset = static_cast<float>(terms_[q].offset);
+          if (!l2_) {
+            for (int64_t r = 0; r < rows; ++r) keys[r] += offset;
+          } else {
+            const float qn2 = static_cast<float>(terms_[q].norm2);
+            const float* norm2 = store_.norm2();
+            for (int64_t r = 0; r < rows; ++r) {
+              keys[r] = 2 * (keys[r] + offset) - qn2 - norm2[seq.row(b0 + r)];
+            }
           }
+          sink(t, q, keys, rows, b0);
         }
       }
     }
@@ -225,8 +249,7 @@ class Searcher {
     const int64_t m = static_cast<int64_t>(candidates.size());
     std::vector<float> rows(static_cast<size_t>(m) * d_);
     for (int64_t i = 0; i < m; ++i) {
-      std::memcpy(rows.data() + i * d_, vectors_ + candidates[i].row * d_ * int64_t{sizeof(float)},
-                  static_cast<size_t>(d_) * sizeof(float));
+      read_row_(candidates[i].row, rows.data() + i * d_);
     }
     std::vector<float> scores(std::max<int64_t>(m, 1));
     if (m > 0) {
@@ -241,7 +264,7 @@ class Searcher {
   }
 
   const Sq8Store& store_;
-  const uint8_t* vectors_;
+  RowReader read_row_;
   int d_;
   bool l2_;
   const Sq8SearchOptions& options_;
@@ -288,8 +311,12 @@ absl::StatusOr<std::unique_ptr<Sq8FlatIndex>> Sq8FlatIndex::Open(const std::stri
   std::unique_ptr<Sq8FlatIndex> index(new Sq8FlatIndex(d, metric));
   index->ntotal = n;
   index->is_trained = true;
-  index->vectors_ = flat.data() + size - vector_bytes;
-  index->flat_file_ = std::move(flat);
+  index->flat_path_ = flat_path;
+  index->vectors_offset_ = size - vector_bytes;
+  index->flat_fd_ = ::open(flat_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (index->flat_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("cannot open ", flat_path, ": ", std::strerror(errno)));
+  }
   index->store_ = std::move(store);
   index->options_ = options;
   return index;
@@ -306,7 +333,8 @@ void Sq8FlatIndex::search(idx_t n, const float* x, idx_t k, float* distances, id
     seq = {selected.data(), static_cast<int64_t>(selected.size())};
   }
   const bool l2 = metric_type == faiss::METRIC_L2;
-  Searcher searcher(store_, vectors_, l2, options_);
+  Searcher searcher(
+      store_, [this](int64_t row, float* out) { ReadRow(row, out); }, l2, options_);
   int64_t fallbacks = 0;
   int64_t reranked = 0;
   for (idx_t q0 = 0; q0 < n; q0 += kQueryChunk) {
@@ -321,8 +349,25 @@ void Sq8FlatIndex::search(idx_t n, const float* x, idx_t k, float* distances, id
 
 void Sq8FlatIndex::reconstruct(idx_t key, float* recons) const {
   FAISS_THROW_IF_NOT_MSG(key >= 0 && key < ntotal, "reconstruct: row out of range");
-  std::memcpy(recons, vectors_ + key * d * static_cast<int64_t>(sizeof(float)),
-              static_cast<size_t>(d) * sizeof(float));
+  ReadRow(key, recons);
+}
+
+void Sq8FlatIndex::ReadRow(int64_t row, float* out) const {
+  const size_t bytes = static_cast<size_t>(d) * sizeof(float);
+  const off_t offset = static_cast<off_t>(vectors_offset_ + row * static_cast<int64_t>(bytes));
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t got =
+        ::pread(flat_fd_, reinterpret_cast<char*>(out) + done, bytes - done, offset + done);
+    if (got < 0 && errno == EINTR) continue;
+    FAISS_THROW_IF_NOT_FMT(got > 0, "cannot read row %lld of %s: %s", static_cast<long long>(row),
+                           flat_path_.c_str(), got < 0 ? std::strerror(errno) : "end of file");
+    done += static_cast<size_t>(got);
+  }
+}
+
+Sq8FlatIndex::~Sq8FlatIndex() {
+  if (flat_fd_ >= 0) ::close(flat_fd_);
 }
 
 void Sq8FlatIndex::add(idx_t, const float*) {

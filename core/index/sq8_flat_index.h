@@ -1,6 +1,6 @@
 // A flat shard searched through its 8-bit scalar-quantised copy (sq8_store.h), with the exact
-// float32 scores of a short list re-ranked from the shard's own vectors, memory-mapped and touched
-// only for the short list. The answer is EXACTLY ExactSearch's (flat_kernel.h): same rows, same
+// float32 scores of a short list re-ranked from the shard's own vectors, read from its file only
+// for the short list. The answer is EXACTLY ExactSearch's (flat_kernel.h): same rows, same
 // scores to the bit, same tie order; the 8-bit scan only decides which rows to score exactly.
 //
 //   GEOLOC_ASSIGN_OR_RETURN(auto index,
@@ -24,14 +24,19 @@
 //                                          lower label, label -1 (score -inf / +inf) past ntotal
 //   search(..., params with IDSelector)    the same over the selected rows only (a RowSetSelector's
 //                                          rows are read directly, another is asked per row)
-//   reconstruct(key, out)                  the float32 vector, from the mapped shard
+//   reconstruct(key, out)                  the float32 vector, read from the shard file
+//   a read error of the shard file         faiss::FaissException naming it (Bundle turns it into
+//                                          a status)
 //   add()/reset()                          faiss::FaissException: a loaded bundle is read-only
 //
 // Memory: the codes (d bytes per vector) are mapped and faulted in at Open; the float32 vectors
-// (4 d bytes per vector) stay a file mapping whose pages the kernel brings in only for short-listed
-// rows and may drop under memory pressure.
+// (4 d bytes per vector) stay in the file and are read with pread() row by row for the short list
+// only, so they never count in the process's resident memory (a mapping would: each touched page
+// and the pages the kernel maps around it stay resident, and the short lists of many queries touch
+// most of the file). The page cache keeps the hot rows; the kernel may drop them under pressure.
 //
-// Lifetime: owns both mappings; the files must not be rewritten in place (bundles never are).
+// Lifetime: owns the codes' mapping and the shard's file descriptor; the files must not be
+// rewritten in place (bundles never are).
 // Threading: search() and reconstruct() are const and safe to call concurrently; each search uses
 // up to options.exact.threads OpenMP threads.
 #ifndef GEOLOC_CORE_INDEX_SQ8_FLAT_INDEX_H_
@@ -45,7 +50,6 @@
 #include "absl/status/statusor.h"
 #include "core/index/bundle_options.h"
 #include "core/index/flat_kernel.h"
-#include "core/index/mapped_file.h"
 #include "core/index/sq8_store.h"
 #include "faiss/Index.h"
 
@@ -53,7 +57,7 @@ namespace geoloc::index {
 
 struct Sq8SearchOptions {
   ExactSearchOptions exact;  // threads and instruction set, for the scan and the re-ranking
-  Sq8Shortlist shortlist;  // bundle_options.h; capped at the rows searched
+  Sq8Shortlist shortlist;    // bundle_options.h; capped at the rows searched
 };
 
 // Counters since Open (relaxed atomics: exact totals once searches have returned).
@@ -68,6 +72,7 @@ class Sq8FlatIndex : public faiss::Index {
   // Maps the flat shard written by faiss::write_index (an IndexFlat: "IxFI" or "IxF2") at
   // `flat_path` and its store at `sq8_path`; both must hold n vectors of dimension d and the
   // shard `metric` (METRIC_INNER_PRODUCT or METRIC_L2). DATA_LOSS naming the file otherwise.
+  ~Sq8FlatIndex() override;
   static absl::StatusOr<std::unique_ptr<Sq8FlatIndex>> Open(const std::string& flat_path,
                                                             const std::string& sq8_path, int d,
                                                             int64_t n, faiss::MetricType metric,
@@ -86,8 +91,12 @@ class Sq8FlatIndex : public faiss::Index {
  private:
   Sq8FlatIndex(int d, faiss::MetricType metric) : faiss::Index(d, metric) {}
 
-  MappedFile flat_file_;
-  const uint8_t* vectors_ = nullptr;  // n x d floats, not necessarily 4-byte aligned
+  // Reads rows [row, row + 1) of the float32 vectors into out (d floats).
+  void ReadRow(int64_t row, float* out) const;
+
+  std::string flat_path_;
+  int flat_fd_ = -1;
+  int64_t vectors_offset_ = 0;  // of row 0's first float in the shard file
   Sq8Store store_;
   Sq8SearchOptions options_;
   mutable std::atomic<int64_t> queries_{0};
