@@ -103,8 +103,11 @@ class Searcher {
     std::vector<std::vector<Candidate>> exact(nq);
     std::vector<int> pending;
     std::vector<float> thresholds(nq);
+    ParallelOverQueries(nq, [&](int q) {
+      exact[q] = Rerank(queries + static_cast<int64_t>(q) * d_, lists[q].items());
+    });
     for (int q = 0; q < nq; ++q) {
-      exact[q] = Rerank(queries + static_cast<int64_t>(q) * d_, lists[q].items(), reranked);
+      *reranked += static_cast<int64_t>(lists[q].items().size());
       const bool complete = shortlist >= seq.size;
       if (complete) continue;
       const float tk = exact[q][k - 1].key;
@@ -134,12 +137,15 @@ class Searcher {
               if (keys[r] >= threshold) per_thread[t][i].push_back({keys[r], seq.row(first + r)});
             }
           });
-      for (size_t i = 0; i < pending.size(); ++i) {
+      ParallelOverQueries(static_cast<int>(pending.size()), [&](int i) {
         std::vector<Candidate> band;
         for (auto& lists_of_thread : per_thread) {
           band.insert(band.end(), lists_of_thread[i].begin(), lists_of_thread[i].end());
         }
-        exact[pending[i]] = Rerank(queries + static_cast<int64_t>(pending[i]) * d_, band, reranked);
+        exact[pending[i]] = Rerank(queries + static_cast<int64_t>(pending[i]) * d_, band);
+      });
+      for (auto& lists_of_thread : per_thread) {
+        for (const auto& band : lists_of_thread) *reranked += static_cast<int64_t>(band.size());
       }
       terms_ = std::move(all_terms);
     }
@@ -243,9 +249,20 @@ class Searcher {
     }
   }
 
+  // fn(0 .. n-1) on up to options.exact.threads threads: the re-ranking of a batch's queries
+  // (each reads its rows from the file, so they overlap well).
+  template <typename Fn>
+  void ParallelOverQueries(int n, Fn fn) const {
+    const int max_threads =
+        options_.exact.threads > 0 ? options_.exact.threads : omp_get_max_threads();
+    const int threads = std::max(1, std::min(max_threads, n));
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
+    for (int i = 0; i < n; ++i) fn(i);
+  }
+
   // Exact keys of `candidates`' rows (the float kernel's own instructions), best first.
-  std::vector<Candidate> Rerank(const float* query, const std::vector<Candidate>& candidates,
-                                int64_t* reranked) const {
+  std::vector<Candidate> Rerank(const float* query,
+                                const std::vector<Candidate>& candidates) const {
     const int64_t m = static_cast<int64_t>(candidates.size());
     std::vector<float> rows(static_cast<size_t>(m) * d_);
     for (int64_t i = 0; i < m; ++i) {
@@ -259,7 +276,6 @@ class Searcher {
     std::vector<Candidate> out(m);
     for (int64_t i = 0; i < m; ++i) out[i] = {l2_ ? -scores[i] : scores[i], candidates[i].row};
     std::sort(out.begin(), out.end(), Better);
-    *reranked += m;
     return out;
   }
 

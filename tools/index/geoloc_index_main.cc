@@ -134,6 +134,9 @@ absl::StatusOr<IndexSpec> IndexSpecFromFlags() {
   GEOLOC_ASSIGN_OR_RETURN(spec.type, ParseIndexType(absl::GetFlag(FLAGS_index)));
   GEOLOC_ASSIGN_OR_RETURN(spec.refine, ParseRefineType(absl::GetFlag(FLAGS_refine)));
   GEOLOC_ASSIGN_OR_RETURN(spec.flat_store, ParseFlatStore(absl::GetFlag(FLAGS_flat_store)));
+  if (spec.flat_store != FlatStore::kFp32 && spec.type != IndexType::kFlat) {
+    return absl::InvalidArgumentError("--flat_store applies to --index=flat only");
+  }
   spec.nlist = absl::GetFlag(FLAGS_nlist);
   spec.pq_m = absl::GetFlag(FLAGS_pq_m);
   spec.pq_nbits = absl::GetFlag(FLAGS_pq_nbits);
