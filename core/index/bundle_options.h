@@ -14,9 +14,9 @@ namespace geoloc::index {
 
 // How flat bundles are searched.
 //   kGeoloc: flat_kernel.h (AVX-512/AVX2 tiles + heap selection), the default.
-//   kFaiss:  faiss::IndexFlat (fp32 flat stores only; an sq8 store always runs geoloc's scan),
-//            with faiss::distance_compute_blas_threshold lowered to 1 once per
+//   kFaiss:  faiss::IndexFlat, with faiss::distance_compute_blas_threshold lowered to 1 once per
 //            process so that every batch size goes through BLAS (for comparison; slower here).
+//            Float32 flat stores only: an sq8 store always runs geoloc's scan.
 enum class FlatKernel { kGeoloc, kFaiss };
 
 // Where the Faiss index lives. GPU placement needs a Faiss built with GPU support (the build
