@@ -54,6 +54,10 @@ std::vector<FileCheckResult> CheckBundleFiles(const std::string& bundle_path,
   for (const ShardEntry& s : manifest.shards()) {
     files.push_back({s.file(), s.sha256(), s.size_bytes()});
     hashed.push_back(hashing == FileHashing::kAll);
+    if (s.has_sq8()) {  // the loader maps it without hashing it: checked here
+      files.push_back({s.sq8().file(), s.sq8().sha256(), s.sq8().size_bytes()});
+      hashed.push_back(hash);
+    }
   }
   files.push_back(
       {manifest.metadata().file(), manifest.metadata().sha256(), manifest.metadata().size_bytes()});

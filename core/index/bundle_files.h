@@ -27,8 +27,8 @@ namespace geoloc::index {
 
 // Which files get their SHA-256 computed; sizes are always checked.
 //   kNone          sizes only
-//   kAllButShards  every file but the shards (Bundle::Load hashes each shard while it reads it,
-//                  so that a shard is read from disk only once)
+//   kAllButShards  every file but the shards' .faiss files (Bundle::Load hashes each while it
+//                  reads it, so that a shard is read from disk only once); sq8 stores are hashed
 //   kAll           every file
 enum class FileHashing { kNone, kAllButShards, kAll };
 
@@ -39,7 +39,8 @@ struct FileCheckResult {
 };
 
 // Checks every file the manifest lists, in parallel on `threads` threads (0: hardware
-// concurrency). One result per file, in manifest order (shards, metadata, extras).
+// concurrency). One result per file, in manifest order (shards, each followed by its sq8 store,
+// metadata, extras).
 std::vector<FileCheckResult> CheckBundleFiles(const std::string& bundle_path,
                                               const BundleManifest& manifest, FileHashing hashing,
                                               int threads = 0);

@@ -16,6 +16,7 @@ namespace geoloc::index {
 //   kGeoloc: flat_kernel.h (AVX-512/AVX2 tiles + heap selection), the default.
 //   kFaiss:  faiss::IndexFlat, with faiss::distance_compute_blas_threshold lowered to 1 once per
 //            process so that every batch size goes through BLAS (for comparison; slower here).
+//            Float32 flat stores only: an sq8 store always runs geoloc's scan.
 enum class FlatKernel { kGeoloc, kFaiss };
 
 // Where the Faiss index lives. GPU placement needs a Faiss built with GPU support (the build
@@ -27,6 +28,14 @@ enum class FlatKernel { kGeoloc, kFaiss };
 // On a GPU, per-search nprobe is not supported by Faiss 1.7.3's GPU indexes: the bundle's default
 // nprobe is set once at load and a search's nprobe is ignored. HNSW stays on the CPU.
 enum class GpuPlacement { kCpu, kShardPerDevice, kReplicate };
+
+// The sq8 flat store's short list (sq8_flat_index.h): L = max(ceil(k * factor), k + extra) rows
+// re-ranked exactly. Any value gives the exact answer; it only moves work between re-ranking and
+// a second scan of the codes (docs/BENCHMARKS.md measures the default).
+struct Sq8Shortlist {
+  double factor = 4.0;
+  int extra = 32;
+};
 
 struct BundleLoadOptions {
   // SHA-256 of every file against the manifest (about 1.2 GB/s per core). Off skips only the
@@ -46,6 +55,7 @@ struct BundleLoadOptions {
   // Threads for hashing and reading shards during Load (0: hardware concurrency).
   int load_threads = 0;
   FlatKernel flat_kernel = FlatKernel::kGeoloc;
+  Sq8Shortlist sq8_shortlist;  // flat bundles with flat_store sq8
   GpuPlacement gpu = GpuPlacement::kCpu;
   std::vector<int> gpu_devices;  // empty: every visible device
 };

@@ -28,6 +28,7 @@
 #include "core/index/hnsw_index.h"
 #include "core/index/rerank_index.h"
 #include "core/index/sharded_index.h"
+#include "core/index/sq8_store.h"
 #include "faiss/IndexFlat.h"
 #include "faiss/IndexHNSW.h"
 #include "faiss/IndexIVFFlat.h"
@@ -389,6 +390,9 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
   params->set_refine(spec.type == IndexType::kIvfPq ? std::string(RefineTypeName(spec.refine))
                                                     : std::string());
   params->set_refine_k_factor(spec.refine != RefineType::kNone ? spec.refine_k_factor : 0);
+  if (spec.flat_store != FlatStore::kFp32) {
+    params->set_flat_store(std::string(FlatStoreName(spec.flat_store)));
+  }
   params->set_hnsw_m(spec.hnsw_m);
   params->set_hnsw_ef_construction(spec.hnsw_ef_construction);
   params->set_train_size(spec.train_size);
@@ -416,6 +420,12 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
     entry->set_file(file);
     entry->set_count(end - begin);
     entry->set_first_row(begin);
+    if (spec.flat_store == FlatStore::kSq8) {
+      const std::string sq8 = absl::StrFormat("%s/shard-%05d.sq8", kShardDirName, s);
+      GEOLOC_RETURN_IF_ERROR(
+          WriteSq8Store((fs::path(dir) / sq8).string(), descriptors + begin * d, end - begin, d));
+      entry->mutable_sq8()->set_file(sq8);
+    }
     shards.push_back(std::move(shard));
     GEOLOC_RETURN_IF_ERROR(RunHook(options, absl::StrCat("shard-", s)));
   }
@@ -464,6 +474,9 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
     GEOLOC_ASSIGN_OR_RETURN(FileEntry f, DescribeFile(dir, shard.file()));
     shard.set_sha256(f.sha256());
     shard.set_size_bytes(f.size_bytes());
+    if (shard.has_sq8()) {
+      GEOLOC_ASSIGN_OR_RETURN(*shard.mutable_sq8(), DescribeFile(dir, shard.sq8().file()));
+    }
   }
   GEOLOC_ASSIGN_OR_RETURN(*manifest.mutable_metadata(), DescribeFile(dir, kMetadataFileName));
   for (ExtraEntry& extra : *manifest.mutable_extras()) {

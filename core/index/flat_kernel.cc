@@ -9,9 +9,14 @@
 #include <vector>
 
 #include "core/index/flat_kernel_isa.h"
+#include "core/index/flat_kernel_topk.h"
 
 namespace geoloc::index {
 namespace {
+
+using internal::Better;
+using internal::Candidate;
+using internal::TopK;
 
 // Rows per scoring block: the block (at most kBlockBytes of vectors) stays in L2 while every query
 // tile passes over it, and the block's scores (queries x rows, at most kScoreBytes) stay small.
@@ -22,13 +27,31 @@ constexpr int64_t kQueryChunk = 256;
 // Below this many rows per thread, extra threads cost more than they save.
 constexpr int64_t kMinRowsPerThread = 8192;
 
-internal::ScoreBlockFn ScoreFn(KernelIsa isa) {
-  if (isa == KernelIsa::kAuto) isa = DetectKernelIsa();
-  // A forced instruction set the CPU lacks would crash with SIGILL: fall back instead.
+// The instruction set that runs: `isa`, or the best available when it is kAuto or the CPU lacks
+// it (a forced instruction set the CPU lacks would crash with SIGILL).
+KernelIsa Usable(KernelIsa isa) {
   const KernelIsa best = DetectKernelIsa();
-  if (isa == KernelIsa::kAvx512 && best != KernelIsa::kAvx512) isa = best;
-  if (isa == KernelIsa::kAvx2 && best == KernelIsa::kScalar) isa = best;
-  switch (isa) {
+  if (isa == KernelIsa::kAuto) return best;
+  if (isa == KernelIsa::kAvx512 && best != KernelIsa::kAvx512) return best;
+  if (isa == KernelIsa::kAvx2 && best == KernelIsa::kScalar) return best;
+  return isa;
+}
+
+internal::ScoreCodesFn CodesFn(KernelIsa isa) {
+  switch (Usable(isa)) {
+#if GEOLOC_X86
+    case KernelIsa::kAvx512:
+      return internal::ScoreCodesAvx512;
+    case KernelIsa::kAvx2:
+      return internal::ScoreCodesAvx2;
+#endif
+    default:
+      return internal::ScoreCodesScalar;
+  }
+}
+
+internal::ScoreBlockFn ScoreFn(KernelIsa isa) {
+  switch (Usable(isa)) {
 #if GEOLOC_X86
     case KernelIsa::kAvx512:
       return internal::ScoreBlockAvx512;
@@ -39,46 +62,6 @@ internal::ScoreBlockFn ScoreFn(KernelIsa isa) {
       return internal::ScoreBlockScalar;
   }
 }
-
-// One candidate: `key` is the score made "higher is better" (the inner product, or minus the
-// squared distance), so one heap serves both metrics.
-struct Candidate {
-  float key;
-  int64_t row;
-};
-
-// a is better than b: higher key, then lower row.
-inline bool Better(const Candidate& a, const Candidate& b) {
-  return a.key > b.key || (a.key == b.key && a.row < b.row);
-}
-
-// The k best candidates seen so far, as a heap whose front is the worst of them.
-class TopK {
- public:
-  void Reset(int k) {
-    k_ = k;
-    heap_.clear();
-    heap_.reserve(k);
-  }
-  // Threshold below which (or at which, for later rows) a candidate cannot enter.
-  bool Full() const { return static_cast<int>(heap_.size()) == k_; }
-  float WorstKey() const { return heap_.front().key; }
-  void Push(const Candidate& c) {
-    if (!Full()) {
-      heap_.push_back(c);
-      std::push_heap(heap_.begin(), heap_.end(), Better);
-    } else if (Better(c, heap_.front())) {
-      std::pop_heap(heap_.begin(), heap_.end(), Better);
-      heap_.back() = c;
-      std::push_heap(heap_.begin(), heap_.end(), Better);
-    }
-  }
-  const std::vector<Candidate>& items() const { return heap_; }
-
- private:
-  int k_ = 0;
-  std::vector<Candidate> heap_;
-};
 
 // Feeds one query's block of scores into its heap. Rows arrive in increasing order within a
 // thread, so a later row with a key equal to the current worst never enters: `>` suffices.
@@ -135,6 +118,11 @@ KernelIsa DetectKernelIsa() {
 void ComputeScores(const float* x, int64_t n, int d, model::Metric metric, const float* queries,
                    int nq, float* out, int64_t ldo, KernelIsa isa) {
   ScoreFn(isa)(x, n, d, queries, nq, metric == model::Metric::kL2, out, ldo);
+}
+
+void ScoreCodes(const uint8_t* codes, int64_t n, int d, const float* queries, int nq, float* out,
+                int64_t ldo, KernelIsa isa) {
+  CodesFn(isa)(codes, n, d, queries, nq, out, ldo);
 }
 
 namespace {

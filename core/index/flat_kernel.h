@@ -64,6 +64,13 @@ void ExactSearchRows(const float* x, const int64_t* subset, int64_t subset_size,
 void ComputeScores(const float* x, int64_t n, int d, model::Metric metric, const float* queries,
                    int nq, float* out, int64_t ldo, KernelIsa isa = KernelIsa::kAuto);
 
+// Inner products of nq float queries with n rows of 8-bit codes (d bytes per row, row-major):
+// out[q * ldo + r] = sum_j queries[q][j] * codes[r][j], with the same tiles and instruction-set
+// choice as the float kernel (a row's value does not depend on tiling). The scan of the sq8 flat
+// store (sq8_flat_index.h), which folds its per-dimension scales into the queries. Single-threaded.
+void ScoreCodes(const uint8_t* codes, int64_t n, int d, const float* queries, int nq, float* out,
+                int64_t ldo, KernelIsa isa = KernelIsa::kAuto);
+
 }  // namespace geoloc::index
 
 #endif  // GEOLOC_CORE_INDEX_FLAT_KERNEL_H_

@@ -1,5 +1,5 @@
-// AVX2 + FMA scoring for flat_kernel.cc; compiled with -mavx2 -mfma (see CMakeLists.txt) and only
-// called after DetectKernelIsa() confirmed the CPU and OS support them.
+// AVX2 + FMA scoring for flat_kernel.cc and sq8_kernel.cc; compiled with -mavx2 -mfma (see
+// CMakeLists.txt) and only called after DetectKernelIsa() confirmed the CPU and OS support them.
 #include "core/index/flat_kernel_isa.h"
 
 #if GEOLOC_X86
@@ -31,15 +31,31 @@ struct Isa {
     const __m128 quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
     return _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)));
   }
+  // 8 codes: zero-extended to 32-bit integers, converted exactly to floats.
+  static Vec LoadCodes(const uint8_t* p) {
+    return _mm256_cvtepi32_ps(
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
+  static Vec LoadCodesTail(const uint8_t* p, int n) {
+    alignas(16) uint8_t buf[16] = {};
+    for (int i = 0; i < n; ++i) buf[i] = p[i];
+    return LoadCodes(buf);
+  }
 };
 
 #include "core/index/flat_kernel_tiles.inc"
+#include "core/index/sq8_kernel_tiles.inc"
 
 }  // namespace
 
 void ScoreBlockAvx2(const float* x, int64_t rows, int d, const float* queries, int nq, bool l2,
                     float* out, int64_t ldo) {
   ScoreBlockDispatch(x, rows, d, queries, nq, l2, out, ldo);
+}
+
+void ScoreCodesAvx2(const uint8_t* codes, int64_t rows, int d, const float* queries, int nq,
+                    float* out, int64_t ldo) {
+  ScoreCodesImpl(codes, rows, d, queries, nq, out, ldo);
 }
 
 }  // namespace geoloc::index::internal

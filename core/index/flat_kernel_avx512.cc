@@ -1,5 +1,5 @@
-// AVX-512F scoring for flat_kernel.cc; compiled with -mavx512f (see CMakeLists.txt) and only
-// called after DetectKernelIsa() confirmed the CPU and OS support it.
+// AVX-512F scoring for flat_kernel.cc and sq8_kernel.cc; compiled with -mavx512f (see
+// CMakeLists.txt) and only called after DetectKernelIsa() confirmed the CPU and OS support it.
 #include "core/index/flat_kernel_isa.h"
 
 #if GEOLOC_X86
@@ -36,15 +36,34 @@ struct Isa {
     const __m128 pairs = _mm_add_ps(q, _mm_movehl_ps(q, q));
     return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)));
   }
+  // 16 codes: zero-extended to 32-bit integers, converted exactly to floats (masked forms for
+  // the same -Wuninitialized reason as Sum).
+  static Vec LoadCodes(const uint8_t* p) {
+    const __m512i ints =
+        _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm512_maskz_cvtepi32_ps(0xFFFF, ints);
+  }
+  // Byte-masked loads need AVX-512BW: copy the tail instead.
+  static Vec LoadCodesTail(const uint8_t* p, int n) {
+    alignas(16) uint8_t buf[16] = {};
+    for (int i = 0; i < n; ++i) buf[i] = p[i];
+    return LoadCodes(buf);
+  }
 };
 
 #include "core/index/flat_kernel_tiles.inc"
+#include "core/index/sq8_kernel_tiles.inc"
 
 }  // namespace
 
 void ScoreBlockAvx512(const float* x, int64_t rows, int d, const float* queries, int nq, bool l2,
                       float* out, int64_t ldo) {
   ScoreBlockDispatch(x, rows, d, queries, nq, l2, out, ldo);
+}
+
+void ScoreCodesAvx512(const uint8_t* codes, int64_t rows, int d, const float* queries, int nq,
+                      float* out, int64_t ldo) {
+  ScoreCodesImpl(codes, rows, d, queries, nq, out, ldo);
 }
 
 }  // namespace geoloc::index::internal

@@ -1,6 +1,7 @@
-// Internal to flat_kernel.cc: the per-instruction-set scoring entry points. Each lives in its own
-// translation unit compiled with that unit's -m flags (core/index/CMakeLists.txt), and shares the
-// template in flat_kernel_tiles.inc. Nothing else may include this header.
+// Internal to flat_kernel.cc and sq8_kernel.cc: the per-instruction-set scoring entry points. Each
+// lives in its own translation unit compiled with that unit's -m flags (core/index/CMakeLists.txt),
+// and shares the template in flat_kernel_tiles.inc (sq8_kernel_tiles.inc for the 8-bit codes).
+// Nothing else may include this header.
 #ifndef GEOLOC_CORE_INDEX_FLAT_KERNEL_ISA_H_
 #define GEOLOC_CORE_INDEX_FLAT_KERNEL_ISA_H_
 
@@ -25,6 +26,20 @@ void ScoreBlockScalar(const float* x, int64_t rows, int d, const float* queries,
 void ScoreBlockAvx2(const float* x, int64_t rows, int d, const float* queries, int nq, bool l2,
                     float* out, int64_t ldo);
 void ScoreBlockAvx512(const float* x, int64_t rows, int d, const float* queries, int nq, bool l2,
+                      float* out, int64_t ldo);
+#endif
+
+// The 8-bit scalar-quantised store's inner products (sq8_kernel.h): out[q * ldo + r] =
+// sum_j queries[q][j] * codes[r][j], codes row-major with d bytes per row.
+using ScoreCodesFn = void (*)(const uint8_t* codes, int64_t rows, int d, const float* queries,
+                              int nq, float* out, int64_t ldo);
+
+void ScoreCodesScalar(const uint8_t* codes, int64_t rows, int d, const float* queries, int nq,
+                      float* out, int64_t ldo);
+#if GEOLOC_X86
+void ScoreCodesAvx2(const uint8_t* codes, int64_t rows, int d, const float* queries, int nq,
+                    float* out, int64_t ldo);
+void ScoreCodesAvx512(const uint8_t* codes, int64_t rows, int d, const float* queries, int nq,
                       float* out, int64_t ldo);
 #endif
 

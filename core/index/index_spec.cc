@@ -50,6 +50,16 @@ absl::StatusOr<RefineType> ParseRefineType(absl::string_view name) {
       absl::StrCat("unknown refine type '", name, "' (none, flat or sq8)"));
 }
 
+absl::string_view FlatStoreName(FlatStore store) {
+  return store == FlatStore::kSq8 ? "sq8" : "fp32";
+}
+
+absl::StatusOr<FlatStore> ParseFlatStore(absl::string_view name) {
+  if (name.empty() || name == "fp32") return FlatStore::kFp32;
+  if (name == "sq8") return FlatStore::kSq8;
+  return absl::InvalidArgumentError(absl::StrCat("unknown flat store '", name, "' (fp32 or sq8)"));
+}
+
 bool IsIvf(IndexType type) { return type == IndexType::kIvfFlat || type == IndexType::kIvfPq; }
 
 absl::StatusOr<IndexSpec> ResolveIndexSpec(IndexSpec spec, int64_t n, int d) {
@@ -58,6 +68,9 @@ absl::StatusOr<IndexSpec> ResolveIndexSpec(IndexSpec spec, int64_t n, int d) {
   };
   if (n < 1) return bad("no vectors to index");
   if (d < 1) return bad("dimension must be >= 1");
+  if (spec.flat_store != FlatStore::kFp32 && spec.type != IndexType::kFlat) {
+    return bad("flat_store only applies to flat");
+  }
   if (IsIvf(spec.type)) {
     if (spec.nlist == 0) {
       const double target = 4.0 * std::sqrt(static_cast<double>(n));

@@ -43,8 +43,16 @@ enum class RefineType { kNone, kFlat, kSq8 };
 absl::string_view RefineTypeName(RefineType type);  // "none", "flat", "sq8"
 absl::StatusOr<RefineType> ParseRefineType(absl::string_view name);
 
+// Flat bundles' vector store: float32 vectors scanned by the exact kernel ("fp32"), or an 8-bit
+// scalar-quantised copy scanned first, a short list re-ranked exactly from the float32 vectors
+// ("sq8": the same answers, a quarter of the bytes scanned; sq8_flat_index.h).
+enum class FlatStore { kFp32, kSq8 };
+absl::string_view FlatStoreName(FlatStore store);                  // "fp32", "sq8"
+absl::StatusOr<FlatStore> ParseFlatStore(absl::string_view name);  // "" is "fp32"
+
 struct IndexSpec {
   IndexType type = IndexType::kFlat;
+  FlatStore flat_store = FlatStore::kFp32;  // flat only
   int nlist = 0;
   int pq_m = 0;
   int pq_nbits = 0;
@@ -60,7 +68,8 @@ inline constexpr int kDefaultHnswM = 32;
 inline constexpr int kDefaultHnswEfConstruction = 80;
 
 // Fills defaults (table above) and validates: nlist <= n, d % pq_m == 0, 1 <= pq_nbits <= 16,
-// train_size <= n, every count positive. INVALID_ARGUMENT naming the bad field otherwise.
+// train_size <= n, every count positive, flat_store sq8 only for flat. INVALID_ARGUMENT naming the
+// bad field otherwise.
 absl::StatusOr<IndexSpec> ResolveIndexSpec(IndexSpec spec, int64_t n, int d);
 
 bool IsIvf(IndexType type);

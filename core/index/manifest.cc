@@ -72,6 +72,12 @@ absl::Status ValidateManifest(const std::string& path, const BundleManifest& m) 
   if (!type.ok()) return ManifestError(path, type.status().message());
   absl::StatusOr<RefineType> refine = ParseRefineType(m.index().refine());
   if (!refine.ok()) return ManifestError(path, refine.status().message());
+  absl::StatusOr<FlatStore> flat_store = ParseFlatStore(m.index().flat_store());
+  if (!flat_store.ok()) return ManifestError(path, flat_store.status().message());
+  const bool sq8 = *flat_store == FlatStore::kSq8;
+  if (sq8 && *type != IndexType::kFlat) {
+    return ManifestError(path, "flat_store sq8 on a bundle that is not flat");
+  }
   if (IsIvf(*type)) {
     if (m.index().nlist() < 1) return ManifestError(path, "IVF bundle without nlist");
     if (m.index().default_nprobe() < 1 || m.index().default_nprobe() > m.index().nlist()) {
@@ -101,6 +107,12 @@ absl::Status ValidateManifest(const std::string& path, const BundleManifest& m) 
     const ShardEntry& shard = m.shards(s);
     const std::string what = absl::StrCat("shard ", s);
     GEOLOC_RETURN_IF_ERROR(check_file(shard.file(), shard.sha256(), shard.size_bytes(), what));
+    if (sq8) {
+      GEOLOC_RETURN_IF_ERROR(check_file(shard.sq8().file(), shard.sq8().sha256(),
+                                        shard.sq8().size_bytes(), absl::StrCat(what, " sq8")));
+    } else if (shard.has_sq8()) {
+      return ManifestError(path, absl::StrCat(what, ": an sq8 file without flat_store sq8"));
+    }
     if (shard.count() < 1) return ManifestError(path, absl::StrCat(what, ": count < 1"));
     if (shard.first_row() != rows) {
       return ManifestError(path, absl::StrCat(what, ": first_row ", shard.first_row(),
@@ -143,8 +155,11 @@ std::string ComputeContentDigest(const BundleManifest& m) {
       " refine=", p.refine(), " k_factor=", p.refine_k_factor(), " hnsw_m=", p.hnsw_m(),
       " efc=", p.hnsw_ef_construction(), " nprobe=", p.default_nprobe(),
       " ef=", p.default_ef_search(), "\n");
+  // Added fields enter the digest only when set, so older bundles keep their versions.
+  if (!p.flat_store().empty()) absl::StrAppend(&text, "flat_store ", p.flat_store(), "\n");
   for (const ShardEntry& s : m.shards()) {
     absl::StrAppend(&text, "shard ", s.file(), " ", s.count(), " ", s.sha256(), "\n");
+    if (s.has_sq8()) absl::StrAppend(&text, "sq8 ", s.sq8().file(), " ", s.sq8().sha256(), "\n");
   }
   absl::StrAppend(&text, "metadata ", m.metadata().file(), " ", m.metadata().sha256(), "\n");
   for (const ExtraEntry& e : m.extras()) {

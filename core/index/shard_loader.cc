@@ -20,6 +20,7 @@
 #include "core/index/mapped_file.h"
 #include "core/index/rerank_index.h"
 #include "core/index/sharded_index.h"
+#include "core/index/sq8_flat_index.h"
 #include "faiss/IndexFlat.h"
 #include "faiss/IndexHNSW.h"
 #include "faiss/IndexIVFFlat.h"
@@ -103,6 +104,20 @@ absl::StatusOr<std::unique_ptr<faiss::Index>> LoadShard(const std::string& bundl
     if (sha != shard.sha256()) {
       return bad(absl::StrCat("corrupt: SHA-256 ", sha, ", the manifest says ", shard.sha256()));
     }
+  }
+  if (type == IndexType::kFlat &&
+      ParseFlatStore(m.index().flat_store()).value_or(FlatStore::kFp32) == FlatStore::kSq8) {
+    // The float32 vectors stay in the file, read row by row for re-ranking: drop the hashing
+    // mapping, whose pages would otherwise stay resident.
+    file = MappedFile();
+    Sq8SearchOptions sq8;
+    sq8.exact.threads = flat_threads;
+    sq8.shortlist = options.sq8_shortlist;
+    absl::StatusOr<std::unique_ptr<Sq8FlatIndex>> index = Sq8FlatIndex::Open(
+        full, (fs::path(bundle) / shard.sq8().file()).string(), m.model().dim(), shard.count(),
+        metric == model::Metric::kL2 ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT, sq8);
+    if (!index.ok()) return bad(index.status().message());
+    return std::unique_ptr<faiss::Index>(std::move(*index));
   }
   // Faiss maps IVF lists only when it reads the file itself (IO_FLAG_MMAP needs a FILE).
   const bool faiss_mmap = options.mmap && IsIvf(type);

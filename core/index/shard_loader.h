@@ -11,6 +11,8 @@
 //   a shard's SHA-256 differs (when verify_checksums)    DATA_LOSS naming the shard
 //   Faiss cannot read a shard, or its type, dimension,   DATA_LOSS naming the shard
 //     metric, nlist or vector count differ
+//   an sq8 store (flat_store sq8) that does not match    DATA_LOSS naming the shard and the store
+//     its shard (magic, size, counts, parameters)
 //   several shards that do not combine                   DATA_LOSS
 // GPU placement that fails, or is asked of a build without GPU Faiss, logs why and keeps the
 // index on the CPU (bundle.h describes GpuPlacement).

@@ -66,6 +66,7 @@ struct Case {
   std::string name;
   IndexType type;
   int shards;
+  FlatStore store = FlatStore::kFp32;
 };
 
 std::shared_ptr<const Bundle> Build(const ScratchDir& dir, const Case& c,
@@ -74,6 +75,7 @@ std::shared_ptr<const Bundle> Build(const ScratchDir& dir, const Case& c,
   o.output = dir.file(c.name);
   o.index.type = c.type;
   o.shards = c.shards;
+  o.index.flat_store = c.store;
   o.show_progress = false;
   if (IsIvf(c.type)) o.index.nlist = 32;
   if (c.type == IndexType::kIvfPq) {
@@ -90,8 +92,8 @@ std::shared_ptr<const Bundle> Build(const ScratchDir& dir, const Case& c,
 class FilteredSearch : public ::testing::TestWithParam<Case> {};
 
 // Sets of 0.5% of the rows (a town in a country-wide bundle), 20% and 50%. Flat (the project's
-// kernel, one shard or three) and HNSW (exact over the set) must equal the brute force row for
-// row. IVF scores a set smaller than its probed lists exactly (0.5%, 20%: nprobe 4 / share
+// kernel, one shard or three; the sq8 store's scan with exact re-ranking, two shards) and HNSW
+// (exact over the set) must equal the brute force row for row. IVF scores a set smaller than its probed lists exactly (0.5%, 20%: nprobe 4 / share
 // reaches all 32 lists, or 20 of them, holding more than the set) and must then equal it too at
 // 0.5%; at 50% it probes 8 lists with the selector and must find most of the true rows. No
 // index may return a row outside the set.
@@ -171,6 +173,7 @@ TEST_P(FilteredSearch, SmallAndEmptySets) {
 INSTANTIATE_TEST_SUITE_P(
     Indexes, FilteredSearch,
     ::testing::Values(Case{"flat", IndexType::kFlat, 1}, Case{"flat3", IndexType::kFlat, 3},
+                      Case{"flat_sq8", IndexType::kFlat, 2, FlatStore::kSq8},
                       Case{"hnsw", IndexType::kHnsw, 1}, Case{"hnsw2", IndexType::kHnsw, 2},
                       Case{"ivf", IndexType::kIvfFlat, 1}, Case{"ivf3", IndexType::kIvfFlat, 3},
                       Case{"ivfpq_rerank", IndexType::kIvfPq, 2}),

@@ -102,6 +102,25 @@ TEST_F(Cli, BuildInfoVerifyAndTamper) {
   EXPECT_NE(tampered.out.find("FAILED"), std::string::npos) << tampered.out;
 }
 
+TEST_F(Cli, BuildsAndVerifiesAnSq8FlatStore) {
+  const std::string bundle = dir_.file("b");
+  CommandResult build = RunCli(BuildArgs(bundle, "--flat_store=sq8 --shards=2"));
+  ASSERT_EQ(build.exit_code, 0) << build.out;
+  CommandResult info = RunCli("info " + bundle);
+  EXPECT_EQ(info.exit_code, 0) << info.out;
+  EXPECT_NE(info.out.find("flat: store sq8"), std::string::npos) << info.out;
+  EXPECT_EQ(RunCli("verify " + bundle).exit_code, 0);
+  const std::string codes = bundle + "/shards/shard-00001.sq8";
+  std::string bytes = ReadTestFile(codes);
+  bytes[bytes.size() - 3] ^= 1;
+  WriteTestFile(codes, bytes);
+  CommandResult tampered = RunCli("verify " + bundle);
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.out;
+  EXPECT_NE(tampered.out.find("shards/shard-00001.sq8"), std::string::npos) << tampered.out;
+  EXPECT_EQ(RunCli(BuildArgs(dir_.file("o"), "--flat_store=sq4")).exit_code, 2);
+  EXPECT_EQ(RunCli(BuildArgs(dir_.file("o"), "--index=hnsw --flat_store=sq8")).exit_code, 2);
+}
+
 TEST_F(Cli, AddExtraAndVerify) {
   const std::string bundle = dir_.file("b");
   ASSERT_EQ(RunCli(BuildArgs(bundle)).exit_code, 0);

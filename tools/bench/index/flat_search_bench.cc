@@ -1,11 +1,13 @@
 // Exact (flat) search of 100,000 x 512 L2-normalised descriptors, k = 100, at batch sizes 1, 16
-// and 64: Faiss's IndexFlatIP with its defaults, Faiss with BLAS for every batch size
+// and 64 (and, for the sq8 flat store, its 8-bit scan kernel against the float32 one, scores only):
+// Faiss's IndexFlatIP with its defaults, Faiss with BLAS for every batch size
 // (distance_compute_blas_threshold = 1, OpenBLAS), and geoloc's kernel (flat_kernel.h) with each
 // instruction set this CPU has. The counter ms_per_query is wall time per query.
 //
 //   build/tools/bench/index/flat_search_bench --benchmark_min_time=2
 //
 // Data: SyntheticVectors (clustered unit vectors, 1,000 clusters); queries from its query stream.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -95,6 +97,42 @@ void RunGeoloc(benchmark::State& state, KernelIsa isa) {
 void BM_GeolocKernelAvx512(benchmark::State& state) { RunGeoloc(state, KernelIsa::kAvx512); }
 void BM_GeolocKernelAvx2(benchmark::State& state) { RunGeoloc(state, KernelIsa::kAvx2); }
 void BM_GeolocKernelScalar(benchmark::State& state) { RunGeoloc(state, KernelIsa::kScalar); }
+
+// The sq8 store's scan kernel alone (sq8_flat_index.h), one thread, scores only (no selection, no
+// re-ranking): 8-bit codes of the same database (ScoreCodes) against the float32 tiles over the
+// float vectors (ComputeScores), block by block.
+void RunScan(benchmark::State& state, bool codes_kernel) {
+  const Data& data = GetData();
+  const int batch = static_cast<int>(state.range(0));
+  static const std::vector<uint8_t>* codes = [] {
+    auto* c = new std::vector<uint8_t>(GetData().db.size());
+    for (size_t i = 0; i < c->size(); ++i) {
+      (*c)[i] = static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, 128 + 600 * GetData().db[i])));
+    }
+    return c;
+  }();
+  constexpr int64_t kBlock = 64;
+  std::vector<float> scores(static_cast<size_t>(batch) * kBlock);
+  for (auto _ : state) {
+    for (int64_t r0 = 0; r0 < kRows; r0 += kBlock) {
+      const int64_t rows = std::min(kBlock, kRows - r0);
+      if (codes_kernel) {
+        ScoreCodes(codes->data() + r0 * kDim, rows, kDim, data.queries.data(), batch, scores.data(),
+                   kBlock);
+      } else {
+        ComputeScores(data.db.data() + r0 * kDim, rows, kDim, model::Metric::kInnerProduct,
+                      data.queries.data(), batch, scores.data(), kBlock);
+      }
+      benchmark::DoNotOptimize(scores.data());
+    }
+  }
+  SetPerQuery(state, batch);
+}
+
+void BM_Sq8CodesScan(benchmark::State& state) { RunScan(state, true); }
+void BM_Fp32Scan(benchmark::State& state) { RunScan(state, false); }
+BENCHMARK(BM_Sq8CodesScan)->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Fp32Scan)->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 #define GEOLOC_BATCHES ->Arg(1)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime()
 BENCHMARK(BM_FaissDefaults) GEOLOC_BATCHES;

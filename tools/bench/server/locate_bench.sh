@@ -30,7 +30,9 @@
 #   MODEL [fp32]  fp32, or int8: the same model exported with --quantize int8 (WORK/model-int8.pt,
 #                 its own bundle WORK/bundle-int8, encoder_bench's int8 variant, the Python
 #                 baseline on the int8 archive too); results in WORK/results-int8
-#   RESULTS       results directory name under WORK [results, or results-int8]
+#   FLAT_STORE [fp32]  fp32, or sq8: the bundle built with --flat_store=sq8 (8-bit scan + exact
+#                 re-ranking; WORK/bundle-sq8 or WORK/bundle-int8-sq8); results in RES-sq8
+#   RESULTS       results directory name under WORK [results, or results-int8, + -sq8]
 #   PHASES ["encoder search python server"]  a subset reuses the other phases' earlier results
 #                 (from RESULTS, else copied from the default results directory of MODEL)
 #   GEOLOC_BENCH_BIN  a flat directory holding the binaries (else they are copied from BUILD_DIR
@@ -66,12 +68,23 @@ case "$MODEL" in
         ENC_VARIANT=int8 ;;
   *) echo "MODEL must be fp32 or int8" >&2; exit 2 ;;
 esac
+# The encoder, search and Python phases do not depend on the flat store: an sq8 run reuses the
+# fp32 store's results of the same model for the phases it skips.
+STORE_FREE_RES="$RES"
+FLAT_STORE="${FLAT_STORE:-fp32}"
+case "$FLAT_STORE" in
+  fp32) ;;
+  sq8) BUNDLE="$BUNDLE-sq8"; RES="$RES-sq8" ;;
+  *) echo "FLAT_STORE must be fp32 or sq8" >&2; exit 2 ;;
+esac
 DEFAULT_RES="$RES"
 [[ -n "${RESULTS:-}" ]] && RES="$WORK/$RESULTS"
 mkdir -p "$WORK" "$RES"
 for f in encoder.json search.json python.json python_t*.json; do
-  for g in "$DEFAULT_RES"/$f; do
-    [[ -e "$g" && ! -e "$RES/$(basename "$g")" && "$RES" != "$DEFAULT_RES" ]] && cp "$g" "$RES/"
+  for src in "$DEFAULT_RES" "$STORE_FREE_RES"; do
+    for g in "$src"/$f; do
+      [[ -e "$g" && ! -e "$RES/$(basename "$g")" && "$RES" != "$src" ]] && cp "$g" "$RES/"
+    done
   done
 done
 
@@ -114,7 +127,8 @@ if [[ ! -s "$BUNDLE/manifest.json" || "$MODEL_PT" -nt "$BUNDLE/manifest.json" ]]
   log "building the bundle"
   rm -rf "$BUNDLE"
   "$BIN/geoloc-index" build --output="$BUNDLE" --model="$MODEL_PT" \
-    --npy="$WORK/vectors.npy" --npy_csv="$WORK/vectors.csv" --index=flat >&2
+    --npy="$WORK/vectors.npy" --npy_csv="$WORK/vectors.csv" --index=flat \
+    --flat_store="$FLAT_STORE" >&2
 fi
 
 # ---- c. queries -------------------------------------------------------------------------------
@@ -249,6 +263,7 @@ run = {
     "loadavg_start": "$LOAD_START", "loadavg_end": "$LOAD_END",
     "concurrency": conc, "duration_s": $DURATION, "warmup_s": $WARMUP,
     "encoder_threads": $ENCODER_THREADS, "model": "$MODEL", "encoder_variant": "$ENC_VARIANT",
+    "flat_store": "$FLAT_STORE",
     "server_flags": "$DEFAULT_FLAGS $SERVER_FLAGS".strip(),
     "server_env": "$SERVER_ENV", "bundle_vectors": 100000, "dim": 512,
     "bundle_mib": $BUNDLE_MIB, "server_rss_mib": "$RSS_MIB", "query_images": $NQ,
