@@ -310,7 +310,9 @@ void HttpApi::Route(const httplib::Request& req, httplib::Response& res) const {
     }
   } else if (path == "/v1/status") {
     if (!get) {
-      ReplyError(res, MethodNotAllowed(method, path, "GET, HEAD", res));
+      const absl::Status st = MethodNotAllowed(method, path, "GET, HEAD", res);
+      RecordCall(req, "GetStatus", absl::Now(), st);
+      ReplyError(res, st);
     } else {
       Status(req, res);
     }
@@ -373,11 +375,17 @@ void HttpApi::RecordCall(const httplib::Request& req, const char* method, absl::
   }
 }
 
+std::string HttpApi::CallerOf(const httplib::Request& req) const {
+  std::string caller;
+  AuthorizeClient(calls_->auth(), AuthorizationOf(req), &caller).IgnoreError();
+  return caller;
+}
+
 void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const {
   const absl::Time start = absl::Now();
   // What fails before the call reaches GeolocatorCalls is recorded here.
   auto refuse = [&](const absl::Status& status) {
-    RecordCall(req, "Locate", start, status);
+    RecordCall(req, "Locate", start, status, CallerOf(req));
     ReplyError(res, status);
   };
   absl::StatusOr<CallContext> call = HttpCall(req, start);
@@ -405,7 +413,7 @@ void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const 
 void HttpApi::Explain(const httplib::Request& req, httplib::Response& res) const {
   const absl::Time start = absl::Now();
   auto refuse = [&](const absl::Status& status) {
-    RecordCall(req, "Explain", start, status);
+    RecordCall(req, "Explain", start, status, CallerOf(req));
     ReplyError(res, status);
   };
   absl::StatusOr<CallContext> call = HttpCall(req, start);

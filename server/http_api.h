@@ -85,6 +85,8 @@ class HttpApi {
   // GetStatus): its metrics and, with an audit log, its audit line. `method` empty: no API method.
   void RecordCall(const httplib::Request& req, const char* method, absl::Time start,
                   const absl::Status& status, const std::string& caller = "") const;
+  // The client token's name (Admit has checked it), for the audit lines of calls refused here.
+  std::string CallerOf(const httplib::Request& req) const;
   void Route(const httplib::Request& req, httplib::Response& res) const;
   void Locate(const httplib::Request& req, httplib::Response& res) const;
   void Explain(const httplib::Request& req, httplib::Response& res) const;

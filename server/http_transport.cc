@@ -349,6 +349,12 @@ bool ServeConnection(GuardedStream& stream, const std::atomic<socket_t>& listene
   return ok;
 }
 
+// What cpp-httplib writes in its Keep-Alive header ("timeout=10, max=100") follows the guard.
+void AdvertiseKeepAlive(httplib::Server& server, const HttpGuard& guard) {
+  server.set_keep_alive_timeout(static_cast<time_t>(absl::ToInt64Seconds(guard.keep_alive_idle)));
+  server.set_keep_alive_max_count(static_cast<size_t>(guard.keep_alive_max_requests));
+}
+
 void CloseSocket(int fd) {
   ::shutdown(fd, SHUT_RDWR);
   ::close(fd);
@@ -356,7 +362,9 @@ void CloseSocket(int fd) {
 
 class GuardedServer final : public httplib::Server {
  public:
-  explicit GuardedServer(HttpGuard guard) : guard_(std::move(guard)) {}
+  explicit GuardedServer(HttpGuard guard) : guard_(std::move(guard)) {
+    AdvertiseKeepAlive(*this, guard_);
+  }
 
  private:
   bool process_and_close_socket(socket_t sock) override {
@@ -379,7 +387,9 @@ class GuardedServer final : public httplib::Server {
 class GuardedTlsServer final : public httplib::SSLServer {
  public:
   GuardedTlsServer(HttpGuard guard, const char* cert, const char* key, const char* client_ca)
-      : httplib::SSLServer(cert, key, client_ca), guard_(std::move(guard)) {}
+      : httplib::SSLServer(cert, key, client_ca), guard_(std::move(guard)) {
+    AdvertiseKeepAlive(*this, guard_);
+  }
 
  private:
   bool process_and_close_socket(socket_t sock) override {

@@ -9,8 +9,9 @@
 // second would hold a worker for ever. Here each connection runs our own keep-alive loop over a
 // stream of ours (http_transport.cc) that gives
 //   - the TLS handshake `head_deadline` in all, from the moment a worker takes the connection;
-//   - each request's line and headers `head_deadline` in all, from the request's first byte
-//     (every keep-alive request gets a fresh one), and at most `max_head_bytes` (more: 431);
+//   - each request's line and headers `head_deadline` in all, from the moment its first byte is
+//     there to read (every keep-alive request gets a fresh one), and at most `max_head_bytes`
+//     (more: 431);
 //   - its body `body_deadline` in all, from the end of its head;
 //   - every read and write `io_timeout` (a silent client);
 //   - the wait for the next keep-alive request `keep_alive_idle`, in slices short enough that
