@@ -551,6 +551,23 @@ TEST(HttpApiAuditTest, RefusalsBeforeTheCallAndGetStatusAreAudited) {
   EXPECT_EQ(http_calls, static_cast<double>(expected.size()));
 }
 
+// The deadline flags are checked at start: out of range stops geolocd with a message naming the
+// flag.
+TEST(HttpApiFlagsTest, DeadlinesOutOfRangeStopTheStart) {
+  const Fixture fixture = GetFixture();
+  for (const std::string flag :
+       {"--http_head_deadline_seconds=0", "--http_body_deadline_seconds=3601"}) {
+    std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture);
+    flags.push_back("--http_address=127.0.0.1:0");
+    flags.push_back(flag);
+    ServerProcess server(flags);
+    EXPECT_FALSE(server.Start(true, absl::Seconds(60)).ok()) << flag;
+    EXPECT_TRUE(absl::StrContains(server.Log(), flag.substr(2, flag.find('=') - 2)))
+        << server.Log();
+    EXPECT_TRUE(absl::StrContains(server.Log(), "must be in [1, 3600]")) << server.Log();
+  }
+}
+
 class HttpApiTlsTest : public TlsMaterialTest {};
 
 TEST_F(HttpApiTlsTest, ServesTlsWithTheGrpcCertificateAndMutualTls) {
