@@ -47,16 +47,17 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   server.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("<html><body><a href=\"/metrics\">/metrics</a></body></html>\n", "text/html");
   });
-  auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
+  // Other methods are refused before any body is read (and the connection closed, its body unread).
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "GET" || req.method == "HEAD") {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     res.status = 405;
     res.set_header("Allow", "GET, HEAD");
+    res.set_header("Connection", "close");
     res.set_content("only GET\n", "text/plain");
-  };
-  server.Post(".*", not_allowed);
-  server.Put(".*", not_allowed);
-  server.Delete(".*", not_allowed);
-  server.Patch(".*", not_allowed);
-  server.Options(".*", not_allowed);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.status == 404) {
       res.set_content("not found; try /metrics\n", "text/plain");

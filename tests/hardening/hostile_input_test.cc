@@ -374,6 +374,17 @@ TEST_F(HostileInputTest, MetricsEndpointDropsTricklingAndOversizedRequests) {
   EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply;
   EXPECT_EQ(Metric(*server_, cuts + "\"head_too_large\"}"), too_large_before + 1);
 
+  // Another method (here without a Content-Length, whose body cpp-httplib would wait for): 405 at
+  // once, before any body is read.
+  const int post = connect();
+  ASSERT_GE(post, 0);
+  const std::string post_request = "POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  ::send(post, post_request.data(), post_request.size(), MSG_NOSIGNAL);
+  std::string post_reply;
+  while ((n = ::recv(post, buf, sizeof(buf), 0)) > 0) post_reply.append(buf, static_cast<size_t>(n));
+  ::close(post);
+  EXPECT_EQ(post_reply.rfind("HTTP/1.1 405", 0), 0u) << post_reply;
+
   // Scrapes still work.
   absl::StatusOr<std::string> scrape = testing::HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_TRUE(scrape.ok()) << scrape.status();
