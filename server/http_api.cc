@@ -18,6 +18,8 @@
 #include "proto/pidf_lo.h"
 #include "server/call_support.h"
 #include "server/http_mapping.h"
+#include "server/http_transport.h"
+#include "server/metrics.h"
 
 namespace geoloc::server {
 namespace {
@@ -32,6 +34,10 @@ using geoloc::v1::LocateResponse;
 int64_t MaxBodyBytes(const ServerConfig& config) {
   return config.max_message_bytes / 3 * 4 + 8 + (1 << 20);
 }
+
+// A request line and its headers together (cpp-httplib holds each line to 8 KiB, not their
+// number): room for any client's headers, not for a flood.
+constexpr size_t kMaxHeadBytes = 64 * 1024;
 
 void ReplyJson(httplib::Response& res, int http_status, const std::string& json) {
   res.status = http_status;
@@ -204,29 +210,29 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
   // instead (the connection is dropped; the call was answered and recorded).
   std::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<HttpApi> api(new HttpApi(config, calls, std::move(hooks)));
+  HttpGuard guard;
+  guard.io_timeout = absl::Seconds(config.http_io_timeout_seconds);
+  guard.head_deadline = absl::Seconds(config.http_head_deadline_seconds);
+  guard.body_deadline = absl::Seconds(config.http_body_deadline_seconds);
+  guard.keep_alive_idle = guard.io_timeout;
+  guard.max_head_bytes = kMaxHeadBytes;
+  ServerMetrics* metrics = calls->metrics();
+  guard.on_cut = [metrics](absl::string_view reason) { metrics->RecordHttpCut("api", reason); };
   if (config.tls_cert.empty()) {
-    api->server_ = std::make_unique<httplib::Server>();
+    api->server_ = NewGuardedServer(std::move(guard));
   } else {
-    auto tls = std::make_unique<httplib::SSLServer>(
-        config.tls_cert.c_str(), config.tls_key.c_str(),
-        config.tls_client_ca.empty() ? nullptr : config.tls_client_ca.c_str());
-    if (!tls->is_valid()) {
+    absl::StatusOr<std::unique_ptr<httplib::Server>> tls = NewGuardedTlsServer(
+        std::move(guard), config.tls_cert, config.tls_key, config.tls_client_ca);
+    if (!tls.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("HTTP listener: cannot use the TLS certificate/key ", config.tls_cert, " / ",
-                       config.tls_key, config.tls_client_ca.empty() ? "" : " or the client CA ",
-                       config.tls_client_ca));
+          absl::StrCat("HTTP listener: ", tls.status().message()));
     }
-    api->server_ = std::move(tls);
+    api->server_ = *std::move(tls);
   }
   httplib::Server& server = *api->server_;
   const int threads = config.http_threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_read_timeout(config.http_io_timeout_seconds, 0);
-  server.set_write_timeout(config.http_io_timeout_seconds, 0);
-  server.set_keep_alive_timeout(config.http_io_timeout_seconds);
-  server.set_keep_alive_max_count(100);
   server.set_payload_max_length(static_cast<size_t>(MaxBodyBytes(config)));
-  server.set_tcp_nodelay(true);
   HttpApi* self = api.get();
   auto route = [self](const httplib::Request& req, httplib::Response& res) {
     self->Route(req, res);
@@ -247,7 +253,12 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
   // the API's error body, counted in the metrics.
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [self](const httplib::Request& req, httplib::Response& res) {
+        // A connection cut at a deadline: no one reads an answer; the cut is counted instead.
+        if (ThisConnectionWasCut()) return httplib::Server::HandlerResponse::Handled;
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        // cpp-httplib's own refusals leave the request's framing in doubt (an unparsable line, an
+        // unread body): nothing more is read from the connection.
+        res.set_header("Connection", "close");
         absl::Status status(CodeOfHttpStatus(res.status),
                             absl::StrCat("the HTTP request was refused (status ", res.status, ")"));
         if (res.status == 413) {
@@ -268,7 +279,7 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
     return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", config.http_address,
                                                " (in use, or not a valid address?)"));
   }
-  api->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  api->serving_ = std::make_unique<HttpServing>(api->server_.get());
   return api;
 }
 
@@ -280,8 +291,7 @@ HttpApi::HttpApi(const ServerConfig& config, GeolocatorCalls* calls, Hooks hooks
 HttpApi::~HttpApi() { Stop(); }
 
 void HttpApi::Stop() {
-  if (server_ != nullptr) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (serving_ != nullptr) serving_->Stop();
 }
 
 void HttpApi::Route(const httplib::Request& req, httplib::Response& res) const {
@@ -300,7 +310,9 @@ void HttpApi::Route(const httplib::Request& req, httplib::Response& res) const {
     }
   } else if (path == "/v1/status") {
     if (!get) {
-      ReplyError(res, MethodNotAllowed(method, path, "GET, HEAD", res));
+      const absl::Status st = MethodNotAllowed(method, path, "GET, HEAD", res);
+      RecordCall(req, "GetStatus", absl::Now(), st);
+      ReplyError(res, st);
     } else {
       Status(req, res);
     }
@@ -363,11 +375,17 @@ void HttpApi::RecordCall(const httplib::Request& req, const char* method, absl::
   }
 }
 
+std::string HttpApi::CallerOf(const httplib::Request& req) const {
+  std::string caller;
+  AuthorizeClient(calls_->auth(), AuthorizationOf(req), &caller).IgnoreError();
+  return caller;
+}
+
 void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const {
   const absl::Time start = absl::Now();
   // What fails before the call reaches GeolocatorCalls is recorded here.
   auto refuse = [&](const absl::Status& status) {
-    RecordCall(req, "Locate", start, status);
+    RecordCall(req, "Locate", start, status, CallerOf(req));
     ReplyError(res, status);
   };
   absl::StatusOr<CallContext> call = HttpCall(req, start);
@@ -395,7 +413,7 @@ void HttpApi::Locate(const httplib::Request& req, httplib::Response& res) const 
 void HttpApi::Explain(const httplib::Request& req, httplib::Response& res) const {
   const absl::Time start = absl::Now();
   auto refuse = [&](const absl::Status& status) {
-    RecordCall(req, "Explain", start, status);
+    RecordCall(req, "Explain", start, status, CallerOf(req));
     ReplyError(res, status);
   };
   absl::StatusOr<CallContext> call = HttpCall(req, start);

@@ -1,6 +1,6 @@
 // geolocd's HTTP/JSON API (docs/HTTP_API.md) and the operator console's files, on cpp-httplib
 // (Debian's libcpp-httplib-dev; checked to run beside LibTorch in one process, which CivetWeb
-// does not: metrics_http.h).
+// does not: metrics_http.h), through the guarded servers of http_transport.h.
 //
 //   GEOLOC_ASSIGN_OR_RETURN(auto http, HttpApi::Start(config, &calls, hooks));
 //   int port = http->port();   // the bound port (useful with port 0)
@@ -23,11 +23,15 @@
 //
 // Hostile clients: a POST without a valid token or with another content type is refused before
 // its body is read (401/403, 415); bodies over the limit are refused (413) before they are read;
-// every read and write of a connection times out after config.http_io_timeout_seconds (a slow
-// client loses its connection); request lines and header lines are limited to 8 KiB each
-// (cpp-httplib); at most config.http_threads connections are served at once, the rest wait for a
-// worker. A handler waits for its call's answer (the pipeline answers every admitted call, by its
-// deadline at the latest); a client that disconnects does not cancel its call.
+// connections are guarded (http_transport.h): the TLS handshake and each request's line and
+// headers get config.http_head_deadline_seconds in all, its body
+// config.http_body_deadline_seconds, every read and write config.http_io_timeout_seconds (a slow
+// or trickling client loses its connection; the cuts are counted in
+// geoloc_http_connections_cut_total{listener="api"}); request lines and header lines are limited
+// to 8 KiB each (cpp-httplib), a whole head to 64 KiB (431); at most config.http_threads
+// connections are served at once, the rest wait for a worker. A handler waits for its call's
+// answer (the pipeline answers every admitted call, by its deadline at the latest); a client that
+// disconnects does not cancel its call.
 //
 // Start() sets SIGPIPE to be ignored, process-wide (writes to a departed client fail with EPIPE).
 // Thread-safe. `calls` and the hooks' targets must outlive the HttpApi.
@@ -38,12 +42,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "geoloc/v1/geoloc.pb.h"
 #include "server/geolocator_calls.h"
 #include "server/http_static.h"
+#include "server/http_transport.h"
 #include "server/server_config.h"
 
 namespace httplib {
@@ -81,6 +85,8 @@ class HttpApi {
   // GetStatus): its metrics and, with an audit log, its audit line. `method` empty: no API method.
   void RecordCall(const httplib::Request& req, const char* method, absl::Time start,
                   const absl::Status& status, const std::string& caller = "") const;
+  // The client token's name (Admit has checked it), for the audit lines of calls refused here.
+  std::string CallerOf(const httplib::Request& req) const;
   void Route(const httplib::Request& req, httplib::Response& res) const;
   void Locate(const httplib::Request& req, httplib::Response& res) const;
   void Explain(const httplib::Request& req, httplib::Response& res) const;
@@ -93,7 +99,7 @@ class HttpApi {
   std::optional<StaticFiles> console_;  // set with --console_dir
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
-  std::thread thread_;
+  std::unique_ptr<HttpServing> serving_;  // after server_: stopped before it goes
 };
 
 }  // namespace geoloc::server

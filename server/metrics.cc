@@ -163,6 +163,12 @@ ServerMetrics::ServerMetrics()
                    .Help("Locate answers, by whether the bundle's calibration applied and "
                          "whether the answer abstained (P(localizable) below --abstain_below).")
                    .Register(*registry_)),
+      http_cuts_(prometheus::BuildCounter()
+                     .Name("geoloc_http_connections_cut_total")
+                     .Help("HTTP connections closed by a whole-request limit, by listener (api, "
+                           "metrics) and reason (handshake_deadline, head_deadline, "
+                           "body_deadline, head_too_large).")
+                     .Register(*registry_)),
       last_swap_time_(prometheus::BuildGauge()
                           .Name("geoloc_last_swap_timestamp_seconds")
                           .Help("Unix time of the last swap attempt.")
@@ -179,12 +185,15 @@ ServerMetrics::ServerMetrics()
 ServerMetrics::~ServerMetrics() = default;  // stops the HTTP endpoint first (declared last)
 
 absl::Status ServerMetrics::Expose(const std::string& address) {
-  auto http = MetricsHttpServer::Start(address, [this] {
-    std::vector<prometheus::MetricFamily> families = registry_->Collect();
-    std::vector<prometheus::MetricFamily> process = process_collector_->Collect();
-    families.insert(families.end(), process.begin(), process.end());
-    return prometheus::TextSerializer().Serialize(families);
-  });
+  auto http = MetricsHttpServer::Start(
+      address,
+      [this] {
+        std::vector<prometheus::MetricFamily> families = registry_->Collect();
+        std::vector<prometheus::MetricFamily> process = process_collector_->Collect();
+        families.insert(families.end(), process.begin(), process.end());
+        return prometheus::TextSerializer().Serialize(families);
+      },
+      [this](absl::string_view reason) { RecordHttpCut("metrics", reason); });
   if (!http.ok()) return http.status();
   http_ = *std::move(http);
   return absl::OkStatus();
@@ -203,6 +212,11 @@ void ServerMetrics::RecordRequest(absl::string_view method, absl::string_view co
       .Add({{"method", std::string(method)}, {"transport", std::string(transport)}},
            LatencyBuckets())
       .Observe(seconds);
+}
+
+void ServerMetrics::RecordHttpCut(absl::string_view listener, absl::string_view reason) {
+  http_cuts_.Add({{"listener", std::string(listener)}, {"reason", std::string(reason)}})
+      .Increment();
 }
 
 void ServerMetrics::RecordStage(absl::string_view stage, double seconds) {

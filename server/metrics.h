@@ -1,4 +1,5 @@
-// Prometheus metrics of geolocd: prometheus-cpp's registry, served over HTTP by MetricsHttpServer.
+// Prometheus metrics of geolocd: prometheus-cpp's registry, served over HTTP by MetricsHttpServer
+// (metrics_http.h).
 //
 //   ServerMetrics metrics;                       // families registered, nothing exposed yet
 //   GEOLOC_RETURN_IF_ERROR(metrics.Expose("0.0.0.0:9090"));
@@ -21,6 +22,8 @@
 //   geoloc_swaps_total{result,trigger}                 counter
 //   geoloc_last_swap_timestamp_seconds                 gauge
 //   geoloc_last_swap_success                           gauge (1 ok, 0 failed)
+//   geoloc_http_connections_cut_total{listener,reason} counter (HTTP connections closed by a
+//                                                      whole-request limit: http_transport.h)
 //   process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
 //   process_start_time_seconds, process_open_fds     (read from /proc at scrape time)
 //
@@ -60,6 +63,9 @@ class ServerMetrics {
   // "http" (geolocator_calls.h).
   void RecordRequest(absl::string_view method, absl::string_view code, double seconds,
                      absl::string_view transport = "grpc");
+  // An HTTP connection closed by a whole-request limit (http_transport.h). `listener`: "api" or
+  // "metrics"; `reason`: HttpGuard's ("head_deadline", ...).
+  void RecordHttpCut(absl::string_view listener, absl::string_view reason);
   void RecordStage(absl::string_view stage, double seconds);
   void RecordBatch(int size);
   // One Locate answer (docs/CALIBRATION.md): abstained implies calibrated.
@@ -92,6 +98,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>& model_info_;
   prometheus::Family<prometheus::Counter>& swaps_;
   prometheus::Family<prometheus::Counter>& answers_;
+  prometheus::Family<prometheus::Counter>& http_cuts_;
   prometheus::Gauge& last_swap_time_;
   prometheus::Gauge& last_swap_success_;
 

@@ -1,39 +1,45 @@
-// A minimal HTTP/1.0 endpoint for Prometheus scrapes: GET /metrics returns the text exposition.
+// geolocd's Prometheus endpoint: GET /metrics returns the text exposition, on a guarded
+// cpp-httplib server of its own (http_transport.h).
 //
-//   GEOLOC_ASSIGN_OR_RETURN(auto http, MetricsHttpServer::Start("0.0.0.0:9090", render));
+//   GEOLOC_ASSIGN_OR_RETURN(auto http, MetricsHttpServer::Start("0.0.0.0:9090", render, on_cut));
 //   int port = http->port();  // the bound port (useful with port 0)
 //
-// Why not prometheus-cpp's Exposer: its CivetWeb server fails to start (mg_start returns NULL
-// after binding) in any process that also loads Debian's LibTorch 1.13 — reproduced with a
-// five-line program; geolocd loads LibTorch, so it serves scrapes itself with prometheus-cpp's own
-// registry and TextSerializer. cpp-httplib, which serves the HTTP/JSON API (http_api.h), runs
-// beside LibTorch but was not used here: version 0.11.4 (Debian bookworm) times out each read, not
-// a whole request, so a trickled request would hold it, which this endpoint refuses (below).
+// The endpoint is plain HTTP, often reachable from more places than the API, so hostile clients
+// cannot hold it: a request has 2 s in all for its line and headers (a trickle of bytes does not
+// extend it; `on_cut` hears of each connection cut), each read and write times out after 2 s,
+// heads over 8 KiB are refused (431), and two workers serve connections. Responses:
+// GET|HEAD /metrics -> 200 text/plain; version=0.0.4; GET / -> 200 with a link; other paths -> 404;
+// other methods -> 405. (prometheus-cpp's own Exposer is not used: its CivetWeb server fails to
+// start in a process that also loads Debian's LibTorch 1.13; cpp-httplib runs beside it.)
 //
-// One thread serves one connection at a time (scrapes are rare and small). Hostile clients cannot
-// hold it: a connection has 2 s in all to deliver its request (a trickle of bytes does not extend
-// it), each send times out after 2 s, and requests are limited to 8 KiB. Responses:
-// GET /metrics -> 200 text/plain; version=0.0.4; GET / -> 200 with a link; other paths -> 404;
-// other methods -> 405. The destructor stops the thread and closes the socket.
+// Thread-safe; `render` and `on_cut` are called from the server's workers. The destructor stops
+// the server and returns once no worker runs.
 #ifndef GEOLOC_SERVER_METRICS_HTTP_H_
 #define GEOLOC_SERVER_METRICS_HTTP_H_
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace httplib {
+class Server;
+}  // namespace httplib
 
 namespace geoloc::server {
+
+class HttpServing;
 
 class MetricsHttpServer {
  public:
   using Render = std::function<std::string()>;
-  // `address` is "host:port" with an IPv4 host ("0.0.0.0" for all interfaces); port 0 picks one.
+  using OnCut = std::function<void(absl::string_view reason)>;
+  // `address` is "host:port" ("0.0.0.0", "*" or an empty host: every IPv4 interface); port 0
+  // picks one.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& address,
-                                                                   Render render);
+                                                                   Render render, OnCut on_cut);
   ~MetricsHttpServer();
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
@@ -41,16 +47,12 @@ class MetricsHttpServer {
   int port() const { return port_; }
 
  private:
-  MetricsHttpServer(int listen_fd, int wake_fd, int port, Render render);
-  void Serve();
-  void Handle(int fd);
+  explicit MetricsHttpServer(Render render);
 
-  const int listen_fd_;
-  const int wake_fd_;  // eventfd: wakes the loop for shutdown
-  const int port_;
   const Render render_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<HttpServing> serving_;  // last: stopped before the server goes
+  int port_ = 0;
 };
 
 }  // namespace geoloc::server

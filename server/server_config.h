@@ -25,6 +25,8 @@ struct ServerConfig {
   std::string console_dir;        // the console's static files, served at / of http_address
   int http_threads = 32;          // HTTP connections served at once
   int http_io_timeout_seconds = 10;  // each HTTP read/write (slow clients)
+  int http_head_deadline_seconds = 10;  // TLS handshake; a request's line + headers, in all
+  int http_body_deadline_seconds = 60;  // a request's body, in all
   // When set, "<grpc port> <metrics port> <http port>" is written here once listening.
   std::string port_file;
   // Model and bundle

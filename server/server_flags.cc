@@ -28,6 +28,13 @@ ABSL_FLAG(std::string, console_dir, "",
 ABSL_FLAG(int32_t, http_threads, 32, "HTTP connections served at once (the others wait)");
 ABSL_FLAG(int32_t, http_io_timeout_seconds, 10,
           "HTTP: each read or write of a connection times out after this (slow clients)");
+ABSL_FLAG(int32_t, http_head_deadline_seconds, 10,
+          "HTTP: a request's line and headers must arrive within this from its first byte (each "
+          "keep-alive request anew), and a TLS handshake within this; else the connection is "
+          "closed (trickling clients)");
+ABSL_FLAG(int32_t, http_body_deadline_seconds, 60,
+          "HTTP: a request's body must arrive within this from the end of its headers; else the "
+          "connection is closed");
 ABSL_FLAG(std::string, port_file, "",
           "write '<grpc port> <metrics port> <http port>' to this file once listening (scripts, "
           "tests; 0 for a listener that is off)");
@@ -197,6 +204,12 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (c.http_io_timeout_seconds < 1 || c.http_io_timeout_seconds > 3600) {
     return Bad("http_io_timeout_seconds", "must be in [1, 3600]");
   }
+  if (c.http_head_deadline_seconds < 1 || c.http_head_deadline_seconds > 3600) {
+    return Bad("http_head_deadline_seconds", "must be in [1, 3600]");
+  }
+  if (c.http_body_deadline_seconds < 1 || c.http_body_deadline_seconds > 3600) {
+    return Bad("http_body_deadline_seconds", "must be in [1, 3600]");
+  }
   if (!c.console_dir.empty()) {
     if (c.http_address.empty()) return Bad("console_dir", "needs --http_address");
     std::error_code ec;
@@ -216,6 +229,8 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.console_dir = absl::GetFlag(FLAGS_console_dir);
   c.http_threads = absl::GetFlag(FLAGS_http_threads);
   c.http_io_timeout_seconds = absl::GetFlag(FLAGS_http_io_timeout_seconds);
+  c.http_head_deadline_seconds = absl::GetFlag(FLAGS_http_head_deadline_seconds);
+  c.http_body_deadline_seconds = absl::GetFlag(FLAGS_http_body_deadline_seconds);
   c.model_path = absl::GetFlag(FLAGS_model);
   c.bundle_path = absl::GetFlag(FLAGS_bundle);
   c.index_root = absl::GetFlag(FLAGS_index_root);

@@ -337,13 +337,15 @@ TEST_F(HostileInputTest, MetricsEndpointDropsTricklingAndOversizedRequests) {
     }
     return fd;
   };
+  const std::string cuts = "geoloc_http_connections_cut_total{listener=\"metrics\",reason=";
+  const double too_large_before = Metric(*server_, cuts + "\"head_too_large\"}");
   auto closed_by_peer = [](int fd) {
     char byte;
     return ::recv(fd, &byte, 1, MSG_DONTWAIT) == 0;
   };
 
   // A request trickled one byte every 200 ms would take 12 s to finish; the endpoint gives a whole
-  // request 2 s, so it must hang up long before the trickle ends.
+  // head 2 s (http_transport.h), so it must hang up long before the trickle ends.
   const int slow = connect();
   ASSERT_GE(slow, 0);
   const std::string head = "GET /metrics HTTP/1.0\r\nX-Slow: ";
@@ -355,6 +357,9 @@ TEST_F(HostileInputTest, MetricsEndpointDropsTricklingAndOversizedRequests) {
   }
   ::close(slow);
   EXPECT_TRUE(hung_up) << "the metrics endpoint waited for a 12 s trickle";
+  // The cut is counted, as a head deadline of the metrics listener.
+  EXPECT_TRUE(WaitUntil([&] { return Metric(*server_, cuts + "\"head_deadline\"}") >= 1; },
+                        absl::Seconds(60)));
 
   // More than 8 KiB of headers: refused with 431.
   const int big = connect();
@@ -366,7 +371,19 @@ TEST_F(HostileInputTest, MetricsEndpointDropsTricklingAndOversizedRequests) {
   ssize_t n;
   while ((n = ::recv(big, buf, sizeof(buf), 0)) > 0) reply.append(buf, static_cast<size_t>(n));
   ::close(big);
-  EXPECT_EQ(reply.rfind("HTTP/1.0 431", 0), 0u) << reply;
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply;
+  EXPECT_EQ(Metric(*server_, cuts + "\"head_too_large\"}"), too_large_before + 1);
+
+  // Another method (here without a Content-Length, whose body cpp-httplib would wait for): 405 at
+  // once, before any body is read.
+  const int post = connect();
+  ASSERT_GE(post, 0);
+  const std::string post_request = "POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  ::send(post, post_request.data(), post_request.size(), MSG_NOSIGNAL);
+  std::string post_reply;
+  while ((n = ::recv(post, buf, sizeof(buf), 0)) > 0) post_reply.append(buf, static_cast<size_t>(n));
+  ::close(post);
+  EXPECT_EQ(post_reply.rfind("HTTP/1.1 405", 0), 0u) << post_reply;
 
   // Scrapes still work.
   absl::StatusOr<std::string> scrape = testing::HttpGet(server_->metrics_port(), "/metrics");

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -472,6 +473,99 @@ TEST(HttpApiLimitsTest, OversizedBodiesAndImages) {
   auto healthz = http.Get("/healthz");
   ASSERT_TRUE(healthz);
   EXPECT_EQ(healthz->status, 200);
+}
+
+// Calls the HTTP layer answers itself (refused before they reach GeolocatorCalls, or GetStatus)
+// are audited as gRPC calls are: one line each, transport "http", the caller's token name, and as
+// many lines as the server counted calls.
+TEST(HttpApiAuditTest, RefusalsBeforeTheCallAndGetStatusAreAudited) {
+  const Fixture fixture = GetFixture();
+  const ScratchDir dir("http_audit");
+  WriteTestFile(dir.file("tokens"), absl::StrCat("dispatch-north ", kClientToken, "\n"));
+  WriteTestFile(dir.file("admin_tokens"), absl::StrCat("ops-oncall ", kAdminToken, "\n"));
+  const std::string log_path = dir.file("audit.jsonl");
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture);
+  flags.push_back("--http_address=127.0.0.1:0");
+  flags.push_back("--token_file=" + dir.file("tokens"));
+  flags.push_back("--admin_token_file=" + dir.file("admin_tokens"));
+  flags.push_back("--audit_log=" + log_path);
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  const std::vector<QueryImage> queries = LoadQueries(fixture);
+  ASSERT_FALSE(queries.empty());
+
+  httplib::Client http("127.0.0.1", server.http_port());
+  http.set_read_timeout(120, 0);
+  const httplib::Headers client = {{"Authorization", Bearer(kClientToken)}};
+  const httplib::Headers admin = {{"Authorization", Bearer(kAdminToken)}};
+  httplib::Headers bad_timeout = client;
+  bad_timeout.emplace("X-Geoloc-Timeout-Ms", "soon");
+  ExpectErrorBody(http.Post("/v1/locate", client, "{\"image\": not json", "application/json"),
+                  400, "INVALID_ARGUMENT");
+  ExpectErrorBody(
+      http.Post("/v1/locate", bad_timeout, LocateJson(queries[0].bytes), "application/json"), 400,
+      "INVALID_ARGUMENT");
+  ExpectErrorBody(http.Post("/v1/explain", client, "an image", "text/plain"), 415,
+                  "INVALID_ARGUMENT");
+  ExpectErrorBody(http.Get("/v1/locate", client), 405, "UNIMPLEMENTED");
+  ExpectErrorBody(http.Get("/v1/status"), 401, "UNAUTHENTICATED");
+  auto status = http.Get("/v1/status", admin);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->status, 200) << status->body;
+
+  auto exposition = HttpGet(server.metrics_port(), "/metrics");
+  ASSERT_TRUE(exposition.ok()) << exposition.status();
+  double http_calls = 0;
+  for (absl::string_view line : absl::StrSplit(*exposition, '\n')) {
+    double v = 0;
+    if (absl::StartsWith(line, "geoloc_requests_total{") &&
+        absl::StrContains(line, "transport=\"http\"") &&
+        absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) {
+      http_calls += v;
+    }
+  }
+  ASSERT_EQ(server.Stop(SIGTERM), 0) << server.Log();
+
+  // method code caller, one per HTTP line.
+  std::multiset<std::string> logged;
+  std::ifstream log(log_path);
+  for (std::string line; std::getline(log, line);) {
+    google::protobuf::Struct record = ParseJson<google::protobuf::Struct>(line);
+    const auto& f = record.fields();
+    if (!f.count("transport") || f.at("transport").string_value() != "http") continue;
+    EXPECT_TRUE(absl::StartsWith(f.at("peer").string_value(), "ipv4:127.0.0.1:")) << line;
+    EXPECT_FALSE(absl::StrContains(line, kClientToken)) << line;
+    EXPECT_FALSE(absl::StrContains(line, kAdminToken)) << line;
+    logged.insert(absl::StrCat(f.at("method").string_value(), " ", f.at("code").string_value(),
+                               " ", f.count("caller") ? f.at("caller").string_value() : ""));
+  }
+  const std::multiset<std::string> expected = {
+      "Locate INVALID_ARGUMENT dispatch-north",   // unparseable body
+      "Locate INVALID_ARGUMENT dispatch-north",   // bad X-Geoloc-Timeout-Ms
+      "Explain INVALID_ARGUMENT dispatch-north",  // wrong content type (415)
+      "Locate UNIMPLEMENTED ",                    // wrong method (405)
+      "GetStatus UNAUTHENTICATED ",
+      "GetStatus OK ops-oncall",
+  };
+  EXPECT_EQ(logged, expected);
+  EXPECT_EQ(http_calls, static_cast<double>(expected.size()));
+}
+
+// The deadline flags are checked at start: out of range stops geolocd with a message naming the
+// flag.
+TEST(HttpApiFlagsTest, DeadlinesOutOfRangeStopTheStart) {
+  const Fixture fixture = GetFixture();
+  for (const std::string flag :
+       {"--http_head_deadline_seconds=0", "--http_body_deadline_seconds=3601"}) {
+    std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture);
+    flags.push_back("--http_address=127.0.0.1:0");
+    flags.push_back(flag);
+    ServerProcess server(flags);
+    EXPECT_FALSE(server.Start(true, absl::Seconds(60)).ok()) << flag;
+    EXPECT_TRUE(absl::StrContains(server.Log(), flag.substr(2, flag.find('=') - 2)))
+        << server.Log();
+    EXPECT_TRUE(absl::StrContains(server.Log(), "must be in [1, 3600]")) << server.Log();
+  }
 }
 
 class HttpApiTlsTest : public TlsMaterialTest {};
