@@ -210,14 +210,15 @@ struct Sweep {
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   if (!absl::GetFlag(FLAGS_load_child).empty()) return LoadChild(absl::GetFlag(FLAGS_load_child));
-  SetMinLogLevel(LogLevel::kWarning);
+  const bool stream = absl::GetFlag(FLAGS_stream);
+  // A streamed build runs for up to hours: show the writer's stages and progress (rate, ETA).
+  SetMinLogLevel(stream ? LogLevel::kInfo : LogLevel::kWarning);
   const std::string work = absl::GetFlag(FLAGS_work_dir);
   const int64_t n = absl::GetFlag(FLAGS_rows);
   const int d = absl::GetFlag(FLAGS_dim);
   const int64_t nq = absl::GetFlag(FLAGS_queries);
   fs::create_directories(work);
   const std::string tag = absl::StrCat(n, "x", d, "c", absl::GetFlag(FLAGS_clusters));
-  const bool stream = absl::GetFlag(FLAGS_stream);
 
   SyntheticVectorsOptions so;
   so.dim = d;
