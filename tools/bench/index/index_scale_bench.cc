@@ -4,7 +4,8 @@
 //
 //   build/tools/bench/index/index_scale_bench --work_dir=/tmp/geoloc-scale      # 1M x 512
 //   build/tools/bench/index/index_scale_bench --rows=100000 --types=flat,hnsw
-//   build/tools/bench/index/index_scale_bench --stream --rows=10000000 --types=ivf_pq_sq8 --nlist=4096
+//   build/tools/bench/index/index_scale_bench --stream --rows=10000000 --types=ivf_pq_sq8
+//   --nlist=4096
 //
 // Data (core/index/synthetic_vectors.h): --clusters clusters, each a random centre plus an
 // 8-dimensional random patch (spread 0.5) and isotropic noise (0.1), L2-normalised; queries are
@@ -60,6 +61,8 @@ ABSL_FLAG(bool, stream, false,
           "regenerated chunk by chunk");
 ABSL_FLAG(int, nlist, 0, "IVF lists (0: the bundle writer's default)");
 ABSL_FLAG(int, pq_m, 0, "PQ sub-quantizers (0: the bundle writer's default)");
+ABSL_FLAG(int, refine_k_factor, 0,
+          "IVF-PQ re-ranking candidates per result (0: the bundle writer's default)");
 ABSL_FLAG(int, max_nprobe, 256, "largest nprobe of the IVF sweep");
 ABSL_FLAG(int, shards, 1, "shards per bundle");
 ABSL_FLAG(std::string, load_child, "", "internal: load this bundle, print timings, exit");
@@ -274,6 +277,9 @@ int Main(int argc, char** argv) {
     if (absl::GetFlag(FLAGS_nlist) > 0)
       absl::StrAppend(&spec_tag, "-nl", absl::GetFlag(FLAGS_nlist));
     if (absl::GetFlag(FLAGS_pq_m) > 0) absl::StrAppend(&spec_tag, "-pq", absl::GetFlag(FLAGS_pq_m));
+    if (absl::GetFlag(FLAGS_refine_k_factor) > 0) {
+      absl::StrAppend(&spec_tag, "-kf", absl::GetFlag(FLAGS_refine_k_factor));
+    }
     const std::string dir =
         absl::StrCat(work, "/", type, "-", tag, spec_tag, "-s", absl::GetFlag(FLAGS_shards));
     BundleWriteOptions options;
@@ -294,6 +300,9 @@ int Main(int argc, char** argv) {
     }
     if (IsIvf(options.index.type)) options.index.nlist = absl::GetFlag(FLAGS_nlist);
     if (options.index.type == IndexType::kIvfPq) options.index.pq_m = absl::GetFlag(FLAGS_pq_m);
+    if (options.index.refine != RefineType::kNone) {
+      options.index.refine_k_factor = absl::GetFlag(FLAGS_refine_k_factor);
+    }
     if (!fs::exists(dir)) {
       const auto start = Clock::now();
       const std::vector<MetadataRow> rows = SyntheticRows(n);
