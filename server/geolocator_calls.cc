@@ -79,6 +79,12 @@ void CallRecord::Record(const absl::Status& status) {
   metrics_->RecordRequest(method_, StatusCodeName(status.code()),
                           absl::ToDoubleSeconds(absl::Now() - start_), transport_);
   if (audit_log_ != nullptr) {
+    // A caller refused at the token check never gets a photo kept on the server's disk (its hash
+    // is still logged): an unauthenticated client must not be able to fill the audit store.
+    if (status.code() == absl::StatusCode::kUnauthenticated ||
+        status.code() == absl::StatusCode::kPermissionDenied) {
+      audit_.images_to_store.clear();
+    }
     audit_.Finish(status);
     audit_log_->Record(std::move(audit_));
   }

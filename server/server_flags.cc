@@ -1,13 +1,18 @@
 #include "server/server_flags.h"
 
+#include <limits.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "core/common/status_macros.h"
 #include "core/geo/estimator_options.h"
@@ -93,7 +98,8 @@ ABSL_FLAG(std::string, tls_client_ca, "",
           "CA bundle (PEM) for client certificates; set: mutual TLS required");
 ABSL_FLAG(std::string, audit_log, "",
           "append one JSON line per call to this file (caller, image SHA-256, options, answer; "
-          "docs/OPERATIONS.md); empty: no audit log");
+          "docs/OPERATIONS.md); {hostname} in it becomes the host's name (in Kubernetes the "
+          "pod's, so replicas sharing a volume write files of their own); empty: no audit log");
 ABSL_FLAG(double, audit_log_max_mb, 100, "rotate the audit log before it passes this size (MiB)");
 ABSL_FLAG(int32_t, audit_log_keep, 10, "rotated audit log files kept (PATH.1 ... PATH.N)");
 ABSL_FLAG(int32_t, audit_fsync_ms, 1000,
@@ -109,6 +115,9 @@ ABSL_FLAG(double, drain_grace_seconds, 20,
 
 namespace geoloc::server {
 namespace {
+
+// Replaced by gethostname() in --audit_log.
+constexpr absl::string_view kHostnamePlaceholder = "{hostname}";
 
 absl::Status Bad(absl::string_view flag, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
@@ -242,6 +251,13 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   c.drain_grace_seconds = absl::GetFlag(FLAGS_drain_grace_seconds);
   c.audit_log = absl::GetFlag(FLAGS_audit_log);
+  if (absl::StrContains(c.audit_log, kHostnamePlaceholder)) {
+    char host[HOST_NAME_MAX + 1] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+      return Bad("audit_log", "{hostname} given, but the host has no name");
+    }
+    c.audit_log = absl::StrReplaceAll(c.audit_log, {{kHostnamePlaceholder, host}});
+  }
   c.audit_log_max_mb = absl::GetFlag(FLAGS_audit_log_max_mb);
   c.audit_log_keep = absl::GetFlag(FLAGS_audit_log_keep);
   c.audit_fsync_ms = absl::GetFlag(FLAGS_audit_fsync_ms);

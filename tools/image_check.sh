@@ -314,8 +314,10 @@ tail -n 2 "$work/bundle-build.log"
   die "the bundle-build Job did not activate bundles/current"
 end "bundle-build Job"
 
-# The Deployment's ConfigMap and Secrets, as files the kubelet would mount.
-mkdir -p "$work/flags" "$work/client-tokens" "$work/admin-tokens"
+# The Deployment's ConfigMap and Secrets, as files the kubelet would mount, and its audit volume
+# (written as uid 10001, as fsGroup makes it in a pod).
+mkdir -p "$work/flags" "$work/client-tokens" "$work/admin-tokens" "$work/audit"
+chown 10001:10001 "$work/audit"
 cp deploy/k8s/base/geolocd.flags "$work/flags/geolocd.flags"
 for who in client admin; do
   head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$work/$who-tokens/tokens"
@@ -324,7 +326,7 @@ for who in client admin; do
 done
 pod_args deploy/k8s/base/deployment.yaml geolocd --volume "flags=$work/flags" \
   --volume "client-tokens=$work/client-tokens" --volume "admin-tokens=$work/admin-tokens" \
-  --volume "data=$data" --env "OMP_NUM_THREADS=$(nproc)"
+  --volume "data=$data" --volume "audit=$work/audit" --env "OMP_NUM_THREADS=$(nproc)"
 # The flagfile's fixed ports (50051, 9090) may be taken on a shared host network: any free port,
 # reported in a file on the pod's /tmp emptyDir.
 port_file="$work/emptydir.geolocd/tmp/ports"
@@ -470,6 +472,22 @@ grep -qE 'draining: [1-9][0-9]* call\(s\) in flight' "$work/geolocd.log" ||
   die "geolocd's log does not show the Explain in flight when the drain began"
 grep -q 'geolocd exits with status 0' "$work/geolocd.log" || die "no clean exit in geolocd's log"
 end "SIGTERM drain"
+
+begin "audit log on its volume (one file per pod, every call once)"
+# The flagfile's --audit_log=/var/log/geoloc/audit/{hostname}.jsonl: the container's host name.
+"$py" - "$work/audit" <<'PY'
+import collections, glob, json, os, sys
+files = glob.glob(os.path.join(sys.argv[1], "*.jsonl"))
+assert len(files) == 1, f"expected one audit file (one pod), found {files}"
+lines = [json.loads(l) for l in open(files[0]) if l.strip()]
+calls = collections.Counter((l.get("method"), l.get("code")) for l in lines)
+want = {("Locate", "UNAUTHENTICATED"): 1, ("Locate", "OK"): 1}
+for key, n in want.items():
+    assert calls[key] == n, f"audit log: {key} logged {calls[key]} times, expected {n}: {dict(calls)}"
+assert calls[("Explain", "OK")] >= 2, f"audit log: the two Explains are missing: {dict(calls)}"
+print(f"{os.path.basename(files[0])}: {len(lines)} lines, {dict(calls)}")
+PY
+end "audit log"
 
 step "passed"
 printf '\nimage sizes (podman image inspect)\n'

@@ -1,16 +1,19 @@
 // geoloc console: sends a photo to geolocd's HTTP/JSON API (POST /v1/locate, /v1/explain) and shows
 // the answer: the map (map.js), the answer panel and the Grad-CAM overlay beside the photo (here).
 import {post} from "./api.js";
+import {describeArea, initArea, searchArea} from "./area.js";
 import {answerGeoJson} from "./geojson.js";
-import {clearMap, drawAnswer, initMap} from "./map.js";
+import {areaOnMap, clearMap, drawAnswer, initMap} from "./map.js";
 import {coords, el, fmt, num, pct, placeText, rampColour} from "./util.js";
 
 const TOKEN_KEY = "geoloc.token";  // sessionStorage: gone when the tab closes
-// What every Locate (and the Explain that must see the same peaks) asks for.
+// What every Locate asks for, with the search area of the form (area.js) when one is set.
 const LOCATE_OPTIONS = {return_neighbors: true, return_cell_polygons: true, include_thumbnails: true};
 
 const $ = (id) => document.getElementById(id);
-const state = {file: null, fileName: "", answer: null, busy: false};
+// options: what the shown answer was asked with; its Explains and PIDF-LO ask the same, so "peak 2"
+// means the same peak even after the search area form has changed.
+const state = {file: null, fileName: "", answer: null, options: LOCATE_OPTIONS, areaText: "", busy: false};
 const upload = () => ({file: state.file, name: state.fileName, token: $("token").value.trim()});
 
 function download(name, type, text) {
@@ -62,6 +65,7 @@ function renderAnswer(a) {
       ` ± ${fmt(a.best.uncertainty_km, 1)} km, weight share ${pct(a.best.weight_share)}`));
     if (placeText(a.best)) best.append(el("div", {class: "place", id: "best-place", text: placeText(a.best)}));
   }
+  if (state.areaText) best.append(el("div", {class: "help", id: "best-area", text: `Given the search area: ${state.areaText}`}));
   if (a.abstained) {
     best.append(el("div", {class: "warn", text:
       `Abstains: P(localizable) ${pct(a.localizable_probability)} is below ${pct(a.abstain_below)}.`}));
@@ -128,8 +132,18 @@ function clearAnswer() {
 
 async function locate(file, name) {
   if (state.busy) return;
+  let options;
+  try {
+    const area = searchArea();
+    options = area ? {...LOCATE_OPTIONS, area} : LOCATE_OPTIONS;
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
   state.file = file;
   state.fileName = name || file.name || "photo";
+  state.options = options;
+  state.areaText = options.area ? describeArea() : "";
   clearAnswer();
   showError("");
   const photo = $("photo");
@@ -141,7 +155,7 @@ async function locate(file, name) {
   $("photo-figure").hidden = false;
   setBusy(true, "Locating…");
   try {
-    state.answer = await post("v1/locate", upload(), "options", LOCATE_OPTIONS);
+    state.answer = await post("v1/locate", upload(), "options", state.options);
     renderAnswer(state.answer);
     drawAnswer(state.answer);
   } catch (e) {
@@ -158,7 +172,7 @@ async function explain(target, kind, index) {
   showError("");
   setBusy(true, "Explaining…");
   try {
-    const r = await post("v1/explain", upload(), "request", {...target, options: LOCATE_OPTIONS, return_overlay: true});
+    const r = await post("v1/explain", upload(), "request", {...target, options: state.options, return_overlay: true});
     $("explain").src = "data:image/png;base64," + r.overlay_png;
     // The page numbers peaks and neighbours from 1; the server's description counts from 0.
     const label = kind === "classifier" ? `classifier cell ${target.cell_token}` : `${kind} ${index + 1}`;
@@ -179,7 +193,7 @@ async function downloadPidf() {
   showError("");
   setBusy(true, "Writing PIDF-LO…");
   try {
-    const xml = await post("v1/locate", upload(), "options", LOCATE_OPTIONS, "application/pidf+xml");
+    const xml = await post("v1/locate", upload(), "options", state.options, "application/pidf+xml");
     download(`${baseName()}.pidf.xml`, "application/pidf+xml", xml);
   } catch (e) {
     showError(e.message);
@@ -205,6 +219,7 @@ function firstImage(files) {
 }
 function init() {
   initMap(showError, explain);
+  initArea(areaOnMap);
   const token = $("token");
   token.value = sessionStorage.getItem(TOKEN_KEY) || "";
   token.addEventListener("input", () => sessionStorage.setItem(TOKEN_KEY, token.value.trim()));

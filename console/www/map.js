@@ -8,6 +8,9 @@ let map, layers;
 // What a click on the map asks of the app: explain(target, kind, index), target one of
 // {peak_index}, {neighbor_id}, {cell_token} (ExplainRequest's oneof).
 let handlers = {explain: () => {}};
+// While the operator picks a search area on the map (area.js), a click means a point, not "explain".
+let pickingArea = false;
+const explainFromMap = (target, kind, index) => { if (!pickingArea) handlers.explain(target, kind, index); };
 
 // The basemap's rings that cross the antimeridian (Chukotka, Fiji) would draw as a line across
 // the world: unwrap them, except the rings around a pole (Antarctica), whose longitudes turn a
@@ -73,6 +76,7 @@ export function initMap(onError, explainHandler) {
     best: L.layerGroup().addTo(map),
     peaks: L.layerGroup().addTo(map),
   };
+  areaLayer = L.layerGroup().addTo(map);
   L.control.layers(null, {
     "Confidence regions": layers.regions,
     "Retrieval cells": layers.cells,
@@ -80,6 +84,7 @@ export function initMap(onError, explainHandler) {
     "Neighbours": layers.neighbours,
     "Best estimate": layers.best,
     "Peaks": layers.peaks,
+    "Search area": areaLayer,
   }, {collapsed: true}).addTo(map);
   const legend = L.control({position: "bottomright"});
   legend.onAdd = () => {
@@ -95,6 +100,7 @@ export function initMap(onError, explainHandler) {
     div.append(el("div", {class: "key"}, el("i", {style: "border-color:#17324d;border-radius:50%"}),
                   "best estimate ± spread"));
     div.append(el("div", {class: "key"}, el("i", {style: "border-color:#c2185b"}), "confidence region"));
+    div.append(el("div", {class: "key"}, el("i", {style: "border-color:#f5a400;border-style:dashed"}), "search area"));
     return div;
   };
   legend.addTo(map);
@@ -136,12 +142,12 @@ export function drawAnswer(a) {
   });
   (a.cells || []).forEach((c) => cellLayer(c, false, null).addTo(layers.cells));
   (a.classifier_cells || []).forEach((c, i) =>
-    cellLayer(c, true, () => handlers.explain({cell_token: c.token}, "classifier", i)).addTo(layers.classifier));
+    cellLayer(c, true, () => explainFromMap({cell_token: c.token}, "classifier", i)).addTo(layers.classifier));
   (a.neighbors || []).forEach((n, i) => {
     L.circleMarker(mapLatLng(n.location), {radius: 4, color: "#1f4e79", weight: 1, fillColor: "#6fa8dc",
                                         fillOpacity: 0.9})
       .bindTooltip(`neighbour ${i + 1}: id ${n.id}, similarity ${fmt(n.similarity, 3)}`)
-      .on("click", () => handlers.explain({neighbor_id: String(n.id)}, "neighbour", i))
+      .on("click", () => explainFromMap({neighbor_id: String(n.id)}, "neighbour", i))
       .addTo(layers.neighbours);
   });
   if (a.best && a.best.location) {
@@ -161,12 +167,32 @@ export function drawAnswer(a) {
         radius: 7 + 18 * Math.sqrt(num(p.mass)), color: "#fff", weight: 2, fillColor: "#c0392b",
         fillOpacity: 0.85, className: `peak peak-${i}`});
       marker.bindTooltip(String(i + 1), {permanent: true, direction: "center", className: "peak-label"});
-      marker.on("click", () => handlers.explain({peak_index: i}, "peak", i));
+      marker.on("click", () => explainFromMap({peak_index: i}, "peak", i));
       marker.addTo(layers.peaks);
       bounds.push(mapLatLng(p.location));
     });
   if (bounds.length) map.fitBounds(L.latLngBounds(bounds).pad(0.5), {maxZoom: 10});
 }
+// The search area's outline (area.js owns the form): a layer of its own, kept across answers,
+// and the map's clicks for picking its centre or vertices.
+let areaLayer;
+export const areaOnMap = {
+  onClick: (handler) => map.on("click", (e) => handler(e.latlng.lat, e.latlng.lng)),
+  setPicking: (on) => { pickingArea = on; },
+  clear: () => areaLayer.clearLayers(),
+  circle: (center, radiusKm) => {
+    if (!(radiusKm > 0)) return;
+    L.circle(mapLatLng(center), {radius: 1000 * radiusKm, color: "#f5a400", weight: 2, dashArray: "6 4",
+                                 fill: false, interactive: false, className: "search-area"}).addTo(areaLayer);
+  },
+  polygon: (vertices) => {
+    const ring = mapRing(vertices);
+    const style = {color: "#f5a400", weight: 2, dashArray: "6 4", fill: false, interactive: false,
+                   className: "search-area"};
+    (ring.length >= 3 ? L.polygon(ring, style) : L.polyline(ring, style)).addTo(areaLayer);
+  },
+};
+
 export function clearMap() {
   if (layers) Object.values(layers).forEach((g) => g.clearLayers());
 }

@@ -89,11 +89,11 @@ async function screenshot(name) {
   await page.screenshot({path: path.join(artifacts, `${name}.png`)});
 }
 // The API's own answer for the photo, to check the page against.
-async function apiLocate() {
+async function apiLocate(options = LOCATE_OPTIONS) {
   const r = await fetch(server.baseUrl + "v1/locate", {
     method: "POST",
     headers: {"Content-Type": "application/json", Authorization: `Bearer ${TOKEN}`},
-    body: JSON.stringify({image: fs.readFileSync(photo).toString("base64"), options: LOCATE_OPTIONS}),
+    body: JSON.stringify({image: fs.readFileSync(photo).toString("base64"), options}),
   });
   assert.equal(r.status, 200, await r.clone().text());
   return r.json();
@@ -102,6 +102,53 @@ async function uploadPhoto(file = photo) {
   await page.locator("#file").setInputFiles(file);
   await page.locator("#peaks li").first().waitFor();
   await page.locator("#progress").waitFor({state: "hidden"});
+}
+// Great-circle distance in km between two LatLng messages.
+function km(a, b) {
+  const rad = Math.PI / 180;
+  const h = Math.sin((b.latitude - a.latitude) * rad / 2) ** 2 + Math.cos(a.latitude * rad) *
+            Math.cos(b.latitude * rad) * Math.sin((b.longitude - a.longitude) * rad / 2) ** 2;
+  return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+// The fixture world's database photos: {latitude, longitude, city}.
+function databasePhotos() {
+  const [header, ...rows] = fs.readFileSync(path.join(fixture, "world/database.csv"), "utf8").trim().split("\n");
+  const columns = header.split(",");
+  return rows.map((r) => r.split(",")).map((r) => ({latitude: Number(r[columns.indexOf("lat")]),
+    longitude: Number(r[columns.indexOf("lon")]), city: r[columns.indexOf("city")]}));
+}
+async function setCircle(latitude, longitude, radiusKm, mode = "HARD") {
+  if (!(await page.locator("#area").evaluate((d) => d.open))) await page.locator("#area summary").click();
+  await page.locator("#area-shape").selectOption("circle");
+  await page.locator("#area-lat").fill(String(latitude));
+  await page.locator("#area-lng").fill(String(longitude));
+  await page.locator("#area-radius").fill(String(radiusKm));
+  await page.locator("#area-mode").selectOption(mode);
+}
+// The JSON parts (options / request) of the page's next API calls, in order: the browser does not
+// report multipart bodies holding a file, so the page's fetch is wrapped to read them.
+async function recordCalls() {
+  await page.evaluate(() => {
+    window.sentParts = [];
+    if (window.fetchUnwrapped) return;
+    window.fetchUnwrapped = window.fetch;
+    window.fetch = async (url, init) => {
+      if (init && init.body instanceof FormData) {
+        const part = init.body.get("options") || init.body.get("request");
+        if (part) window.sentParts.push({url: String(url), json: JSON.parse(await part.text())});
+      }
+      return window.fetchUnwrapped(url, init);
+    };
+  });
+}
+const sentParts = () => page.evaluate(() => window.sentParts);
+async function locateShowingError() {
+  // Hide the last error first, so that the wait below sees this call's.
+  await page.evaluate(() => { document.getElementById("error").hidden = true; });
+  await page.locator("#file").setInputFiles(photo);
+  await page.locator("#error").waitFor({state: "visible"});
+  await page.locator("#progress").waitFor({state: "hidden"});
+  return page.locator("#error").textContent();
 }
 const fieldOf = (obj, snake) => obj[snake] ?? obj[snake.replace(/_([a-z])/g, (_, c) => c.toUpperCase())];
 
@@ -342,6 +389,78 @@ describe("console", () => {
     await page.locator("#peaks li").first().waitFor();
     await page.locator("#progress").waitFor({state: "hidden"});
     assert.match(await page.locator("#photo-caption").textContent(), /^images_.+\.jpg \(\d+ KB\)$/);
+  });
+
+  test("a hard search area: only neighbours inside it, as the API answers, and explained with it", async () => {
+    // A city other than the photo's, so that the area changes the answer.
+    const centre = databasePhotos().find((p) => p.city !== "london");
+    const radius = 50;
+    await setCircle(centre.latitude, centre.longitude, radius);
+    assert.match(await page.locator("#area-summary").textContent(), /^50\.0 km around .*, hard filter$/);
+    assert.equal(await page.locator("path.search-area").count(), 1);
+    await recordCalls();
+    await uploadPhoto();
+    const area = {circle: {center: {latitude: centre.latitude, longitude: centre.longitude}, radius_km: radius},
+                  mode: "HARD"};
+    assert.deepEqual((await sentParts()).map((p) => p.json.area), [area]);
+    const filtered = await apiLocate({...LOCATE_OPTIONS, area});
+    const global = await apiLocate();
+    assert.ok(global.neighbors.some((n) => km(n.location, centre) > radius), "the area changes nothing");
+    assert.ok(filtered.neighbors.length > 0);
+    for (const n of filtered.neighbors) assert.ok(km(n.location, centre) <= radius + 0.01, JSON.stringify(n.location));
+    const listed = await page.locator("#neighbours li").allTextContents();
+    assert.equal(listed.length, filtered.neighbors.length);
+    filtered.neighbors.forEach((n, i) => assert.match(listed[i], new RegExp(`id ${n.id}\\b`)));
+    assert.match(await page.locator("#best-area").textContent(), /^Given the search area: 50\.0 km around /);
+    // Its Explain asks with the same area: neighbour 1 is the area's first neighbour.
+    await page.locator("#neighbours button").first().click();
+    await page.locator("#progress").waitFor({state: "hidden"});
+    const explained = (await sentParts()).at(-1);
+    assert.ok(explained.url.endsWith("v1/explain"), explained.url);
+    assert.deepEqual(explained.json.options.area, area);
+    assert.match(await page.locator("#explain-caption").textContent(),
+                 new RegExp(`^Grad-CAM of neighbour 1: .*\\b${filtered.neighbors[0].id}\\b`));
+    await screenshot("console-search-area");
+  });
+
+  test("search area: picked on the map, a soft prior, and the API's refusals", async () => {
+    await page.locator("#area-shape").selectOption("circle");
+    await page.locator("#area-lat").fill("");
+    await page.locator("#area-lng").fill("");
+    assert.equal(await locateShowingError(), "search area: the centre's latitude is not a number");
+    // Picking: a click on the map sets the centre (and explains nothing).
+    await page.locator("#area-pick").click();
+    assert.equal(await page.locator("#area-pick").getAttribute("aria-pressed"), "true");
+    const before = requests.length;
+    await page.locator("#map").click({position: {x: 60, y: 300}});
+    assert.match(await page.locator("#area-lat").inputValue(), /^-?\d+\.\d{5}$/);
+    assert.match(await page.locator("#area-lng").inputValue(), /^-?\d+\.\d{5}$/);
+    assert.equal(requests.slice(before).filter((u) => u.endsWith("/v1/explain")).length, 0);
+    assert.equal(await page.locator("path.search-area").count(), 1);
+    await page.locator("#area-pick").click();
+    // A soft prior around the photo's city: an answer, asked with mode SOFT.
+    const london = databasePhotos().find((p) => p.city === "london");
+    await setCircle(london.latitude, london.longitude, 25, "SOFT");
+    await recordCalls();
+    await uploadPhoto();
+    assert.equal(await page.locator("#error").isVisible(), false);
+    const soft = (await sentParts())[0].json.area;
+    assert.deepEqual(soft, {circle: {center: {latitude: london.latitude, longitude: london.longitude},
+                                     radius_km: 25}, mode: "SOFT"});
+    const answer = await apiLocate({...LOCATE_OPTIONS, area: soft});
+    assert.equal(await page.locator("#peaks li").count(), answer.peaks.length);
+    // The server's refusals, shown as it words them: no database photo inside a hard area, a
+    // polygon of two vertices.
+    await setCircle(0, -150, 1);  // the middle of the Pacific
+    assert.match(await locateShowingError(), /^FAILED_PRECONDITION: .+/);
+    await page.locator("#area-shape").selectOption("polygon");
+    await page.locator("#area-vertices").fill("10, 10\n11, 11");
+    assert.match(await page.locator("#area-summary").textContent(), /^polygon of 2 vertices, hard filter$/);
+    assert.match(await locateShowingError(), /^INVALID_ARGUMENT: .+/);
+    await page.locator("#area-clear").click();
+    assert.equal(await page.locator("#area-summary").textContent(), "whole world");
+    assert.equal(await page.locator("path.search-area").count(), 0);
+    await page.locator("#area summary").click();  // closed again, as the layout tests expect
   });
 
   for (const [width, height] of [[1280, 800], [1024, 768], [768, 1024]]) {

@@ -503,6 +503,7 @@ class Checker:
                                "a mounted volume")
             elif "emptyDir" in found[1]:
                 self.fail(obj, f"{where}: --{flag}={path} is on an emptyDir (lost on restart)")
+        self.check_audit_flags(obj, spec, c, flags)
         root, bundle = flags.get("index_root", ""), flags.get("bundle", "")
         if root and bundle and not bundle.startswith(root.rstrip("/") + "/"):
             self.fail(obj, f"{where}: --bundle={bundle} is not under --index_root={root}")
@@ -517,6 +518,30 @@ class Checker:
                            "limit (0 means one thread per node core)")
         elif cpu_limit is not None and n > cpu_limit:
             self.fail(obj, f"{where}: --intra_op_threads={n} exceeds the CPU limit {cpu_limit:g}")
+
+    def check_audit_flags(self, obj: dict, spec: dict, c: dict, flags: Dict[str, str]) -> None:
+        """The audit log (and kept photos) must outlive the pod, be writable, and, on a volume
+        the replicas of a Deployment share, be one file per pod ({hostname}: the pod's name)."""
+        where = f"container {c.get('name', '?')}"
+        for flag in ("audit_log", "audit_store_images"):
+            path = flags.get(flag, "")
+            if not path:
+                continue
+            found = self.mount_for(spec, c, path)
+            if found is None:
+                self.fail(obj, f"{where}: --{flag}={path} is on the image's file system (read-only "
+                               "root, lost with the pod): mount a PersistentVolume there")
+                continue
+            mount, volume = found
+            if "emptyDir" in volume:
+                self.fail(obj, f"{where}: --{flag}={path} is on an emptyDir (lost with the pod)")
+            elif mount.get("readOnly") or (volume.get("persistentVolumeClaim") or {}).get("readOnly") \
+                    or "configMap" in volume or "secret" in volume:
+                self.fail(obj, f"{where}: --{flag}={path} is on a read-only volume")
+            elif (flag == "audit_log" and obj.get("kind") == "Deployment"
+                  and "{hostname}" not in path and not mount.get("subPathExpr")):
+                self.fail(obj, f"{where}: --audit_log={path}: the Deployment's replicas share the "
+                               "volume and would write one file; put {hostname} in the name")
 
     # -- wiring ----------------------------------------------------------------------------------
     def check_service(self, svc: dict) -> None:

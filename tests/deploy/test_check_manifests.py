@@ -136,6 +136,45 @@ class CheckerTest(unittest.TestCase):
     def test_token_file_unset(self):
         self.expect(lambda d: set_flag(d, r"^--token_file=.*\n", ""), r"--token_file is not set")
 
+    # -- the audit log ---------------------------------------------------------------------------
+    @staticmethod
+    def with_audit_volume(docs, read_only=False, source=None):
+        pod(docs)["volumes"].append({"name": "audit", **(source or
+                                     {"persistentVolumeClaim": {"claimName": "audit"}})})
+        container(docs)["volumeMounts"].append({"name": "audit", "mountPath": "/audit",
+                                                "readOnly": read_only})
+
+    def test_audit_log_per_pod_on_a_writable_volume_is_fine(self):
+        docs = copy.deepcopy(self.good)
+        self.with_audit_volume(docs)
+        set_flag(docs, r"^--audit_log=.*$", "--audit_log=/audit/{hostname}.jsonl")
+        set_flag(docs, r"^--audit_store_images=.*$", "--audit_store_images=/audit/photos")
+        self.assertEqual(self.errors(docs), [])
+
+    def test_audit_log_shared_by_the_replicas(self):
+        def mutate(d):
+            self.with_audit_volume(d)
+            set_flag(d, r"^--audit_log=.*$", "--audit_log=/audit/audit.jsonl")
+        self.expect(mutate, r"--audit_log=/audit/audit.jsonl: the Deployment's replicas share the "
+                            r"volume and would write one file")
+
+    def test_audit_log_on_a_read_only_volume(self):
+        def mutate(d):
+            self.with_audit_volume(d, read_only=True)
+            set_flag(d, r"^--audit_log=.*$", "--audit_log=/audit/{hostname}.jsonl")
+        self.expect(mutate, r"--audit_log=/audit/\{hostname\}.jsonl is on a read-only volume")
+
+    def test_audit_photos_on_an_empty_dir(self):
+        def mutate(d):
+            self.with_audit_volume(d, source={"emptyDir": {}})
+            set_flag(d, r"^--audit_log=.*$", "--audit_log=/audit/{hostname}.jsonl")
+            set_flag(d, r"^--audit_store_images=.*$", "--audit_store_images=/audit/photos")
+        self.expect(mutate, r"--audit_log=.* is on an emptyDir", r"--audit_store_images=/audit/photos is on an emptyDir")
+
+    def test_audit_log_on_the_image(self):
+        self.expect(lambda d: set_flag(d, r"^--audit_log=.*$", "--audit_log=/var/log/audit.jsonl"),
+                    r"--audit_log=/var/log/audit.jsonl is on the image's file system")
+
     # -- pods ------------------------------------------------------------------------------------
     def test_missing_limits(self):
         self.expect(lambda d: container(d)["resources"].pop("limits"),

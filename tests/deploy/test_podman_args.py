@@ -67,7 +67,7 @@ class RealManifestsTest(unittest.TestCase):
         rc, words, err = run_file(
             "deploy/k8s/base/deployment.yaml", "geolocd", "--volume", "flags=/h/flags",
             "--volume", "client-tokens=/h/ct", "--volume", "admin-tokens=/h/at",
-            "--volume", "data=/h/data", tmp=self.tmp.name)
+            "--volume", "data=/h/data", "--volume", "audit=/h/audit", tmp=self.tmp.name)
         self.assertEqual(rc, 0, err)
         image = words.index("geoloc/geolocd:0.1.0")
         options, args = words[:image], words[image + 1:]
@@ -75,6 +75,7 @@ class RealManifestsTest(unittest.TestCase):
                          "--cap-drop=all", "--security-opt=no-new-privileges",
                          "--volume=/h/data:/var/lib/geoloc:ro", "--volume=/h/flags:/etc/geoloc:ro",
                          "--volume=/h/ct:/var/run/secrets/geoloc/client:ro",
+                         "--volume=/h/audit:/var/log/geoloc/audit",  # written: not :ro
                          f"--volume={self.tmp.name}/tmp:/tmp", "--env=OMP_NUM_THREADS=4"):
             self.assertIn(expected, options)
         self.assertTrue((pathlib.Path(self.tmp.name) / "tmp").is_dir())

@@ -3,6 +3,7 @@
 // geoloc_requests_total), callers are named by their token's name, and no token is ever written.
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -205,6 +206,82 @@ TEST(ServerAuditTest, EveryCallIsLoggedOnceThroughRotationAndSigtermWithoutToken
   for (const auto& [sha, n] : located_logged) {
     EXPECT_TRUE(located.count(sha)) << sha;
     EXPECT_EQ(n, 1) << sha;
+  }
+}
+
+// --audit_store_images: the photos of authorised calls (gRPC Locate, LocateIncident, HTTP Locate)
+// are kept under their SHA-256, byte for byte and once however often they are sent; a caller
+// refused at the token check gets its hash logged but no photo kept. The log's name takes the
+// host's name from {hostname}.
+TEST(ServerAuditTest, StoredPhotosAreTheAuthorisedCallersOnlyOncePerHashByteForByte) {
+  const Fixture fixture = GetFixture();
+  const std::vector<QueryImage> queries = LoadQueries(fixture);
+  ASSERT_GE(queries.size(), 7u);
+  const ScratchDir dir("audit-photos");
+  WriteTestFile(dir.file("tokens"), absl::StrCat("dispatch-north ", kClientToken, "\n"));
+  const std::string photos = dir.file("photos");
+  std::vector<std::string> flags = ServerProcess::DefaultFlags(fixture);
+  flags.push_back("--token_file=" + dir.file("tokens"));
+  // {hostname}: the pod's name in Kubernetes (deploy/k8s/base/geolocd.flags).
+  flags.push_back("--audit_log=" + dir.file("audit-{hostname}.jsonl"));
+  flags.push_back("--audit_store_images=" + photos);
+  flags.push_back("--http_address=127.0.0.1:0");
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+
+  client::ClientOptions options;
+  options.token = kClientToken;
+  auto client = server.NewClient(options);
+  client::ClientOptions wrong;
+  wrong.token = "not-the-token";
+  auto stranger = server.NewClient(wrong);
+  std::map<std::string, std::string> kept;  // SHA-256 -> the photo, for every authorised call
+  auto locate = [&](client::Client& c, const QueryImage& q) {
+    v1::LocateRequest request;
+    request.set_image(q.bytes);
+    return c.Locate(request).status();
+  };
+  for (int i : {0, 0, 1}) {  // photo 0 twice: stored once
+    ASSERT_TRUE(locate(*client, queries[i]).ok());
+    kept[Sha256Hex(queries[i].bytes)] = queries[i].bytes;
+  }
+  EXPECT_EQ(locate(*stranger, queries[2]).code(), absl::StatusCode::kPermissionDenied);
+  v1::LocateIncidentRequest incident;
+  for (int i : {3, 4}) {
+    incident.add_images(queries[i].bytes);
+    kept[Sha256Hex(queries[i].bytes)] = queries[i].bytes;
+  }
+  ASSERT_TRUE(client->LocateIncident(incident).ok());
+  v1::LocateIncidentRequest refused_incident;
+  refused_incident.add_images(queries[6].bytes);
+  EXPECT_EQ(stranger->LocateIncident(refused_incident).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  httplib::Client http("127.0.0.1", server.http_port());
+  const std::string body = absl::StrCat("{\"image\":\"", absl::Base64Escape(queries[5].bytes), "\"}");
+  auto answered = http.Post("/v1/locate", {{"Authorization", absl::StrCat("Bearer ", kClientToken)}},
+                            body, "application/json");
+  ASSERT_TRUE(answered) << httplib::to_string(answered.error());
+  ASSERT_EQ(answered->status, 200) << answered->body;
+  kept[Sha256Hex(queries[5].bytes)] = queries[5].bytes;
+  ASSERT_EQ(server.Stop(SIGTERM), 0) << server.Log();  // drains the audit queue
+
+  std::map<std::string, std::string> stored;
+  for (const auto& entry : std::filesystem::directory_iterator(photos)) {
+    stored[entry.path().filename().string()] = ReadTestFile(entry.path().string());
+  }
+  EXPECT_EQ(stored.size(), kept.size());
+  for (const auto& [sha, bytes] : kept) {
+    ASSERT_TRUE(stored.count(sha)) << "photo " << sha << " was not kept";
+    EXPECT_TRUE(stored[sha] == bytes) << "photo " << sha << " differs from what was sent";
+  }
+  // The refused callers' photos are in the log by hash, not on disk.
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  const std::string log = ReadTestFile(dir.file(absl::StrCat("audit-", host, ".jsonl")));
+  for (int i : {2, 6}) {
+    const std::string sha = Sha256Hex(queries[i].bytes);
+    EXPECT_TRUE(absl::StrContains(log, sha)) << "refused call " << i << " not logged by hash";
+    EXPECT_FALSE(stored.count(sha)) << "a refused caller's photo was kept";
   }
 }
 
