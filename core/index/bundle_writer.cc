@@ -4,7 +4,6 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
