@@ -23,6 +23,7 @@
 #include "core/common/sha256.h"
 #include "core/common/status_macros.h"
 #include "core/index/bundle.h"
+#include "core/index/chunked_exact_search.h"
 #include "core/index/fast_flat_index.h"
 #include "core/index/flat_kernel.h"
 #include "core/index/hnsw_index.h"
@@ -85,8 +86,30 @@ struct Trained {
   std::unique_ptr<faiss::Index> refine;  // trained, empty refine store (IVF-PQ with refine)
 };
 
-absl::StatusOr<Trained> Train(const float* x, int64_t n, int d, model::Metric metric,
-                              const IndexSpec& spec, uint64_t seed) {
+// INVALID_ARGUMENT naming the first non-finite value of rows [first, first + count) in `x`.
+absl::Status CheckFinite(const float* x, int64_t first, int64_t count, int d,
+                         const std::vector<MetadataRow>& rows) {
+  for (int64_t r = 0; r < count; ++r) {
+    for (int j = 0; j < d; ++j) {
+      if (!std::isfinite(x[r * d + j])) {
+        return Invalid(absl::StrCat("descriptor of row ", first + r, " (", rows[first + r].source,
+                                    ") is not finite"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Reads rows [first, first + count) through `read` into `out` and checks them.
+absl::Status ReadRows(const DescriptorReader& read, int64_t first, int64_t count, int d,
+                      const std::vector<MetadataRow>& rows, float* out) {
+  GEOLOC_RETURN_IF_ERROR(read(first, count, out));
+  return CheckFinite(out, first, count, d, rows);
+}
+
+absl::StatusOr<Trained> Train(const DescriptorReader& read, int64_t n, int d, model::Metric metric,
+                              const IndexSpec& spec, const std::vector<MetadataRow>& meta,
+                              uint64_t seed) {
   Trained t;
   if (!IsIvf(spec.type)) return t;
   // A deterministic sample of train_size rows, in increasing row order for locality.
@@ -100,9 +123,14 @@ absl::StatusOr<Trained> Train(const float* x, int64_t n, int d, model::Metric me
   rows.resize(spec.train_size);
   std::sort(rows.begin(), rows.end());
   std::vector<float> sample(static_cast<size_t>(spec.train_size) * d);
-  for (int64_t i = 0; i < spec.train_size; ++i) {
-    std::copy_n(x + rows[i] * d, d, sample.data() + static_cast<size_t>(i) * d);
+  for (int64_t i = 0; i < spec.train_size;) {  // one read per run of consecutive rows
+    int64_t run = 1;
+    while (i + run < spec.train_size && rows[i + run] == rows[i] + run) ++run;
+    GEOLOC_RETURN_IF_ERROR(
+        ReadRows(read, rows[i], run, d, meta, sample.data() + static_cast<size_t>(i) * d));
+    i += run;
   }
+  rows = std::vector<int64_t>();
   const faiss::MetricType fm = FaissMetric(metric);
   GEOLOC_LOG(INFO) << "training " << IndexTypeName(spec.type) << " (nlist " << spec.nlist
                    << (spec.type == IndexType::kIvfPq
@@ -193,27 +221,44 @@ double Recall(const std::vector<int64_t>& exact, const std::vector<int64_t>& app
   return static_cast<double>(hits) / static_cast<double>(nq * k);
 }
 
+int TuningK(int64_t n, const BundleWriteOptions& options) {
+  return static_cast<int>(std::min<int64_t>(std::max(1, options.tune_k), n));
+}
+int64_t TuningQueryCount(int64_t n, const BundleWriteOptions& options) {
+  return std::min<int64_t>(std::max(1, options.tune_queries), n);
+}
+
+// The tuning queries: TuningQueryCount evenly spaced database rows.
+absl::StatusOr<std::vector<float>> TuningQueries(const DescriptorReader& read, int64_t n, int d,
+                                                 const std::vector<MetadataRow>& meta,
+                                                 const BundleWriteOptions& options) {
+  const int64_t nq = TuningQueryCount(n, options);
+  std::vector<float> queries(static_cast<size_t>(nq) * d);
+  for (int64_t q = 0; q < nq; ++q) {
+    GEOLOC_RETURN_IF_ERROR(ReadRows(read, q * n / nq, 1, d, meta, queries.data() + q * d));
+  }
+  return queries;
+}
+
 // Chooses default nprobe / efSearch (see the header) and records them in `params`.
-absl::Status TuneDefaults(const float* x, int64_t n, int d, model::Metric metric,
-                          const IndexSpec& spec, const faiss::Index& index,
-                          const BundleWriteOptions& options, IndexParams* params) {
+// `truth`: the exact k best of the tuning queries (none for flat, which needs no tuning).
+absl::Status TuneDefaults(const ChunkedExactSearch& truth, int64_t n, const IndexSpec& spec,
+                          const faiss::Index& index, const BundleWriteOptions& options,
+                          IndexParams* params) {
   Tuning* tuning = params->mutable_tuning();
   tuning->set_target_recall(options.target_recall);
-  const int k = static_cast<int>(std::min<int64_t>(std::max(1, options.tune_k), n));
-  const int64_t nq = std::min<int64_t>(std::max(1, options.tune_queries), n);
+  const int k = TuningK(n, options);
+  const int64_t nq = TuningQueryCount(n, options);
   tuning->set_k(k);
   tuning->set_queries(static_cast<int>(nq));
   if (spec.type == IndexType::kFlat) {
     tuning->set_achieved_recall(1.0);
     return absl::OkStatus();
   }
-  std::vector<float> queries(static_cast<size_t>(nq) * d);
-  for (int64_t q = 0; q < nq; ++q) {
-    std::copy_n(x + (q * n / nq) * d, d, queries.data() + q * d);
-  }
+  const std::vector<float>& queries = truth.queries();
+  const std::vector<int64_t>& exact = truth.rows();
   std::vector<float> scores(static_cast<size_t>(nq) * k);
-  std::vector<int64_t> exact(static_cast<size_t>(nq) * k), approx(exact.size());
-  ExactSearch(x, n, d, metric, queries.data(), nq, k, scores.data(), exact.data());
+  std::vector<int64_t> approx(exact.size());
 
   std::vector<int> candidates;
   if (IsIvf(spec.type)) {
@@ -307,6 +352,22 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
                                            const model::ModelInfo& model,
                                            const std::vector<MetadataRow>& rows,
                                            const BundleWriteOptions& options) {
+  const int d = model.dim;
+  // Checked here too so that bad input fails before a staging directory exists.
+  if (static_cast<int64_t>(rows.size()) == n && d >= 1) {
+    GEOLOC_RETURN_IF_ERROR(CheckFinite(descriptors, 0, n, d, rows));
+  }
+  const DescriptorReader read = [descriptors, d](int64_t first, int64_t count, float* out) {
+    std::copy_n(descriptors + first * d, count * d, out);
+    return absl::OkStatus();
+  };
+  return WriteBundle(read, n, model, rows, options);
+}
+
+absl::StatusOr<BundleManifest> WriteBundle(const DescriptorReader& read, int64_t n,
+                                           const model::ModelInfo& model,
+                                           const std::vector<MetadataRow>& rows,
+                                           const BundleWriteOptions& options) {
   const absl::Time start = absl::Now();
   const int d = model.dim;
   if (options.output.empty()) return Invalid("no output directory");
@@ -323,24 +384,6 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
   if (!IsSafeBundleName(name)) {
     return Invalid(absl::StrCat("bundle name '", name,
                                 "' must be 1-128 of [A-Za-z0-9._-], not starting with '.'"));
-  }
-  int64_t not_normalised = 0;
-  for (int64_t r = 0; r < n; ++r) {
-    double norm2 = 0;
-    for (int j = 0; j < d; ++j) {
-      const float v = descriptors[r * d + j];
-      if (!std::isfinite(v)) {
-        return Invalid(
-            absl::StrCat("descriptor of row ", r, " (", rows[r].source, ") is not finite"));
-      }
-      norm2 += static_cast<double>(v) * v;
-    }
-    if (std::abs(std::sqrt(norm2) - 1.0) > 1e-2) ++not_normalised;
-  }
-  if (model.metric == model::Metric::kInnerProduct && not_normalised > 0) {
-    GEOLOC_LOG(WARNING) << not_normalised << " of " << n
-                        << " descriptors are not L2-normalised: inner-product scores will not "
-                           "be cosine similarities";
   }
   absl::flat_hash_set<std::string> extra_names, extra_files;
   for (const ExtraFile& extra : options.extras) {
@@ -368,7 +411,7 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
   GEOLOC_RETURN_IF_ERROR(RunHook(options, "start"));
 
   GEOLOC_ASSIGN_OR_RETURN(Trained trained,
-                          Train(descriptors, n, d, model.metric, spec, options.seed));
+                          Train(read, n, d, model.metric, spec, rows, options.seed));
   GEOLOC_RETURN_IF_ERROR(RunHook(options, "trained"));
 
   BundleManifest manifest;
@@ -397,7 +440,17 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
   params->set_hnsw_ef_construction(spec.hnsw_ef_construction);
   params->set_train_size(spec.train_size);
 
-  // Shards: built, written, and kept for tuning.
+  // Shards: built chunk by chunk (each chunk also scored exactly against the tuning queries),
+  // written, and kept for tuning.
+  const bool tune = spec.type != IndexType::kFlat;
+  std::vector<float> tuning_queries;
+  if (tune) {
+    GEOLOC_ASSIGN_OR_RETURN(tuning_queries, TuningQueries(read, n, d, rows, options));
+  }
+  ChunkedExactSearch truth(tuning_queries.data(), static_cast<int64_t>(tuning_queries.size()) / d,
+                           d, model.metric, TuningK(n, options));
+  std::vector<float> chunk(static_cast<size_t>(std::min(kAddChunk, n)) * d);
+  int64_t not_normalised = 0;
   std::vector<std::unique_ptr<faiss::Index>> shards;
   std::optional<ProgressReporter> progress;
   if (options.show_progress) progress.emplace("index", n, "vec");
@@ -408,8 +461,16 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
                             NewShard(d, model.metric, spec, trained));
     for (int64_t i = begin; i < end; i += kAddChunk) {
       const int64_t m = std::min(kAddChunk, end - i);
-      GEOLOC_RETURN_IF_ERROR(FaissCall(absl::StrCat("adding to shard ", s),
-                                       [&] { shard->add(m, descriptors + i * d); }));
+      GEOLOC_RETURN_IF_ERROR(ReadRows(read, i, m, d, rows, chunk.data()));
+      for (int64_t r = 0; r < m; ++r) {
+        double norm2 = 0;
+        for (int j = 0; j < d; ++j)
+          norm2 += static_cast<double>(chunk[r * d + j]) * chunk[r * d + j];
+        if (std::abs(std::sqrt(norm2) - 1.0) > 1e-2) ++not_normalised;
+      }
+      GEOLOC_RETURN_IF_ERROR(
+          FaissCall(absl::StrCat("adding to shard ", s), [&] { shard->add(m, chunk.data()); }));
+      if (tune) truth.Add(chunk.data(), i, m);
       if (progress) progress->Add(m);
     }
     const std::string file = absl::StrFormat("%s/shard-%05d.faiss", kShardDirName, s);
@@ -430,6 +491,12 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
     GEOLOC_RETURN_IF_ERROR(RunHook(options, absl::StrCat("shard-", s)));
   }
   if (progress) progress->Finish();
+  chunk = std::vector<float>();
+  if (model.metric == model::Metric::kInnerProduct && not_normalised > 0) {
+    GEOLOC_LOG(WARNING) << not_normalised << " of " << n
+                        << " descriptors are not L2-normalised: inner-product scores will not "
+                           "be cosine similarities";
+  }
   manifest.set_total_count(n);
 
   GEOLOC_RETURN_IF_ERROR(WriteMetadataFile((fs::path(dir) / kMetadataFileName).string(), rows));
@@ -454,8 +521,7 @@ absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
     GEOLOC_RETURN_IF_ERROR(FaissCall("combining shards", [&] {
       for (auto& shard : shards) sharded.add_shard(shard.get());
     }));
-    GEOLOC_RETURN_IF_ERROR(
-        TuneDefaults(descriptors, n, d, model.metric, spec, sharded, options, params));
+    GEOLOC_RETURN_IF_ERROR(TuneDefaults(truth, n, spec, sharded, options, params));
   }
   shards.clear();
 

@@ -28,6 +28,9 @@
 // value within 0.01 of the best recall seen is used. Both are recorded in the
 // manifest's tuning field.
 //
+// Memory: the in-memory overload reads `descriptors` in place; the DescriptorReader overload
+// (below) streams them, so a bundle can be larger than memory minus its own shards.
+//
 // Thread-compatible: one WriteBundle call per output at a time; it uses OpenMP (Faiss) and a few
 // threads internally.
 #ifndef GEOLOC_CORE_INDEX_BUNDLE_WRITER_H_
@@ -78,6 +81,20 @@ struct BundleWriteOptions {
 // INVALID_ARGUMENT for inconsistent input (sizes, non-finite descriptors, bad names, index
 // parameters), ALREADY_EXISTS when `output` exists and !replace_existing.
 absl::StatusOr<BundleManifest> WriteBundle(const float* descriptors, int64_t n,
+                                           const model::ModelInfo& model,
+                                           const std::vector<MetadataRow>& rows,
+                                           const BundleWriteOptions& options);
+
+// Writes rows [first, first + count) of the descriptors to `out` (count x dim floats). A
+// streaming build calls it for the training sample and the tuning queries (a few rows at a time),
+// then once per add chunk in row order, so descriptors too large for memory can be read from disk
+// or regenerated chunk by chunk. A non-OK status aborts the build cleanly.
+using DescriptorReader = std::function<absl::Status(int64_t first, int64_t count, float* out)>;
+
+// The same build from a reader: memory holds the built shards, one add chunk and the sample, never
+// all n descriptors (10M x 512: docs/BENCHMARKS.md "Ten million vectors"). Non-finite
+// descriptors are reported when their chunk is read (INVALID_ARGUMENT, no bundle written).
+absl::StatusOr<BundleManifest> WriteBundle(const DescriptorReader& read, int64_t n,
                                            const model::ModelInfo& model,
                                            const std::vector<MetadataRow>& rows,
                                            const BundleWriteOptions& options);

@@ -4,23 +4,30 @@
 //
 //   build/tools/bench/index/index_scale_bench --work_dir=/tmp/geoloc-scale      # 1M x 512
 //   build/tools/bench/index/index_scale_bench --rows=100000 --types=flat,hnsw
+//   build/tools/bench/index/index_scale_bench --stream --rows=10000000 --types=ivf_pq_sq8
+//   --nlist=4096
 //
 // Data (core/index/synthetic_vectors.h): --clusters clusters, each a random centre plus an
 // 8-dimensional random patch (spread 0.5) and isotropic noise (0.1), L2-normalised; queries are
 // fresh points from the same distribution. The database (as .npy), the exact ground truth and
 // every bundle are cached in --work_dir, so a rerun only measures; delete the directory after a
-// change to the builder. Latency: batch 1 (median over --latency_queries single searches) and
-// batch 16 (wall time / queries over all queries). Everything runs with the process's default
-// threads (OpenMP's: all cores).
+// change to the builder. --stream never holds the database: the bundle is built from vectors
+// regenerated from the seed chunk by chunk (WriteBundle's DescriptorReader), and the exact ground
+// truth is computed the same way (ChunkedExactSearch) and cached, so memory holds the bundle's
+// shards and one chunk (10M x 512 fp32 would be 20 GB). Latency: batch 1 (median over
+// --latency_queries single searches) and batch 16 (wall time / queries over all queries).
+// Everything runs with the process's default threads (OpenMP's: all cores).
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +38,10 @@
 #include "absl/strings/str_split.h"
 #include "core/common/file_util.h"
 #include "core/common/logging.h"
+#include "core/common/progress.h"
 #include "core/index/bundle.h"
 #include "core/index/bundle_writer.h"
+#include "core/index/chunked_exact_search.h"
 #include "core/index/flat_kernel.h"
 #include "core/index/npy.h"
 #include "core/index/synthetic_vectors.h"
@@ -45,7 +54,16 @@ ABSL_FLAG(int64_t, queries, 1000, "queries (recall and batch-16 latency)");
 ABSL_FLAG(int, latency_queries, 200, "single-query searches timed for the batch-1 median");
 ABSL_FLAG(std::vector<std::string>, types,
           std::vector<std::string>({"flat", "ivf_pq", "ivf_pq_refine", "hnsw"}),
-          "bundles to build and measure: flat, ivf_flat, ivf_pq, ivf_pq_refine, hnsw");
+          "bundles to build and measure: flat, ivf_flat, ivf_pq, ivf_pq_refine (flat re-ranking "
+          "store), ivf_pq_sq8 (8-bit re-ranking store), hnsw");
+ABSL_FLAG(bool, stream, false,
+          "never materialise the database: build and compute the ground truth from vectors "
+          "regenerated chunk by chunk");
+ABSL_FLAG(int, nlist, 0, "IVF lists (0: the bundle writer's default)");
+ABSL_FLAG(int, pq_m, 0, "PQ sub-quantizers (0: the bundle writer's default)");
+ABSL_FLAG(int, refine_k_factor, 0,
+          "IVF-PQ re-ranking candidates per result (0: the bundle writer's default)");
+ABSL_FLAG(int, max_nprobe, 256, "largest nprobe of the IVF sweep");
 ABSL_FLAG(int, shards, 1, "shards per bundle");
 ABSL_FLAG(std::string, load_child, "", "internal: load this bundle, print timings, exit");
 ABSL_FLAG(bool, child_verify, true, "internal: checksum verification in the load child");
@@ -144,6 +162,49 @@ model::ModelInfo BenchModel(int dim) {
   return info;
 }
 
+// Total size of the files under `dir`, in bytes.
+int64_t DirectoryBytes(const std::string& dir) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
+  }
+  return total;
+}
+
+constexpr int64_t kStreamChunk = 65536;
+
+// The exact k best of `queries` over database rows [0, n) regenerated chunk by chunk, cached in
+// `path` (nq x k int64, native byte order).
+absl::StatusOr<std::vector<int64_t>> StreamedTruth(const SyntheticVectors& gen, int64_t n,
+                                                   const std::vector<float>& queries, int64_t nq,
+                                                   const std::string& path) {
+  const int d = gen.options().dim;
+  std::vector<int64_t> truth(static_cast<size_t>(nq) * kK);
+  const size_t bytes = truth.size() * sizeof(int64_t);
+  if (fs::exists(path)) {
+    absl::StatusOr<std::string> cached = ReadFileToString(path);
+    if (!cached.ok()) return cached.status();
+    if (cached->size() != bytes) return absl::DataLossError(absl::StrCat(path, ": wrong size"));
+    std::memcpy(truth.data(), cached->data(), bytes);
+    return truth;
+  }
+  ChunkedExactSearch exact(queries.data(), nq, d, model::Metric::kInnerProduct, kK);
+  ProgressReporter progress("ground truth", n, "vec");
+  for (int64_t first = 0; first < n; first += kStreamChunk) {
+    const int64_t m = std::min(kStreamChunk, n - first);
+    const std::vector<float> chunk = gen.Database(m, first);
+    exact.Add(chunk.data(), first, m);
+    progress.Add(m);
+  }
+  progress.Finish();
+  truth = exact.rows();
+  const absl::Status st =
+      WriteFileAtomically(path, std::string(reinterpret_cast<const char*>(truth.data()), bytes));
+  if (!st.ok()) return st;
+  return truth;
+}
+
 struct Sweep {
   std::string label;
   std::vector<SearchParams> params;
@@ -152,7 +213,9 @@ struct Sweep {
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   if (!absl::GetFlag(FLAGS_load_child).empty()) return LoadChild(absl::GetFlag(FLAGS_load_child));
-  SetMinLogLevel(LogLevel::kWarning);
+  const bool stream = absl::GetFlag(FLAGS_stream);
+  // A streamed build runs for up to hours: show the writer's stages and progress (rate, ETA).
+  SetMinLogLevel(stream ? LogLevel::kInfo : LogLevel::kWarning);
   const std::string work = absl::GetFlag(FLAGS_work_dir);
   const int64_t n = absl::GetFlag(FLAGS_rows);
   const int d = absl::GetFlag(FLAGS_dim);
@@ -164,44 +227,69 @@ int Main(int argc, char** argv) {
   so.dim = d;
   so.clusters = absl::GetFlag(FLAGS_clusters);
   SyntheticVectors gen(so);
-  const std::string db_path = absl::StrCat(work, "/db-", tag, ".npy");
-  if (!fs::exists(db_path)) {
-    const auto start = Clock::now();
-    std::vector<float> db = gen.Database(n);
-    if (!WriteFileAtomically(db_path, EncodeNpyFloat32(db.data(), n, d)).ok()) return 1;
-    std::printf("generated %s in %.1f s\n", db_path.c_str(), Seconds(start));
-  }
-  absl::StatusOr<NpyMatrix> db = NpyMatrix::Open(db_path);
-  if (!db.ok()) {
-    std::fprintf(stderr, "%s\n", db.status().ToString().c_str());
-    return 1;
+  std::optional<NpyMatrix> db;  // the whole database; absent with --stream
+  if (!stream) {
+    const std::string db_path = absl::StrCat(work, "/db-", tag, ".npy");
+    if (!fs::exists(db_path)) {
+      const auto start = Clock::now();
+      std::vector<float> all = gen.Database(n);
+      if (!WriteFileAtomically(db_path, EncodeNpyFloat32(all.data(), n, d)).ok()) return 1;
+      std::printf("generated %s in %.1f s\n", db_path.c_str(), Seconds(start));
+    }
+    absl::StatusOr<NpyMatrix> opened = NpyMatrix::Open(db_path);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
+      return 1;
+    }
+    db.emplace(std::move(*opened));
   }
   const std::vector<float> queries = gen.Queries(nq);
   std::vector<int64_t> truth(nq * kK);
   {
-    std::vector<float> scores(nq * kK);
     const auto start = Clock::now();
-    ExactSearch(db->data(), n, d, model::Metric::kInnerProduct, queries.data(), nq, kK,
-                scores.data(), truth.data());
+    if (stream) {
+      absl::StatusOr<std::vector<int64_t>> streamed =
+          StreamedTruth(gen, n, queries, nq, absl::StrCat(work, "/truth-", tag, "-q", nq, ".bin"));
+      if (!streamed.ok()) {
+        std::fprintf(stderr, "%s\n", streamed.status().ToString().c_str());
+        return 1;
+      }
+      truth = std::move(*streamed);
+    } else {
+      std::vector<float> scores(nq * kK);
+      ExactSearch(db->data(), n, d, model::Metric::kInnerProduct, queries.data(), nq, kK,
+                  scores.data(), truth.data());
+    }
     std::printf("ground truth: %lld queries in %.1f s\n", static_cast<long long>(nq),
                 Seconds(start));
   }
-  const std::vector<MetadataRow> rows = SyntheticRows(n);
+  const DescriptorReader regenerate = [&gen, d](int64_t first, int64_t count, float* out) {
+    const std::vector<float> rows = gen.Database(count, first);
+    std::copy_n(rows.data(), static_cast<size_t>(count) * d, out);
+    return absl::OkStatus();
+  };
 
   std::printf("\n| index | setting | recall@10 | ms/query batch 1 | ms/query batch 16 |\n");
   std::printf("| --- | --- | --- | --- | --- |\n");
   std::vector<std::string> load_lines;
   for (const std::string& type : absl::GetFlag(FLAGS_types)) {
+    std::string spec_tag;
+    if (absl::GetFlag(FLAGS_nlist) > 0)
+      absl::StrAppend(&spec_tag, "-nl", absl::GetFlag(FLAGS_nlist));
+    if (absl::GetFlag(FLAGS_pq_m) > 0) absl::StrAppend(&spec_tag, "-pq", absl::GetFlag(FLAGS_pq_m));
+    if (absl::GetFlag(FLAGS_refine_k_factor) > 0) {
+      absl::StrAppend(&spec_tag, "-kf", absl::GetFlag(FLAGS_refine_k_factor));
+    }
     const std::string dir =
-        absl::StrCat(work, "/", type, "-", tag, "-s", absl::GetFlag(FLAGS_shards));
+        absl::StrCat(work, "/", type, "-", tag, spec_tag, "-s", absl::GetFlag(FLAGS_shards));
     BundleWriteOptions options;
     options.output = dir;
     options.name = type;
     options.shards = absl::GetFlag(FLAGS_shards);
-    options.show_progress = false;
-    if (type == "ivf_pq_refine") {
+    options.show_progress = stream;  // a streamed build is long: rate and ETA
+    if (type == "ivf_pq_refine" || type == "ivf_pq_sq8") {
       options.index.type = IndexType::kIvfPq;
-      options.index.refine = RefineType::kFlat;
+      options.index.refine = type == "ivf_pq_sq8" ? RefineType::kSq8 : RefineType::kFlat;
     } else {
       absl::StatusOr<IndexType> t = ParseIndexType(type);
       if (!t.ok()) {
@@ -210,15 +298,25 @@ int Main(int argc, char** argv) {
       }
       options.index.type = *t;
     }
+    if (IsIvf(options.index.type)) options.index.nlist = absl::GetFlag(FLAGS_nlist);
+    if (options.index.type == IndexType::kIvfPq) options.index.pq_m = absl::GetFlag(FLAGS_pq_m);
+    if (options.index.refine != RefineType::kNone) {
+      options.index.refine_k_factor = absl::GetFlag(FLAGS_refine_k_factor);
+    }
     if (!fs::exists(dir)) {
       const auto start = Clock::now();
-      absl::StatusOr<BundleManifest> m = WriteBundle(db->data(), n, BenchModel(d), rows, options);
+      const std::vector<MetadataRow> rows = SyntheticRows(n);
+      absl::StatusOr<BundleManifest> m =
+          stream ? WriteBundle(regenerate, n, BenchModel(d), rows, options)
+                 : WriteBundle(db->data(), n, BenchModel(d), rows, options);
       if (!m.ok()) {
         std::fprintf(stderr, "%s\n", m.status().ToString().c_str());
         return 1;
       }
       std::fprintf(stderr, "built %s in %.0f s\n", dir.c_str(), Seconds(start));
     }
+    std::printf("%s: %.2f GiB on disk\n", dir.c_str(),
+                static_cast<double>(DirectoryBytes(dir)) / (1024.0 * 1024.0 * 1024.0));
     const LoadFigures verified = MeasureLoad(argv[0], dir, true);
     const LoadFigures unverified = MeasureLoad(argv[0], dir, false);
     load_lines.push_back(
@@ -238,7 +336,7 @@ int Main(int argc, char** argv) {
       sweep.params = {{kK, 0, 0}};
     } else if (IsIvf(options.index.type)) {
       sweep.label = "nprobe";
-      for (int p = 1; p <= std::min(256, m.index().nlist()); p *= 2)
+      for (int p = 1; p <= std::min(absl::GetFlag(FLAGS_max_nprobe), m.index().nlist()); p *= 2)
         sweep.params.push_back({kK, p, 0});
     } else {
       sweep.label = "efSearch";
