@@ -214,6 +214,7 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const ServerConfig& conf
   guard.io_timeout = absl::Seconds(config.http_io_timeout_seconds);
   guard.head_deadline = absl::Seconds(config.http_head_deadline_seconds);
   guard.body_deadline = absl::Seconds(config.http_body_deadline_seconds);
+  guard.response_deadline = absl::Seconds(config.http_response_deadline_seconds);
   guard.keep_alive_idle = guard.io_timeout;
   guard.max_head_bytes = kMaxHeadBytes;
   ServerMetrics* metrics = calls->metrics();

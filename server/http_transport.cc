@@ -158,6 +158,10 @@ class GuardedStream final : public httplib::Stream {
   ssize_t write(const char* ptr, size_t size) override {
     if (dead_) return kFailed;
     NoteResponseHead(absl::string_view(ptr, size));
+    if (phase_ != Phase::kResponse && !interim_response_) {
+      phase_ = Phase::kResponse;
+      deadline_ = absl::Now() + guard_.response_deadline;
+    }
     size_t done = 0;
     while (done < size) {
       const ssize_t n = RawWrite(ptr + done, size - done);
@@ -166,7 +170,7 @@ class GuardedStream final : public httplib::Stream {
         continue;
       }
       if (n != kWantRead && n != kWantWrite) return kFailed;
-      if (WaitFor(fd_, n == kWantRead ? POLLIN : POLLOUT, guard_.io_timeout) <= 0) return kFailed;
+      if (!Wait(n)) return kFailed;
     }
     return static_cast<ssize_t>(size);
   }
@@ -180,7 +184,7 @@ class GuardedStream final : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
-  enum class Phase { kHandshake, kHead, kBody };
+  enum class Phase { kHandshake, kHead, kBody, kResponse };
 
   // Whether `c` completes "\r\n\r\n".
   bool EndsHead(char c) {
@@ -193,8 +197,11 @@ class GuardedStream final : public httplib::Stream {
   }
 
   // cpp-httplib writes a response's status line and headers in one piece.
+  // An interim "HTTP/1.1 100 Continue" is written before the body is read: it does not start the
+  // response phase.
   void NoteResponseHead(absl::string_view data) {
     if (!absl::StartsWith(data, "HTTP/1.")) return;
+    interim_response_ = data.size() > 9 && data[9] == '1';
     const size_t end = data.find("\r\n\r\n");
     const absl::string_view head = end == absl::string_view::npos ? data : data.substr(0, end + 2);
     if (absl::StrContains(head, "\r\nConnection: close\r\n")) response_closes_ = true;
@@ -276,7 +283,7 @@ class GuardedStream final : public httplib::Stream {
   // Past the phase's deadline: the connection is dropped without an answer.
   void Cut() {
     static constexpr const char* kReasons[] = {"handshake_deadline", "head_deadline",
-                                               "body_deadline"};
+                                               "body_deadline", "response_deadline"};
     MarkCut(kReasons[static_cast<int>(phase_)]);
   }
 
@@ -324,6 +331,7 @@ class GuardedStream final : public httplib::Stream {
   int head_end_matched_ = 0;  // bytes of "\r\n\r\n" just read
   bool dead_ = false;         // cut or refused: nothing more is read or written
   bool response_closes_ = false;
+  bool interim_response_ = false;  // the last response head written was a 1xx
 };
 
 // Non-blocking (every wait is a poll bounded by the guard), no Nagle delay.

@@ -13,12 +13,15 @@
 //     there to read (every keep-alive request gets a fresh one), and at most `max_head_bytes`
 //     (more: 431);
 //   - its body `body_deadline` in all, from the end of its head;
+//   - its response `response_deadline` in all, from the first byte written (a client that reads
+//     slowly cannot hold a worker while its answer trickles out);
 //   - every read and write `io_timeout` (a silent client);
 //   - the wait for the next keep-alive request `keep_alive_idle`, in slices short enough that
 //     Server::stop() ends the loop promptly.
 // A response that says "Connection: close" ends its connection (set it on refusals that leave
 // unread or unparsable bytes behind). A connection past a deadline is closed without an answer, and `on_cut` is called with
-// "handshake_deadline", "head_deadline", "body_deadline" or "head_too_large". Writes never raise
+// "handshake_deadline", "head_deadline", "body_deadline", "response_deadline" or
+// "head_too_large". Writes never raise
 // SIGPIPE (MSG_NOSIGNAL; OpenSSL's writes need SIGPIPE ignored, as http_api.h does).
 //
 // Threading: the servers are cpp-httplib's (a worker thread per connection); on_cut is called from
@@ -48,6 +51,7 @@ struct HttpGuard {
   absl::Duration io_timeout = absl::Seconds(10);     // each read and write
   absl::Duration head_deadline = absl::Seconds(10);  // TLS handshake; request line + headers
   absl::Duration body_deadline = absl::Seconds(60);  // a request's body
+  absl::Duration response_deadline = absl::Seconds(60);  // writing a response
   absl::Duration keep_alive_idle = absl::Seconds(10);  // between keep-alive requests
   size_t max_head_bytes = 64 * 1024;                 // request line + headers
   int keep_alive_max_requests = 100;                 // per connection

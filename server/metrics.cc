@@ -167,7 +167,7 @@ ServerMetrics::ServerMetrics()
                      .Name("geoloc_http_connections_cut_total")
                      .Help("HTTP connections closed by a whole-request limit, by listener (api, "
                            "metrics) and reason (handshake_deadline, head_deadline, "
-                           "body_deadline, head_too_large).")
+                           "body_deadline, response_deadline, head_too_large).")
                      .Register(*registry_)),
       last_swap_time_(prometheus::BuildGauge()
                           .Name("geoloc_last_swap_timestamp_seconds")

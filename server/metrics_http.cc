@@ -12,6 +12,7 @@ namespace geoloc::server {
 namespace {
 
 constexpr absl::Duration kRequestTime = absl::Seconds(2);  // a head in all; each read and write
+constexpr absl::Duration kResponseTime = absl::Seconds(10);  // an exposition, written in all
 constexpr size_t kMaxHeadBytes = 8 * 1024;
 constexpr int kWorkers = 2;
 constexpr char kExpositionType[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -33,6 +34,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   guard.io_timeout = kRequestTime;
   guard.head_deadline = kRequestTime;
   guard.body_deadline = kRequestTime;
+  guard.response_deadline = kResponseTime;
   guard.keep_alive_idle = kRequestTime;
   guard.max_head_bytes = kMaxHeadBytes;
   guard.on_cut = std::move(on_cut);

@@ -27,6 +27,7 @@ struct ServerConfig {
   int http_io_timeout_seconds = 10;  // each HTTP read/write (slow clients)
   int http_head_deadline_seconds = 10;  // TLS handshake; a request's line + headers, in all
   int http_body_deadline_seconds = 60;  // a request's body, in all
+  int http_response_deadline_seconds = 60;  // writing a response, in all
   // When set, "<grpc port> <metrics port> <http port>" is written here once listening.
   std::string port_file;
   // Model and bundle

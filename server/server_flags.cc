@@ -35,6 +35,9 @@ ABSL_FLAG(int32_t, http_head_deadline_seconds, 10,
 ABSL_FLAG(int32_t, http_body_deadline_seconds, 60,
           "HTTP: a request's body must arrive within this from the end of its headers; else the "
           "connection is closed");
+ABSL_FLAG(int32_t, http_response_deadline_seconds, 60,
+          "HTTP: a response must be written within this from its first byte; else the connection "
+          "is closed (clients that read slowly)");
 ABSL_FLAG(std::string, port_file, "",
           "write '<grpc port> <metrics port> <http port>' to this file once listening (scripts, "
           "tests; 0 for a listener that is off)");
@@ -210,6 +213,9 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
   if (c.http_body_deadline_seconds < 1 || c.http_body_deadline_seconds > 3600) {
     return Bad("http_body_deadline_seconds", "must be in [1, 3600]");
   }
+  if (c.http_response_deadline_seconds < 1 || c.http_response_deadline_seconds > 3600) {
+    return Bad("http_response_deadline_seconds", "must be in [1, 3600]");
+  }
   if (!c.console_dir.empty()) {
     if (c.http_address.empty()) return Bad("console_dir", "needs --http_address");
     std::error_code ec;
@@ -231,6 +237,7 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.http_io_timeout_seconds = absl::GetFlag(FLAGS_http_io_timeout_seconds);
   c.http_head_deadline_seconds = absl::GetFlag(FLAGS_http_head_deadline_seconds);
   c.http_body_deadline_seconds = absl::GetFlag(FLAGS_http_body_deadline_seconds);
+  c.http_response_deadline_seconds = absl::GetFlag(FLAGS_http_response_deadline_seconds);
   c.model_path = absl::GetFlag(FLAGS_model);
   c.bundle_path = absl::GetFlag(FLAGS_bundle);
   c.index_root = absl::GetFlag(FLAGS_index_root);

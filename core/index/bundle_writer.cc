@@ -482,9 +482,12 @@ absl::StatusOr<BundleManifest> WriteBundle(const DescriptorReader& read, int64_t
     entry->set_count(end - begin);
     entry->set_first_row(begin);
     if (spec.flat_store == FlatStore::kSq8) {
+      // A flat shard holds its rows as they were added: the 8-bit store is encoded from them.
+      const auto* flat = dynamic_cast<const faiss::IndexFlat*>(shard.get());
+      if (flat == nullptr) return absl::InternalError("an sq8 flat store needs a flat shard");
       const std::string sq8 = absl::StrFormat("%s/shard-%05d.sq8", kShardDirName, s);
       GEOLOC_RETURN_IF_ERROR(
-          WriteSq8Store((fs::path(dir) / sq8).string(), descriptors + begin * d, end - begin, d));
+          WriteSq8Store((fs::path(dir) / sq8).string(), flat->get_xb(), end - begin, d));
       entry->mutable_sq8()->set_file(sq8);
     }
     shards.push_back(std::move(shard));

@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "hostile_corpus.h"
 #include "tests/hardening/hardening_support.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/tls_material.h"
 
 namespace geoloc::hardening {
@@ -45,6 +46,10 @@ constexpr int kHttpThreads = 4;
 constexpr int kIoTimeoutSeconds = 5;
 constexpr int kHeadDeadlineSeconds = 2;
 constexpr int kBodyDeadlineSeconds = 3;
+constexpr int kResponseDeadlineSeconds = 2;
+// A static file far larger than what the kernel's socket buffers hold (at most 4 MiB on each side
+// of a loopback connection), so that writing it to a client that reads slowly blocks.
+constexpr size_t kLargeFileBytes = 32 << 20;
 // A trickle: one byte every 200 ms (25 times inside the per-read timeout) for 60 s in all.
 constexpr absl::Duration kTrickleInterval = absl::Milliseconds(200);
 constexpr int kTrickleBytes = 300;
@@ -213,6 +218,8 @@ class HttpHostileTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     fixture_ = new Fixture(testing::GetFixture());
+    console_ = new testing::ScratchDir("http-hostile-console");
+    testing::WriteTestFile(console_->file("large.txt"), std::string(kLargeFileBytes, 'x'));
     server_ = new ServerProcess(HardeningFlags(
         *fixture_,
         {absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
@@ -220,7 +227,9 @@ class HttpHostileTest : public ::testing::Test {
          absl::StrCat("--http_threads=", kHttpThreads),
          absl::StrCat("--http_io_timeout_seconds=", kIoTimeoutSeconds),
          absl::StrCat("--http_head_deadline_seconds=", kHeadDeadlineSeconds),
-         absl::StrCat("--http_body_deadline_seconds=", kBodyDeadlineSeconds)}));
+         absl::StrCat("--http_body_deadline_seconds=", kBodyDeadlineSeconds),
+         absl::StrCat("--http_response_deadline_seconds=", kResponseDeadlineSeconds),
+         "--console_dir=" + console_->path()}));
     start_status_ = new absl::Status(server_->Start());
     CorpusOptions options;
     options.max_message_bytes = kMaxMessageBytes;
@@ -231,6 +240,7 @@ class HttpHostileTest : public ::testing::Test {
     delete corpus_;
     delete start_status_;
     delete server_;
+    delete console_;
     delete fixture_;
   }
   void SetUp() override {
@@ -253,6 +263,7 @@ class HttpHostileTest : public ::testing::Test {
   int port() const { return server_->http_port(); }
 
   static Fixture* fixture_;
+  static testing::ScratchDir* console_;
   static ServerProcess* server_;
   static absl::Status* start_status_;
   static std::vector<HostileEntry>* corpus_;
@@ -261,6 +272,7 @@ class HttpHostileTest : public ::testing::Test {
 };
 
 Fixture* HttpHostileTest::fixture_ = nullptr;
+testing::ScratchDir* HttpHostileTest::console_ = nullptr;
 ServerProcess* HttpHostileTest::server_ = nullptr;
 absl::Status* HttpHostileTest::start_status_ = nullptr;
 std::vector<HostileEntry>* HttpHostileTest::corpus_ = nullptr;
@@ -392,6 +404,53 @@ TEST_F(HttpHostileTest, NormalClientsAreServedWhileTricklersHoldConnections) {
 
 // A head over 64 KiB in all (each line within cpp-httplib's 8 KiB) is refused with 431 and the
 // API's error body.
+// A client that asks for a large file and then reads 1 KiB every kTrickleInterval (each read far
+// inside the 5 s I/O timeout, so only a deadline on the whole response can end it) loses the
+// connection at the 2 s response deadline, long before the file is through.
+TEST_F(HttpHostileTest, ASlowReaderIsCutAtTheResponseDeadline) {
+  const double cut_before = Metric(*server_, CutSeries("response_deadline"));
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  const int small_window = 4096;  // the server cannot push the file into this client's buffer
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small_window, sizeof(small_window)), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string request = "GET /large.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  size_t received = 0;
+  bool closed = false;
+  char buf[1024];
+  auto read_some = [&](int timeout_ms) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return;
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      closed = true;
+    } else {
+      received += static_cast<size_t>(n);
+    }
+  };
+  // Slowly, until the server's own counter shows the cut.
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (!closed && Metric(*server_, CutSeries("response_deadline")) == cut_before &&
+         absl::Now() < give_up) {
+    read_some(0);
+    absl::SleepFor(kTrickleInterval);
+  }
+  EXPECT_GT(Metric(*server_, CutSeries("response_deadline")), cut_before)
+      << "the slow reader was not cut (" << received << " bytes read)";
+  // Then at full speed: what the kernel still held arrives, then the end of the connection.
+  while (!closed && absl::Now() < give_up) read_some(1000);
+  ::close(fd);
+  EXPECT_TRUE(closed) << "the connection stayed open";
+  EXPECT_LT(received, kLargeFileBytes) << "the whole file came through";
+  EXPECT_EQ(Metric(*server_, CutSeries("response_deadline")), cut_before + 1);
+}
+
 TEST_F(HttpHostileTest, AHeadOverItsLimitIs431) {
   std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
   for (int i = 0; head.size() <= 64 * 1024; ++i) {
