@@ -127,7 +127,7 @@ namespace geoloc::server {
 namespace {
 
 // Replaced by gethostname() in --audit_log.
-constexpr absl::string_view kHostnamePlaceholder = "{hostname}";
+constexpr absl::string_view kHostnameMarker = "{hostname}";
 
 absl::Status Bad(absl::string_view flag, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
@@ -273,12 +273,12 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   c.drain_grace_seconds = absl::GetFlag(FLAGS_drain_grace_seconds);
   c.audit_log = absl::GetFlag(FLAGS_audit_log);
-  if (absl::StrContains(c.audit_log, kHostnamePlaceholder)) {
+  if (absl::StrContains(c.audit_log, kHostnameMarker)) {
     char host[HOST_NAME_MAX + 1] = {};
     if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
       return Bad("audit_log", "{hostname} given, but the host has no name");
     }
-    c.audit_log = absl::StrReplaceAll(c.audit_log, {{kHostnamePlaceholder, host}});
+    c.audit_log = absl::StrReplaceAll(c.audit_log, {{kHostnameMarker, host}});
   }
   c.audit_log_max_mb = absl::GetFlag(FLAGS_audit_log_max_mb);
   c.audit_log_keep = absl::GetFlag(FLAGS_audit_log_keep);

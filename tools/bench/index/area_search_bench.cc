@@ -34,6 +34,7 @@
 #include "core/index/bundle_writer.h"
 #include "core/index/row_set.h"
 #include "core/index/synthetic_vectors.h"
+#include "tools/bench/index/bench_util.h"
 
 ABSL_FLAG(std::string, work_dir, "/tmp/geoloc-area-bench", "cache for the bundles");
 ABSL_FLAG(std::string, coordinates, "/work/shared/data/mp16_photo_coordinates_100k.csv",
@@ -52,15 +53,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-double MsSince(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 absl::StatusOr<std::vector<geo::LatLon>> Positions(const std::string& csv, int64_t rows) {
   std::ifstream in(csv);

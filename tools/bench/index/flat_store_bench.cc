@@ -33,6 +33,7 @@
 #include "core/index/bundle_writer.h"
 #include "core/index/sq8_flat_index.h"
 #include "core/index/synthetic_vectors.h"
+#include "tools/bench/index/bench_util.h"
 
 ABSL_FLAG(std::string, work_dir, "/tmp/geoloc-flat-store", "cache for the bundles");
 ABSL_FLAG(int64_t, rows, 100'000, "database vectors");
@@ -50,37 +51,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-double Ms(Clock::time_point since) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-// VmRSS, RssAnon and RssFile of this process, in MiB.
-struct Rss {
-  double total = 0, anon = 0, file = 0;
-};
-Rss ReadRss() {
-  Rss rss;
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto value = [&](const char* key, double* out) {
-      if (line.rfind(key, 0) != 0) return;
-      double kb = 0;
-      std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
-      if (parts.size() >= 2 && absl::SimpleAtod(parts[1], &kb)) *out = kb / 1024.0;
-    };
-    value("VmRSS:", &rss.total);
-    value("RssAnon:", &rss.anon);
-    value("RssFile:", &rss.file);
-  }
-  return rss;
-}
 
 std::vector<float> UnitGaussian(int64_t n, int d, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -104,14 +74,14 @@ struct Figures {
 
 Figures Measure(const std::string& path, const std::vector<float>& queries, int64_t nq, int k) {
   Figures f;
-  const Rss before = ReadRss();
+  const ProcessRss before = ReadProcessRss();
   absl::StatusOr<std::shared_ptr<const Bundle>> loaded = Bundle::Load(path);
   if (!loaded.ok()) {
     std::fprintf(stderr, "%s\n", loaded.status().ToString().c_str());
     std::exit(1);
   }
   const Bundle& b = **loaded;
-  const Rss after_load = ReadRss();
+  const ProcessRss after_load = ReadProcessRss();
   f.load_rss = after_load.total - before.total;
   f.load_anon = after_load.anon - before.anon;
   f.load_file = after_load.file - before.file;
@@ -134,19 +104,19 @@ Figures Measure(const std::string& path, const std::vector<float>& queries, int6
   for (int64_t q = 0; q < std::min<int64_t>(absl::GetFlag(FLAGS_latency_queries), nq); ++q) {
     const auto t = Clock::now();
     search(q, 1);
-    single.push_back(Ms(t));
+    single.push_back(MsSince(t));
   }
   f.batch1_ms = Median(single);
   std::vector<double> batches;
   for (int64_t q0 = 0; q0 + 16 <= nq; q0 += 16) {
     const auto t = Clock::now();
     search(q0, 16);
-    batches.push_back(Ms(t) / 16);
+    batches.push_back(MsSince(t) / 16);
     f.scores.insert(f.scores.end(), s.begin(), s.end());
     f.rows.insert(f.rows.end(), r.begin(), r.end());
   }
   f.batch16_ms = Median(batches);
-  f.search_rss = ReadRss().total - after_load.total;
+  f.search_rss = ReadProcessRss().total - after_load.total;
   return f;
 }
 

@@ -45,6 +45,7 @@
 #include "core/index/flat_kernel.h"
 #include "core/index/npy.h"
 #include "core/index/synthetic_vectors.h"
+#include "tools/bench/index/bench_util.h"
 
 ABSL_FLAG(std::string, work_dir, "/tmp/geoloc-index-scale", "cache for data and bundles");
 ABSL_FLAG(int64_t, rows, 1'000'000, "database vectors");
@@ -80,30 +81,8 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-// VmRSS, RssAnon and RssFile of this process, in MiB.
-struct Rss {
-  double total = 0, anon = 0, file = 0;
-};
-Rss ReadRss() {
-  Rss rss;
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto value = [&](const char* key, double* out) {
-      if (line.rfind(key, 0) != 0) return;
-      double kb = 0;
-      std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
-      if (parts.size() >= 2 && absl::SimpleAtod(parts[1], &kb)) *out = kb / 1024.0;
-    };
-    value("VmRSS:", &rss.total);
-    value("RssAnon:", &rss.anon);
-    value("RssFile:", &rss.file);
-  }
-  return rss;
-}
-
 int LoadChild(const std::string& path) {
-  const Rss before = ReadRss();
+  const ProcessRss before = ReadProcessRss();
   const auto start = Clock::now();
   BundleLoadOptions options;
   options.verify_checksums = absl::GetFlag(FLAGS_child_verify);
@@ -118,7 +97,7 @@ int LoadChild(const std::string& path) {
   const auto first = Clock::now();
   (void)(*bundle)->Search(query, {kK, 0, 0});
   const double first_s = Seconds(first);
-  const Rss after = ReadRss();
+  const ProcessRss after = ReadProcessRss();
   std::printf("%.2f %.3f %.0f %.0f %.0f\n", load_s, first_s, after.total - before.total,
               after.anon - before.anon, after.file - before.file);
   return 0;
