@@ -27,7 +27,8 @@
 #   SEARCH_REPS [3]  PY_PASSES [5]  PY_EXTRA_THREADS [2; empty: skip]
 #   SERVER_FLAGS  geolocd flags added after the defaults below (later flags win)
 #   SERVER_ENV    environment for geolocd, e.g. "OMP_WAIT_POLICY=PASSIVE"
-#   MODEL [fp32]  fp32, or int8: the same model exported with --quantize int8 (WORK/model-int8.pt,
+#   MODEL [fp32]  fp32 (geolocd gets --precision=fp32, the precision of the encoder reference),
+#                 or int8: the same model exported with --quantize int8 (WORK/model-int8.pt,
 #                 its own bundle WORK/bundle-int8, encoder_bench's int8 variant, the Python
 #                 baseline on the int8 archive too); results in WORK/results-int8
 #   FLAT_STORE [fp32]  fp32, or sq8: the bundle built with --flat_store=sq8 (8-bit scan + exact
@@ -62,10 +63,12 @@ has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
 MODEL="${MODEL:-fp32}"
 case "$MODEL" in
+  # SERVED_PRECISION: geolocd runs the archive at the precision its encoder reference measures
+  # (--precision=auto picks bf16 on CPUs with AVX512-BF16/AMX, which the fp32 references do not).
   fp32) MODEL_PT="$WORK/model.pt"; BUNDLE="$WORK/bundle"; RES="$WORK/results"
-        ENC_VARIANT=fp32_optimized ;;
+        ENC_VARIANT=fp32_optimized; SERVED_PRECISION="--precision=fp32" ;;
   int8) MODEL_PT="$WORK/model-int8.pt"; BUNDLE="$WORK/bundle-int8"; RES="$WORK/results-int8"
-        ENC_VARIANT=int8 ;;
+        ENC_VARIANT=int8; SERVED_PRECISION="" ;;
   *) echo "MODEL must be fp32 or int8" >&2; exit 2 ;;
 esac
 # The encoder, search and Python phases do not depend on the flat store: an sq8 run reuses the
@@ -193,7 +196,7 @@ fi
 # SERVER_FLAGS="--intra_op_threads=0 --max_batch_wait_ms=2" gives geolocd's own defaults.
 DEFAULT_FLAGS="--listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --enable_explain=false \
 --max_batch=16 --max_batch_wait_ms=0 --intra_op_threads=$(nproc) --decode_threads=2 \
---log_level=warning"
+--log_level=warning $SERVED_PRECISION"
 RSS_MIB="?"
 if has_phase server; then
   rm -f "$WORK/port" "$RES"/c*.json "$RES"/metrics_c*.txt "$RES"/time_c*.txt "$RES"/profile_c1.jsonl
