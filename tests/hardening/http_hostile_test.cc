@@ -87,17 +87,7 @@ class RawConnection {
   std::string ReadUntilClosed(absl::Duration timeout) {
     std::string out;
     const absl::Time deadline = absl::Now() + timeout;
-    char buf[4096];
-    while (absl::Now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      const int left = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-      if (::poll(&p, 1, std::max(1, left)) <= 0) continue;
-      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      out.append(buf, static_cast<size_t>(n));
+    while (absl::Now() < deadline && ReadSome(deadline, &out)) {
     }
     return out;
   }
@@ -105,7 +95,6 @@ class RawConnection {
   // Reads one response (head and Content-Length body); empty when none came within `timeout`.
   std::string ReadResponse(absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
-    char buf[4096];
     while (absl::Now() < deadline) {
       const size_t head_end = pending_.find("\r\n\r\n");
       if (head_end != std::string::npos) {
@@ -120,15 +109,7 @@ class RawConnection {
           return response;
         }
       }
-      pollfd p{fd_, POLLIN, 0};
-      const int left = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-      if (::poll(&p, 1, std::max(1, left)) <= 0) continue;
-      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      pending_.append(buf, static_cast<size_t>(n));
+      if (!ReadSome(deadline, &pending_)) break;
     }
     return "";
   }
@@ -141,6 +122,22 @@ class RawConnection {
   }
 
  private:
+  // Waits for data until `deadline` and appends what one recv gives to `out`. False once the
+  // server has closed the connection (closed() is then true); true otherwise, data or not.
+  bool ReadSome(absl::Time deadline, std::string* out) {
+    pollfd p{fd_, POLLIN, 0};
+    const int left = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    if (::poll(&p, 1, std::max(1, left)) <= 0) return true;
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+    out->append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
   int fd_ = -1;
   bool closed_ = false;
   std::string pending_;  // read by ReadResponse, not yet returned
