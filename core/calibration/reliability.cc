@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 
@@ -72,6 +73,92 @@ double ExpectedCalibrationError(absl::Span<const ReliabilityBin> bins) {
     }
   }
   return ece;
+}
+
+double SortedQuantile(absl::Span<const double> sorted, double q) {
+  if (sorted.empty()) return kNaN;
+  const double h = (static_cast<double>(sorted.size()) - 1) * std::clamp(q, 0.0, 1.0);
+  const size_t lo = static_cast<size_t>(std::floor(h));
+  if (lo + 1 >= sorted.size()) return sorted.back();
+  return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[lo + 1] - sorted[lo]);
+}
+
+double DebiasedSquaredCalibrationError(absl::Span<const ReliabilityBin> bins) {
+  int64_t n = 0;
+  for (const ReliabilityBin& b : bins) n += b.count;
+  if (n == 0) return kNaN;
+  double sum = 0;
+  for (const ReliabilityBin& b : bins) {
+    if (b.count < 2) continue;  // no variance estimate: left out, as Kumar et al.'s code does
+    const double gap = b.frequency - b.mean_confidence;
+    const double variance = b.frequency * (1 - b.frequency) / static_cast<double>(b.count - 1);
+    sum += static_cast<double>(b.count) / static_cast<double>(n) * (gap * gap - variance);
+  }
+  return sum;
+}
+
+absl::StatusOr<EceNoise> EceNoiseFloor(absl::Span<const double> confidences,
+                                       absl::Span<const double> outcomes,
+                                       const EceNoiseOptions& options) {
+  if (options.draws < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ECE's noise floor needs at least one draw, not ", options.draws));
+  }
+  absl::StatusOr<std::vector<ReliabilityBin>> observed_bins =
+      ReliabilityBins(confidences, outcomes, options.bins);
+  if (!observed_bins.ok()) return observed_bins.status();
+  const int bins = options.bins;
+  EceNoise out;
+  out.draws = options.draws;
+  out.seed = options.seed;
+  out.observed = ExpectedCalibrationError(*observed_bins);
+  out.debiased_squared = DebiasedSquaredCalibrationError(*observed_bins);
+  out.debiased_l2 = std::sqrt(std::max(0.0, out.debiased_squared));
+
+  std::vector<int> bin_of(confidences.size());
+  for (size_t i = 0; i < confidences.size(); ++i) {
+    bin_of[i] = std::min(bins - 1, static_cast<int>(confidences[i] * bins));
+  }
+  // A draw's bins: the observed ones with the frequency redrawn (counts and mean confidences are
+  // the confidences', fixed), so its ECE is computed exactly as the observed one.
+  std::vector<ReliabilityBin> drawn = *observed_bins;
+  std::vector<double> hits(bins);
+  std::vector<double> eces(options.draws);
+  std::vector<std::vector<double>> frequencies(bins);
+  for (int b = 0; b < bins; ++b) {
+    if (drawn[b].count > 0) frequencies[b].resize(options.draws);
+  }
+  std::mt19937_64 rng(options.seed);
+  for (int d = 0; d < options.draws; ++d) {
+    std::fill(hits.begin(), hits.end(), 0.0);
+    for (size_t i = 0; i < confidences.size(); ++i) {
+      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;  // uniform in [0, 1)
+      if (u < confidences[i]) hits[bin_of[i]] += 1;
+    }
+    for (int b = 0; b < bins; ++b) {
+      if (drawn[b].count == 0) continue;
+      drawn[b].frequency = hits[b] / static_cast<double>(drawn[b].count);
+      frequencies[b][d] = drawn[b].frequency;
+    }
+    eces[d] = ExpectedCalibrationError(drawn);
+  }
+  std::sort(eces.begin(), eces.end());
+  out.median = SortedQuantile(eces, 0.5);
+  out.p95 = SortedQuantile(eces, 0.95);
+  // Draws whose ECE equals the observed one mathematically may differ from it in the last bits.
+  const double at_least = out.observed - 1e-12;
+  out.share_at_or_above =
+      static_cast<double>(eces.end() - std::lower_bound(eces.begin(), eces.end(), at_least)) /
+      static_cast<double>(options.draws);
+  out.band_lower.assign(bins, kNaN);
+  out.band_upper.assign(bins, kNaN);
+  for (int b = 0; b < bins; ++b) {
+    if (frequencies[b].empty()) continue;
+    std::sort(frequencies[b].begin(), frequencies[b].end());
+    out.band_lower[b] = SortedQuantile(frequencies[b], 0.05);
+    out.band_upper[b] = SortedQuantile(frequencies[b], 0.95);
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<RiskCoveragePoint>> RiskCoverageCurve(

@@ -77,16 +77,37 @@ double CapAreaKm2(double radius_km) {
          (1 - std::cos(r / geo::kEarthRadiusKm));
 }
 
-void AddBins(absl::Span<const calibration::ReliabilityBin> bins,
-             google::protobuf::RepeatedPtrField<files::ReliabilityBin>* out) {
-  for (const calibration::ReliabilityBin& b : bins) {
+// A reliability diagram with its noise floor: the bins, each with the band a perfectly calibrated
+// predictor's accuracy falls in, and the ECE's floor.
+absl::Status AddReliability(absl::Span<const double> confidences,
+                            absl::Span<const double> outcomes,
+                            google::protobuf::RepeatedPtrField<files::ReliabilityBin>* out,
+                            double* ece, files::EceNoise* floor) {
+  GEOLOC_ASSIGN_OR_RETURN(std::vector<calibration::ReliabilityBin> bins,
+                          calibration::ReliabilityBins(confidences, outcomes));
+  GEOLOC_ASSIGN_OR_RETURN(calibration::EceNoise noise,
+                          calibration::EceNoiseFloor(confidences, outcomes));
+  *ece = calibration::ExpectedCalibrationError(bins);
+  for (size_t i = 0; i < bins.size(); ++i) {
+    const calibration::ReliabilityBin& b = bins[i];
     files::ReliabilityBin* r = out->Add();
     r->set_confidence_lo(b.lower);
     r->set_confidence_hi(b.upper);
     r->set_count(b.count);
     r->set_mean_confidence(b.count > 0 ? b.mean_confidence : 0);
     r->set_accuracy(b.count > 0 ? b.frequency : 0);
+    r->set_band_lo(b.count > 0 ? noise.band_lower[i] : 0);
+    r->set_band_hi(b.count > 0 ? noise.band_upper[i] : 0);
   }
+  floor->set_draws(noise.draws);
+  floor->set_seed(noise.seed);
+  floor->set_median(noise.median);
+  floor->set_p95(noise.p95);
+  floor->set_share_at_or_above(noise.share_at_or_above);
+  floor->set_beyond_noise(noise.BeyondNoise());
+  floor->set_debiased_squared(noise.debiased_squared);
+  floor->set_debiased_l2(noise.debiased_l2);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -376,11 +397,12 @@ absl::StatusOr<files::CoverageReport> ReportCoverage(const engine::Locator& loca
   for (size_t t = 0; t < thresholds; ++t) {
     files::WithinCalibration* w = report.add_within();
     w->set_threshold_km(calibrator->entry().within(static_cast<int>(t)).threshold_km());
-    GEOLOC_ASSIGN_OR_RETURN(std::vector<calibration::ReliabilityBin> bins,
-                            calibration::ReliabilityBins(within_p[t], within_hit[t]));
+    double ece = 0;
+    GEOLOC_RETURN_IF_ERROR(AddReliability(within_p[t], within_hit[t], w->mutable_reliability(),
+                                          &ece, w->mutable_ece_noise()));
+    w->set_ece(ece);
     GEOLOC_ASSIGN_OR_RETURN(std::vector<calibration::ReliabilityBin> raw_bins,
                             calibration::ReliabilityBins(within_raw[t], within_hit[t]));
-    w->set_ece(calibration::ExpectedCalibrationError(bins));
     w->set_raw_mass_ece(calibration::ExpectedCalibrationError(raw_bins));
     double p = 0, hit = 0;
     for (size_t i = 0; i < within_p[t].size(); ++i) {
@@ -389,13 +411,13 @@ absl::StatusOr<files::CoverageReport> ReportCoverage(const engine::Locator& loca
     }
     w->set_mean_probability(p / std::max<size_t>(1, within_p[t].size()));
     w->set_frequency(hit / std::max<size_t>(1, within_hit[t].size()));
-    AddBins(bins, w->mutable_reliability());
   }
 
-  GEOLOC_ASSIGN_OR_RETURN(std::vector<calibration::ReliabilityBin> lbins,
-                          calibration::ReliabilityBins(p_localizable, localized));
-  report.set_localizable_ece(calibration::ExpectedCalibrationError(lbins));
-  AddBins(lbins, report.mutable_localizable_reliability());
+  double localizable_ece = 0;
+  GEOLOC_RETURN_IF_ERROR(AddReliability(p_localizable, localized,
+                                        report.mutable_localizable_reliability(),
+                                        &localizable_ece, report.mutable_localizable_ece_noise()));
+  report.set_localizable_ece(localizable_ece);
   GEOLOC_ASSIGN_OR_RETURN(std::vector<calibration::RiskCoveragePoint> curve,
                           calibration::RiskCoverageCurve(p_localizable, localized));
   const size_t step = std::max<size_t>(1, (curve.size() + kMaxCurvePoints - 1) / kMaxCurvePoints);

@@ -60,7 +60,8 @@ absl::StatusOr<files::CalibrateReport> CalibrateBundle(
 
 // The calibrated answers to `run` with `params` against the truth: coverage per level and score
 // group, median region areas against the peak-radius disc, ECE and reliability of every
-// P(within t), the P(localizable) risk-coverage curve and abstention at `abstain_below`; with
+// P(within t) and of P(localizable), each with its noise floor (reliability.h EceNoiseFloor:
+// 1,000 draws, seed 1, and a 5-95% band per bin), the P(localizable) risk-coverage curve and abstention at `abstain_below`; with
 // `per_photo`, every photo's outcome as well (report.per_photo).
 // FAILED_PRECONDITION when the locator's bundle has no calibration for these settings.
 absl::StatusOr<files::CoverageReport> ReportCoverage(const engine::Locator& locator,

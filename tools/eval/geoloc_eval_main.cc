@@ -701,6 +701,15 @@ int CalibrateCommand(const std::vector<geo::EstimatorKind>& kinds) {
   return 0;
 }
 
+// The ECE's noise floor in one line (coverage's human output).
+std::string NoiseLine(const files::EceNoise& n) {
+  return absl::StrFormat(
+      "a perfectly calibrated P scores median %.4f, 95th percentile %.4f (%d draws); %.1f%% of "
+      "draws at or above: %s; debiased l2 error %.4f",
+      n.median(), n.p95(), n.draws(), 100 * n.share_at_or_above(),
+      n.beyond_noise() ? "BEYOND the noise" : "within the noise", n.debiased_l2());
+}
+
 int CoverageCommand(const std::vector<geo::EstimatorKind>& kinds) {
   const std::string path = absl::GetFlag(FLAGS_retrieval);
   if (path.empty()) return Fail(absl::InvalidArgumentError("coverage: --retrieval is required"));
@@ -739,12 +748,14 @@ int CoverageCommand(const std::vector<geo::EstimatorKind>& kinds) {
       absl::PrintF("  P(within %g km): ECE %.4f (uncalibrated mass %.4f), mean %.3f, observed %.3f\n",
                    w.threshold_km(), w.ece(), w.raw_mass_ece(), w.mean_probability(),
                    w.frequency());
+      absl::PrintF("    %s\n", NoiseLine(w.ece_noise()));
     }
     absl::PrintF("  P(localizable within %g km): ECE %.4f; abstain below %.3f: %.3f of "
                  "distractors abstained, %.3f of localized photos lost, %.3f answered with risk "
                  "%.3f\n",
                  r.localizable_within_km(), r.localizable_ece(), r.abstain_below(),
                  r.distractors_abstained(), r.localized_lost(), r.answered(), r.answered_risk());
+    absl::PrintF("    %s\n", NoiseLine(r.localizable_ece_noise()));
     absl::PrintF("  calibration: %.3f ms per answer\n", r.calibrate_ms_per_answer());
   }
   return 0;
