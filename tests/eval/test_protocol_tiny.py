@@ -100,6 +100,14 @@ class TinyProtocolTest(unittest.TestCase):
             for w in r["within"]:
                 self.assertGreater(w["mean_probability"], 0)
                 self.assertLess(w["mean_probability"], 1)
+                # Every ECE with its noise floor, every occupied bin with its band.
+                noise = w["ece_noise"]
+                self.assertEqual(noise["draws"], 1000)
+                self.assertLessEqual(noise.get("median", 0), noise.get("p95", 0))
+                for b in w["reliability"]:
+                    if int(b.get("count", 0)) > 0:
+                        self.assertLessEqual(b.get("band_lo", 0), b.get("band_hi", 0))
+            self.assertEqual(r["localizable_ece_noise"]["draws"], 1000)
             self.assertTrue(r["risk_coverage"])
             self.assertGreater(sum(groups), 0)
         for name in ("calibration.md", "calibration_reliability.png", "risk_coverage.png"):

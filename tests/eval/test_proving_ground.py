@@ -11,6 +11,7 @@ import unittest
 import numpy as np
 
 from proving_ground import calibration_diagnostics as diag
+from proving_ground import calibration_report
 from proving_ground import protocol
 from proving_ground.bundle_vectors import read_flat_bundle
 from proving_ground.probe import probe_levels
@@ -212,6 +213,43 @@ class CalibrationDiagnosticsTest(unittest.TestCase):
         self.assertLess(e["resplit_mean"], 0.1)
         self.assertAlmostEqual(e["calib_frequency"], float(np.mean(err[:n] <= 1.0)))
         self.assertIn("| 0.50 |", diag.to_markdown(d))
+
+
+class CalibrationReportTest(unittest.TestCase):
+    """The report's reading of the ECE noise floor (eval.proto EceNoise, as protobuf's JSON writes
+    it: defaults omitted, uint64 as a string)."""
+
+    @staticmethod
+    def _report(noise):
+        bins = [{"confidence_lo": b / 20, "confidence_hi": (b + 1) / 20} for b in range(20)]
+        bins[2].update(count="40", mean_confidence=0.12, accuracy=0.3, band_lo=0.05, band_hi=0.2)
+        bins[10].update(count="60", mean_confidence=0.52, accuracy=0.5, band_lo=0.42,
+                        band_hi=0.62)
+        w = {"threshold_km": 25.0, "ece": 0.1, "reliability": bins}
+        if noise is not None:
+            w["ece_noise"] = noise
+        return {"settings": "spherical_kde k=60 m=5 h=0.5km similarity +classifier",
+                "split": "test", "within": [w]}
+
+    def test_verdicts_follow_the_share_of_draws(self):
+        beyond = {"draws": 1000, "seed": "1", "median": 0.02, "p95": 0.03, "beyond_noise": True}
+        within = dict(beyond, share_at_or_above=0.3, debiased_l2=0.01)
+        del within["beyond_noise"]
+        self.assertEqual(calibration_report.verdict(beyond), "beyond noise")
+        self.assertEqual(calibration_report.verdict(within), "within noise")
+        self.assertEqual(calibration_report.verdict(None), "-")  # a report from before the floor
+        # share_at_or_above 0 and debiased_l2 0 are omitted from the JSON: read as 0.
+        self.assertEqual(calibration_report._noise_cells(beyond),
+                         ["0.0200 (0.0300)", "0.0%", "beyond noise", "0.0000"])
+        self.assertEqual(calibration_report._noise_cells(within)[1:3], ["30.0%", "within noise"])
+
+    def test_the_reliability_plot_takes_reports_with_and_without_the_floor(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.png")
+            calibration_report.plot_reliability(
+                [self._report({"draws": 1000, "median": 0.02, "p95": 0.03}), self._report(None)],
+                path)
+            self.assertGreater(os.path.getsize(path), 1000)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@
 // bundle (docs/CALIBRATION.md); it refuses the test split; with --incident_calibration_sizes it
 // also fits incident calibrations on incidents drawn from both splits (docs/INCIDENTS.md).
 // `coverage` reports a calibrated
-// bundle's coverage, reliability and abstention on a split (the test split). `quant-check` is
+// bundle's coverage, reliability (each ECE with its noise floor) and abstention on a split (the
+// test split). `quant-check` is
 // the int8 accuracy guard (tools/eval/quant_check.h, docs/MODEL.md "The accuracy guard"): the
 // quantized model on its own bundle against its fp32 original on the original's bundle, one
 // validation split; it refuses (exit 1) past the tolerance unless --accept_quantization_loss.

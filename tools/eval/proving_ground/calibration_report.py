@@ -32,7 +32,7 @@ def _noise(n):
     n = n or {}
     return {"median": n.get("median"), "p95": n.get("p95"),
             "share": n.get("share_at_or_above", 0.0) if "median" in n else None,
-            "beyond": bool(n.get("beyond_noise", False)), "draws": int(n.get("draws", 0)),
+            "beyond": bool(n.get("beyond_noise", False)),
             "debiased_l2": n.get("debiased_l2", 0.0) if "median" in n else None}
 
 
@@ -86,7 +86,7 @@ def plot_reliability(reports, path):
             ax.set_xlabel(f"P(within {_km(w['threshold_km'])})", fontsize=8)
             title = f"{_km(w['threshold_km'])}: ECE {w.get('ece', 0):.3f}"
             if n["median"] is not None:
-                title += (f"\ncalibrated P: {n['median']:.3f} (95th {n['p95']:.3f}), "
+                title += (f"\ncalibrated P: median {n['median']:.3f}, 95th {n['p95']:.3f}; "
                           f"{verdict(w.get('ece_noise'))}")
             ax.set_title(title, fontsize=8)
             ax.tick_params(labelsize=7)
