@@ -47,7 +47,7 @@
 // | draws < 1 (EceNoiseFloor)                              | InvalidArgument                |
 //
 // Pure functions: thread-safe. EceNoiseFloor costs draws x n uniform draws (1,000 draws over
-// 2,000 photos: about 40 ms on the 2-core test machine).
+// 2,000 photos: about 50 ms on the shared 2-core test machine).
 #ifndef GEOLOC_CORE_CALIBRATION_RELIABILITY_H_
 #define GEOLOC_CORE_CALIBRATION_RELIABILITY_H_
 
