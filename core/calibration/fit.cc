@@ -269,7 +269,8 @@ absl::StatusOr<proto::CalibrationEntry> FitCalibrationEntry(const EstimatorSetti
         "the ", calibration.name, " split has no photo with a true place to calibrate on"));
   }
   for (size_t t = 0; t < options.thresholds_km.size(); ++t) {
-    GEOLOC_ASSIGN_OR_RETURN(const IsotonicFunction iso, IsotonicFunction::Fit(raw[t], within[t]));
+    GEOLOC_ASSIGN_OR_RETURN(const IsotonicFunction iso,
+                            IsotonicFunction::FitProbability(raw[t], within[t]));
     proto::WithinModel* w = entry.add_within();
     w->set_threshold_km(options.thresholds_km[t]);
     SetKnots(iso, w->mutable_isotonic());
@@ -283,7 +284,7 @@ absl::StatusOr<proto::CalibrationEntry> FitCalibrationEntry(const EstimatorSetti
   l->set_intercept(logistic->intercept);
   l->set_ridge(options.ridge);
   GEOLOC_ASSIGN_OR_RETURN(const IsotonicFunction iso,
-                          IsotonicFunction::Fit(logistic_out, localizable));
+                          IsotonicFunction::FitProbability(logistic_out, localizable));
   SetKnots(iso, l->mutable_isotonic());
   GEOLOC_RETURN_IF_ERROR(ValidateEntry(entry));
   return entry;

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "core/common/status_macros.h"
 
 namespace geoloc::calibration {
 namespace {
@@ -19,9 +20,12 @@ struct Block {
 
 }  // namespace
 
-absl::StatusOr<IsotonicFunction> IsotonicFunction::Fit(absl::Span<const double> x,
-                                                       absl::Span<const double> y,
-                                                       absl::Span<const double> weights) {
+namespace {
+
+// Validates the points and pools adjacent violators; blocks in increasing x with increasing means.
+absl::StatusOr<std::vector<Block>> PoolAdjacentViolators(absl::Span<const double> x,
+                                                         absl::Span<const double> y,
+                                                         absl::Span<const double> weights) {
   if (x.empty()) return absl::InvalidArgumentError("isotonic regression needs at least one point");
   if (x.size() != y.size() || (!weights.empty() && weights.size() != x.size())) {
     return absl::InvalidArgumentError(absl::StrCat("isotonic regression: ", x.size(), " x, ",
@@ -61,15 +65,57 @@ absl::StatusOr<IsotonicFunction> IsotonicFunction::Fit(absl::Span<const double> 
       blocks.back().last_x = top.last_x;
     }
   }
-  IsotonicFunction f;
-  for (const Block& b : blocks) {
-    f.x_.push_back(b.first_x);
-    f.y_.push_back(b.mean());
-    if (b.last_x != b.first_x) {
-      f.x_.push_back(b.last_x);
-      f.y_.push_back(b.mean());
+  return blocks;
+}
+
+// Knots: each block's first and last x (one knot when equal) at the block's value.
+void KnotsOf(const std::vector<Block>& blocks, const std::vector<double>& values,
+             std::vector<double>* x, std::vector<double>* y) {
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    x->push_back(blocks[b].first_x);
+    y->push_back(values[b]);
+    if (blocks[b].last_x != blocks[b].first_x) {
+      x->push_back(blocks[b].last_x);
+      y->push_back(values[b]);
     }
   }
+}
+
+}  // namespace
+
+absl::StatusOr<IsotonicFunction> IsotonicFunction::Fit(absl::Span<const double> x,
+                                                       absl::Span<const double> y,
+                                                       absl::Span<const double> weights) {
+  GEOLOC_ASSIGN_OR_RETURN(const std::vector<Block> blocks, PoolAdjacentViolators(x, y, weights));
+  std::vector<double> means;
+  for (const Block& b : blocks) means.push_back(b.mean());
+  IsotonicFunction f;
+  KnotsOf(blocks, means, &f.x_, &f.y_);
+  return f;
+}
+
+absl::StatusOr<IsotonicFunction> IsotonicFunction::FitProbability(
+    absl::Span<const double> x, absl::Span<const double> outcomes) {
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (outcomes[i] != 0.0 && outcomes[i] != 1.0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("isotonic probability: outcome ", i, " is ", outcomes[i], ", not 0 or 1"));
+    }
+  }
+  GEOLOC_ASSIGN_OR_RETURN(const std::vector<Block> blocks, PoolAdjacentViolators(x, outcomes, {}));
+  std::vector<double> means;
+  for (const Block& b : blocks) means.push_back(b.mean());
+  const size_t last = blocks.size() - 1;
+  auto jeffreys = [&](size_t b) { return (blocks[b].sum_wy + 0.5) / (blocks[b].sum_w + 1.0); };
+  if (last == 0) {
+    means[0] = jeffreys(0);
+  } else {
+    // Within the neighbouring block's mean, so the function stays non-decreasing.
+    means[0] = std::min(jeffreys(0), blocks[1].mean());
+    means[last] = std::max(jeffreys(last), blocks[last - 1].mean());
+  }
+  IsotonicFunction f;
+  KnotsOf(blocks, means, &f.x_, &f.y_);
   return f;
 }
 

@@ -28,6 +28,57 @@ TEST(IsotonicTest, HandComputedPav) {
   EXPECT_EQ(g.knot_y(), f.knot_y());
 }
 
+TEST(IsotonicTest, ProbabilityEndBlocksTakeTheirJeffreysMeans) {
+  // Plain PAV on y 0 0 1 0 1 1: blocks {0, 0} -> 0, {1, 0} -> 0.5, {1, 1} -> 1.
+  const std::vector<double> x = {1, 2, 3, 4, 5, 6}, y = {0, 0, 1, 0, 1, 1};
+  EXPECT_THAT(IsotonicFunction::Fit(x, y)->knot_y(), ElementsAre(0, 0, 0.5, 0.5, 1, 1));
+  // The end blocks (2 photos each) move to (0 + 1/2) / 3 and (2 + 1/2) / 3; the middle stays.
+  const IsotonicFunction p = *IsotonicFunction::FitProbability(x, y);
+  EXPECT_THAT(p.knot_x(), ElementsAre(1, 2, 3, 4, 5, 6));
+  EXPECT_THAT(p.knot_y(), ElementsAre(DoubleNear(1.0 / 6, 1e-15), DoubleNear(1.0 / 6, 1e-15), 0.5,
+                                      0.5, DoubleNear(5.0 / 6, 1e-15), DoubleNear(5.0 / 6, 1e-15)));
+  EXPECT_GT(p(-100), 0.0);  // never certain, beyond the ends either
+  EXPECT_LT(p(100), 1.0);
+  // One block (every outcome 1, 40 photos): 40.5 / 41.
+  const std::vector<double> ones(40, 1.0);
+  std::vector<double> xs(40);
+  for (int i = 0; i < 40; ++i) xs[i] = i;
+  EXPECT_DOUBLE_EQ(IsotonicFunction::FitProbability(xs, ones)->knot_y().back(), 40.5 / 41);
+}
+
+TEST(IsotonicTest, ProbabilityEndBlocksStayWithinTheirNeighbours) {
+  // 9 misses then 1 hit then 1 miss at the top: PAV blocks {9 misses} -> 0, {hit, miss} -> 0.5.
+  // Jeffreys would put the bottom at 0.05 and the top at 1.5 / 3 = 0.5: both stay monotone.
+  std::vector<double> x, y;
+  for (int i = 0; i < 9; ++i) {
+    x.push_back(i);
+    y.push_back(0);
+  }
+  x.insert(x.end(), {9, 10});
+  y.insert(y.end(), {1, 0});
+  const IsotonicFunction p = *IsotonicFunction::FitProbability(x, y);
+  EXPECT_THAT(p.knot_y(), ElementsAre(0.05, 0.05, 0.5, 0.5));
+  // A bottom block whose Jeffreys mean would pass the next block's mean is held at that mean:
+  // one miss (Jeffreys 1/4) below a block of one hit and 49 misses (mean 1/50, the last block:
+  // Jeffreys 1.5 / 51).
+  std::vector<double> x2 = {0, 1}, y2 = {0, 1};
+  for (int i = 2; i <= 50; ++i) {
+    x2.push_back(i);
+    y2.push_back(0);
+  }
+  const IsotonicFunction q = *IsotonicFunction::FitProbability(x2, y2);
+  EXPECT_THAT(q.knot_x(), ElementsAre(0, 1, 50));
+  EXPECT_THAT(q.knot_y(), ElementsAre(DoubleNear(0.02, 1e-15), DoubleNear(1.5 / 51, 1e-15),
+                                      DoubleNear(1.5 / 51, 1e-15)));
+}
+
+TEST(IsotonicTest, ProbabilityNeedsZeroOrOneOutcomes) {
+  EXPECT_EQ(IsotonicFunction::FitProbability({1, 2}, {0, 0.5}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(IsotonicFunction::FitProbability({}, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(IsotonicTest, WeightsAndLongViolations) {
   const IsotonicFunction w = *IsotonicFunction::Fit({1, 2}, {1, 0}, {3, 1});
   EXPECT_THAT(w.knot_x(), ElementsAre(1, 2));
