@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/cells/region_cells.h"
 
@@ -44,23 +45,85 @@ struct Undecided {
   int64_t bounds = 0;       // its parts' bounds (np)
 };
 
+// The parts of f that region extraction evaluates (positive weight).
+struct WeightedParts {
+  explicit WeightedParts(const PredictiveDensity& f) {
+    for (const PredictiveDensity::Part& p : f.parts()) {
+      if (p.weight > 0) {
+        parts.push_back(p.component.get());
+        weights.push_back(p.weight);
+      }
+    }
+  }
+  std::vector<const DensityComponent*> parts;
+  std::vector<double> weights;
+};
+
+// What the traversals of one extraction (one per threshold) share: each cell's geometry and, per
+// part, its all-terms memo (DensityComponent::MemoiseAllTerms). Neither depends on a threshold,
+// so sharing them changes no traversal's result; a cell evaluated by several traversals is
+// measured once, and its terms evaluated once wherever a traversal still holds all of them.
+class SharedCells {
+ public:
+  explicit SharedCells(const std::vector<const DensityComponent*>& parts) : parts_(parts) {
+    for (const DensityComponent* c : parts_) {
+      memo_offset_.push_back(stride_);
+      stride_ += std::max<int64_t>(0, c->AllTermsMemoSize());
+    }
+  }
+
+  // The cell's index in this store (its geometry measured on first use).
+  int64_t Find(cells::CellId id) {
+    const auto [it, added] = index_.try_emplace(id, static_cast<int64_t>(geometry_.size()));
+    if (added) {
+      geometry_.push_back(cells::CellGeometryOf(id));
+      memo_at_.push_back(-1);
+      memoised_.resize(memoised_.size() + parts_.size(), false);
+    }
+    return it->second;
+  }
+  const cells::CellGeometry& geometry(int64_t cell) const { return geometry_[cell]; }
+  bool HasMemo(int64_t part) const { return parts_[part]->AllTermsMemoSize() > 0; }
+  // The part's all-terms memo over the cell (computed on first use). Valid until the next call.
+  const double* AllTermsMemo(int64_t cell, int64_t part) {
+    if (memo_at_[cell] < 0) {
+      memo_at_[cell] = static_cast<int64_t>(memo_.size());
+      memo_.resize(memo_.size() + stride_);
+    }
+    double* memo = memo_.data() + memo_at_[cell] + memo_offset_[part];
+    const size_t flag = static_cast<size_t>(cell) * parts_.size() + static_cast<size_t>(part);
+    if (!memoised_[flag]) {
+      parts_[part]->MemoiseAllTerms(geometry_[cell], memo);
+      memoised_[flag] = true;
+    }
+    return memo;
+  }
+
+ private:
+  const std::vector<const DensityComponent*>& parts_;
+  std::vector<int64_t> memo_offset_;  // per part, within a cell's block
+  int64_t stride_ = 0;                // doubles per cell block
+  absl::flat_hash_map<cells::CellId, int64_t> index_;
+  std::vector<cells::CellGeometry> geometry_;
+  std::vector<int64_t> memo_at_;  // per cell: its block in memo_, -1 until a part needs one
+  std::vector<bool> memoised_;    // per cell and part
+  std::vector<double> memo_;
+};
+
 class Extractor {
  public:
-  Extractor(const PredictiveDensity& f, std::vector<double> t, const SuperlevelOptions& options,
-            SuperlevelResult* result)
+  Extractor(const PredictiveDensity& f, const WeightedParts& parts, SharedCells* shared,
+            std::vector<double> t, const SuperlevelOptions& options, SuperlevelResult* result)
       : f_(f),
         t_(std::move(t)),
         options_(options),
         result_(result),
+        parts_(parts.parts),
+        weights_(parts.weights),
+        shared_(shared),
         inside_(t_.size()),
         inside_area_(t_.size(), 0.0),
         boundary_area_(t_.size(), 0.0) {
-    for (const PredictiveDensity::Part& p : f.parts()) {
-      if (p.weight > 0) {
-        parts_.push_back(p.component.get());
-        weights_.push_back(p.weight);
-      }
-    }
     np_ = static_cast<int64_t>(parts_.size());
     floor_ = f.FloorDensity();
     for (const DensityComponent* c : parts_) part_level_.push_back(LevelForScale(c->ScaleKm()));
@@ -129,7 +192,8 @@ class Extractor {
   void Evaluate(cells::CellId id, int a, int b, int64_t state) {
     ++result_->cells_evaluated;
     result_->deepest_level = std::max(result_->deepest_level, cells::CellLevel(id));
-    const cells::CellGeometry disc = cells::CellGeometryOf(id);
+    const int64_t cell = shared_->Find(id);
+    const cells::CellGeometry disc = shared_->geometry(cell);
     const double slack = t_[b - 1] - floor_;  // the lowest threshold still undecided, > 0
     const int64_t child_state = static_cast<int64_t>(states_.size());
     states_.resize(states_.size() + np_);
@@ -148,8 +212,12 @@ class Extractor {
             std::max<double>(1.0, static_cast<double>(st.all ? parts_[c]->NumTerms() : st.count));
         const double negligible = kNegligibleShare * slack / (weights_[c] * terms);
         kept_.clear();
+        // A part that still holds all its terms here reads them from the shared memo.
         const TermBounds tb =
-            parts_[c]->BoundsOverTerms(id, disc, SubsetOf(st), negligible, &kept_);
+            st.all && shared_->HasMemo(c)
+                ? parts_[c]->BoundsFromAllTermsMemo(shared_->AllTermsMemo(cell, c), negligible,
+                                                    &kept_)
+                : parts_[c]->BoundsOverTerms(id, disc, SubsetOf(st), negligible, &kept_);
         b_c = tb.bounds;
         b_c.hi += st.left_out_hi;
         if (tb.pruned) {
@@ -223,8 +291,9 @@ class Extractor {
   const std::vector<double> t_;
   const SuperlevelOptions& options_;
   SuperlevelResult* result_;
-  std::vector<const DensityComponent*> parts_;
-  std::vector<double> weights_;
+  const std::vector<const DensityComponent*>& parts_;
+  const std::vector<double>& weights_;
+  SharedCells* shared_;
   std::vector<int> part_level_;
   int64_t np_ = 0;
   double floor_ = 0;
@@ -278,6 +347,8 @@ absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& 
   }
   // One traversal per distinct threshold, each with its own cell budget: a level's region depends
   // on its threshold alone, so asking for another level never changes (or coarsens) it.
+  const WeightedParts parts(f);
+  SharedCells shared(parts.parts);
   std::vector<int> done;  // indices already extracted, for equal thresholds
   for (int i : to_extract) {
     const auto same = std::find_if(done.begin(), done.end(),
@@ -288,7 +359,7 @@ absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& 
     }
     SuperlevelResult one;
     one.sets.resize(1);
-    Extractor(f, {thresholds[i]}, options, &one).Run();
+    Extractor(f, parts, &shared, {thresholds[i]}, options, &one).Run();
     one.sets[0].threshold = thresholds[i];
     one.sets[0].cells_evaluated = one.cells_evaluated;
     one.sets[0].capped = one.capped;

@@ -159,32 +159,52 @@ TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeom
                                             TermSubset terms, double negligible,
                                             std::vector<int32_t>* kept) const {
   const KernelCentres k = Gather(terms);
-  const bool prune = negligible > 0 && kept != nullptr;
   Scratch& b = ThreadScratch();
   b.near.resize(k.n);
   double lo = 0, hi = 0;
   KernelSumBounds(k, disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, b.near.data());
   TermBounds out;
   out.bounds = {norm_ * lo, norm_ * hi};
+  Prune(terms, b.near.data(), negligible, kept, &out);
+  return out;
+}
+
+void VmfKdeComponent::MemoiseAllTerms(const cells::CellGeometry& disc, double* memo) const {
+  double lo = 0, hi = 0;
+  KernelSumBounds(Gather(TermSubset{}), disc.centre, disc.outer_chord, half_kappa_, &lo, &hi,
+                  memo + 2);
+  memo[0] = norm_ * lo;
+  memo[1] = norm_ * hi;
+}
+
+TermBounds VmfKdeComponent::BoundsFromAllTermsMemo(const double* memo, double negligible,
+                                                   std::vector<int32_t>* kept) const {
+  TermBounds out;
+  out.bounds = {memo[0], memo[1]};
+  Prune(TermSubset{}, memo + 2, negligible, kept, &out);
+  return out;
+}
+
+void VmfKdeComponent::Prune(TermSubset terms, const double* near, double negligible,
+                            std::vector<int32_t>* kept, TermBounds* out) const {
+  if (!(negligible > 0) || kept == nullptr) return;
   // The kernels that cannot reach `negligible` anywhere in the cell are left out of its
   // descendants (each counted there at `negligible`).
-  if (prune) {
-    const double log_negligible = std::log(negligible);
-    const size_t before = kept->size();
-    int left_out = 0;
-    for (size_t r = 0; r < k.n; ++r) {
-      const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
-      if (b.near[r] >= log_cw_[i] - log_negligible) {
-        ++left_out;
-      } else {
-        kept->push_back(static_cast<int32_t>(i));
-      }
+  const size_t n = terms.all ? w_.size() : terms.indices.size();
+  const double log_negligible = std::log(negligible);
+  const size_t before = kept->size();
+  int left_out = 0;
+  for (size_t r = 0; r < n; ++r) {
+    const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
+    if (near[r] >= log_cw_[i] - log_negligible) {
+      ++left_out;
+    } else {
+      kept->push_back(static_cast<int32_t>(i));
     }
-    out.pruned = left_out > 0;
-    out.left_out_hi = left_out * negligible;
-    if (!out.pruned) kept->resize(before);
   }
-  return out;
+  out->pruned = left_out > 0;
+  out->left_out_hi = left_out * negligible;
+  if (!out->pruned) kept->resize(before);
 }
 
 void VmfKdeComponent::AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const {

@@ -16,6 +16,9 @@
 // |                        | chord (triangle inequality in R^3), summed by KernelSumBounds;   |
 // |                        | kernels whose upper bound is below `negligible` are left out of  |
 // |                        | the cell's descendants                                           |
+// | MemoiseAllTerms        | the same bounds over all kernels, kept with each kernel's near   |
+// |                        | exponent, so that BoundsFromAllTermsMemo prunes for any          |
+// |                        | `negligible` without evaluating the kernels again                |
 // | AppendSuperlevelCover  | one cap per kernel, of the chord where C exp(-kappa r^2 / 2) = t |
 // |                        | (a weighted mean of kernels reaches t only where one of them does)|
 // | MassWithin             | per kernel, the planar mass of a Gaussian of deviation h within  |
@@ -57,6 +60,12 @@ class VmfKdeComponent final : public DensityComponent {
                                  geo::Vec3* gradient) const override;
   TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc, TermSubset terms,
                              double negligible, std::vector<int32_t>* kept) const override;
+  // The memo: the bounds of all the kernels over the cell, then each kernel's near exponent
+  // (KernelSumBounds), 2 + size() doubles.
+  int64_t AllTermsMemoSize() const override { return 2 + static_cast<int64_t>(w_.size()); }
+  void MemoiseAllTerms(const cells::CellGeometry& disc, double* memo) const override;
+  TermBounds BoundsFromAllTermsMemo(const double* memo, double negligible,
+                                    std::vector<int32_t>* kept) const override;
   void AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const override;
   double MassWithin(const geo::Vec3& x, double distance_km) const override;
   double ScaleKm() const override { return bandwidth_km_; }
@@ -71,6 +80,10 @@ class VmfKdeComponent final : public DensityComponent {
   VmfKdeComponent() = default;
   // The terms' centres and weights as arrays (the subset gathered into per-thread scratch).
   KernelCentres Gather(TermSubset terms) const;
+  // Leaves out of a cell's descendants the terms whose near exponents (in the order of `terms`)
+  // say they cannot reach `negligible` anywhere in the cell (BoundsOverTerms).
+  void Prune(TermSubset terms, const double* near, double negligible, std::vector<int32_t>* kept,
+             TermBounds* out) const;
 
   // Kernel centres as unit vectors (structure of arrays) and their normalised weights.
   std::vector<double> x_, y_, z_, w_;

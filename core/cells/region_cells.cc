@@ -69,8 +69,10 @@ int CellLevelForEdgeKm(double edge_km) {
 
 std::vector<CellId> CellsCoveringCaps(absl::Span<const SphereCap> caps, int max_level) {
   max_level = std::clamp(max_level, 0, kMaxCellLevel);
-  std::vector<S2CellId> cells;
-  std::vector<S2CellId> neighbors;
+  // The cell holding each cap's centre, then each distinct one with its ring of neighbours (caps
+  // of one size around nearby centres share cells: a kernel density's caps mostly do).
+  std::vector<S2CellId> centres;
+  centres.reserve(caps.size());
   for (const SphereCap& cap : caps) {
     const geo::Vec3 c = cap.centre;
     if (!std::isfinite(c.x) || !std::isfinite(c.y) || !std::isfinite(c.z) || !(cap.chord >= 0)) {
@@ -84,10 +86,15 @@ std::vector<CellId> CellsCoveringCaps(absl::Span<const SphereCap> caps, int max_
     if (S2::kMinWidth.GetValue(level) < 2 * radius || level == 0) {
       return WholeSphereCells();
     }
-    const S2CellId centre = S2CellId(S2Point(c.x, c.y, c.z)).parent(level);
-    cells.push_back(centre);
+    centres.push_back(S2CellId(S2Point(c.x, c.y, c.z)).parent(level));
+  }
+  std::sort(centres.begin(), centres.end());
+  centres.erase(std::unique(centres.begin(), centres.end()), centres.end());
+  std::vector<S2CellId> cells = centres;
+  std::vector<S2CellId> neighbors;
+  for (const S2CellId& centre : centres) {
     neighbors.clear();
-    centre.AppendAllNeighbors(level, &neighbors);
+    centre.AppendAllNeighbors(centre.level(), &neighbors);
     cells.insert(cells.end(), neighbors.begin(), neighbors.end());
   }
   S2CellUnion normalized(std::move(cells));  // sorts, drops duplicates and contained cells

@@ -1,5 +1,6 @@
 #include "core/cells/region_cells.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -125,6 +126,35 @@ TEST(RegionCellsTest, CoveringOfManyCapsAndLimits) {
   EXPECT_TRUE(CellUnionContains(cover, {40, -3}));
   EXPECT_TRUE(CellUnionContains(cover, {-20, 120}));
   EXPECT_FALSE(CellUnionContains(cover, {10, 60}));
+}
+
+TEST(RegionCellsTest, CoveringOfManyCapsIsTheUnionOfEachCapsCovering) {
+  // Caps that share centre cells (a kernel density's caps: clustered centres, the same centres at
+  // two sizes) and far ones: the covering of all of them at once is exactly the union of their
+  // coverings one by one, whatever the order.
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> offset(-0.02, 0.02);
+  std::vector<SphereCap> caps;
+  // Two groups of clustered centres (so that a large cap around one does not swallow the other's
+  // small caps), each with caps of two sizes, plus scattered ones.
+  const geo::LatLon groups[] = {{45.0, 7.0}, {-12.0, -77.0}};
+  for (double radius_km : {0.4, 12.0}) {
+    const double chord = 2 * std::sin(0.5 * radius_km / geo::kEarthRadiusKm);
+    for (int i = 0; i < 40; ++i) {
+      const geo::LatLon g = groups[i % 2];
+      const geo::LatLon c = i % 10 == 9 ? geo::LatLon{-35.0 + i, 150.0 - 2 * i}
+                                        : geo::LatLon{g.lat + offset(rng), g.lon + offset(rng)};
+      caps.push_back({geo::ToUnitVector(c), chord});
+    }
+  }
+  std::vector<CellId> one_by_one;
+  for (const SphereCap& cap : caps) {
+    for (CellId id : CellsCoveringCaps({cap}, 30)) one_by_one.push_back(id);
+  }
+  const std::vector<CellId> expected = NormalizeCellUnion(one_by_one);
+  EXPECT_EQ(CellsCoveringCaps(caps, 30), expected);
+  std::shuffle(caps.begin(), caps.end(), rng);
+  EXPECT_EQ(CellsCoveringCaps(caps, 30), expected);
 }
 
 TEST(RegionCellsTest, NormalizeMergesSiblingsDropsDuplicatesAndInvalidIds) {
