@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/calibration/kernel_sums.h"
+#include "core/common/status_macros.h"
 #include "core/geo/distance.h"
 
 namespace geoloc::calibration {
@@ -14,6 +15,14 @@ namespace {
 
 // Beyond this many deviations from the disc's edge a Gaussian's mass is 0 or 1 to double precision.
 constexpr double kMassTailSigmas = 8.0;
+
+absl::Status ValidateBandwidth(double bandwidth_km) {
+  if (!(bandwidth_km > 0 && bandwidth_km <= geo::kHalfCircumferenceKm)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kernel bandwidth must be in (0, ", geo::kHalfCircumferenceKm, "] km, got ", bandwidth_km));
+  }
+  return absl::OkStatus();
+}
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
@@ -56,10 +65,7 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::Create(absl::Span<const geo::La
     return absl::InvalidArgumentError(
         absl::StrCat(positions.size(), " positions but ", weights.size(), " weights"));
   }
-  if (!(bandwidth_km > 0 && bandwidth_km <= geo::kHalfCircumferenceKm)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "kernel bandwidth must be in (0, ", geo::kHalfCircumferenceKm, "] km, got ", bandwidth_km));
-  }
+  GEOLOC_RETURN_IF_ERROR(ValidateBandwidth(bandwidth_km));
   double total = 0;
   for (size_t i = 0; i < positions.size(); ++i) {
     if (absl::Status s = geo::ValidateLatLon(positions[i]); !s.ok()) {
@@ -97,15 +103,30 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::Create(absl::Span<const geo::La
     }
     c.w_.back() += weights[i] / total;
   }
-  c.bandwidth_km_ = bandwidth_km;
-  const double kappa = (geo::kEarthRadiusKm / bandwidth_km) * (geo::kEarthRadiusKm / bandwidth_km);
-  c.half_kappa_ = 0.5 * kappa;
-  c.log_norm_ = std::log(kappa) -
-                std::log(2 * geo::kPi * geo::kEarthRadiusKm * geo::kEarthRadiusKm) -
-                std::log(-std::expm1(-2 * kappa));
-  c.norm_ = std::exp(c.log_norm_);
-  for (double w : c.w_) c.log_cw_.push_back(c.log_norm_ + std::log(w));
+  c.SetBandwidth(bandwidth_km);
   return c;
+}
+
+absl::StatusOr<VmfKdeComponent> VmfKdeComponent::WithBandwidth(double bandwidth_km) const {
+  GEOLOC_RETURN_IF_ERROR(ValidateBandwidth(bandwidth_km));
+  VmfKdeComponent c;
+  c.x_ = x_;
+  c.y_ = y_;
+  c.z_ = z_;
+  c.w_ = w_;
+  c.SetBandwidth(bandwidth_km);
+  return c;
+}
+
+void VmfKdeComponent::SetBandwidth(double bandwidth_km) {
+  bandwidth_km_ = bandwidth_km;
+  const double kappa = (geo::kEarthRadiusKm / bandwidth_km) * (geo::kEarthRadiusKm / bandwidth_km);
+  half_kappa_ = 0.5 * kappa;
+  log_norm_ = std::log(kappa) - std::log(2 * geo::kPi * geo::kEarthRadiusKm * geo::kEarthRadiusKm) -
+              std::log(-std::expm1(-2 * kappa));
+  norm_ = std::exp(log_norm_);
+  log_cw_.clear();
+  for (double w : w_) log_cw_.push_back(log_norm_ + std::log(w));
 }
 
 double VmfKdeComponent::Density(const geo::Vec3& x) const {

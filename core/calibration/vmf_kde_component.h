@@ -51,6 +51,10 @@ class VmfKdeComponent final : public DensityComponent {
   static absl::StatusOr<VmfKdeComponent> Create(absl::Span<const geo::LatLon> positions,
                                                 absl::Span<const double> weights,
                                                 double bandwidth_km);
+  // The same kernels at another bandwidth: exactly what Create(positions, weights, bandwidth_km)
+  // gives, without merging the positions again (an answer's narrow, broad and regional terms share
+  // their kernels). InvalidArgument for a bandwidth outside (0, 20015] km.
+  absl::StatusOr<VmfKdeComponent> WithBandwidth(double bandwidth_km) const;
 
   double Density(const geo::Vec3& x) const override;
   double LogDensity(const geo::Vec3& x) const override;
@@ -78,6 +82,8 @@ class VmfKdeComponent final : public DensityComponent {
 
  private:
   VmfKdeComponent() = default;
+  // Sets the bandwidth and what follows from it (kappa, C, log(C w_i)).
+  void SetBandwidth(double bandwidth_km);
   // The terms' centres and weights as arrays (the subset gathered into per-thread scratch).
   KernelCentres Gather(TermSubset terms) const;
   // Leaves out of a cell's descendants the terms whose near exponents (in the order of `terms`)

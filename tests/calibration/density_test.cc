@@ -175,6 +175,43 @@ TEST(VmfKdeComponentTest, AllTermsMemoGivesExactlyTheBoundsOverAllTerms) {
   EXPECT_EQ(cells_only.AllTermsMemoSize(), 0);
 }
 
+TEST(VmfKdeComponentTest, WithBandwidthIsCreateAtThatBandwidth) {
+  std::mt19937_64 rng(14);
+  const geo::LatLon centre{59.3, 18.1};
+  std::vector<geo::LatLon> pos = Cluster(centre, 40, 30, rng);
+  pos.push_back(pos[3]);  // merged with its twin
+  std::vector<double> weights;
+  for (size_t i = 0; i < pos.size(); ++i) weights.push_back(i % 7 == 0 ? 0.0 : 1.0 + i);
+  const VmfKdeComponent narrow = *VmfKdeComponent::Create(pos, weights, 0.5);
+  for (double h : {0.5, 90.0, 1500.0}) {
+    const VmfKdeComponent expected = *VmfKdeComponent::Create(pos, weights, h);
+    const VmfKdeComponent derived = *narrow.WithBandwidth(h);
+    EXPECT_EQ(derived.size(), expected.size());
+    EXPECT_EQ(derived.bandwidth_km(), h);
+    EXPECT_EQ(derived.peak_density(), expected.peak_density());
+    for (int s = 0; s < 50; ++s) {
+      const geo::LatLon p = RandomPointAround(centre, 0, 4 * h + 50, rng);
+      const geo::Vec3 x = geo::ToUnitVector(p);
+      EXPECT_EQ(derived.Density(x), expected.Density(x));
+      EXPECT_EQ(derived.LogDensity(x), expected.LogDensity(x));
+      const cells::CellId cell = cells::CellIdAt(p, 6 + s % 10);
+      const cells::CellGeometry disc = cells::CellGeometryOf(cell);
+      std::vector<int32_t> kept_derived, kept_expected;
+      const double negligible = 1e-4 * expected.peak_density();
+      const TermBounds a =
+          derived.BoundsOverTerms(cell, disc, TermSubset{}, negligible, &kept_derived);
+      const TermBounds b =
+          expected.BoundsOverTerms(cell, disc, TermSubset{}, negligible, &kept_expected);
+      EXPECT_EQ(a.bounds.lo, b.bounds.lo);
+      EXPECT_EQ(a.bounds.hi, b.bounds.hi);
+      EXPECT_EQ(kept_derived, kept_expected);
+    }
+  }
+  EXPECT_EQ(narrow.WithBandwidth(0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(narrow.WithBandwidth(NAN).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(narrow.WithBandwidth(3e4).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(VmfKdeComponentTest, SuperlevelCoverHoldsTheSet) {
   std::mt19937_64 rng(3);
   const std::vector<geo::LatLon> pos = {{10, 10}, {10.05, 10.02}, {10.3, 9.9}};
