@@ -33,6 +33,15 @@ struct PartState {
   double left_out_hi = 0;
 };
 
+// One part's bounds over the cell being evaluated, and its pruning when it is already known.
+struct Pending {
+  DensityBounds bounds;
+  bool from_memo = false;  // pruned only if the cell stays undecided
+  TermBounds terms;        // pruned, left_out_hi (parts evaluated from their terms, or the memo)
+  int64_t kept_begin = 0;  // the terms kept, in Extractor::kept_
+  int64_t kept_end = 0;
+};
+
 // An evaluated cell still undecided for the (descending) thresholds [out, in).
 struct Undecided {
   cells::CellId id = cells::kNoCell;
@@ -188,57 +197,45 @@ class Extractor {
     inside_area_[j] += area;
   }
 
-  // Bounds f over the cell and decides it for the thresholds [a, b), given its parts' states.
+  // The terms below this bound over a cell may be left out of its descendants' bounds.
+  double Negligible(int64_t c, const PartState& st, double slack) const {
+    const double terms =
+        std::max<double>(1.0, static_cast<double>(st.all ? parts_[c]->NumTerms() : st.count));
+    return kNegligibleShare * slack / (weights_[c] * terms);
+  }
+
+  // Bounds f over the cell and decides it for the thresholds [a, b), given its parts' states. The
+  // states its children start from are only made when it stays undecided (most cells do not); a
+  // part read from the shared memo is pruned then, a part evaluated from its terms prunes as it
+  // goes (into kept_, copied to the arena only then).
   void Evaluate(cells::CellId id, int a, int b, int64_t state) {
     ++result_->cells_evaluated;
     result_->deepest_level = std::max(result_->deepest_level, cells::CellLevel(id));
     const int64_t cell = shared_->Find(id);
     const cells::CellGeometry disc = shared_->geometry(cell);
     const double slack = t_[b - 1] - floor_;  // the lowest threshold still undecided, > 0
-    const int64_t child_state = static_cast<int64_t>(states_.size());
-    states_.resize(states_.size() + np_);
-    const int64_t bounds_at = static_cast<int64_t>(bounds_.size());
-    bounds_.resize(bounds_.size() + np_);
+    kept_.clear();
     DensityBounds total{floor_, floor_};
-    int finest = 0;
     for (int64_t c = 0; c < np_; ++c) {
-      const PartState st = states_[state + c];
-      PartState child = st;
-      DensityBounds b_c;
+      const PartState& st = states_[state + c];
+      Pending& p = pending_[c];
+      p = Pending{};
       if (st.frozen) {
-        b_c = st.frozen_bounds;
+        p.bounds = st.frozen_bounds;
+      } else if (st.all && shared_->HasMemo(c)) {
+        p.from_memo = true;
+        p.bounds =
+            parts_[c]->BoundsFromAllTermsMemo(shared_->AllTermsMemo(cell, c), 0.0, nullptr).bounds;
       } else {
-        const double terms =
-            std::max<double>(1.0, static_cast<double>(st.all ? parts_[c]->NumTerms() : st.count));
-        const double negligible = kNegligibleShare * slack / (weights_[c] * terms);
-        kept_.clear();
-        // A part that still holds all its terms here reads them from the shared memo.
-        const TermBounds tb =
-            st.all && shared_->HasMemo(c)
-                ? parts_[c]->BoundsFromAllTermsMemo(shared_->AllTermsMemo(cell, c), negligible,
-                                                    &kept_)
-                : parts_[c]->BoundsOverTerms(id, disc, SubsetOf(st), negligible, &kept_);
-        b_c = tb.bounds;
-        b_c.hi += st.left_out_hi;
-        if (tb.pruned) {
-          child.all = false;
-          child.offset = static_cast<int64_t>(arena_.size());
-          child.count = static_cast<int64_t>(kept_.size());
-          arena_.insert(arena_.end(), kept_.begin(), kept_.end());
-          child.left_out_hi = st.left_out_hi + tb.left_out_hi;
-        }
-        if (weights_[c] * (b_c.hi - b_c.lo) <= kFrozenShare * slack) {
-          child.frozen = true;
-          child.frozen_bounds = b_c;
-        }
+        p.kept_begin = static_cast<int64_t>(kept_.size());
+        p.terms =
+            parts_[c]->BoundsOverTerms(id, disc, SubsetOf(st), Negligible(c, st, slack), &kept_);
+        p.kept_end = static_cast<int64_t>(kept_.size());
+        p.bounds = p.terms.bounds;
       }
-      states_[child_state + c] = child;
-      bounds_[bounds_at + c] = b_c;
-      total.lo += weights_[c] * b_c.lo;
-      total.hi += weights_[c] * b_c.hi;
-      if (!child.frozen && (child.all || child.count > 0)) {
-        finest = std::max(finest, part_level_[c]);
-      }
+      if (!st.frozen) p.bounds.hi += st.left_out_hi;  // frozen bounds already hold it
+      total.lo += weights_[c] * p.bounds.lo;
+      total.hi += weights_[c] * p.bounds.hi;
     }
     // Thresholds descend: outside for [a, out), undecided for [out, in), inside for [in, b).
     int out = a;
@@ -247,10 +244,44 @@ class Extractor {
     while (in < b && t_[in] > total.lo) ++in;
     const double area = disc.area_km2;
     for (int j = in; j < b; ++j) MarkInside(id, area, j);
-    if (out < in) {
-      undecided_.push_back({id, out, in, finest, area, state, child_state, bounds_at});
-      by_level_[cells::CellLevel(id)].push_back(static_cast<int64_t>(undecided_.size()) - 1);
+    if (out >= in) return;
+
+    const int64_t child_state = static_cast<int64_t>(states_.size());
+    states_.resize(states_.size() + np_);
+    const int64_t bounds_at = static_cast<int64_t>(bounds_.size());
+    bounds_.resize(bounds_.size() + np_);
+    int finest = 0;
+    for (int64_t c = 0; c < np_; ++c) {
+      const PartState st = states_[state + c];
+      Pending& p = pending_[c];
+      PartState child = st;
+      if (!st.frozen) {
+        if (p.from_memo) {
+          p.kept_begin = static_cast<int64_t>(kept_.size());
+          p.terms = parts_[c]->BoundsFromAllTermsMemo(shared_->AllTermsMemo(cell, c),
+                                                      Negligible(c, st, slack), &kept_);
+          p.kept_end = static_cast<int64_t>(kept_.size());
+        }
+        if (p.terms.pruned) {
+          child.all = false;
+          child.offset = static_cast<int64_t>(arena_.size());
+          child.count = p.kept_end - p.kept_begin;
+          arena_.insert(arena_.end(), kept_.begin() + p.kept_begin, kept_.begin() + p.kept_end);
+          child.left_out_hi = st.left_out_hi + p.terms.left_out_hi;
+        }
+        if (weights_[c] * (p.bounds.hi - p.bounds.lo) <= kFrozenShare * slack) {
+          child.frozen = true;
+          child.frozen_bounds = p.bounds;
+        }
+      }
+      states_[child_state + c] = child;
+      bounds_[bounds_at + c] = p.bounds;
+      if (!child.frozen && (child.all || child.count > 0)) {
+        finest = std::max(finest, part_level_[c]);
+      }
     }
+    undecided_.push_back({id, out, in, finest, area, state, child_state, bounds_at});
+    by_level_[cells::CellLevel(id)].push_back(static_cast<int64_t>(undecided_.size()) - 1);
   }
 
   // Decides an undecided cell by the boundary rule.
@@ -302,6 +333,7 @@ class Extractor {
   std::vector<DensityBounds> bounds_;
   std::vector<int32_t> arena_;
   std::vector<int32_t> kept_;
+  std::vector<Pending> pending_ = std::vector<Pending>(parts_.size());  // per part
   std::vector<Undecided> undecided_;
   std::vector<int64_t> by_level_[cells::kMaxCellLevel + 1];  // undecided cells per level
   std::vector<std::vector<cells::CellId>> inside_;
