@@ -36,7 +36,7 @@ struct PartState {
 // One part's bounds over the cell being evaluated, and its pruning when it is already known.
 struct Pending {
   DensityBounds bounds;
-  bool from_memo = false;  // pruned only if the cell stays undecided
+  int64_t memo_at = -1;    // SharedCells::memo(); pruned only if the cell stays undecided
   TermBounds terms;        // pruned, left_out_hi (parts evaluated from their terms, or the memo)
   int64_t kept_begin = 0;  // the terms kept, in Extractor::kept_
   int64_t kept_end = 0;
@@ -69,15 +69,16 @@ struct WeightedParts {
 };
 
 // What the traversals of one extraction (one per threshold) share: each cell's geometry and, per
-// part, its all-terms memo (DensityComponent::MemoiseAllTerms). Neither depends on a threshold,
+// part, memos of its terms' bounds over the cell (DensityComponent::MemoiseTerms): of all the
+// terms, and of the last subset a traversal reached the cell with. None depends on a threshold,
 // so sharing them changes no traversal's result; a cell evaluated by several traversals is
-// measured once, and its terms evaluated once wherever a traversal still holds all of them.
+// measured once, and its terms evaluated once wherever the traversals hold the same terms there.
 class SharedCells {
  public:
   explicit SharedCells(const std::vector<const DensityComponent*>& parts) : parts_(parts) {
     for (const DensityComponent* c : parts_) {
-      memo_offset_.push_back(stride_);
-      stride_ += std::max<int64_t>(0, c->AllTermsMemoSize());
+      offset_.push_back(stride_);
+      stride_ += std::max<int64_t>(0, c->TermsMemoSize(TermSubset{}));
     }
   }
 
@@ -86,36 +87,66 @@ class SharedCells {
     const auto [it, added] = index_.try_emplace(id, static_cast<int64_t>(geometry_.size()));
     if (added) {
       geometry_.push_back(cells::CellGeometryOf(id));
-      memo_at_.push_back(-1);
+      block_.push_back(-1);
       memoised_.resize(memoised_.size() + parts_.size(), false);
+      subset_.resize(subset_.size() + parts_.size());
     }
     return it->second;
   }
   const cells::CellGeometry& geometry(int64_t cell) const { return geometry_[cell]; }
-  bool HasMemo(int64_t part) const { return parts_[part]->AllTermsMemoSize() > 0; }
-  // The part's all-terms memo over the cell (computed on first use). Valid until the next call.
-  const double* AllTermsMemo(int64_t cell, int64_t part) {
-    if (memo_at_[cell] < 0) {
-      memo_at_[cell] = static_cast<int64_t>(memo_.size());
-      memo_.resize(memo_.size() + stride_);
+  bool HasMemo(int64_t part) const { return parts_[part]->TermsMemoSize(TermSubset{}) > 0; }
+
+  // Where the part's memo of `terms` over the cell starts in memo() (computed unless the cell's
+  // all-terms memo, or its last subset memo, is of the same terms).
+  int64_t MemoOf(int64_t cell, int64_t part, TermSubset terms) {
+    const size_t slot = static_cast<size_t>(cell) * parts_.size() + static_cast<size_t>(part);
+    if (terms.all) {
+      if (block_[cell] < 0) {
+        block_[cell] = static_cast<int64_t>(memo_.size());
+        memo_.resize(memo_.size() + stride_);
+      }
+      const int64_t at = block_[cell] + offset_[part];
+      if (!memoised_[slot]) {
+        parts_[part]->MemoiseTerms(geometry_[cell], terms, memo_.data() + at);
+        memoised_[slot] = true;
+      }
+      return at;
     }
-    double* memo = memo_.data() + memo_at_[cell] + memo_offset_[part];
-    const size_t flag = static_cast<size_t>(cell) * parts_.size() + static_cast<size_t>(part);
-    if (!memoised_[flag]) {
-      parts_[part]->MemoiseAllTerms(geometry_[cell], memo);
-      memoised_[flag] = true;
+    Subset& last = subset_[slot];
+    const int64_t n = static_cast<int64_t>(terms.indices.size());
+    if (last.memo_at >= 0 && last.count == n &&
+        std::equal(terms.indices.begin(), terms.indices.end(),
+                   indices_.begin() + last.indices_at)) {
+      return last.memo_at;
     }
-    return memo;
+    last.indices_at = static_cast<int64_t>(indices_.size());
+    last.count = n;
+    indices_.insert(indices_.end(), terms.indices.begin(), terms.indices.end());
+    last.memo_at = static_cast<int64_t>(memo_.size());
+    memo_.resize(memo_.size() + parts_[part]->TermsMemoSize(terms));
+    parts_[part]->MemoiseTerms(geometry_[cell], terms, memo_.data() + last.memo_at);
+    return last.memo_at;
   }
+  // Valid until the next MemoOf.
+  const double* memo(int64_t at) const { return memo_.data() + at; }
 
  private:
+  // A subset memoised for a cell and part: its terms (in indices_) and its memo.
+  struct Subset {
+    int64_t indices_at = 0;
+    int64_t count = 0;
+    int64_t memo_at = -1;
+  };
+
   const std::vector<const DensityComponent*>& parts_;
-  std::vector<int64_t> memo_offset_;  // per part, within a cell's block
-  int64_t stride_ = 0;                // doubles per cell block
+  std::vector<int64_t> offset_;  // per part, within a cell's all-terms block
+  int64_t stride_ = 0;           // doubles per all-terms block
   absl::flat_hash_map<cells::CellId, int64_t> index_;
   std::vector<cells::CellGeometry> geometry_;
-  std::vector<int64_t> memo_at_;  // per cell: its block in memo_, -1 until a part needs one
-  std::vector<bool> memoised_;    // per cell and part
+  std::vector<int64_t> block_;  // per cell: its all-terms block in memo_, -1 until needed
+  std::vector<bool> memoised_;  // per cell and part: its all-terms memo is computed
+  std::vector<Subset> subset_;  // per cell and part
+  std::vector<int32_t> indices_;
   std::vector<double> memo_;
 };
 
@@ -222,10 +253,11 @@ class Extractor {
       p = Pending{};
       if (st.frozen) {
         p.bounds = st.frozen_bounds;
-      } else if (st.all && shared_->HasMemo(c)) {
-        p.from_memo = true;
-        p.bounds =
-            parts_[c]->BoundsFromAllTermsMemo(shared_->AllTermsMemo(cell, c), 0.0, nullptr).bounds;
+      } else if (shared_->HasMemo(c)) {
+        p.memo_at = shared_->MemoOf(cell, c, SubsetOf(st));
+        p.bounds = parts_[c]
+                       ->BoundsFromTermsMemo(SubsetOf(st), shared_->memo(p.memo_at), 0.0, nullptr)
+                       .bounds;
       } else {
         p.kept_begin = static_cast<int64_t>(kept_.size());
         p.terms =
@@ -256,10 +288,10 @@ class Extractor {
       Pending& p = pending_[c];
       PartState child = st;
       if (!st.frozen) {
-        if (p.from_memo) {
+        if (p.memo_at >= 0) {
           p.kept_begin = static_cast<int64_t>(kept_.size());
-          p.terms = parts_[c]->BoundsFromAllTermsMemo(shared_->AllTermsMemo(cell, c),
-                                                      Negligible(c, st, slack), &kept_);
+          p.terms = parts_[c]->BoundsFromTermsMemo(SubsetOf(st), shared_->memo(p.memo_at),
+                                                   Negligible(c, st, slack), &kept_);
           p.kept_end = static_cast<int64_t>(kept_.size());
         }
         if (p.terms.pruned) {

@@ -190,19 +190,20 @@ TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeom
   return out;
 }
 
-void VmfKdeComponent::MemoiseAllTerms(const cells::CellGeometry& disc, double* memo) const {
+void VmfKdeComponent::MemoiseTerms(const cells::CellGeometry& disc, TermSubset terms,
+                                   double* memo) const {
   double lo = 0, hi = 0;
-  KernelSumBounds(Gather(TermSubset{}), disc.centre, disc.outer_chord, half_kappa_, &lo, &hi,
-                  memo + 2);
+  KernelSumBounds(Gather(terms), disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, memo + 2);
   memo[0] = norm_ * lo;
   memo[1] = norm_ * hi;
 }
 
-TermBounds VmfKdeComponent::BoundsFromAllTermsMemo(const double* memo, double negligible,
-                                                   std::vector<int32_t>* kept) const {
+TermBounds VmfKdeComponent::BoundsFromTermsMemo(TermSubset terms, const double* memo,
+                                                double negligible,
+                                                std::vector<int32_t>* kept) const {
   TermBounds out;
   out.bounds = {memo[0], memo[1]};
-  Prune(TermSubset{}, memo + 2, negligible, kept, &out);
+  Prune(terms, memo + 2, negligible, kept, &out);
   return out;
 }
 

@@ -16,9 +16,9 @@
 // |                        | chord (triangle inequality in R^3), summed by KernelSumBounds;   |
 // |                        | kernels whose upper bound is below `negligible` are left out of  |
 // |                        | the cell's descendants                                           |
-// | MemoiseAllTerms        | the same bounds over all kernels, kept with each kernel's near   |
-// |                        | exponent, so that BoundsFromAllTermsMemo prunes for any          |
-// |                        | `negligible` without evaluating the kernels again                |
+// | MemoiseTerms           | the same bounds, kept with each kernel's near exponent, so that  |
+// |                        | BoundsFromTermsMemo prunes for any `negligible` without          |
+// |                        | evaluating the kernels again                                     |
 // | AppendSuperlevelCover  | one cap per kernel, of the chord where C exp(-kappa r^2 / 2) = t |
 // |                        | (a weighted mean of kernels reaches t only where one of them does)|
 // | MassWithin             | per kernel, the planar mass of a Gaussian of deviation h within  |
@@ -64,12 +64,14 @@ class VmfKdeComponent final : public DensityComponent {
                                  geo::Vec3* gradient) const override;
   TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc, TermSubset terms,
                              double negligible, std::vector<int32_t>* kept) const override;
-  // The memo: the bounds of all the kernels over the cell, then each kernel's near exponent
-  // (KernelSumBounds), 2 + size() doubles.
-  int64_t AllTermsMemoSize() const override { return 2 + static_cast<int64_t>(w_.size()); }
-  void MemoiseAllTerms(const cells::CellGeometry& disc, double* memo) const override;
-  TermBounds BoundsFromAllTermsMemo(const double* memo, double negligible,
-                                    std::vector<int32_t>* kept) const override;
+  // The memo: the bounds of the kernels over the cell, then each kernel's near exponent
+  // (KernelSumBounds), 2 + (number of kernels) doubles.
+  int64_t TermsMemoSize(TermSubset terms) const override {
+    return 2 + static_cast<int64_t>(terms.all ? w_.size() : terms.indices.size());
+  }
+  void MemoiseTerms(const cells::CellGeometry& disc, TermSubset terms, double* memo) const override;
+  TermBounds BoundsFromTermsMemo(TermSubset terms, const double* memo, double negligible,
+                                 std::vector<int32_t>* kept) const override;
   void AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const override;
   double MassWithin(const geo::Vec3& x, double distance_km) const override;
   double ScaleKm() const override { return bandwidth_km_; }

@@ -130,10 +130,10 @@ TEST(VmfKdeComponentTest, BoundsHoldEverywhereInTheCell) {
   EXPECT_LT(b.hi / b.lo, 1.2);
 }
 
-TEST(VmfKdeComponentTest, AllTermsMemoGivesExactlyTheBoundsOverAllTerms) {
+TEST(VmfKdeComponentTest, TermsMemoGivesExactlyTheBoundsOverTheTerms) {
   // Region extraction reads a cell's bounds and pruning from the memo (density_component.h): for
-  // every cell and `negligible`, exactly BoundsOverTerms over all the terms, with the same kept
-  // terms in the same order.
+  // every cell, subset (all the terms, or some) and `negligible`, exactly BoundsOverTerms, with the
+  // same kept terms in the same order.
   std::mt19937_64 rng(12);
   const geo::LatLon centre{-1.3, 36.8};
   const std::vector<geo::LatLon> pos = Cluster(centre, 20, 50, rng);
@@ -142,28 +142,36 @@ TEST(VmfKdeComponentTest, AllTermsMemoGivesExactlyTheBoundsOverAllTerms) {
   for (size_t i = 0; i < pos.size(); ++i) weights.push_back(0.1 + unit(rng));
   for (double h : {0.5, 8.0, 400.0}) {
     const VmfKdeComponent kde = *VmfKdeComponent::Create(pos, weights, h);
-    ASSERT_EQ(kde.AllTermsMemoSize(), 2 + static_cast<int64_t>(kde.size()));
-    std::vector<double> memo(kde.AllTermsMemoSize());
+    ASSERT_EQ(kde.TermsMemoSize(TermSubset{}), 2 + static_cast<int64_t>(kde.size()));
     int pruned = 0;
     for (int level : {4, 8, 11, 14, 17}) {
       for (int c = 0; c < 20; ++c) {
         const cells::CellId cell = cells::CellIdAt(
             RandomPointAround(centre, 0, 30 + 4 * cells::CellAverageEdgeKm(level), rng), level);
         const cells::CellGeometry disc = cells::CellGeometryOf(cell);
-        kde.MemoiseAllTerms(disc, memo.data());
-        for (double share : {0.0, 1e-9, 1e-4, 1e-1}) {
-          const double negligible = share * kde.peak_density();
-          std::vector<int32_t> kept_direct = {-7}, kept_memo = {-7};
-          const TermBounds direct =
-              kde.BoundsOverTerms(cell, disc, TermSubset{}, negligible, &kept_direct);
-          const TermBounds from_memo =
-              kde.BoundsFromAllTermsMemo(memo.data(), negligible, &kept_memo);
-          EXPECT_EQ(from_memo.bounds.lo, direct.bounds.lo);
-          EXPECT_EQ(from_memo.bounds.hi, direct.bounds.hi);
-          EXPECT_EQ(from_memo.pruned, direct.pruned);
-          EXPECT_EQ(from_memo.left_out_hi, direct.left_out_hi);
-          EXPECT_EQ(kept_memo, kept_direct);
-          pruned += direct.pruned;
+        std::vector<int32_t> some;
+        for (int32_t i = 0; i < static_cast<int32_t>(kde.size()); ++i) {
+          if (unit(rng) < 0.3) some.push_back(i);
+        }
+        for (const TermSubset terms : {TermSubset{}, TermSubset{false, some}}) {
+          ASSERT_EQ(kde.TermsMemoSize(terms),
+                    2 + static_cast<int64_t>(terms.all ? kde.size() : some.size()));
+          std::vector<double> memo(kde.TermsMemoSize(terms));
+          kde.MemoiseTerms(disc, terms, memo.data());
+          for (double share : {0.0, 1e-9, 1e-4, 1e-1}) {
+            const double negligible = share * kde.peak_density();
+            std::vector<int32_t> kept_direct = {-7}, kept_memo = {-7};
+            const TermBounds direct =
+                kde.BoundsOverTerms(cell, disc, terms, negligible, &kept_direct);
+            const TermBounds from_memo =
+                kde.BoundsFromTermsMemo(terms, memo.data(), negligible, &kept_memo);
+            EXPECT_EQ(from_memo.bounds.lo, direct.bounds.lo);
+            EXPECT_EQ(from_memo.bounds.hi, direct.bounds.hi);
+            EXPECT_EQ(from_memo.pruned, direct.pruned);
+            EXPECT_EQ(from_memo.left_out_hi, direct.left_out_hi);
+            EXPECT_EQ(kept_memo, kept_direct);
+            pruned += direct.pruned;
+          }
         }
       }
     }
@@ -172,7 +180,7 @@ TEST(VmfKdeComponentTest, AllTermsMemoGivesExactlyTheBoundsOverAllTerms) {
   // A component without per-term bounds keeps no memo.
   const CellMassComponent cells_only =
       *CellMassComponent::Create({cells::CellIdAt(centre, 8)}, {1.0});
-  EXPECT_EQ(cells_only.AllTermsMemoSize(), 0);
+  EXPECT_EQ(cells_only.TermsMemoSize(TermSubset{}), 0);
 }
 
 TEST(VmfKdeComponentTest, WithBandwidthIsCreateAtThatBandwidth) {
