@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -36,7 +37,7 @@ struct PartState {
 // One part's bounds over the cell being evaluated, and its pruning when it is already known.
 struct Pending {
   DensityBounds bounds;
-  int64_t memo_at = -1;    // SharedCells::memo(); pruned only if the cell stays undecided
+  const double* memo = nullptr;  // SharedCells::MemoOf; pruned only if the cell stays undecided
   TermBounds terms;        // pruned, left_out_hi (parts evaluated from their terms, or the memo)
   int64_t kept_begin = 0;  // the terms kept, in Extractor::kept_
   int64_t kept_end = 0;
@@ -68,18 +69,58 @@ struct WeightedParts {
   std::vector<double> weights;
 };
 
+// Storage handed out in chunks that never move (what was handed out stays valid until Clear) and
+// are kept for the next extraction on the same thread: the memos of one answer take megabytes, and
+// growing one vector (copying it) or mapping fresh pages per answer cost several percent.
+template <typename T>
+class ChunkArena {
+ public:
+  T* Allocate(size_t n) {
+    if (current_ >= chunks_.size() || used_ + n > chunks_[current_].size) {
+      if (current_ < chunks_.size()) ++current_;
+      while (current_ < chunks_.size() && chunks_[current_].size < n) ++current_;
+      if (current_ == chunks_.size()) {
+        const size_t size = std::max(kChunk, n);
+        chunks_.push_back({std::unique_ptr<T[]>(new T[size]), size});
+      }
+      used_ = 0;
+    }
+    T* out = chunks_[current_].data.get() + used_;
+    used_ += n;
+    return out;
+  }
+  void Clear() {
+    current_ = 0;
+    used_ = 0;
+  }
+
+ private:
+  static constexpr size_t kChunk = size_t{1} << 16;
+  struct Chunk {
+    std::unique_ptr<T[]> data;
+    size_t size = 0;
+  };
+  std::vector<Chunk> chunks_;
+  size_t current_ = 0;
+  size_t used_ = 0;
+};
+
 // What the traversals of one extraction (one per threshold) share: each cell's geometry and, per
 // part, memos of its terms' bounds over the cell (DensityComponent::MemoiseTerms): of all the
 // terms, and of the last subset a traversal reached the cell with. None depends on a threshold,
 // so sharing them changes no traversal's result; a cell evaluated by several traversals is
 // measured once, and its terms evaluated once wherever the traversals hold the same terms there.
+// One at a time per thread (the memos live in the thread's arenas).
 class SharedCells {
  public:
-  explicit SharedCells(const std::vector<const DensityComponent*>& parts) : parts_(parts) {
-    for (const DensityComponent* c : parts_) {
-      offset_.push_back(stride_);
-      stride_ += std::max<int64_t>(0, c->TermsMemoSize(TermSubset{}));
-    }
+  SharedCells(const std::vector<const DensityComponent*>& parts, size_t expected_cells)
+      : parts_(parts) {
+    memos_.Clear();
+    indices_.Clear();
+    index_.reserve(expected_cells);
+    geometry_.reserve(expected_cells);
+    all_.reserve(expected_cells * parts_.size());
+    subset_.reserve(expected_cells * parts_.size());
   }
 
   // The cell's index in this store (its geometry measured on first use).
@@ -87,8 +128,7 @@ class SharedCells {
     const auto [it, added] = index_.try_emplace(id, static_cast<int64_t>(geometry_.size()));
     if (added) {
       geometry_.push_back(cells::CellGeometryOf(id));
-      block_.push_back(-1);
-      memoised_.resize(memoised_.size() + parts_.size(), false);
+      all_.resize(all_.size() + parts_.size(), nullptr);
       subset_.resize(subset_.size() + parts_.size());
     }
     return it->second;
@@ -96,58 +136,47 @@ class SharedCells {
   const cells::CellGeometry& geometry(int64_t cell) const { return geometry_[cell]; }
   bool HasMemo(int64_t part) const { return parts_[part]->TermsMemoSize(TermSubset{}) > 0; }
 
-  // Where the part's memo of `terms` over the cell starts in memo() (computed unless the cell's
-  // all-terms memo, or its last subset memo, is of the same terms).
-  int64_t MemoOf(int64_t cell, int64_t part, TermSubset terms) {
+  // The part's memo of `terms` over the cell (computed unless the cell's all-terms memo, or its
+  // last subset memo, is of the same terms).
+  const double* MemoOf(int64_t cell, int64_t part, TermSubset terms) {
     const size_t slot = static_cast<size_t>(cell) * parts_.size() + static_cast<size_t>(part);
     if (terms.all) {
-      if (block_[cell] < 0) {
-        block_[cell] = static_cast<int64_t>(memo_.size());
-        memo_.resize(memo_.size() + stride_);
-      }
-      const int64_t at = block_[cell] + offset_[part];
-      if (!memoised_[slot]) {
-        parts_[part]->MemoiseTerms(geometry_[cell], terms, memo_.data() + at);
-        memoised_[slot] = true;
-      }
-      return at;
+      if (all_[slot] == nullptr) all_[slot] = Memoise(cell, part, terms);
+      return all_[slot];
     }
     Subset& last = subset_[slot];
-    const int64_t n = static_cast<int64_t>(terms.indices.size());
-    if (last.memo_at >= 0 && last.count == n &&
-        std::equal(terms.indices.begin(), terms.indices.end(),
-                   indices_.begin() + last.indices_at)) {
-      return last.memo_at;
+    const size_t n = terms.indices.size();
+    if (last.memo != nullptr && last.count == n &&
+        std::equal(terms.indices.begin(), terms.indices.end(), last.indices)) {
+      return last.memo;
     }
-    last.indices_at = static_cast<int64_t>(indices_.size());
-    last.count = n;
-    indices_.insert(indices_.end(), terms.indices.begin(), terms.indices.end());
-    last.memo_at = static_cast<int64_t>(memo_.size());
-    memo_.resize(memo_.size() + parts_[part]->TermsMemoSize(terms));
-    parts_[part]->MemoiseTerms(geometry_[cell], terms, memo_.data() + last.memo_at);
-    return last.memo_at;
+    int32_t* copy = indices_.Allocate(n);
+    std::copy(terms.indices.begin(), terms.indices.end(), copy);
+    last = {copy, n, Memoise(cell, part, terms)};
+    return last.memo;
   }
-  // Valid until the next MemoOf.
-  const double* memo(int64_t at) const { return memo_.data() + at; }
 
  private:
-  // A subset memoised for a cell and part: its terms (in indices_) and its memo.
+  // A subset memoised for a cell and part: its terms and its memo.
   struct Subset {
-    int64_t indices_at = 0;
-    int64_t count = 0;
-    int64_t memo_at = -1;
+    const int32_t* indices = nullptr;
+    size_t count = 0;
+    const double* memo = nullptr;
   };
 
+  const double* Memoise(int64_t cell, int64_t part, TermSubset terms) {
+    double* memo = memos_.Allocate(static_cast<size_t>(parts_[part]->TermsMemoSize(terms)));
+    parts_[part]->MemoiseTerms(geometry_[cell], terms, memo);
+    return memo;
+  }
+
+  static inline thread_local ChunkArena<double> memos_;
+  static inline thread_local ChunkArena<int32_t> indices_;
   const std::vector<const DensityComponent*>& parts_;
-  std::vector<int64_t> offset_;  // per part, within a cell's all-terms block
-  int64_t stride_ = 0;           // doubles per all-terms block
   absl::flat_hash_map<cells::CellId, int64_t> index_;
   std::vector<cells::CellGeometry> geometry_;
-  std::vector<int64_t> block_;  // per cell: its all-terms block in memo_, -1 until needed
-  std::vector<bool> memoised_;  // per cell and part: its all-terms memo is computed
-  std::vector<Subset> subset_;  // per cell and part
-  std::vector<int32_t> indices_;
-  std::vector<double> memo_;
+  std::vector<const double*> all_;  // per cell and part: its all-terms memo, null until needed
+  std::vector<Subset> subset_;      // per cell and part
 };
 
 class Extractor {
@@ -254,10 +283,8 @@ class Extractor {
       if (st.frozen) {
         p.bounds = st.frozen_bounds;
       } else if (shared_->HasMemo(c)) {
-        p.memo_at = shared_->MemoOf(cell, c, SubsetOf(st));
-        p.bounds = parts_[c]
-                       ->BoundsFromTermsMemo(SubsetOf(st), shared_->memo(p.memo_at), 0.0, nullptr)
-                       .bounds;
+        p.memo = shared_->MemoOf(cell, c, SubsetOf(st));
+        p.bounds = parts_[c]->BoundsFromTermsMemo(SubsetOf(st), p.memo, 0.0, nullptr).bounds;
       } else {
         p.kept_begin = static_cast<int64_t>(kept_.size());
         p.terms =
@@ -288,10 +315,10 @@ class Extractor {
       Pending& p = pending_[c];
       PartState child = st;
       if (!st.frozen) {
-        if (p.memo_at >= 0) {
+        if (p.memo != nullptr) {
           p.kept_begin = static_cast<int64_t>(kept_.size());
-          p.terms = parts_[c]->BoundsFromTermsMemo(SubsetOf(st), shared_->memo(p.memo_at),
-                                                   Negligible(c, st, slack), &kept_);
+          p.terms = parts_[c]->BoundsFromTermsMemo(SubsetOf(st), p.memo, Negligible(c, st, slack),
+                                                   &kept_);
           p.kept_end = static_cast<int64_t>(kept_.size());
         }
         if (p.terms.pruned) {
@@ -412,7 +439,9 @@ absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& 
   // One traversal per distinct threshold, each with its own cell budget: a level's region depends
   // on its threshold alone, so asking for another level never changes (or coarsens) it.
   const WeightedParts parts(f);
-  SharedCells shared(parts.parts);
+  // At most max_cells per traversal, plus its start covering.
+  SharedCells shared(parts.parts, static_cast<size_t>(std::min<int64_t>(options.max_cells, 4096)) *
+                                      std::max<size_t>(1, to_extract.size()));
   std::vector<int> done;  // indices already extracted, for equal thresholds
   for (int i : to_extract) {
     const auto same = std::find_if(done.begin(), done.end(),

@@ -51,7 +51,8 @@
 // Cost: O(evaluated cells x terms still in play), up to max_cells cells per threshold; at k = 100
 // and four thresholds about 2,300 to 3,400 cells and 3 to 4.7 ms of CPU on the shared test
 // machine, about 1.3 us per cell (tools/bench/calibration, docs/BENCHMARKS.md).
-// Pure function: thread-safe.
+// Pure function: thread-safe. The memos live in per-thread arenas that are kept for the thread's
+// next call (a few MB at k = 100: cleared, not freed, so an answer maps no fresh pages).
 #ifndef GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 #define GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 
