@@ -214,19 +214,20 @@ void VmfKdeComponent::Prune(TermSubset terms, const double* near, double negligi
   // descendants (each counted there at `negligible`).
   const size_t n = terms.all ? w_.size() : terms.indices.size();
   const double log_negligible = std::log(negligible);
+  // Branch-free compaction: every index is written, the kept ones advance the end.
   const size_t before = kept->size();
-  int left_out = 0;
+  kept->resize(before + n);
+  int32_t* const to = kept->data() + before;
+  size_t count = 0;
   for (size_t r = 0; r < n; ++r) {
     const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
-    if (near[r] >= log_cw_[i] - log_negligible) {
-      ++left_out;
-    } else {
-      kept->push_back(static_cast<int32_t>(i));
-    }
+    to[count] = static_cast<int32_t>(i);
+    count += near[r] < log_cw_[i] - log_negligible;
   }
+  const size_t left_out = n - count;
   out->pruned = left_out > 0;
-  out->left_out_hi = left_out * negligible;
-  if (!out->pruned) kept->resize(before);
+  out->left_out_hi = static_cast<double>(left_out) * negligible;
+  kept->resize(out->pruned ? before + count : before);
 }
 
 void VmfKdeComponent::AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const {
