@@ -48,9 +48,10 @@
 // | +infinity, or above f everywhere | empty                                            |
 // | NaN                              | InvalidArgument                                  |
 //
-// Cost: O(evaluated cells x terms still in play), up to max_cells cells per threshold; at k = 100
-// and four thresholds about 2,300 to 3,400 cells and 3 to 4.7 ms of CPU on the shared test
-// machine, about 1.3 us per cell (tools/bench/calibration, docs/BENCHMARKS.md).
+// Cost: O(evaluated cells x terms still in play), up to max_cells cells per threshold, the shared
+// work counted once; at k = 100 and four thresholds about 2,300 to 3,400 cells, and 1.6 to 3.2 ms
+// of CPU for the engine's whole calibrate stage on the test machine (about 0.8 us per evaluated
+// cell; 2.8 to 4.6 ms before the work was shared; tools/bench/calibration, docs/BENCHMARKS.md).
 // Pure function: thread-safe. The memos live in per-thread arenas that are kept for the thread's
 // next call (a few MB at k = 100: cleared, not freed, so an answer maps no fresh pages).
 #ifndef GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
