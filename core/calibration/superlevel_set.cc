@@ -113,8 +113,9 @@ class ChunkArena {
 // One at a time per thread (the memos live in the thread's arenas).
 class SharedCells {
  public:
-  SharedCells(const std::vector<const DensityComponent*>& parts, size_t expected_cells)
-      : parts_(parts) {
+  SharedCells(const std::vector<const DensityComponent*>& parts, size_t expected_cells,
+              int64_t max_memo_bytes)
+      : parts_(parts), bytes_left_(max_memo_bytes) {
     memos_.Clear();
     indices_.Clear();
     index_.reserve(expected_cells);
@@ -137,7 +138,7 @@ class SharedCells {
   bool HasMemo(int64_t part) const { return parts_[part]->TermsMemoSize(TermSubset{}) > 0; }
 
   // The part's memo of `terms` over the cell (computed unless the cell's all-terms memo, or its
-  // last subset memo, is of the same terms).
+  // last subset memo, is of the same terms); null when it would take the memos past their budget.
   const double* MemoOf(int64_t cell, int64_t part, TermSubset terms) {
     const size_t slot = static_cast<size_t>(cell) * parts_.size() + static_cast<size_t>(part);
     if (terms.all) {
@@ -150,10 +151,12 @@ class SharedCells {
         std::equal(terms.indices.begin(), terms.indices.end(), last.indices)) {
       return last.memo;
     }
+    const double* memo = Memoise(cell, part, terms);
+    if (memo == nullptr || !Spend(n * sizeof(int32_t))) return memo;  // used once, not kept
     int32_t* copy = indices_.Allocate(n);
     std::copy(terms.indices.begin(), terms.indices.end(), copy);
-    last = {copy, n, Memoise(cell, part, terms)};
-    return last.memo;
+    last = {copy, n, memo};
+    return memo;
   }
 
  private:
@@ -165,14 +168,22 @@ class SharedCells {
   };
 
   const double* Memoise(int64_t cell, int64_t part, TermSubset terms) {
-    double* memo = memos_.Allocate(static_cast<size_t>(parts_[part]->TermsMemoSize(terms)));
+    const size_t size = static_cast<size_t>(parts_[part]->TermsMemoSize(terms));
+    if (!Spend(size * sizeof(double))) return nullptr;
+    double* memo = memos_.Allocate(size);
     parts_[part]->MemoiseTerms(geometry_[cell], terms, memo);
     return memo;
+  }
+  bool Spend(size_t bytes) {
+    if (static_cast<int64_t>(bytes) > bytes_left_) return false;
+    bytes_left_ -= static_cast<int64_t>(bytes);
+    return true;
   }
 
   static inline thread_local ChunkArena<double> memos_;
   static inline thread_local ChunkArena<int32_t> indices_;
   const std::vector<const DensityComponent*>& parts_;
+  int64_t bytes_left_;  // of options.max_memo_bytes
   absl::flat_hash_map<cells::CellId, int64_t> index_;
   std::vector<cells::CellGeometry> geometry_;
   std::vector<const double*> all_;  // per cell and part: its all-terms memo, null until needed
@@ -280,10 +291,10 @@ class Extractor {
       const PartState& st = states_[state + c];
       Pending& p = pending_[c];
       p = Pending{};
+      if (!st.frozen && shared_->HasMemo(c)) p.memo = shared_->MemoOf(cell, c, SubsetOf(st));
       if (st.frozen) {
         p.bounds = st.frozen_bounds;
-      } else if (shared_->HasMemo(c)) {
-        p.memo = shared_->MemoOf(cell, c, SubsetOf(st));
+      } else if (p.memo != nullptr) {
         p.bounds = parts_[c]->BoundsFromTermsMemo(SubsetOf(st), p.memo, 0.0, nullptr).bounds;
       } else {
         p.kept_begin = static_cast<int64_t>(kept_.size());
@@ -415,6 +426,10 @@ absl::Status ValidateSuperlevelOptions(const SuperlevelOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_cells must be >= 1, got ", options.max_cells));
   }
+  if (options.max_memo_bytes < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_memo_bytes must be >= 0, got ", options.max_memo_bytes));
+  }
   return absl::OkStatus();
 }
 
@@ -440,8 +455,10 @@ absl::StatusOr<SuperlevelResult> ExtractSuperlevelSets(const PredictiveDensity& 
   // on its threshold alone, so asking for another level never changes (or coarsens) it.
   const WeightedParts parts(f);
   // At most max_cells per traversal, plus its start covering.
-  SharedCells shared(parts.parts, static_cast<size_t>(std::min<int64_t>(options.max_cells, 4096)) *
-                                      std::max<size_t>(1, to_extract.size()));
+  SharedCells shared(parts.parts,
+                     static_cast<size_t>(std::min<int64_t>(options.max_cells, 4096)) *
+                         std::max<size_t>(1, to_extract.size()),
+                     options.max_memo_bytes);
   std::vector<int> done;  // indices already extracted, for equal thresholds
   for (int i : to_extract) {
     const auto same = std::find_if(done.begin(), done.end(),

@@ -53,7 +53,8 @@
 // of CPU for the engine's whole calibrate stage on the test machine (about 0.8 us per evaluated
 // cell; 2.8 to 4.6 ms before the work was shared; tools/bench/calibration, docs/BENCHMARKS.md).
 // Pure function: thread-safe. The memos live in per-thread arenas that are kept for the thread's
-// next call (a few MB at k = 100: cleared, not freed, so an answer maps no fresh pages).
+// next call (cleared, not freed, so an answer maps no fresh pages): at most max_memo_bytes per
+// thread that extracts regions.
 #ifndef GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 #define GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 
@@ -76,6 +77,10 @@ struct SuperlevelOptions {
   double min_relative_cell_area = 4e-3;
   // Cap on the cells evaluated per threshold, >= 1.
   int64_t max_cells = 1000;
+  // Cap on the memory of the memos the thresholds' traversals share (see "Shared work"), >= 0:
+  // beyond it cells are bounded from their terms without a memo (the same bounds, not shared).
+  // The memos scale with k (up to 4,096): 2 to 4 MB at k = 100 and four thresholds.
+  int64_t max_memo_bytes = int64_t{8} << 20;
   BoundaryRule boundary = BoundaryRule::kCentre;
 };
 

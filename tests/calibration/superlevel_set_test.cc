@@ -220,6 +220,9 @@ TEST(SuperlevelSetTest, SpecialThresholds) {
   bad = {};
   bad.finest_edge_fraction = 0;
   EXPECT_FALSE(ExtractSuperlevelSets(f, {1.0}, bad).ok());
+  bad = {};
+  bad.max_memo_bytes = -1;
+  EXPECT_FALSE(ExtractSuperlevelSets(f, {1.0}, bad).ok());
 }
 
 TEST(SuperlevelSetTest, CellCapStopsRefinement) {
@@ -281,7 +284,7 @@ TEST(SuperlevelSetTest, EachThresholdHasItsOwnCellBudget) {
 }
 
 TEST(SuperlevelSetTest, SeveralThresholdsGiveEachThresholdsSoloExtraction) {
-  // The traversals of one extraction share cells' geometry and all-terms bounds (superlevel_set.h):
+  // The traversals of one extraction share cells' geometry and terms' bounds (superlevel_set.h):
   // on random answers' densities (narrow, broad and regional kernels, sometimes classifier cells;
   // localized and scattered neighbours), every set is cell for cell the one its threshold gives
   // alone, under the default budget and a small one, and in either order of the thresholds.
@@ -331,6 +334,18 @@ TEST(SuperlevelSetTest, SeveralThresholdsGiveEachThresholdsSoloExtraction) {
         std::vector<double> asked = thresholds;
         if (reversed) std::reverse(asked.begin(), asked.end());
         const SuperlevelResult all = *ExtractSuperlevelSets(f, asked, options);
+        // The memos are a cache: with no memory for them (every cell bounded from its terms, as
+        // beyond their budget), or room for only some, the sets are the same.
+        for (int64_t memo_bytes : {int64_t{0}, int64_t{20000}}) {
+          SuperlevelOptions no_memo = options;
+          no_memo.max_memo_bytes = memo_bytes;
+          const SuperlevelResult plain = *ExtractSuperlevelSets(f, asked, no_memo);
+          for (size_t i = 0; i < asked.size(); ++i) {
+            EXPECT_EQ(plain.sets[i].cells, all.sets[i].cells) << trial << " " << i;
+            EXPECT_EQ(plain.sets[i].boundary_area_km2, all.sets[i].boundary_area_km2);
+            EXPECT_EQ(plain.sets[i].cells_evaluated, all.sets[i].cells_evaluated);
+          }
+        }
         for (size_t i = 0; i < asked.size(); ++i) {
           const SuperlevelResult solo = *ExtractSuperlevelSets(f, {asked[i]}, options);
           const SuperlevelSet& set = all.sets[i];
