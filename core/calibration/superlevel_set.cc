@@ -124,6 +124,32 @@ class SharedCells {
     subset_.reserve(expected_cells * parts_.size());
   }
 
+  // cells::CellsCoveringCaps(caps, max_level), or an earlier traversal's covering when its caps
+  // had the same centres and covering levels (then the coverings are the same: most of the time).
+  std::vector<cells::CellId> Covering(const std::vector<cells::SphereCap>& caps, int max_level) {
+    std::vector<int> levels(caps.size());
+    for (size_t i = 0; i < caps.size(); ++i) {
+      levels[i] = cells::CapCoveringLevel(caps[i], max_level);
+    }
+    for (const Covered& c : coverings_) {
+      if (c.max_level == max_level && c.levels == levels &&
+          std::equal(caps.begin(), caps.end(), c.centres.begin(), c.centres.end(),
+                     [](const cells::SphereCap& cap, const geo::Vec3& centre) {
+                       return cap.centre.x == centre.x && cap.centre.y == centre.y &&
+                              cap.centre.z == centre.z;
+                     })) {
+        return c.cells;
+      }
+    }
+    Covered c;
+    c.max_level = max_level;
+    c.levels = std::move(levels);
+    for (const cells::SphereCap& cap : caps) c.centres.push_back(cap.centre);
+    c.cells = cells::CellsCoveringCaps(caps, max_level);
+    coverings_.push_back(std::move(c));
+    return coverings_.back().cells;
+  }
+
   // The cell's index in this store (its geometry measured on first use).
   int64_t Find(cells::CellId id) {
     const auto [it, added] = index_.try_emplace(id, static_cast<int64_t>(geometry_.size()));
@@ -160,6 +186,13 @@ class SharedCells {
   }
 
  private:
+  // A start covering and what it was made of.
+  struct Covered {
+    int max_level = 0;
+    std::vector<geo::Vec3> centres;
+    std::vector<int> levels;
+    std::vector<cells::CellId> cells;
+  };
   // A subset memoised for a cell and part: its terms and its memo.
   struct Subset {
     const int32_t* indices = nullptr;
@@ -188,6 +221,7 @@ class SharedCells {
   std::vector<cells::CellGeometry> geometry_;
   std::vector<const double*> all_;  // per cell and part: its all-terms memo, null until needed
   std::vector<Subset> subset_;      // per cell and part
+  std::vector<Covered> coverings_;  // one per distinct start covering
 };
 
 class Extractor {
@@ -215,7 +249,7 @@ class Extractor {
     bool whole = false;
     const std::vector<cells::SphereCap> caps = f_.SuperlevelCover(t_[m - 1], &whole);
     const std::vector<cells::CellId> start =
-        whole ? cells::WholeSphereCells() : cells::CellsCoveringCaps(caps, result_->finest_level);
+        whole ? cells::WholeSphereCells() : shared_->Covering(caps, result_->finest_level);
     const int64_t initial = static_cast<int64_t>(states_.size());
     states_.resize(states_.size() + np_);  // every term of every part
     for (cells::CellId id : start) Evaluate(id, 0, m, initial);

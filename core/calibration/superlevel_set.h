@@ -31,11 +31,13 @@
 //     kInclude puts every undecided cell inside, so the region contains the exact set (conformal
 //     coverage then holds for the cells as well as for the set, at the price of a larger area).
 //     boundary_area_km2 is their total area: how far the outline is uncertain.
-// Shared work: the traversals of one call measure each cell once (its geometry), and evaluate a
-// part's terms over a cell once for all the traversals that reach the cell holding the same terms
-// (DensityComponent::MemoiseTerms: all of them, or the cell's last subset); each traversal derives
-// its own bounds, pruning and freezing from that memo, and prunes only cells it leaves undecided.
-// None of this depends on a threshold, so every set is exactly the one its threshold gives alone.
+// Shared work: the traversals of one call measure each cell once (its geometry), evaluate a part's
+// terms over a cell once for all the traversals that reach the cell holding the same terms
+// (DensityComponent::MemoiseTerms: all of them, or the cell's last subset), and reuse a start
+// covering whose caps have the same centres and covering levels as an earlier one
+// (cells::CapCoveringLevel). Each traversal derives its own bounds, pruning and freezing from the
+// memos, and prunes only cells it leaves undecided. None of this depends on a threshold, so every
+// set is exactly the one its threshold gives alone.
 // Nesting: the exact sets are nested (a higher threshold's inside a lower one's), and so are the
 // cell unions wherever both boundaries are resolved to the finest level; where a budget left a
 // boundary coarse, a higher threshold's boundary cells may reach past a lower one's region (under

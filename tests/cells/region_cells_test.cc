@@ -157,6 +157,39 @@ TEST(RegionCellsTest, CoveringOfManyCapsIsTheUnionOfEachCapsCovering) {
   EXPECT_EQ(CellsCoveringCaps(caps, 30), expected);
 }
 
+TEST(RegionCellsTest, CapsWithTheSameCentresAndCoveringLevelsHaveTheSameCovering) {
+  // What region extraction relies on to reuse a covering across thresholds (superlevel_set.cc).
+  std::mt19937_64 rng(19);
+  std::uniform_real_distribution<double> lat(-89, 89), lon(-180, 180), radius_km(0.1, 900);
+  std::uniform_real_distribution<double> stretch(0.9, 1.1);
+  int same = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<SphereCap> caps, other;
+    // One size for all the caps (a kernel density's caps at one threshold), another nearby.
+    const double r = radius_km(rng), s = stretch(rng);
+    for (int i = 0; i < 5; ++i) {
+      const geo::Vec3 centre = geo::ToUnitVector({lat(rng), lon(rng)});
+      caps.push_back({centre, 2 * std::sin(0.5 * r / geo::kEarthRadiusKm)});
+      other.push_back({centre, caps.back().chord * s});
+    }
+    bool levels_equal = true;
+    for (size_t i = 0; i < caps.size(); ++i) {
+      const int level = CapCoveringLevel(caps[i], 20);
+      ASSERT_GT(level, 0);
+      ASSERT_LE(level, 20);
+      levels_equal = levels_equal && level == CapCoveringLevel(other[i], 20);
+    }
+    if (!levels_equal) continue;
+    ++same;
+    EXPECT_EQ(CellsCoveringCaps(caps, 20), CellsCoveringCaps(other, 20)) << trial;
+  }
+  EXPECT_GT(same, 20);                                                   // the comparison was made
+  EXPECT_EQ(CapCoveringLevel({geo::ToUnitVector({1, 2}), 2.0}, 20), 0);  // the whole sphere
+  EXPECT_EQ(CapCoveringLevel({{NAN, 0, 0}, 0.1}, 20), -1);               // skipped
+  EXPECT_EQ(CapCoveringLevel({{0, 0, 1}, -1}, 20), -1);
+  EXPECT_EQ(CapCoveringLevel({geo::ToUnitVector({1, 2}), 1e-9}, 12), 12);  // at most max_level
+}
+
 TEST(RegionCellsTest, NormalizeMergesSiblingsDropsDuplicatesAndInvalidIds) {
   const CellId parent = CellIdAt({48.85, 2.35}, 10);
   const std::array<CellId, 4> kids = CellChildren(parent);
