@@ -51,9 +51,9 @@
 // | NaN                              | InvalidArgument                                  |
 //
 // Cost: O(evaluated cells x terms still in play), up to max_cells cells per threshold, the shared
-// work counted once; at k = 100 and four thresholds about 2,300 to 3,400 cells, and 1.6 to 3.4 ms
+// work counted once; at k = 100 and four thresholds about 2,300 to 3,400 cells, and 1.6 to 3.2 ms
 // of CPU for the engine's whole calibrate stage on the test machine (about 0.8 us per evaluated
-// cell; 2.9 to 4.8 ms before the work was shared; tools/bench/calibration, docs/BENCHMARKS.md).
+// cell; 2.8 to 4.5 ms before the work was shared; tools/bench/calibration, docs/BENCHMARKS.md).
 // Pure function: thread-safe. The memos live in per-thread arenas that are kept for the thread's
 // next call (cleared, not freed, so an answer maps no fresh pages): at most max_memo_bytes per
 // thread that extracts regions.
