@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -40,24 +41,24 @@ absl::StatusOr<PredictiveDensity> BuildPredictiveDensity(const EstimatorSettings
                                                          const AnswerEvidence& evidence) {
   GEOLOC_RETURN_IF_ERROR(ValidateAnswerEvidence(evidence));
   std::vector<PredictiveDensity::Part> parts;
-  if (m.narrow() > 0) {
-    GEOLOC_ASSIGN_OR_RETURN(
-        VmfKdeComponent narrow,
-        VmfKdeComponent::Create(evidence.positions, evidence.weights, settings.bandwidth_km));
-    parts.push_back({m.narrow(), std::make_unique<VmfKdeComponent>(std::move(narrow))});
-  }
-  if (m.broad() > 0) {
-    GEOLOC_ASSIGN_OR_RETURN(
-        VmfKdeComponent broad,
-        VmfKdeComponent::Create(evidence.positions, evidence.weights, m.broad_bandwidth_km()));
-    parts.push_back({m.broad(), std::make_unique<VmfKdeComponent>(std::move(broad))});
-  }
-  if (m.regional() > 0) {
-    GEOLOC_ASSIGN_OR_RETURN(
-        VmfKdeComponent regional,
-        VmfKdeComponent::Create(evidence.positions, evidence.weights, m.regional_bandwidth_km()));
-    parts.push_back({m.regional(), std::make_unique<VmfKdeComponent>(std::move(regional))});
-  }
+  // The narrow, broad and regional terms are the same kernels at three bandwidths: the positions
+  // are merged once.
+  std::optional<VmfKdeComponent> kernels;
+  const auto add_kernels = [&](double weight, double bandwidth_km) -> absl::Status {
+    if (!(weight > 0)) return absl::OkStatus();
+    if (!kernels.has_value()) {
+      GEOLOC_ASSIGN_OR_RETURN(
+          kernels, VmfKdeComponent::Create(evidence.positions, evidence.weights, bandwidth_km));
+      parts.push_back({weight, std::make_unique<VmfKdeComponent>(*kernels)});
+      return absl::OkStatus();
+    }
+    GEOLOC_ASSIGN_OR_RETURN(VmfKdeComponent c, kernels->WithBandwidth(bandwidth_km));
+    parts.push_back({weight, std::make_unique<VmfKdeComponent>(std::move(c))});
+    return absl::OkStatus();
+  };
+  GEOLOC_RETURN_IF_ERROR(add_kernels(m.narrow(), settings.bandwidth_km));
+  GEOLOC_RETURN_IF_ERROR(add_kernels(m.broad(), m.broad_bandwidth_km()));
+  GEOLOC_RETURN_IF_ERROR(add_kernels(m.regional(), m.regional_bandwidth_km()));
   if (m.classifier() > 0) {
     if (evidence.classifier_cells.empty()) {
       return absl::FailedPreconditionError(

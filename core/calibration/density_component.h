@@ -88,6 +88,23 @@ class DensityComponent {
   // refines cells to a fraction of the smallest scale of the terms it holds.
   virtual double ScaleKm() const = 0;
 
+  // A memo of the bounds of some terms over one cell, for components whose bounds come from
+  // per-term facts about the cell: region extraction computes it once per cell, part and subset
+  // and derives each threshold's bounds and pruning from it (superlevel_set.h), so the traversals
+  // of several thresholds share their evaluations, and pruning waits until a cell turns out
+  // undecided. TermsMemoSize is the number of doubles the memo of `terms` takes (0: the component
+  // keeps none, and the two methods below are not called). For every cell, subset, negligible and
+  // kept, BoundsFromTermsMemo(terms, memo of the cell and terms, negligible, kept) returns exactly
+  // what BoundsOverTerms(cell, terms, negligible, kept) returns, and appends the same indices.
+  virtual int64_t TermsMemoSize(TermSubset /*terms*/) const { return 0; }
+  virtual void MemoiseTerms(const cells::CellGeometry& /*disc*/, TermSubset /*terms*/,
+                            double* /*memo*/) const {}
+  virtual TermBounds BoundsFromTermsMemo(TermSubset /*terms*/, const double* /*memo*/,
+                                         double /*negligible*/,
+                                         std::vector<int32_t>* /*kept*/) const {
+    return {};
+  }
+
   // Bounds of f itself over the cell (every term, nothing left out).
   DensityBounds BoundsOverCell(cells::CellId id, const cells::CellGeometry& disc) const {
     return BoundsOverTerms(id, disc, TermSubset{}, 0.0, nullptr).bounds;

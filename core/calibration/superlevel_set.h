@@ -31,6 +31,13 @@
 //     kInclude puts every undecided cell inside, so the region contains the exact set (conformal
 //     coverage then holds for the cells as well as for the set, at the price of a larger area).
 //     boundary_area_km2 is their total area: how far the outline is uncertain.
+// Shared work: the traversals of one call measure each cell once (its geometry), evaluate a part's
+// terms over a cell once for all the traversals that reach the cell holding the same terms
+// (DensityComponent::MemoiseTerms: all of them, or the cell's last subset), and reuse a start
+// covering whose caps have the same centres and covering levels as an earlier one
+// (cells::CapCoveringLevel). Each traversal derives its own bounds, pruning and freezing from the
+// memos, and prunes only cells it leaves undecided. None of this depends on a threshold, so every
+// set is exactly the one its threshold gives alone.
 // Nesting: the exact sets are nested (a higher threshold's inside a lower one's), and so are the
 // cell unions wherever both boundaries are resolved to the finest level; where a budget left a
 // boundary coarse, a higher threshold's boundary cells may reach past a lower one's region (under
@@ -43,10 +50,13 @@
 // | +infinity, or above f everywhere | empty                                            |
 // | NaN                              | InvalidArgument                                  |
 //
-// Cost: O(evaluated cells x terms still in play), up to max_cells cells per threshold; at k = 100
-// and four thresholds about 2,300 to 3,400 cells and 3 to 4.7 ms of CPU on the shared test
-// machine, about 1.3 us per cell (tools/bench/calibration, docs/BENCHMARKS.md).
-// Pure function: thread-safe.
+// Cost: O(evaluated cells x terms still in play), up to max_cells cells per threshold, the shared
+// work counted once; at k = 100 and four thresholds about 2,300 to 3,400 cells, and 1.6 to 3.2 ms
+// of CPU for the engine's whole calibrate stage on the test machine (about 0.8 us per evaluated
+// cell; 2.8 to 4.5 ms before the work was shared; tools/bench/calibration, docs/BENCHMARKS.md).
+// Pure function: thread-safe. The memos live in per-thread arenas that are kept for the thread's
+// next call (cleared, not freed, so an answer maps no fresh pages): at most max_memo_bytes per
+// thread that extracts regions.
 #ifndef GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 #define GEOLOC_CORE_CALIBRATION_SUPERLEVEL_SET_H_
 
@@ -69,6 +79,10 @@ struct SuperlevelOptions {
   double min_relative_cell_area = 4e-3;
   // Cap on the cells evaluated per threshold, >= 1.
   int64_t max_cells = 1000;
+  // Cap on the memory of the memos the thresholds' traversals share (see "Shared work"), >= 0:
+  // beyond it cells are bounded from their terms without a memo (the same bounds, not shared).
+  // The memos scale with k (up to 4,096): 2 to 4 MB at k = 100 and four thresholds.
+  int64_t max_memo_bytes = int64_t{8} << 20;
   BoundaryRule boundary = BoundaryRule::kCentre;
 };
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/calibration/kernel_sums.h"
+#include "core/common/status_macros.h"
 #include "core/geo/distance.h"
 
 namespace geoloc::calibration {
@@ -14,6 +15,14 @@ namespace {
 
 // Beyond this many deviations from the disc's edge a Gaussian's mass is 0 or 1 to double precision.
 constexpr double kMassTailSigmas = 8.0;
+
+absl::Status ValidateBandwidth(double bandwidth_km) {
+  if (!(bandwidth_km > 0 && bandwidth_km <= geo::kHalfCircumferenceKm)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kernel bandwidth must be in (0, ", geo::kHalfCircumferenceKm, "] km, got ", bandwidth_km));
+  }
+  return absl::OkStatus();
+}
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
@@ -56,10 +65,7 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::Create(absl::Span<const geo::La
     return absl::InvalidArgumentError(
         absl::StrCat(positions.size(), " positions but ", weights.size(), " weights"));
   }
-  if (!(bandwidth_km > 0 && bandwidth_km <= geo::kHalfCircumferenceKm)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "kernel bandwidth must be in (0, ", geo::kHalfCircumferenceKm, "] km, got ", bandwidth_km));
-  }
+  GEOLOC_RETURN_IF_ERROR(ValidateBandwidth(bandwidth_km));
   double total = 0;
   for (size_t i = 0; i < positions.size(); ++i) {
     if (absl::Status s = geo::ValidateLatLon(positions[i]); !s.ok()) {
@@ -97,15 +103,30 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::Create(absl::Span<const geo::La
     }
     c.w_.back() += weights[i] / total;
   }
-  c.bandwidth_km_ = bandwidth_km;
-  const double kappa = (geo::kEarthRadiusKm / bandwidth_km) * (geo::kEarthRadiusKm / bandwidth_km);
-  c.half_kappa_ = 0.5 * kappa;
-  c.log_norm_ = std::log(kappa) -
-                std::log(2 * geo::kPi * geo::kEarthRadiusKm * geo::kEarthRadiusKm) -
-                std::log(-std::expm1(-2 * kappa));
-  c.norm_ = std::exp(c.log_norm_);
-  for (double w : c.w_) c.log_cw_.push_back(c.log_norm_ + std::log(w));
+  c.SetBandwidth(bandwidth_km);
   return c;
+}
+
+absl::StatusOr<VmfKdeComponent> VmfKdeComponent::WithBandwidth(double bandwidth_km) const {
+  GEOLOC_RETURN_IF_ERROR(ValidateBandwidth(bandwidth_km));
+  VmfKdeComponent c;
+  c.x_ = x_;
+  c.y_ = y_;
+  c.z_ = z_;
+  c.w_ = w_;
+  c.SetBandwidth(bandwidth_km);
+  return c;
+}
+
+void VmfKdeComponent::SetBandwidth(double bandwidth_km) {
+  bandwidth_km_ = bandwidth_km;
+  const double kappa = (geo::kEarthRadiusKm / bandwidth_km) * (geo::kEarthRadiusKm / bandwidth_km);
+  half_kappa_ = 0.5 * kappa;
+  log_norm_ = std::log(kappa) - std::log(2 * geo::kPi * geo::kEarthRadiusKm * geo::kEarthRadiusKm) -
+              std::log(-std::expm1(-2 * kappa));
+  norm_ = std::exp(log_norm_);
+  log_cw_.clear();
+  for (double w : w_) log_cw_.push_back(log_norm_ + std::log(w));
 }
 
 double VmfKdeComponent::Density(const geo::Vec3& x) const {
@@ -159,32 +180,54 @@ TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeom
                                             TermSubset terms, double negligible,
                                             std::vector<int32_t>* kept) const {
   const KernelCentres k = Gather(terms);
-  const bool prune = negligible > 0 && kept != nullptr;
   Scratch& b = ThreadScratch();
   b.near.resize(k.n);
   double lo = 0, hi = 0;
   KernelSumBounds(k, disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, b.near.data());
   TermBounds out;
   out.bounds = {norm_ * lo, norm_ * hi};
+  Prune(terms, b.near.data(), negligible, kept, &out);
+  return out;
+}
+
+void VmfKdeComponent::MemoiseTerms(const cells::CellGeometry& disc, TermSubset terms,
+                                   double* memo) const {
+  double lo = 0, hi = 0;
+  KernelSumBounds(Gather(terms), disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, memo + 2);
+  memo[0] = norm_ * lo;
+  memo[1] = norm_ * hi;
+}
+
+TermBounds VmfKdeComponent::BoundsFromTermsMemo(TermSubset terms, const double* memo,
+                                                double negligible,
+                                                std::vector<int32_t>* kept) const {
+  TermBounds out;
+  out.bounds = {memo[0], memo[1]};
+  Prune(terms, memo + 2, negligible, kept, &out);
+  return out;
+}
+
+void VmfKdeComponent::Prune(TermSubset terms, const double* near, double negligible,
+                            std::vector<int32_t>* kept, TermBounds* out) const {
+  if (!(negligible > 0) || kept == nullptr) return;
   // The kernels that cannot reach `negligible` anywhere in the cell are left out of its
   // descendants (each counted there at `negligible`).
-  if (prune) {
-    const double log_negligible = std::log(negligible);
-    const size_t before = kept->size();
-    int left_out = 0;
-    for (size_t r = 0; r < k.n; ++r) {
-      const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
-      if (b.near[r] >= log_cw_[i] - log_negligible) {
-        ++left_out;
-      } else {
-        kept->push_back(static_cast<int32_t>(i));
-      }
-    }
-    out.pruned = left_out > 0;
-    out.left_out_hi = left_out * negligible;
-    if (!out.pruned) kept->resize(before);
+  const size_t n = terms.all ? w_.size() : terms.indices.size();
+  const double log_negligible = std::log(negligible);
+  // Branch-free compaction: every index is written, the kept ones advance the end.
+  const size_t before = kept->size();
+  kept->resize(before + n);
+  int32_t* const to = kept->data() + before;
+  size_t count = 0;
+  for (size_t r = 0; r < n; ++r) {
+    const size_t i = terms.all ? r : static_cast<size_t>(terms.indices[r]);
+    to[count] = static_cast<int32_t>(i);
+    count += near[r] < log_cw_[i] - log_negligible;
   }
-  return out;
+  const size_t left_out = n - count;
+  out->pruned = left_out > 0;
+  out->left_out_hi = static_cast<double>(left_out) * negligible;
+  kept->resize(out->pruned ? before + count : before);
 }
 
 void VmfKdeComponent::AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const {

@@ -16,6 +16,9 @@
 // |                        | chord (triangle inequality in R^3), summed by KernelSumBounds;   |
 // |                        | kernels whose upper bound is below `negligible` are left out of  |
 // |                        | the cell's descendants                                           |
+// | MemoiseTerms           | the same bounds, kept with each kernel's near exponent, so that  |
+// |                        | BoundsFromTermsMemo prunes for any `negligible` without          |
+// |                        | evaluating the kernels again                                     |
 // | AppendSuperlevelCover  | one cap per kernel, of the chord where C exp(-kappa r^2 / 2) = t |
 // |                        | (a weighted mean of kernels reaches t only where one of them does)|
 // | MassWithin             | per kernel, the planar mass of a Gaussian of deviation h within  |
@@ -48,6 +51,10 @@ class VmfKdeComponent final : public DensityComponent {
   static absl::StatusOr<VmfKdeComponent> Create(absl::Span<const geo::LatLon> positions,
                                                 absl::Span<const double> weights,
                                                 double bandwidth_km);
+  // The same kernels at another bandwidth: exactly what Create(positions, weights, bandwidth_km)
+  // gives, without merging the positions again (an answer's narrow, broad and regional terms share
+  // their kernels). InvalidArgument for a bandwidth outside (0, 20015] km.
+  absl::StatusOr<VmfKdeComponent> WithBandwidth(double bandwidth_km) const;
 
   double Density(const geo::Vec3& x) const override;
   double LogDensity(const geo::Vec3& x) const override;
@@ -57,6 +64,14 @@ class VmfKdeComponent final : public DensityComponent {
                                  geo::Vec3* gradient) const override;
   TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc, TermSubset terms,
                              double negligible, std::vector<int32_t>* kept) const override;
+  // The memo: the bounds of the kernels over the cell, then each kernel's near exponent
+  // (KernelSumBounds), 2 + (number of kernels) doubles.
+  int64_t TermsMemoSize(TermSubset terms) const override {
+    return 2 + static_cast<int64_t>(terms.all ? w_.size() : terms.indices.size());
+  }
+  void MemoiseTerms(const cells::CellGeometry& disc, TermSubset terms, double* memo) const override;
+  TermBounds BoundsFromTermsMemo(TermSubset terms, const double* memo, double negligible,
+                                 std::vector<int32_t>* kept) const override;
   void AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const override;
   double MassWithin(const geo::Vec3& x, double distance_km) const override;
   double ScaleKm() const override { return bandwidth_km_; }
@@ -69,8 +84,14 @@ class VmfKdeComponent final : public DensityComponent {
 
  private:
   VmfKdeComponent() = default;
+  // Sets the bandwidth and what follows from it (kappa, C, log(C w_i)).
+  void SetBandwidth(double bandwidth_km);
   // The terms' centres and weights as arrays (the subset gathered into per-thread scratch).
   KernelCentres Gather(TermSubset terms) const;
+  // Leaves out of a cell's descendants the terms whose near exponents (in the order of `terms`)
+  // say they cannot reach `negligible` anywhere in the cell (BoundsOverTerms).
+  void Prune(TermSubset terms, const double* near, double negligible, std::vector<int32_t>* kept,
+             TermBounds* out) const;
 
   // Kernel centres as unit vectors (structure of arrays) and their normalised weights.
   std::vector<double> x_, y_, z_, w_;

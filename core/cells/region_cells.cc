@@ -67,27 +67,38 @@ int CellLevelForEdgeKm(double edge_km) {
   return S2::kAvgEdge.GetLevelForMaxValue(edge_km / geo::kEarthRadiusKm);
 }
 
-std::vector<CellId> CellsCoveringCaps(absl::Span<const SphereCap> caps, int max_level) {
+int CapCoveringLevel(const SphereCap& cap, int max_level) {
   max_level = std::clamp(max_level, 0, kMaxCellLevel);
-  std::vector<S2CellId> cells;
-  std::vector<S2CellId> neighbors;
+  const geo::Vec3 c = cap.centre;
+  if (!std::isfinite(c.x) || !std::isfinite(c.y) || !std::isfinite(c.z) || !(cap.chord >= 0)) {
+    return -1;
+  }
+  if (c.x == 0 && c.y == 0 && c.z == 0) return -1;
+  const double radius = cap.chord >= 2 ? geo::kPi : 2.0 * std::asin(0.5 * cap.chord);
+  // Cells at least twice as wide as the radius: the cap cannot reach past the ring of cells
+  // around the one holding its centre.
+  const int level = std::min(max_level, S2::kMinWidth.GetLevelForMinValue(2 * radius));
+  return S2::kMinWidth.GetValue(level) < 2 * radius ? 0 : level;
+}
+
+std::vector<CellId> CellsCoveringCaps(absl::Span<const SphereCap> caps, int max_level) {
+  // The cell holding each cap's centre, then each distinct one with its ring of neighbours (caps
+  // of one size around nearby centres share cells: a kernel density's caps mostly do).
+  std::vector<S2CellId> centres;
+  centres.reserve(caps.size());
   for (const SphereCap& cap : caps) {
-    const geo::Vec3 c = cap.centre;
-    if (!std::isfinite(c.x) || !std::isfinite(c.y) || !std::isfinite(c.z) || !(cap.chord >= 0)) {
-      continue;
-    }
-    if (c.x == 0 && c.y == 0 && c.z == 0) continue;
-    const double radius = cap.chord >= 2 ? geo::kPi : 2.0 * std::asin(0.5 * cap.chord);
-    // Cells at least twice as wide as the radius: the cap cannot reach past the ring of cells
-    // around the one holding its centre.
-    const int level = std::min(max_level, S2::kMinWidth.GetLevelForMinValue(2 * radius));
-    if (S2::kMinWidth.GetValue(level) < 2 * radius || level == 0) {
-      return WholeSphereCells();
-    }
-    const S2CellId centre = S2CellId(S2Point(c.x, c.y, c.z)).parent(level);
-    cells.push_back(centre);
+    const int level = CapCoveringLevel(cap, max_level);
+    if (level < 0) continue;
+    if (level == 0) return WholeSphereCells();
+    centres.push_back(S2CellId(S2Point(cap.centre.x, cap.centre.y, cap.centre.z)).parent(level));
+  }
+  std::sort(centres.begin(), centres.end());
+  centres.erase(std::unique(centres.begin(), centres.end()), centres.end());
+  std::vector<S2CellId> cells = centres;
+  std::vector<S2CellId> neighbors;
+  for (const S2CellId& centre : centres) {
     neighbors.clear();
-    centre.AppendAllNeighbors(level, &neighbors);
+    centre.AppendAllNeighbors(centre.level(), &neighbors);
     cells.insert(cells.end(), neighbors.begin(), neighbors.end());
   }
   S2CellUnion normalized(std::move(cells));  // sorts, drops duplicates and contained cells

@@ -61,6 +61,10 @@ int CellLevelForEdgeKm(double edge_km);
 // cap's radius, so a cap costs at most 9 cells; a cap wider than a cube face (or chord >= 2) gives
 // the six faces. Caps with a non-finite centre or a negative chord are skipped.
 std::vector<CellId> CellsCoveringCaps(absl::Span<const SphereCap> caps, int max_level);
+// The level of the cells that cover `cap` in CellsCoveringCaps (0: the whole sphere; -1: the cap
+// is skipped). The covering depends on the caps' centres and these levels only: two lists of caps
+// with the same centres and levels have the same covering.
+int CapCoveringLevel(const SphereCap& cap, int max_level);
 
 // The normalised union of `cells` (any order, overlaps and invalid ids allowed: invalid ids are
 // dropped).

@@ -130,6 +130,96 @@ TEST(VmfKdeComponentTest, BoundsHoldEverywhereInTheCell) {
   EXPECT_LT(b.hi / b.lo, 1.2);
 }
 
+TEST(VmfKdeComponentTest, TermsMemoGivesExactlyTheBoundsOverTheTerms) {
+  // Region extraction reads a cell's bounds and pruning from the memo (density_component.h): for
+  // every cell, subset (all the terms, or some) and `negligible`, exactly BoundsOverTerms, with the
+  // same kept terms in the same order.
+  std::mt19937_64 rng(12);
+  const geo::LatLon centre{-1.3, 36.8};
+  const std::vector<geo::LatLon> pos = Cluster(centre, 20, 50, rng);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::vector<double> weights;
+  for (size_t i = 0; i < pos.size(); ++i) weights.push_back(0.1 + unit(rng));
+  for (double h : {0.5, 8.0, 400.0}) {
+    const VmfKdeComponent kde = *VmfKdeComponent::Create(pos, weights, h);
+    ASSERT_EQ(kde.TermsMemoSize(TermSubset{}), 2 + static_cast<int64_t>(kde.size()));
+    int pruned = 0;
+    for (int level : {4, 8, 11, 14, 17}) {
+      for (int c = 0; c < 20; ++c) {
+        const cells::CellId cell = cells::CellIdAt(
+            RandomPointAround(centre, 0, 30 + 4 * cells::CellAverageEdgeKm(level), rng), level);
+        const cells::CellGeometry disc = cells::CellGeometryOf(cell);
+        std::vector<int32_t> some;
+        for (int32_t i = 0; i < static_cast<int32_t>(kde.size()); ++i) {
+          if (unit(rng) < 0.3) some.push_back(i);
+        }
+        for (const TermSubset terms : {TermSubset{}, TermSubset{false, some}}) {
+          ASSERT_EQ(kde.TermsMemoSize(terms),
+                    2 + static_cast<int64_t>(terms.all ? kde.size() : some.size()));
+          std::vector<double> memo(kde.TermsMemoSize(terms));
+          kde.MemoiseTerms(disc, terms, memo.data());
+          for (double share : {0.0, 1e-9, 1e-4, 1e-1}) {
+            const double negligible = share * kde.peak_density();
+            std::vector<int32_t> kept_direct = {-7}, kept_memo = {-7};
+            const TermBounds direct =
+                kde.BoundsOverTerms(cell, disc, terms, negligible, &kept_direct);
+            const TermBounds from_memo =
+                kde.BoundsFromTermsMemo(terms, memo.data(), negligible, &kept_memo);
+            EXPECT_EQ(from_memo.bounds.lo, direct.bounds.lo);
+            EXPECT_EQ(from_memo.bounds.hi, direct.bounds.hi);
+            EXPECT_EQ(from_memo.pruned, direct.pruned);
+            EXPECT_EQ(from_memo.left_out_hi, direct.left_out_hi);
+            EXPECT_EQ(kept_memo, kept_direct);
+            pruned += direct.pruned;
+          }
+        }
+      }
+    }
+    EXPECT_GT(pruned, 0) << h;  // the pruning path was exercised
+  }
+  // A component without per-term bounds keeps no memo.
+  const CellMassComponent cells_only =
+      *CellMassComponent::Create({cells::CellIdAt(centre, 8)}, {1.0});
+  EXPECT_EQ(cells_only.TermsMemoSize(TermSubset{}), 0);
+}
+
+TEST(VmfKdeComponentTest, WithBandwidthIsCreateAtThatBandwidth) {
+  std::mt19937_64 rng(14);
+  const geo::LatLon centre{59.3, 18.1};
+  std::vector<geo::LatLon> pos = Cluster(centre, 40, 30, rng);
+  pos.push_back(pos[3]);  // merged with its twin
+  std::vector<double> weights;
+  for (size_t i = 0; i < pos.size(); ++i) weights.push_back(i % 7 == 0 ? 0.0 : 1.0 + i);
+  const VmfKdeComponent narrow = *VmfKdeComponent::Create(pos, weights, 0.5);
+  for (double h : {0.5, 90.0, 1500.0}) {
+    const VmfKdeComponent expected = *VmfKdeComponent::Create(pos, weights, h);
+    const VmfKdeComponent derived = *narrow.WithBandwidth(h);
+    EXPECT_EQ(derived.size(), expected.size());
+    EXPECT_EQ(derived.bandwidth_km(), h);
+    EXPECT_EQ(derived.peak_density(), expected.peak_density());
+    for (int s = 0; s < 50; ++s) {
+      const geo::LatLon p = RandomPointAround(centre, 0, 4 * h + 50, rng);
+      const geo::Vec3 x = geo::ToUnitVector(p);
+      EXPECT_EQ(derived.Density(x), expected.Density(x));
+      EXPECT_EQ(derived.LogDensity(x), expected.LogDensity(x));
+      const cells::CellId cell = cells::CellIdAt(p, 6 + s % 10);
+      const cells::CellGeometry disc = cells::CellGeometryOf(cell);
+      std::vector<int32_t> kept_derived, kept_expected;
+      const double negligible = 1e-4 * expected.peak_density();
+      const TermBounds a =
+          derived.BoundsOverTerms(cell, disc, TermSubset{}, negligible, &kept_derived);
+      const TermBounds b =
+          expected.BoundsOverTerms(cell, disc, TermSubset{}, negligible, &kept_expected);
+      EXPECT_EQ(a.bounds.lo, b.bounds.lo);
+      EXPECT_EQ(a.bounds.hi, b.bounds.hi);
+      EXPECT_EQ(kept_derived, kept_expected);
+    }
+  }
+  EXPECT_EQ(narrow.WithBandwidth(0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(narrow.WithBandwidth(NAN).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(narrow.WithBandwidth(3e4).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(VmfKdeComponentTest, SuperlevelCoverHoldsTheSet) {
   std::mt19937_64 rng(3);
   const std::vector<geo::LatLon> pos = {{10, 10}, {10.05, 10.02}, {10.3, 9.9}};

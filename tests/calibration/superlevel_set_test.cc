@@ -1,9 +1,11 @@
 #include "core/calibration/superlevel_set.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "core/calibration/cell_mass_component.h"
@@ -218,6 +220,9 @@ TEST(SuperlevelSetTest, SpecialThresholds) {
   bad = {};
   bad.finest_edge_fraction = 0;
   EXPECT_FALSE(ExtractSuperlevelSets(f, {1.0}, bad).ok());
+  bad = {};
+  bad.max_memo_bytes = -1;
+  EXPECT_FALSE(ExtractSuperlevelSets(f, {1.0}, bad).ok());
 }
 
 TEST(SuperlevelSetTest, CellCapStopsRefinement) {
@@ -275,6 +280,82 @@ TEST(SuperlevelSetTest, EachThresholdHasItsOwnCellBudget) {
     // Equal thresholds are extracted once.
     EXPECT_EQ(r.cells_evaluated, evaluated);
     EXPECT_TRUE(r.capped);
+  }
+}
+
+TEST(SuperlevelSetTest, SeveralThresholdsGiveEachThresholdsSoloExtraction) {
+  // The traversals of one extraction share cells' geometry and terms' bounds (superlevel_set.h):
+  // on random answers' densities (narrow, broad and regional kernels, sometimes classifier cells;
+  // localized and scattered neighbours), every set is cell for cell the one its threshold gives
+  // alone, under the default budget and a small one, and in either order of the thresholds.
+  std::mt19937_64 rng(33);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int trial = 0; trial < 12; ++trial) {
+    const geo::LatLon centre{-50 + 100 * unit(rng), -180 + 360 * unit(rng)};
+    const double spread_km = trial % 3 == 0 ? 900 : trial % 3 == 1 ? 30 : 2;
+    std::vector<geo::LatLon> positions;
+    std::vector<double> weights;
+    for (int i = 0; i < 60; ++i) {
+      positions.push_back(RandomPointAround(centre, 0, spread_km * unit(rng), rng));
+      weights.push_back(0.1 + unit(rng));
+    }
+    std::vector<PredictiveDensity::Part> parts;
+    const double h = 0.3 + 2 * unit(rng);
+    double rest = 1.0;
+    for (const auto& [weight, bandwidth] :
+         {std::pair{0.6, h}, std::pair{0.2, 60 + 100 * unit(rng)}, std::pair{0.1, 700.0}}) {
+      parts.push_back({weight, std::make_unique<VmfKdeComponent>(
+                                   *VmfKdeComponent::Create(positions, weights, bandwidth))});
+      rest -= weight;
+    }
+    if (trial % 4 == 3) {
+      std::vector<cells::CellId> leaves;
+      for (int i = 0; i < 5; ++i) leaves.push_back(cells::CellIdAt(positions[i], 9));
+      leaves = cells::NormalizeCellUnion(leaves);  // disjoint
+      std::vector<double> p;
+      for (size_t i = 0; i < leaves.size(); ++i) p.push_back(1.0 + static_cast<double>(i));
+      parts.push_back(
+          {0.05, std::make_unique<CellMassComponent>(*CellMassComponent::Create(leaves, p))});
+      rest -= 0.05;
+    }
+    const PredictiveDensity f = *PredictiveDensity::Create(std::move(parts), rest);
+    // Thresholds from the density at neighbours (high) down to just above the floor (low).
+    const double floor = f.FloorDensity();
+    const double top = f.Density(geo::ToUnitVector(positions[0])) - floor;
+    std::vector<double> thresholds;
+    for (double depth : {0.5, 0.05, 1e-3, 1e-5}) {
+      thresholds.push_back(floor + top * depth * (0.5 + unit(rng)));
+    }
+    for (int64_t budget : {int64_t{1000}, int64_t{200}}) {
+      SuperlevelOptions options;
+      options.max_cells = budget;
+      options.boundary = trial % 2 == 0 ? BoundaryRule::kCentre : BoundaryRule::kInclude;
+      for (bool reversed : {false, true}) {
+        std::vector<double> asked = thresholds;
+        if (reversed) std::reverse(asked.begin(), asked.end());
+        const SuperlevelResult all = *ExtractSuperlevelSets(f, asked, options);
+        // The memos are a cache: with no memory for them (every cell bounded from its terms, as
+        // beyond their budget), or room for only some, the sets are the same.
+        for (int64_t memo_bytes : {int64_t{0}, int64_t{20000}}) {
+          SuperlevelOptions no_memo = options;
+          no_memo.max_memo_bytes = memo_bytes;
+          const SuperlevelResult plain = *ExtractSuperlevelSets(f, asked, no_memo);
+          for (size_t i = 0; i < asked.size(); ++i) {
+            EXPECT_EQ(plain.sets[i].cells, all.sets[i].cells) << trial << " " << i;
+            EXPECT_EQ(plain.sets[i].boundary_area_km2, all.sets[i].boundary_area_km2);
+            EXPECT_EQ(plain.sets[i].cells_evaluated, all.sets[i].cells_evaluated);
+          }
+        }
+        for (size_t i = 0; i < asked.size(); ++i) {
+          const SuperlevelResult solo = *ExtractSuperlevelSets(f, {asked[i]}, options);
+          const SuperlevelSet& set = all.sets[i];
+          EXPECT_EQ(set.cells, solo.sets[0].cells) << trial << " " << budget << " " << i;
+          EXPECT_EQ(set.boundary_area_km2, solo.sets[0].boundary_area_km2) << trial << " " << i;
+          EXPECT_EQ(set.cells_evaluated, solo.sets[0].cells_evaluated) << trial << " " << i;
+          EXPECT_EQ(set.capped, solo.sets[0].capped) << trial << " " << i;
+        }
+      }
+    }
   }
 }
 

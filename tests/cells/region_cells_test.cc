@@ -1,5 +1,6 @@
 #include "core/cells/region_cells.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -125,6 +126,68 @@ TEST(RegionCellsTest, CoveringOfManyCapsAndLimits) {
   EXPECT_TRUE(CellUnionContains(cover, {40, -3}));
   EXPECT_TRUE(CellUnionContains(cover, {-20, 120}));
   EXPECT_FALSE(CellUnionContains(cover, {10, 60}));
+}
+
+TEST(RegionCellsTest, CoveringOfManyCapsIsTheUnionOfEachCapsCovering) {
+  // Caps that share centre cells (a kernel density's caps: clustered centres, the same centres at
+  // two sizes) and far ones: the covering of all of them at once is exactly the union of their
+  // coverings one by one, whatever the order.
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> offset(-0.02, 0.02);
+  std::vector<SphereCap> caps;
+  // Two groups of clustered centres (so that a large cap around one does not swallow the other's
+  // small caps), each with caps of two sizes, plus scattered ones.
+  const geo::LatLon groups[] = {{45.0, 7.0}, {-12.0, -77.0}};
+  for (double radius_km : {0.4, 12.0}) {
+    const double chord = 2 * std::sin(0.5 * radius_km / geo::kEarthRadiusKm);
+    for (int i = 0; i < 40; ++i) {
+      const geo::LatLon g = groups[i % 2];
+      const geo::LatLon c = i % 10 == 9 ? geo::LatLon{-35.0 + i, 150.0 - 2 * i}
+                                        : geo::LatLon{g.lat + offset(rng), g.lon + offset(rng)};
+      caps.push_back({geo::ToUnitVector(c), chord});
+    }
+  }
+  std::vector<CellId> one_by_one;
+  for (const SphereCap& cap : caps) {
+    for (CellId id : CellsCoveringCaps({cap}, 30)) one_by_one.push_back(id);
+  }
+  const std::vector<CellId> expected = NormalizeCellUnion(one_by_one);
+  EXPECT_EQ(CellsCoveringCaps(caps, 30), expected);
+  std::shuffle(caps.begin(), caps.end(), rng);
+  EXPECT_EQ(CellsCoveringCaps(caps, 30), expected);
+}
+
+TEST(RegionCellsTest, CapsWithTheSameCentresAndCoveringLevelsHaveTheSameCovering) {
+  // What region extraction relies on to reuse a covering across thresholds (superlevel_set.cc).
+  std::mt19937_64 rng(19);
+  std::uniform_real_distribution<double> lat(-89, 89), lon(-180, 180), radius_km(0.1, 900);
+  std::uniform_real_distribution<double> stretch(0.9, 1.1);
+  int same = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<SphereCap> caps, other;
+    // One size for all the caps (a kernel density's caps at one threshold), another nearby.
+    const double r = radius_km(rng), s = stretch(rng);
+    for (int i = 0; i < 5; ++i) {
+      const geo::Vec3 centre = geo::ToUnitVector({lat(rng), lon(rng)});
+      caps.push_back({centre, 2 * std::sin(0.5 * r / geo::kEarthRadiusKm)});
+      other.push_back({centre, caps.back().chord * s});
+    }
+    bool levels_equal = true;
+    for (size_t i = 0; i < caps.size(); ++i) {
+      const int level = CapCoveringLevel(caps[i], 20);
+      ASSERT_GT(level, 0);
+      ASSERT_LE(level, 20);
+      levels_equal = levels_equal && level == CapCoveringLevel(other[i], 20);
+    }
+    if (!levels_equal) continue;
+    ++same;
+    EXPECT_EQ(CellsCoveringCaps(caps, 20), CellsCoveringCaps(other, 20)) << trial;
+  }
+  EXPECT_GT(same, 20);                                                   // the comparison was made
+  EXPECT_EQ(CapCoveringLevel({geo::ToUnitVector({1, 2}), 2.0}, 20), 0);  // the whole sphere
+  EXPECT_EQ(CapCoveringLevel({{NAN, 0, 0}, 0.1}, 20), -1);               // skipped
+  EXPECT_EQ(CapCoveringLevel({{0, 0, 1}, -1}, 20), -1);
+  EXPECT_EQ(CapCoveringLevel({geo::ToUnitVector({1, 2}), 1e-9}, 12), 12);  // at most max_level
 }
 
 TEST(RegionCellsTest, NormalizeMergesSiblingsDropsDuplicatesAndInvalidIds) {
