@@ -31,7 +31,8 @@
 #   DURATION [40]  WARMUP [5]  CONCURRENCY ["1 4 16"]  ENCODER_THREADS [2]  ENCODER_REPS [5]
 #   SEARCH_REPS [3]  PY_PASSES [5]  PY_EXTRA_THREADS [nproc; empty: skip]
 #   SERVER_FLAGS  geolocd flags added after the defaults below (later flags win)
-#   SERVER_ENV    environment for geolocd, e.g. "OMP_WAIT_POLICY=PASSIVE"
+#   SERVER_ENV ["GOMP_SPINCOUNT=10000", as the container images set; empty: none]
+#                 environment for geolocd, e.g. "OMP_WAIT_POLICY=PASSIVE"
 #   MODEL [fp32]  fp32 (geolocd gets --precision=fp32, the precision of the encoder reference),
 #                 or int8: the same model exported with --quantize int8 (WORK/model-int8.pt,
 #                 its own bundle WORK/bundle-int8, encoder_bench's int8 variant, the Python
@@ -61,7 +62,7 @@ PY_PASSES="${PY_PASSES:-5}"
 PY_EXTRA_THREADS="${PY_EXTRA_THREADS-$(nproc)}"
 PHASES="${PHASES:-encoder search python server}"
 SERVER_FLAGS="${SERVER_FLAGS:-}"
-SERVER_ENV="${SERVER_ENV:-}"
+SERVER_ENV="${SERVER_ENV-GOMP_SPINCOUNT=10000}"
 
 log() { echo "[locate_bench $(date +%H:%M:%S)] $*" >&2; }
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
