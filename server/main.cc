@@ -8,11 +8,13 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
 #include "core/common/command_line.h"
 #include "core/common/logging.h"
+#include "core/model/openmp_spin.h"
 #include "server/geolocd.h"
 #include "server/server_flags.h"
 
@@ -101,6 +103,11 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::fprintf(stderr, "geolocd: %s\n", std::string(config.status().message()).c_str());
     return 2;
+  }
+  if (const std::string advice = geoloc::model::OpenMpSpinAdvice(std::getenv("GOMP_SPINCOUNT"),
+                                                                 std::getenv("OMP_WAIT_POLICY"));
+      !advice.empty()) {
+    GEOLOC_LOG(WARNING) << advice;
   }
 
   // Signals are taken synchronously by this thread (sigtimedwait); every thread started from here

@@ -68,7 +68,8 @@ step "8/11 the gazetteer (GeoNames cities >= 1000 inhabitants, CC BY 4.0) and th
 GEOLOC_BUILD_DIR="$build" tools/gazetteer/build_gazetteer.sh "$out/places.gaz"
 tools/console_deps.sh
 rm -f "$out/ports" "$out/audit.jsonl"
-"$build/server/geolocd" --model "$out/model.pt" --bundle "$out/bundle" --gazetteer "$out/places.gaz" \
+# As the container images do (core/model/openmp_spin.h): OpenMP must not busy-wait for 15 ms.
+GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-10000}" "$build/server/geolocd" --model "$out/model.pt" --bundle "$out/bundle" --gazetteer "$out/places.gaz" \
   --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 --http_address 127.0.0.1:0 \
   --console_dir console/www --audit_log "$out/audit.jsonl" --port_file "$out/ports" \
   --log_level warning 2>"$out/geolocd.log" &

@@ -5,6 +5,8 @@
 //
 //   build/tools/bench/index/flat_store_bench --rows=100000             # 100,000 x 512
 //   build/tools/bench/index/flat_store_bench --rows=1000000            # 1,000,000 x 512
+//   OMP_NUM_THREADS=1 taskset -c 0 build/tools/bench/index/flat_store_bench --json_out=F
+//       # one core: a search's CPU cost (tools/bench/server/locate_bench.sh's pipeline limit)
 //
 // Data (core/index/synthetic_vectors.h): --clusters clustered unit vectors ("clustered", the
 // default) or i.i.d. Gaussian unit vectors ("uniform"); queries are fresh points. Both bundles
@@ -28,7 +30,9 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "core/common/file_util.h"
 #include "core/index/bundle.h"
 #include "core/index/bundle_writer.h"
 #include "core/index/sq8_flat_index.h"
@@ -45,6 +49,8 @@ ABSL_FLAG(int64_t, queries, 320, "queries for the batch-16 latency and the compa
 ABSL_FLAG(int, latency_queries, 100, "single-query searches timed for the batch-1 median");
 ABSL_FLAG(std::vector<std::string>, factors, std::vector<std::string>({"2", "3", "4", "8"}),
           "short-list factors to report statistics for (the bundle serves the default)");
+ABSL_FLAG(std::string, json_out, "",
+          "also write both stores' batch-1 and batch-16 ms per query here as JSON (atomically)");
 
 namespace geoloc::index {
 namespace {
@@ -228,6 +234,18 @@ int Main() {
       "exact: %lld of %lld (rows or scores)\n",
       fp32.batch1_ms / sq8.batch1_ms, fp32.batch16_ms / sq8.batch16_ms,
       static_cast<long long>(differ), static_cast<long long>(fp32.rows.size()));
+  if (const std::string json = absl::GetFlag(FLAGS_json_out); !json.empty()) {
+    const absl::Status written = WriteFileAtomically(
+        json, absl::StrFormat("{\"rows\": %d, \"dim\": %d, \"k\": %d, \"fp32\": {\"batch1_ms\": "
+                              "%.4f, \"batch16_ms_per_query\": %.4f}, \"sq8\": {\"batch1_ms\": "
+                              "%.4f, \"batch16_ms_per_query\": %.4f}}\n",
+                              n, d, k, fp32.batch1_ms, fp32.batch16_ms, sq8.batch1_ms,
+                              sq8.batch16_ms));
+    if (!written.ok()) {
+      std::fprintf(stderr, "%s\n", written.ToString().c_str());
+      return 1;
+    }
+  }
   std::printf(
       "| short-list factor | proven by the short list | re-ranked rows per query | MB "
       "read per query, batch 1 / 16 (fp32: %.1f / %.1f) |\n| --- | --- | --- | --- |\n",

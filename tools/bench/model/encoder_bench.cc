@@ -12,7 +12,9 @@
 //   bf16            --model, bf16 autocast (only on CPUs with avx512_bf16 or AMX)
 //   int8            --int8-model (an archive exported with --quantize int8), when given
 // The paths may also come from GEOLOC_BENCH_MODEL and GEOLOC_BENCH_INT8_MODEL.
-// items_per_second is images/s; real time is per batch.
+// items_per_second is images/s; real time is per batch. The counters p50_ms, p90_ms and p99_ms
+// are percentiles of the single calls of a run (nearest rank): the forward pass's own tail, which a
+// server's single-request latency cannot beat.
 //
 // --rounds=N replaces Google Benchmark's runs (one variant after another) by N interleaved rounds:
 // each round times one Encode of every variant at every batch size, and a markdown table of
@@ -110,8 +112,13 @@ void BM_Encode(benchmark::State& state, Variant variant) {
   const int batch = static_cast<int>(state.range(0));
   const std::vector<float> images = BenchImages(*encoder, batch);
   std::vector<float> out(static_cast<size_t>(batch) * encoder->info().dim);
+  std::vector<double> call_ms;
   for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
     absl::Status status = encoder->Encode(images.data(), batch, out.data());
+    call_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
     if (!status.ok()) {
       state.SkipWithError(status.ToString().c_str());
       break;
@@ -119,6 +126,14 @@ void BM_Encode(benchmark::State& state, Variant variant) {
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations() * batch);
+  if (!call_ms.empty()) {
+    std::sort(call_ms.begin(), call_ms.end());
+    for (int p : {50, 90, 99}) {
+      const size_t rank = std::max<size_t>(
+          1, static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(call_ms.size()))));
+      state.counters[absl::StrCat("p", p, "_ms")] = call_ms[rank - 1];
+    }
+  }
   state.SetLabel(absl::StrCat(encoder->info().name, " ", encoder->info().input_height, "x",
                               encoder->info().input_width, ", ", encoder->precision_name(), ", ",
                               GetConfig().threads, " threads"));

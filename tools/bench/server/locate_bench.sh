@@ -13,9 +13,14 @@
 #      (tools/bench/python/make_bench_vectors.py) -> a flat bundle (WORK/bundle)
 #   c. queries: geoloc-synth --preset fixed-tiny at 1024x768 (96 JPEGs, flattened into WORK/jpegs)
 #   d. encoder_bench (fp32_optimized, batch 1 and 16, ENCODER_THREADS threads) and
-#      flat_search_bench (the geoloc kernel, batch 1 and 16): the offline references
+#      flat_search_bench (the geoloc kernel, batch 1 and 16) and flat_store_bench (the fp32 and sq8
+#      stores through the bundle, batch 1 and 16): the offline references; and each
+#      stage's CPU cost per image on ONE core (taskset -c 0, one thread): decode_bench (a 1024x768
+#      JPEG decoded at reduced scale and preprocessed), encoder_bench at batch 16 and
+#      flat_store_bench (the served flat store, batch 16) -> the pipeline limit
+#      (locate_summary.py: cores / summed per-image cost)
 #   e. the plain Python baseline (tools/bench/python/locate_baseline.py), torch's default threads
-#      and, for reference, PY_EXTRA_THREADS threads
+#      and PY_EXTRA_THREADS threads (default: the cores, the fair comparison)
 #   f. starts geolocd, waits for health, and for each concurrency runs geoloc-loadgen for
 #      WARMUP seconds (discarded) and DURATION seconds (measured), scraping /metrics around it;
 #      then sends every query twice, one at a time, with `geoloc locate --json` to record the
@@ -24,9 +29,10 @@
 #
 # Environment knobs (defaults in brackets):
 #   DURATION [40]  WARMUP [5]  CONCURRENCY ["1 4 16"]  ENCODER_THREADS [2]  ENCODER_REPS [5]
-#   SEARCH_REPS [3]  PY_PASSES [5]  PY_EXTRA_THREADS [2; empty: skip]
+#   SEARCH_REPS [3]  PY_PASSES [5]  PY_EXTRA_THREADS [nproc; empty: skip]
 #   SERVER_FLAGS  geolocd flags added after the defaults below (later flags win)
-#   SERVER_ENV    environment for geolocd, e.g. "OMP_WAIT_POLICY=PASSIVE"
+#   SERVER_ENV ["GOMP_SPINCOUNT=10000", as the container images set; empty: none]
+#                 environment for geolocd, e.g. "OMP_WAIT_POLICY=PASSIVE"
 #   MODEL [fp32]  fp32 (geolocd gets --precision=fp32, the precision of the encoder reference),
 #                 or int8: the same model exported with --quantize int8 (WORK/model-int8.pt,
 #                 its own bundle WORK/bundle-int8, encoder_bench's int8 variant, the Python
@@ -53,10 +59,10 @@ ENCODER_THREADS="${ENCODER_THREADS:-2}"
 ENCODER_REPS="${ENCODER_REPS:-5}"
 SEARCH_REPS="${SEARCH_REPS:-3}"
 PY_PASSES="${PY_PASSES:-5}"
-PY_EXTRA_THREADS="${PY_EXTRA_THREADS-2}"
+PY_EXTRA_THREADS="${PY_EXTRA_THREADS-$(nproc)}"
 PHASES="${PHASES:-encoder search python server}"
 SERVER_FLAGS="${SERVER_FLAGS:-}"
-SERVER_ENV="${SERVER_ENV:-}"
+SERVER_ENV="${SERVER_ENV-GOMP_SPINCOUNT=10000}"
 
 log() { echo "[locate_bench $(date +%H:%M:%S)] $*" >&2; }
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
@@ -83,7 +89,8 @@ esac
 DEFAULT_RES="$RES"
 [[ -n "${RESULTS:-}" ]] && RES="$WORK/$RESULTS"
 mkdir -p "$WORK" "$RES"
-for f in encoder.json search.json python.json python_t*.json; do
+for f in encoder.json encoder_1core.json decode_1core.json search.json store.json store_1core.json \
+         python.json python_t*.json; do
   for src in "$DEFAULT_RES" "$STORE_FREE_RES"; do
     for g in "$src"/$f; do
       [[ -e "$g" && ! -e "$RES/$(basename "$g")" && "$RES" != "$src" ]] && cp "$g" "$RES/"
@@ -99,12 +106,14 @@ else
   mkdir -p "$BIN"
   for rel in server/geolocd client/geoloc tools/loadgen/geoloc-loadgen tools/index/geoloc-index \
              tools/synth/geoloc-synth tools/bench/model/encoder_bench \
-             tools/bench/index/flat_search_bench; do
+             tools/bench/model/decode_bench tools/bench/index/flat_search_bench \
+             tools/bench/index/flat_store_bench; do
     [[ -x "$BUILD/$rel" ]] || { echo "missing $BUILD/$rel: build first" >&2; exit 1; }
     cp -f "$BUILD/$rel" "$BIN/"
   done
 fi
-for b in geolocd geoloc geoloc-loadgen geoloc-index geoloc-synth encoder_bench flat_search_bench; do
+for b in geolocd geoloc geoloc-loadgen geoloc-index geoloc-synth encoder_bench decode_bench \
+         flat_search_bench flat_store_bench; do
   [[ -x "$BIN/$b" ]] || { echo "missing $BIN/$b" >&2; exit 1; }
 done
 
@@ -162,6 +171,15 @@ if has_phase encoder; then
     --benchmark_filter="$ENC_VARIANT/batch:(1|16)/" \
     --benchmark_repetitions="$ENCODER_REPS" --benchmark_report_aggregates_only=true \
     --benchmark_out="$RES/encoder.json" --benchmark_out_format=json >&2
+  # The pipeline limit's per-image CPU costs: each stage alone on one core, one thread.
+  log "per-image CPU cost on one core: encoder_bench batch 16, decode_bench"
+  OMP_NUM_THREADS=1 taskset -c 0 "$BIN/encoder_bench" --model="$WORK/model.pt" "${int8_arg[@]}" \
+    --threads=1 --benchmark_filter="$ENC_VARIANT/batch:16/" \
+    --benchmark_repetitions="$ENCODER_REPS" --benchmark_report_aggregates_only=true \
+    --benchmark_out="$RES/encoder_1core.json" --benchmark_out_format=json >&2
+  taskset -c 0 "$BIN/decode_bench" --benchmark_filter='BM_DecodePreprocess/width:1024/reduced:1$' \
+    --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+    --benchmark_out="$RES/decode_1core.json" --benchmark_out_format=json >&2
 fi
 if has_phase search; then
   log "flat_search_bench (geoloc kernel, batch 1 and 16)"
@@ -172,6 +190,12 @@ if has_phase search; then
     --benchmark_min_time=1 --benchmark_repetitions="$SEARCH_REPS" \
     --benchmark_report_aggregates_only=true \
     --benchmark_out="$RES/search.json" --benchmark_out_format=json >&2
+  log "flat_store_bench (fp32 and sq8 stores, 100k x 512): the served store's batch-1 search"
+  "$BIN/flat_store_bench" --rows=100000 --dim=512 --work_dir="$WORK/flat-store" --factors=4 \
+    --json_out="$RES/store.json" >&2
+  log "per-query CPU cost on one core: flat_store_bench (fp32 and sq8 stores, 100k x 512)"
+  OMP_NUM_THREADS=1 taskset -c 0 "$BIN/flat_store_bench" --rows=100000 --dim=512 \
+    --work_dir="$WORK/flat-store" --factors=4 --json_out="$RES/store_1core.json" >&2
 fi
 
 # ---- e. the plain Python baseline -------------------------------------------------------------

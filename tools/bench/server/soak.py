@@ -87,7 +87,12 @@ class Server:
         self.log_path = out / "geolocd.log"
         self.log_file = open(self.log_path, "w")
         log("starting " + " ".join(command))
-        self.process = subprocess.Popen(command, stdout=self.log_file, stderr=subprocess.STDOUT)
+        # As the container images do (core/model/openmp_spin.h), unless the caller set either.
+        env = dict(os.environ)
+        if not env.get("OMP_WAIT_POLICY"):
+            env.setdefault("GOMP_SPINCOUNT", "10000")
+        self.process = subprocess.Popen(command, stdout=self.log_file, stderr=subprocess.STDOUT,
+                                        env=env)
 
     def wait_serving(self, geoloc):
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
