@@ -30,6 +30,12 @@ absl::Status CheckPairs(absl::Span<const double> confidences, absl::Span<const d
   return absl::OkStatus();
 }
 
+int64_t TotalCount(absl::Span<const ReliabilityBin> bins) {
+  int64_t n = 0;
+  for (const ReliabilityBin& b : bins) n += b.count;
+  return n;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<ReliabilityBin>> ReliabilityBins(absl::Span<const double> confidences,
@@ -63,8 +69,7 @@ absl::StatusOr<std::vector<ReliabilityBin>> ReliabilityBins(absl::Span<const dou
 }
 
 double ExpectedCalibrationError(absl::Span<const ReliabilityBin> bins) {
-  int64_t n = 0;
-  for (const ReliabilityBin& b : bins) n += b.count;
+  const int64_t n = TotalCount(bins);
   if (n == 0) return kNaN;
   double ece = 0;
   for (const ReliabilityBin& b : bins) {
@@ -84,8 +89,7 @@ double SortedQuantile(absl::Span<const double> sorted, double q) {
 }
 
 double DebiasedSquaredCalibrationError(absl::Span<const ReliabilityBin> bins) {
-  int64_t n = 0;
-  for (const ReliabilityBin& b : bins) n += b.count;
+  const int64_t n = TotalCount(bins);
   if (n == 0) return kNaN;
   double sum = 0;
   for (const ReliabilityBin& b : bins) {
