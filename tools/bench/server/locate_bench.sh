@@ -32,7 +32,7 @@
 #   SEARCH_REPS [3]  PY_PASSES [5]  PY_EXTRA_THREADS [nproc; empty: skip]
 #   SERVER_FLAGS  geolocd flags added after the defaults below (later flags win)
 #   SERVER_ENV ["GOMP_SPINCOUNT=10000", as the container images set; empty: none]
-#                 environment for geolocd, e.g. "OMP_WAIT_POLICY=PASSIVE"
+#                 environment for geolocd and the offline references, e.g. "OMP_WAIT_POLICY=PASSIVE"
 #   MODEL [fp32]  fp32 (geolocd gets --precision=fp32, the precision of the encoder reference),
 #                 or int8: the same model exported with --quantize int8 (WORK/model-int8.pt,
 #                 its own bundle WORK/bundle-int8, encoder_bench's int8 variant, the Python
@@ -167,13 +167,15 @@ if has_phase encoder; then
   log "encoder_bench ($ENC_VARIANT, batch 1 and 16, $ENCODER_THREADS threads)"
   int8_arg=()
   [[ "$MODEL" == int8 ]] && int8_arg=(--int8-model="$MODEL_PT")
-  "$BIN/encoder_bench" --model="$WORK/model.pt" "${int8_arg[@]}" --threads="$ENCODER_THREADS" \
+  env $SERVER_ENV "$BIN/encoder_bench" --model="$WORK/model.pt" "${int8_arg[@]}" \
+    --threads="$ENCODER_THREADS" \
     --benchmark_filter="$ENC_VARIANT/batch:(1|16)/" \
     --benchmark_repetitions="$ENCODER_REPS" --benchmark_report_aggregates_only=true \
     --benchmark_out="$RES/encoder.json" --benchmark_out_format=json >&2
   # The pipeline limit's per-image CPU costs: each stage alone on one core, one thread.
   log "per-image CPU cost on one core: encoder_bench batch 16, decode_bench"
-  OMP_NUM_THREADS=1 taskset -c 0 "$BIN/encoder_bench" --model="$WORK/model.pt" "${int8_arg[@]}" \
+  env $SERVER_ENV OMP_NUM_THREADS=1 taskset -c 0 "$BIN/encoder_bench" --model="$WORK/model.pt" \
+    "${int8_arg[@]}" \
     --threads=1 --benchmark_filter="$ENC_VARIANT/batch:16/" \
     --benchmark_repetitions="$ENCODER_REPS" --benchmark_report_aggregates_only=true \
     --benchmark_out="$RES/encoder_1core.json" --benchmark_out_format=json >&2
@@ -186,15 +188,15 @@ if has_phase search; then
   isa=Avx512
   grep -q avx512f /proc/cpuinfo || isa=Avx2
   grep -q avx2 /proc/cpuinfo || isa=Scalar
-  "$BIN/flat_search_bench" --benchmark_filter="BM_GeolocKernel${isa}/(1|16)/" \
+  env $SERVER_ENV "$BIN/flat_search_bench" --benchmark_filter="BM_GeolocKernel${isa}/(1|16)/" \
     --benchmark_min_time=1 --benchmark_repetitions="$SEARCH_REPS" \
     --benchmark_report_aggregates_only=true \
     --benchmark_out="$RES/search.json" --benchmark_out_format=json >&2
   log "flat_store_bench (fp32 and sq8 stores, 100k x 512): the served store's batch-1 search"
-  "$BIN/flat_store_bench" --rows=100000 --dim=512 --work_dir="$WORK/flat-store" --factors=4 \
-    --json_out="$RES/store.json" >&2
+  env $SERVER_ENV "$BIN/flat_store_bench" --rows=100000 --dim=512 --work_dir="$WORK/flat-store" \
+    --factors=4 --json_out="$RES/store.json" >&2
   log "per-query CPU cost on one core: flat_store_bench (fp32 and sq8 stores, 100k x 512)"
-  OMP_NUM_THREADS=1 taskset -c 0 "$BIN/flat_store_bench" --rows=100000 --dim=512 \
+  env $SERVER_ENV OMP_NUM_THREADS=1 taskset -c 0 "$BIN/flat_store_bench" --rows=100000 --dim=512 \
     --work_dir="$WORK/flat-store" --factors=4 --json_out="$RES/store_1core.json" >&2
 fi
 
