@@ -13,6 +13,7 @@
 #include "core/geo/distance.h"
 #include "core/geo/metrics.h"
 #include "core/geo/unit_vector.h"
+#include "tools/eval/region_tally.h"
 
 namespace geoloc::eval {
 namespace {
@@ -20,10 +21,7 @@ namespace {
 struct Errors {
   std::vector<double> km;
   int64_t no_answer = 0;
-  // Calibrated regions, per level of `levels`.
-  std::vector<double> levels;
-  std::vector<int64_t> inside, exact;
-  std::vector<std::vector<double>> areas;
+  RegionTally regions;  // the calibrated regions
   bool calibrated = true;
 
   // One answer's regions against the truth; `calibrator` calibrated it (null: uncalibrated).
@@ -33,33 +31,11 @@ struct Errors {
       calibrated = false;
       return absl::OkStatus();
     }
-    const auto& regions = answer.calibration->regions;
-    if (levels.empty()) {
-      for (const auto& region : regions) levels.push_back(region.level);
-      inside.assign(levels.size(), 0);
-      exact.assign(levels.size(), 0);
-      areas.assign(levels.size(), {});
-    }
-    const calibration::CalibrationExample example = engine::CalibrationExampleOf(answer, truth);
-    GEOLOC_ASSIGN_OR_RETURN(const calibration::PredictiveDensity density,
-                            calibrator->Density(example.Evidence()));
-    const double score = -density.LogDensity(geo::ToUnitVector(truth));
-    for (size_t l = 0; l < regions.size() && l < levels.size(); ++l) {
-      const auto& region = regions[l];
-      inside[l] += region.whole_sphere || cells::CellUnionContains(region.cells, truth);
-      exact[l] += region.whole_sphere || score <= region.score_quantile;
-      areas[l].push_back(region.area_km2);
-    }
+    GEOLOC_ASSIGN_OR_RETURN(const double score, TruthScore(answer, truth, *calibrator));
+    regions.Add(answer.calibration->regions, truth, score);
     return absl::OkStatus();
   }
 };
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 AreaRow Summarise(double radius_km, const std::string& mode, const Errors& e) {
   AreaRow row;
@@ -71,11 +47,12 @@ AreaRow Summarise(double radius_km, const std::string& mode, const Errors& e) {
   row.accuracy_1km = acc[0];
   row.accuracy_25km = acc[1];
   row.median_error_km = geo::MedianError(e.km);
-  if (e.calibrated && !e.levels.empty() && !e.km.empty()) {
+  const RegionTally& t = e.regions;
+  if (e.calibrated && !t.levels.empty() && !e.km.empty()) {
     const double n = static_cast<double>(e.km.size());
-    for (size_t l = 0; l < e.levels.size(); ++l) {
+    for (size_t l = 0; l < t.levels.size(); ++l) {
       row.levels.push_back(
-          AreaLevelCoverage{e.levels[l], e.inside[l] / n, e.exact[l] / n, Median(e.areas[l])});
+          AreaLevelCoverage{t.levels[l], t.inside[l] / n, t.exact[l] / n, Median(t.areas[l])});
     }
   }
   return row;

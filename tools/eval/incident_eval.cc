@@ -1,6 +1,7 @@
 #include "tools/eval/incident_eval.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <random>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "core/geo/distance.h"
 #include "core/geo/metrics.h"
 #include "core/geo/unit_vector.h"
+#include "tools/eval/region_tally.h"
 
 namespace geoloc::eval {
 namespace {
@@ -34,41 +36,20 @@ absl::StatusOr<engine::LocateResult> Answer(const engine::Locator& locator,
   return locator.Finish(q.descriptor, std::move(neighbors), params);
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 // Accumulates one row of the report.
 struct Tally {
   std::vector<double> errors;
   double effective = 0;
   int64_t hit1 = 0, hit25 = 0, false_dissent = 0, intruder_reported = 0;
   bool calibrated = true;
-  std::vector<double> levels;
-  std::vector<int64_t> inside;
-  std::vector<std::vector<double>> areas;
-  // The single-photo calibration's regions of the same answers (per level of single_levels).
-  std::vector<double> single_levels;
-  std::vector<int64_t> single_inside;
-  std::vector<std::vector<double>> single_areas;
+  RegionTally served_regions;  // the served calibration's regions
+  // The single-photo calibration's regions of the same answers (their cells only: no exact set).
+  RegionTally single_regions;
 
   void AddSinglePhoto(const calibration::CalibratedAnswer& c, geo::LatLon truth) {
-    if (single_levels.empty()) {
-      for (const auto& region : c.regions) single_levels.push_back(region.level);
-      single_inside.assign(single_levels.size(), 0);
-      single_areas.assign(single_levels.size(), {});
-    }
-    for (size_t l = 0; l < c.regions.size() && l < single_levels.size(); ++l) {
-      const auto& region = c.regions[l];
-      single_inside[l] += region.whole_sphere || cells::CellUnionContains(region.cells, truth);
-      single_areas[l].push_back(region.area_km2);
-    }
+    single_regions.Add(c.regions, truth, std::numeric_limits<double>::quiet_NaN());
   }
 
-  std::vector<int64_t> exact;  // served regions: truth's score <= the level's quantile
   // Every incident's best_support per photo, and its intruder's slot (-1: none), to re-flag.
   std::vector<std::vector<double>> best_supports;
   std::vector<int> intruders;
@@ -99,23 +80,8 @@ struct Tally {
       calibrated = false;
       return absl::OkStatus();
     }
-    const auto& regions = r.combined.calibration->regions;
-    if (levels.empty()) {
-      for (const auto& region : regions) levels.push_back(region.level);
-      inside.assign(levels.size(), 0);
-      exact.assign(levels.size(), 0);
-      areas.assign(levels.size(), {});
-    }
-    const calibration::CalibrationExample example = engine::CalibrationExampleOf(r.combined, truth);
-    GEOLOC_ASSIGN_OR_RETURN(const calibration::PredictiveDensity density,
-                            served->Density(example.Evidence()));
-    const double score = -density.LogDensity(geo::ToUnitVector(truth));
-    for (size_t l = 0; l < regions.size() && l < levels.size(); ++l) {
-      const auto& region = regions[l];
-      inside[l] += region.whole_sphere || cells::CellUnionContains(region.cells, truth);
-      exact[l] += region.whole_sphere || score <= region.score_quantile;
-      areas[l].push_back(region.area_km2);
-    }
+    GEOLOC_ASSIGN_OR_RETURN(const double score, TruthScore(r.combined, truth, *served));
+    served_regions.Add(r.combined.calibration->regions, truth, score);
     return absl::OkStatus();
   }
 
@@ -163,17 +129,19 @@ struct Tally {
     out.mean_effective_photos = effective / n;
     out.false_dissent_share = false_dissent / n;
     out.intruder_reported_share = with_intruder ? intruder_reported / n : 0;
-    for (size_t l = 0; l < single_levels.size(); ++l) {
-      out.single_photo_coverage.push_back(single_inside[l] / n);
-      out.single_photo_median_area_km2.push_back(Median(single_areas[l]));
+    const RegionTally& single = single_regions;
+    for (size_t l = 0; l < single.levels.size(); ++l) {
+      out.single_photo_coverage.push_back(single.inside[l] / n);
+      out.single_photo_median_area_km2.push_back(Median(single.areas[l]));
     }
-    out.calibrated = calibrated && !levels.empty();
+    const RegionTally& t = served_regions;
+    out.calibrated = calibrated && !t.levels.empty();
     if (out.calibrated) {
-      out.levels = levels;
-      for (size_t l = 0; l < levels.size(); ++l) {
-        out.coverage.push_back(inside[l] / n);
-        out.exact_coverage.push_back(exact[l] / n);
-        out.median_area_km2.push_back(Median(areas[l]));
+      out.levels = t.levels;
+      for (size_t l = 0; l < t.levels.size(); ++l) {
+        out.coverage.push_back(t.inside[l] / n);
+        out.exact_coverage.push_back(t.exact[l] / n);
+        out.median_area_km2.push_back(Median(t.areas[l]));
       }
     }
     return out;
