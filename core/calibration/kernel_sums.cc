@@ -123,7 +123,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void KernelSumBound
     const KernelCentres& k, const geo::Vec3& centre, double rho, double half_kappa, double* lo,
     double* hi, double* near_exponent) {
   double lane_lo[kLanes] = {}, lane_hi[kLanes] = {};
-  double total_w = 0;
   auto term = [&](size_t i, double* l_lo, double* l_hi) {
     const double dx = k.x[i] - centre.x, dy = k.y[i] - centre.y, dz = k.z[i] - centre.z;
     const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
@@ -144,9 +143,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void KernelSumBound
     s_lo += lane_lo[l];
     s_hi += lane_hi[l];
   }
-  for (size_t i = 0; i < k.n; ++i) total_w += k.w[i];
   *lo = s_lo * (1 - kBoundRelativeError);
-  *hi = s_hi * (1 + kBoundRelativeError) + total_w * kUnderflow;
+  *hi = s_hi * (1 + kBoundRelativeError) + k.w_sum * kUnderflow;
+}
+
+double WeightSum(const double* w, size_t n) {
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += w[i];
+  return sum;
 }
 
 double ExpOfNonPositive(double x) { return FastExp(x); }

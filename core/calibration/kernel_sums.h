@@ -30,14 +30,21 @@
 
 namespace geoloc::calibration {
 
-// Kernel centres (unit vectors) and weights as parallel arrays of n values.
+// Kernel centres (unit vectors) and weights as parallel arrays of n values, and the weights' sum
+// (WeightSum(w, n), which KernelSumBounds needs for its underflow allowance: whoever builds the
+// view computes it once, not every bound over every cell).
 struct KernelCentres {
   const double* x = nullptr;
   const double* y = nullptr;
   const double* z = nullptr;
   const double* w = nullptr;
   size_t n = 0;
+  double w_sum = 0;
 };
+
+// w[0] + w[1] + ... + w[n - 1], added in that order (so that a view's w_sum is the same number
+// however it was built).
+double WeightSum(const double* w, size_t n);
 
 // sum_i w_i exp(-half_kappa |at - v_i|^2).
 double KernelSum(const KernelCentres& k, const geo::Vec3& at, double half_kappa);
@@ -46,7 +53,7 @@ double KernelSum(const KernelCentres& k, const geo::Vec3& at, double half_kappa)
 void KernelSumAndGradient(const KernelCentres& k, const geo::Vec3& at, double half_kappa,
                           double* sum, geo::Vec3* gradient);
 
-// Bounds of that sum over {x : |x - centre| <= rho}. near_exponent (n values) receives
+// Bounds of that sum over {x : |x - centre| <= rho} (k.w_sum must be WeightSum(k.w, k.n)). near_exponent (n values) receives
 // half_kappa (max(0, |centre - v_i| - rho))^2 for each i: term i is at most w_i exp(-that).
 void KernelSumBounds(const KernelCentres& k, const geo::Vec3& centre, double rho, double half_kappa,
                      double* lo, double* hi, double* near_exponent);

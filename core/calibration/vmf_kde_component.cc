@@ -127,6 +127,7 @@ void VmfKdeComponent::SetBandwidth(double bandwidth_km) {
   norm_ = std::exp(log_norm_);
   log_cw_.clear();
   for (double w : w_) log_cw_.push_back(log_norm_ + std::log(w));
+  w_sum_ = WeightSum(w_.data(), w_.size());
 }
 
 double VmfKdeComponent::Density(const geo::Vec3& x) const {
@@ -148,21 +149,23 @@ double VmfKdeComponent::LogDensity(const geo::Vec3& x) const {
 }
 
 KernelCentres VmfKdeComponent::Gather(TermSubset terms) const {
-  if (terms.all) return {x_.data(), y_.data(), z_.data(), w_.data(), w_.size()};
+  if (terms.all) return {x_.data(), y_.data(), z_.data(), w_.data(), w_.size(), w_sum_};
   Scratch& b = ThreadScratch();
   const size_t n = terms.indices.size();
   b.x.resize(n);
   b.y.resize(n);
   b.z.resize(n);
   b.w.resize(n);
+  double w_sum = 0;  // WeightSum of the gathered weights, in their order
   for (size_t r = 0; r < n; ++r) {
     const size_t i = static_cast<size_t>(terms.indices[r]);
     b.x[r] = x_[i];
     b.y[r] = y_[i];
     b.z[r] = z_[i];
     b.w[r] = w_[i];
+    w_sum += w_[i];
   }
-  return {b.x.data(), b.y.data(), b.z.data(), b.w.data(), n};
+  return {b.x.data(), b.y.data(), b.z.data(), b.w.data(), n, w_sum};
 }
 
 double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) const {

@@ -95,6 +95,7 @@ class VmfKdeComponent final : public DensityComponent {
 
   // Kernel centres as unit vectors (structure of arrays) and their normalised weights.
   std::vector<double> x_, y_, z_, w_;
+  double w_sum_ = 0;  // WeightSum(w_): the all-terms view's
   // log(C w_i): a kernel's upper bound over a cell is below b when kappa near^2 / 2 >= this - log
   // b.
   std::vector<double> log_cw_;

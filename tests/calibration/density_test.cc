@@ -183,6 +183,32 @@ TEST(VmfKdeComponentTest, TermsMemoGivesExactlyTheBoundsOverTheTerms) {
   EXPECT_EQ(cells_only.TermsMemoSize(TermSubset{}), 0);
 }
 
+TEST(VmfKdeComponentTest, BoundsFarAwayCountTheWeightsOfTheTermsGiven) {
+  // Far from every kernel each term underflows and only the allowance for underflow is left: C
+  // times the given terms' weight sum times 1e-304 (kernel_sums.h), the subset's own, not all the
+  // kernels' (the weight sum of the terms is kept with the component, and gathered with a subset).
+  std::mt19937_64 rng(21);
+  const std::vector<geo::LatLon> pos = Cluster({48.1, 11.6}, 12, 20, rng);
+  std::vector<double> weights;
+  for (size_t i = 0; i < pos.size(); ++i) weights.push_back(1.0 + static_cast<double>(i));
+  const VmfKdeComponent kde = *VmfKdeComponent::Create(pos, weights, 0.5);
+  ASSERT_EQ(kde.size(), pos.size());
+  const cells::CellId cell = cells::CellIdAt({-48.1, -168.4}, 9);
+  const cells::CellGeometry disc = cells::CellGeometryOf(cell);
+  const std::vector<int32_t> some = {0, 3, 7};
+  const TermBounds all = kde.BoundsOverTerms(cell, disc, TermSubset{}, 0.0, nullptr);
+  const TermBounds part = kde.BoundsOverTerms(cell, disc, TermSubset{false, some}, 0.0, nullptr);
+  EXPECT_EQ(all.bounds.lo, 0.0);
+  EXPECT_EQ(part.bounds.lo, 0.0);
+  EXPECT_NEAR(all.bounds.hi, kde.peak_density() * 1e-304, 1e-12 * kde.peak_density() * 1e-304);
+  // 3 of 20 kernels of weights 1..20 (normalised): at most 18 + 19 + 20 = 57 of 210.
+  EXPECT_GT(part.bounds.hi, 0.0);
+  EXPECT_LT(part.bounds.hi, 0.28 * all.bounds.hi);
+  std::vector<double> memo(kde.TermsMemoSize(TermSubset{false, some}));
+  kde.MemoiseTerms(disc, TermSubset{false, some}, memo.data());
+  EXPECT_EQ(memo[1], part.bounds.hi);
+}
+
 TEST(VmfKdeComponentTest, WithBandwidthIsCreateAtThatBandwidth) {
   std::mt19937_64 rng(14);
   const geo::LatLon centre{59.3, 18.1};
