@@ -58,6 +58,14 @@ void KernelSumAndGradient(const KernelCentres& k, const geo::Vec3& at, double ha
 void KernelSumBounds(const KernelCentres& k, const geo::Vec3& centre, double rho, double half_kappa,
                      double* lo, double* hi, double* near_exponent);
 
+// KernelSumBounds in two steps, for kernels that several densities share (the same centres at
+// several bandwidths): the distances |centre - v_i| (n values), which do not depend on the
+// bandwidth, then the bounds from them, exactly the numbers KernelSumBounds gives.
+void KernelDistances(const KernelCentres& k, const geo::Vec3& centre, double* distance);
+void KernelSumBoundsFromDistances(const KernelCentres& k, const double* distance, double rho,
+                                  double half_kappa, double* lo, double* hi,
+                                  double* near_exponent);
+
 // The scalar exp(x) the sums use, for x <= 0 (0 below -700). Exposed for its test.
 double ExpOfNonPositive(double x);
 

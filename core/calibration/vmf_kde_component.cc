@@ -1,6 +1,10 @@
 #include "core/calibration/vmf_kde_component.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -26,9 +30,15 @@ absl::Status ValidateBandwidth(double bandwidth_km) {
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
-// Per-thread buffers: a subset's kernels gathered into contiguous arrays, and their exponents.
+// Per-thread buffers: a subset's kernels gathered into contiguous arrays, and their exponents; and
+// the distances from the last cell centre to every kernel of the last kernel set bounded over all
+// its terms (an answer's narrow, broad and regional terms share their kernels: the three are
+// bounded over a cell one after the other, and need the distances once).
 struct Scratch {
   std::vector<double> x, y, z, w, near;
+  uint64_t distances_of = 0;  // VmfKdeComponent::kernels_id_; 0: none
+  geo::Vec3 distances_from;
+  std::vector<double> distances;
 };
 Scratch& ThreadScratch() {
   thread_local Scratch scratch;
@@ -103,8 +113,14 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::Create(absl::Span<const geo::La
     }
     c.w_.back() += weights[i] / total;
   }
+  c.kernels_id_ = NewKernelsId();
   c.SetBandwidth(bandwidth_km);
   return c;
+}
+
+uint64_t VmfKdeComponent::NewKernelsId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 absl::StatusOr<VmfKdeComponent> VmfKdeComponent::WithBandwidth(double bandwidth_km) const {
@@ -114,6 +130,7 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::WithBandwidth(double bandwidth_
   c.y_ = y_;
   c.z_ = z_;
   c.w_ = w_;
+  c.kernels_id_ = kernels_id_;
   c.SetBandwidth(bandwidth_km);
   return c;
 }
@@ -179,14 +196,31 @@ void VmfKdeComponent::DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset t
   *gradient = norm_ * *gradient;
 }
 
+void VmfKdeComponent::KernelBounds(const cells::CellGeometry& disc, TermSubset terms, double* lo,
+                                   double* hi, double* near) const {
+  const KernelCentres k = Gather(terms);
+  if (!terms.all) {
+    KernelSumBounds(k, disc.centre, disc.outer_chord, half_kappa_, lo, hi, near);
+    return;
+  }
+  Scratch& b = ThreadScratch();
+  if (b.distances_of != kernels_id_ || b.distances_from.x != disc.centre.x ||
+      b.distances_from.y != disc.centre.y || b.distances_from.z != disc.centre.z) {
+    b.distances.resize(k.n);
+    KernelDistances(k, disc.centre, b.distances.data());
+    b.distances_of = kernels_id_;
+    b.distances_from = disc.centre;
+  }
+  KernelSumBoundsFromDistances(k, b.distances.data(), disc.outer_chord, half_kappa_, lo, hi, near);
+}
+
 TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeometry& disc,
                                             TermSubset terms, double negligible,
                                             std::vector<int32_t>* kept) const {
-  const KernelCentres k = Gather(terms);
   Scratch& b = ThreadScratch();
-  b.near.resize(k.n);
+  b.near.resize(terms.all ? w_.size() : terms.indices.size());
   double lo = 0, hi = 0;
-  KernelSumBounds(k, disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, b.near.data());
+  KernelBounds(disc, terms, &lo, &hi, b.near.data());
   TermBounds out;
   out.bounds = {norm_ * lo, norm_ * hi};
   Prune(terms, b.near.data(), negligible, kept, &out);
@@ -196,7 +230,7 @@ TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeom
 void VmfKdeComponent::MemoiseTerms(const cells::CellGeometry& disc, TermSubset terms,
                                    double* memo) const {
   double lo = 0, hi = 0;
-  KernelSumBounds(Gather(terms), disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, memo + 2);
+  KernelBounds(disc, terms, &lo, &hi, memo + 2);
   memo[0] = norm_ * lo;
   memo[1] = norm_ * hi;
 }

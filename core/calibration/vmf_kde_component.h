@@ -34,6 +34,7 @@
 #ifndef GEOLOC_CORE_CALIBRATION_VMF_KDE_COMPONENT_H_
 #define GEOLOC_CORE_CALIBRATION_VMF_KDE_COMPONENT_H_
 
+#include <cstdint>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -88,6 +89,14 @@ class VmfKdeComponent final : public DensityComponent {
   void SetBandwidth(double bandwidth_km);
   // The terms' centres and weights as arrays (the subset gathered into per-thread scratch).
   KernelCentres Gather(TermSubset terms) const;
+  // KernelSumBounds of the terms over the cell; over all the terms, the distances to the cell's
+  // centre are reused from the last component with the same kernels bounded over the same centre
+  // on this thread (the same numbers: they do not depend on the bandwidth).
+  void KernelBounds(const cells::CellGeometry& disc, TermSubset terms, double* lo, double* hi,
+                    double* near) const;
+  // A process-wide id for a set of kernels (positions and weights): Create makes a new one,
+  // WithBandwidth and copies keep it.
+  static uint64_t NewKernelsId();
   // Leaves out of a cell's descendants the terms whose near exponents (in the order of `terms`)
   // say they cannot reach `negligible` anywhere in the cell (BoundsOverTerms).
   void Prune(TermSubset terms, const double* near, double negligible, std::vector<int32_t>* kept,
@@ -96,6 +105,7 @@ class VmfKdeComponent final : public DensityComponent {
   // Kernel centres as unit vectors (structure of arrays) and their normalised weights.
   std::vector<double> x_, y_, z_, w_;
   double w_sum_ = 0;  // WeightSum(w_): the all-terms view's
+  uint64_t kernels_id_ = 0;
   // log(C w_i): a kernel's upper bound over a cell is below b when kappa near^2 / 2 >= this - log
   // b.
   std::vector<double> log_cw_;

@@ -209,6 +209,49 @@ TEST(VmfKdeComponentTest, BoundsFarAwayCountTheWeightsOfTheTermsGiven) {
   EXPECT_EQ(memo[1], part.bounds.hi);
 }
 
+TEST(VmfKdeComponentTest, BoundsOverACellDoNotDependOnWhatWasBoundedBefore) {
+  // Bounds over all the terms reuse the distances to the cell's centre of the last component with
+  // the same kernels bounded over the same centre on this thread (an answer's three bandwidths).
+  // Interleaved over cells and components (shared kernels, other kernels, a copy), every bound and
+  // exponent is exactly the one the terms give listed one by one (which never reuses distances).
+  std::mt19937_64 rng(23);
+  const geo::LatLon centre{35.7, 139.7};
+  std::vector<double> weights;
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int i = 0; i < 37; ++i) weights.push_back(0.1 + unit(rng));
+  const VmfKdeComponent a = *VmfKdeComponent::Create(Cluster(centre, 30, 37, rng), weights, 0.5);
+  const VmfKdeComponent other = *VmfKdeComponent::Create(Cluster(centre, 30, 37, rng), weights, 0.5);
+  const VmfKdeComponent broad = *a.WithBandwidth(5.0);
+  const VmfKdeComponent regional = *a.WithBandwidth(400.0);
+  const VmfKdeComponent copy = a;
+  std::vector<cells::CellId> cells;
+  for (int level : {6, 9, 12, 15}) {
+    for (int c = 0; c < 5; ++c) {
+      cells.push_back(cells::CellIdAt(RandomPointAround(centre, 0, 40, rng), level));
+    }
+  }
+  int checked = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (const cells::CellId cell : cells) {
+      const cells::CellGeometry disc = cells::CellGeometryOf(cell);
+      for (const VmfKdeComponent* c : {&a, &broad, &other, &regional, &copy, &a}) {
+        std::vector<int32_t> every(c->size());
+        for (int32_t i = 0; i < static_cast<int32_t>(every.size()); ++i) every[i] = i;
+        const TermSubset listed{false, every};
+        std::vector<double> memo(c->TermsMemoSize(TermSubset{})), expected(memo.size());
+        c->MemoiseTerms(disc, listed, expected.data());
+        c->MemoiseTerms(disc, TermSubset{}, memo.data());
+        ASSERT_EQ(memo, expected) << "cell " << cell << " round " << round;
+        const TermBounds direct = c->BoundsOverTerms(cell, disc, TermSubset{}, 0.0, nullptr);
+        EXPECT_EQ(direct.bounds.lo, expected[0]);
+        EXPECT_EQ(direct.bounds.hi, expected[1]);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2 * 20 * 6);
+}
+
 TEST(VmfKdeComponentTest, WithBandwidthIsCreateAtThatBandwidth) {
   std::mt19937_64 rng(14);
   const geo::LatLon centre{59.3, 18.1};
