@@ -53,8 +53,9 @@ double KernelSum(const KernelCentres& k, const geo::Vec3& at, double half_kappa)
 void KernelSumAndGradient(const KernelCentres& k, const geo::Vec3& at, double half_kappa,
                           double* sum, geo::Vec3* gradient);
 
-// Bounds of that sum over {x : |x - centre| <= rho} (k.w_sum must be WeightSum(k.w, k.n)). near_exponent (n values) receives
-// half_kappa (max(0, |centre - v_i| - rho))^2 for each i: term i is at most w_i exp(-that).
+// Bounds of that sum over {x : |x - centre| <= rho} (k.w_sum must be WeightSum(k.w, k.n)).
+// near_exponent (n values) receives half_kappa (max(0, |centre - v_i| - rho))^2 for each i: term i
+// is at most w_i exp(-that).
 void KernelSumBounds(const KernelCentres& k, const geo::Vec3& centre, double rho, double half_kappa,
                      double* lo, double* hi, double* near_exponent);
 
@@ -63,8 +64,7 @@ void KernelSumBounds(const KernelCentres& k, const geo::Vec3& centre, double rho
 // bandwidth, then the bounds from them, exactly the numbers KernelSumBounds gives.
 void KernelDistances(const KernelCentres& k, const geo::Vec3& centre, double* distance);
 void KernelSumBoundsFromDistances(const KernelCentres& k, const double* distance, double rho,
-                                  double half_kappa, double* lo, double* hi,
-                                  double* near_exponent);
+                                  double half_kappa, double* lo, double* hi, double* near_exponent);
 
 // The scalar exp(x) the sums use, for x <= 0 (0 below -700). Exposed for its test.
 double ExpOfNonPositive(double x);

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 #include <limits>
 #include <numeric>
 
@@ -165,7 +165,7 @@ double VmfKdeComponent::LogDensity(const geo::Vec3& x) const {
   return log_norm_ + top + std::log(s);
 }
 
-KernelCentres VmfKdeComponent::Gather(TermSubset terms) const {
+KernelCentres VmfKdeComponent::Gather(const TermSubset& terms) const {
   if (terms.all) return {x_.data(), y_.data(), z_.data(), w_.data(), w_.size(), w_sum_};
   Scratch& b = ThreadScratch();
   const size_t n = terms.indices.size();
@@ -185,19 +185,19 @@ KernelCentres VmfKdeComponent::Gather(TermSubset terms) const {
   return {b.x.data(), b.y.data(), b.z.data(), b.w.data(), n, w_sum};
 }
 
-double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) const {
+double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, const TermSubset& terms) const {
   return norm_ * KernelSum(Gather(terms), x, half_kappa_);
 }
 
-void VmfKdeComponent::DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms, double* value,
-                                                geo::Vec3* gradient) const {
+void VmfKdeComponent::DensityAndGradientOfTerms(const geo::Vec3& x, const TermSubset& terms,
+                                                double* value, geo::Vec3* gradient) const {
   KernelSumAndGradient(Gather(terms), x, half_kappa_, value, gradient);
   *value *= norm_;
   *gradient = norm_ * *gradient;
 }
 
-void VmfKdeComponent::KernelBounds(const cells::CellGeometry& disc, TermSubset terms, double* lo,
-                                   double* hi, double* near) const {
+void VmfKdeComponent::KernelBounds(const cells::CellGeometry& disc, const TermSubset& terms,
+                                   double* lo, double* hi, double* near) const {
   const KernelCentres k = Gather(terms);
   if (!terms.all) {
     KernelSumBounds(k, disc.centre, disc.outer_chord, half_kappa_, lo, hi, near);
@@ -215,7 +215,7 @@ void VmfKdeComponent::KernelBounds(const cells::CellGeometry& disc, TermSubset t
 }
 
 TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeometry& disc,
-                                            TermSubset terms, double negligible,
+                                            const TermSubset& terms, double negligible,
                                             std::vector<int32_t>* kept) const {
   Scratch& b = ThreadScratch();
   b.near.resize(terms.all ? w_.size() : terms.indices.size());
@@ -227,7 +227,7 @@ TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeom
   return out;
 }
 
-void VmfKdeComponent::MemoiseTerms(const cells::CellGeometry& disc, TermSubset terms,
+void VmfKdeComponent::MemoiseTerms(const cells::CellGeometry& disc, const TermSubset& terms,
                                    double* memo) const {
   double lo = 0, hi = 0;
   KernelBounds(disc, terms, &lo, &hi, memo + 2);
@@ -235,7 +235,7 @@ void VmfKdeComponent::MemoiseTerms(const cells::CellGeometry& disc, TermSubset t
   memo[1] = norm_ * hi;
 }
 
-TermBounds VmfKdeComponent::BoundsFromTermsMemo(TermSubset terms, const double* memo,
+TermBounds VmfKdeComponent::BoundsFromTermsMemo(const TermSubset& terms, const double* memo,
                                                 double negligible,
                                                 std::vector<int32_t>* kept) const {
   TermBounds out;
@@ -244,7 +244,7 @@ TermBounds VmfKdeComponent::BoundsFromTermsMemo(TermSubset terms, const double* 
   return out;
 }
 
-void VmfKdeComponent::Prune(TermSubset terms, const double* near, double negligible,
+void VmfKdeComponent::Prune(const TermSubset& terms, const double* near, double negligible,
                             std::vector<int32_t>* kept, TermBounds* out) const {
   if (!(negligible > 0) || kept == nullptr) return;
   // The kernels that cannot reach `negligible` anywhere in the cell are left out of its

@@ -220,7 +220,8 @@ TEST(VmfKdeComponentTest, BoundsOverACellDoNotDependOnWhatWasBoundedBefore) {
   std::uniform_real_distribution<double> unit(0, 1);
   for (int i = 0; i < 37; ++i) weights.push_back(0.1 + unit(rng));
   const VmfKdeComponent a = *VmfKdeComponent::Create(Cluster(centre, 30, 37, rng), weights, 0.5);
-  const VmfKdeComponent other = *VmfKdeComponent::Create(Cluster(centre, 30, 37, rng), weights, 0.5);
+  const VmfKdeComponent other =
+      *VmfKdeComponent::Create(Cluster(centre, 30, 37, rng), weights, 0.5);
   const VmfKdeComponent broad = *a.WithBandwidth(5.0);
   const VmfKdeComponent regional = *a.WithBandwidth(400.0);
   const VmfKdeComponent copy = a;
