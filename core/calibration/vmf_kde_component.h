@@ -18,7 +18,9 @@
 // |                        | the cell's descendants                                           |
 // | MemoiseTerms           | the same bounds, kept with each kernel's near exponent, so that  |
 // |                        | BoundsFromTermsMemo prunes for any `negligible` without          |
-// |                        | evaluating the kernels again                                     |
+// |                        | evaluating the kernels again. Over all the terms, both reuse the |
+// |                        | distances to the cell's centre of the last component with the    |
+// |                        | same kernels (WithBandwidth) bounded there on the thread         |
 // | AppendSuperlevelCover  | one cap per kernel, of the chord where C exp(-kappa r^2 / 2) = t |
 // |                        | (a weighted mean of kernels reaches t only where one of them does)|
 // | MassWithin             | per kernel, the planar mass of a Gaussian of deviation h within  |
