@@ -356,7 +356,7 @@ class Extractor {
     bounds_.resize(bounds_.size() + np_);
     int finest = 0;
     for (int64_t c = 0; c < np_; ++c) {
-      const PartState st = states_[state + c];
+      const PartState& st = states_[state + c];  // states_ is not resized in this loop
       Pending& p = pending_[c];
       PartState child = st;
       if (!st.frozen) {
