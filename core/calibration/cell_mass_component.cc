@@ -57,7 +57,7 @@ double CellMassComponent::Density(const geo::Vec3& x) const {
 
 double CellMassComponent::LogDensity(const geo::Vec3& x) const { return std::log(Density(x)); }
 
-double CellMassComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) const {
+double CellMassComponent::DensityOfTerms(const geo::Vec3& x, const TermSubset& terms) const {
   const int k = cells::FindContainingCell(ids_, cells::CellIdAtUnitVector(x, cells::kMaxCellLevel));
   if (k < 0) return 0.0;
   if (terms.all ||
@@ -68,7 +68,7 @@ double CellMassComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) c
 }
 
 TermBounds CellMassComponent::BoundsOverTerms(cells::CellId id, const cells::CellGeometry&,
-                                              TermSubset terms, double,
+                                              const TermSubset& terms, double,
                                               std::vector<int32_t>*) const {
   // Every term is kept (the subset passed down is always all of them): the binary searches below
   // already find the only cells that meet the query.

@@ -43,9 +43,10 @@ class CellMassComponent final : public DensityComponent {
   double Density(const geo::Vec3& x) const override;
   double LogDensity(const geo::Vec3& x) const override;
   int32_t NumTerms() const override { return static_cast<int32_t>(ids_.size()); }
-  double DensityOfTerms(const geo::Vec3& x, TermSubset terms) const override;
-  TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc, TermSubset terms,
-                             double negligible, std::vector<int32_t>* kept) const override;
+  double DensityOfTerms(const geo::Vec3& x, const TermSubset& terms) const override;
+  TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc,
+                             const TermSubset& terms, double negligible,
+                             std::vector<int32_t>* kept) const override;
   void AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const override;
   double MassWithin(const geo::Vec3& x, double distance_km) const override;
   double ScaleKm() const override { return scale_km_; }

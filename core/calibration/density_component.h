@@ -61,11 +61,11 @@ class DensityComponent {
   // Number of separable terms f is the sum of.
   virtual int32_t NumTerms() const = 0;
   // The sum of the terms of `terms` at x (Density when terms.all).
-  virtual double DensityOfTerms(const geo::Vec3& x, TermSubset terms) const = 0;
+  virtual double DensityOfTerms(const geo::Vec3& x, const TermSubset& terms) const = 0;
   // The sum of the terms of `terms` at x and its gradient (in R^3) there, for estimating the sum
   // near x to first order. The default gives DensityOfTerms and a zero gradient (a term that is
   // not smooth, like a cell's step, is then taken as constant near x).
-  virtual void DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms, double* value,
+  virtual void DensityAndGradientOfTerms(const geo::Vec3& x, const TermSubset& terms, double* value,
                                          geo::Vec3* gradient) const {
     *value = DensityOfTerms(x, terms);
     *gradient = {};
@@ -77,7 +77,7 @@ class DensityComponent {
   // left_out_hi for it, and the indices of the terms kept are appended to *kept (see TermBounds).
   // kept may be null when negligible is 0.
   virtual TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc,
-                                     TermSubset terms, double negligible,
+                                     const TermSubset& terms, double negligible,
                                      std::vector<int32_t>* kept) const = 0;
   // Appends caps whose union contains {x : f(x) >= t}, for t > 0 (nothing when f < t everywhere).
   virtual void AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const = 0;
@@ -96,10 +96,10 @@ class DensityComponent {
   // keeps none, and the two methods below are not called). For every cell, subset, negligible and
   // kept, BoundsFromTermsMemo(terms, memo of the cell and terms, negligible, kept) returns exactly
   // what BoundsOverTerms(cell, terms, negligible, kept) returns, and appends the same indices.
-  virtual int64_t TermsMemoSize(TermSubset /*terms*/) const { return 0; }
-  virtual void MemoiseTerms(const cells::CellGeometry& /*disc*/, TermSubset /*terms*/,
+  virtual int64_t TermsMemoSize(const TermSubset& /*terms*/) const { return 0; }
+  virtual void MemoiseTerms(const cells::CellGeometry& /*disc*/, const TermSubset& /*terms*/,
                             double* /*memo*/) const {}
-  virtual TermBounds BoundsFromTermsMemo(TermSubset /*terms*/, const double* /*memo*/,
+  virtual TermBounds BoundsFromTermsMemo(const TermSubset& /*terms*/, const double* /*memo*/,
                                          double /*negligible*/,
                                          std::vector<int32_t>* /*kept*/) const {
     return {};

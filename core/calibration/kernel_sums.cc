@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace geoloc::calibration {
 namespace {
@@ -119,14 +120,20 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void KernelSumAndGr
   *gradient = (2 * half_kappa) * g;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void KernelSumBounds(
-    const KernelCentres& k, const geo::Vec3& centre, double rho, double half_kappa, double* lo,
+__attribute__((target_clones("avx512f", "avx2", "default"))) void KernelDistances(
+    const KernelCentres& k, const geo::Vec3& centre, double* distance) {
+  for (size_t i = 0; i < k.n; ++i) {
+    const double dx = k.x[i] - centre.x, dy = k.y[i] - centre.y, dz = k.z[i] - centre.z;
+    distance[i] = std::sqrt(dx * dx + dy * dy + dz * dz);
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void KernelSumBoundsFromDistances(
+    const KernelCentres& k, const double* distance, double rho, double half_kappa, double* lo,
     double* hi, double* near_exponent) {
   double lane_lo[kLanes] = {}, lane_hi[kLanes] = {};
-  double total_w = 0;
   auto term = [&](size_t i, double* l_lo, double* l_hi) {
-    const double dx = k.x[i] - centre.x, dy = k.y[i] - centre.y, dz = k.z[i] - centre.z;
-    const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
+    const double d = distance[i];
     const double near = std::max(0.0, d - rho);
     const double far = std::min(2.0, d + rho);
     const double e_near = half_kappa * near * near;
@@ -144,9 +151,22 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void KernelSumBound
     s_lo += lane_lo[l];
     s_hi += lane_hi[l];
   }
-  for (size_t i = 0; i < k.n; ++i) total_w += k.w[i];
   *lo = s_lo * (1 - kBoundRelativeError);
-  *hi = s_hi * (1 + kBoundRelativeError) + total_w * kUnderflow;
+  *hi = s_hi * (1 + kBoundRelativeError) + k.w_sum * kUnderflow;
+}
+
+void KernelSumBounds(const KernelCentres& k, const geo::Vec3& centre, double rho, double half_kappa,
+                     double* lo, double* hi, double* near_exponent) {
+  thread_local std::vector<double> distance;
+  distance.resize(k.n);
+  KernelDistances(k, centre, distance.data());
+  KernelSumBoundsFromDistances(k, distance.data(), rho, half_kappa, lo, hi, near_exponent);
+}
+
+double WeightSum(const double* w, size_t n) {
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += w[i];
+  return sum;
 }
 
 double ExpOfNonPositive(double x) { return FastExp(x); }

@@ -30,14 +30,21 @@
 
 namespace geoloc::calibration {
 
-// Kernel centres (unit vectors) and weights as parallel arrays of n values.
+// Kernel centres (unit vectors) and weights as parallel arrays of n values, and the weights' sum
+// (WeightSum(w, n), which KernelSumBounds needs for its underflow allowance: whoever builds the
+// view computes it once, not every bound over every cell).
 struct KernelCentres {
   const double* x = nullptr;
   const double* y = nullptr;
   const double* z = nullptr;
   const double* w = nullptr;
   size_t n = 0;
+  double w_sum = 0;
 };
+
+// w[0] + w[1] + ... + w[n - 1], added in that order (so that a view's w_sum is the same number
+// however it was built).
+double WeightSum(const double* w, size_t n);
 
 // sum_i w_i exp(-half_kappa |at - v_i|^2).
 double KernelSum(const KernelCentres& k, const geo::Vec3& at, double half_kappa);
@@ -46,10 +53,18 @@ double KernelSum(const KernelCentres& k, const geo::Vec3& at, double half_kappa)
 void KernelSumAndGradient(const KernelCentres& k, const geo::Vec3& at, double half_kappa,
                           double* sum, geo::Vec3* gradient);
 
-// Bounds of that sum over {x : |x - centre| <= rho}. near_exponent (n values) receives
-// half_kappa (max(0, |centre - v_i| - rho))^2 for each i: term i is at most w_i exp(-that).
+// Bounds of that sum over {x : |x - centre| <= rho} (k.w_sum must be WeightSum(k.w, k.n)).
+// near_exponent (n values) receives half_kappa (max(0, |centre - v_i| - rho))^2 for each i: term i
+// is at most w_i exp(-that).
 void KernelSumBounds(const KernelCentres& k, const geo::Vec3& centre, double rho, double half_kappa,
                      double* lo, double* hi, double* near_exponent);
+
+// KernelSumBounds in two steps, for kernels that several densities share (the same centres at
+// several bandwidths): the distances |centre - v_i| (n values), which do not depend on the
+// bandwidth, then the bounds from them, exactly the numbers KernelSumBounds gives.
+void KernelDistances(const KernelCentres& k, const geo::Vec3& centre, double* distance);
+void KernelSumBoundsFromDistances(const KernelCentres& k, const double* distance, double rho,
+                                  double half_kappa, double* lo, double* hi, double* near_exponent);
 
 // The scalar exp(x) the sums use, for x <= 0 (0 below -700). Exposed for its test.
 double ExpOfNonPositive(double x);

@@ -165,7 +165,7 @@ class SharedCells {
 
   // The part's memo of `terms` over the cell (computed unless the cell's all-terms memo, or its
   // last subset memo, is of the same terms); null when it would take the memos past their budget.
-  const double* MemoOf(int64_t cell, int64_t part, TermSubset terms) {
+  const double* MemoOf(int64_t cell, int64_t part, const TermSubset& terms) {
     const size_t slot = static_cast<size_t>(cell) * parts_.size() + static_cast<size_t>(part);
     if (terms.all) {
       if (all_[slot] == nullptr) all_[slot] = Memoise(cell, part, terms);
@@ -200,7 +200,7 @@ class SharedCells {
     const double* memo = nullptr;
   };
 
-  const double* Memoise(int64_t cell, int64_t part, TermSubset terms) {
+  const double* Memoise(int64_t cell, int64_t part, const TermSubset& terms) {
     const size_t size = static_cast<size_t>(parts_[part]->TermsMemoSize(terms));
     if (!Spend(size * sizeof(double))) return nullptr;
     double* memo = memos_.Allocate(size);
@@ -356,7 +356,7 @@ class Extractor {
     bounds_.resize(bounds_.size() + np_);
     int finest = 0;
     for (int64_t c = 0; c < np_; ++c) {
-      const PartState st = states_[state + c];
+      const PartState& st = states_[state + c];  // states_ is not resized in this loop
       Pending& p = pending_[c];
       PartState child = st;
       if (!st.frozen) {

@@ -51,9 +51,11 @@
 // | NaN                              | InvalidArgument                                  |
 //
 // Cost: O(evaluated cells x terms still in play), up to max_cells cells per threshold, the shared
-// work counted once; at k = 100 and four thresholds about 2,300 to 3,400 cells, and 1.6 to 3.2 ms
-// of CPU for the engine's whole calibrate stage on the test machine (about 0.8 us per evaluated
-// cell; 2.8 to 4.5 ms before the work was shared; tools/bench/calibration, docs/BENCHMARKS.md).
+// work counted once; at k = 100 and four thresholds about 2,300 to 3,400 cells, and 1.3 to 2.7 ms
+// of CPU for the engine's whole calibrate stage on the shared test machine (about 0.7 us per
+// evaluated cell, a third of it the kernels' bounds; 2.8 to 4.5 ms before the work was shared,
+// 1.6 to 3.1 ms before the kernels shared their distances; tools/bench/calibration,
+// docs/BENCHMARKS.md, docs/CALIBRATION.md "Cost").
 // Pure function: thread-safe. The memos live in per-thread arenas that are kept for the thread's
 // next call (cleared, not freed, so an answer maps no fresh pages): at most max_memo_bytes per
 // thread that extracts regions.

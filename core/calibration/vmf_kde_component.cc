@@ -1,7 +1,9 @@
 #include "core/calibration/vmf_kde_component.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 
@@ -26,9 +28,15 @@ absl::Status ValidateBandwidth(double bandwidth_km) {
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
-// Per-thread buffers: a subset's kernels gathered into contiguous arrays, and their exponents.
+// Per-thread buffers: a subset's kernels gathered into contiguous arrays, and their exponents; and
+// the distances from the last cell centre to every kernel of the last kernel set bounded over all
+// its terms (an answer's narrow, broad and regional terms share their kernels: the three are
+// bounded over a cell one after the other, and need the distances once).
 struct Scratch {
   std::vector<double> x, y, z, w, near;
+  uint64_t distances_of = 0;  // VmfKdeComponent::kernels_id_; 0: none
+  geo::Vec3 distances_from;
+  std::vector<double> distances;
 };
 Scratch& ThreadScratch() {
   thread_local Scratch scratch;
@@ -103,8 +111,14 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::Create(absl::Span<const geo::La
     }
     c.w_.back() += weights[i] / total;
   }
+  c.kernels_id_ = NewKernelsId();
   c.SetBandwidth(bandwidth_km);
   return c;
+}
+
+uint64_t VmfKdeComponent::NewKernelsId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 absl::StatusOr<VmfKdeComponent> VmfKdeComponent::WithBandwidth(double bandwidth_km) const {
@@ -114,6 +128,7 @@ absl::StatusOr<VmfKdeComponent> VmfKdeComponent::WithBandwidth(double bandwidth_
   c.y_ = y_;
   c.z_ = z_;
   c.w_ = w_;
+  c.kernels_id_ = kernels_id_;
   c.SetBandwidth(bandwidth_km);
   return c;
 }
@@ -127,6 +142,7 @@ void VmfKdeComponent::SetBandwidth(double bandwidth_km) {
   norm_ = std::exp(log_norm_);
   log_cw_.clear();
   for (double w : w_) log_cw_.push_back(log_norm_ + std::log(w));
+  w_sum_ = WeightSum(w_.data(), w_.size());
 }
 
 double VmfKdeComponent::Density(const geo::Vec3& x) const {
@@ -147,58 +163,77 @@ double VmfKdeComponent::LogDensity(const geo::Vec3& x) const {
   return log_norm_ + top + std::log(s);
 }
 
-KernelCentres VmfKdeComponent::Gather(TermSubset terms) const {
-  if (terms.all) return {x_.data(), y_.data(), z_.data(), w_.data(), w_.size()};
+KernelCentres VmfKdeComponent::Gather(const TermSubset& terms) const {
+  if (terms.all) return {x_.data(), y_.data(), z_.data(), w_.data(), w_.size(), w_sum_};
   Scratch& b = ThreadScratch();
   const size_t n = terms.indices.size();
   b.x.resize(n);
   b.y.resize(n);
   b.z.resize(n);
   b.w.resize(n);
+  double w_sum = 0;  // WeightSum of the gathered weights, in their order
   for (size_t r = 0; r < n; ++r) {
     const size_t i = static_cast<size_t>(terms.indices[r]);
     b.x[r] = x_[i];
     b.y[r] = y_[i];
     b.z[r] = z_[i];
     b.w[r] = w_[i];
+    w_sum += w_[i];
   }
-  return {b.x.data(), b.y.data(), b.z.data(), b.w.data(), n};
+  return {b.x.data(), b.y.data(), b.z.data(), b.w.data(), n, w_sum};
 }
 
-double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, TermSubset terms) const {
+double VmfKdeComponent::DensityOfTerms(const geo::Vec3& x, const TermSubset& terms) const {
   return norm_ * KernelSum(Gather(terms), x, half_kappa_);
 }
 
-void VmfKdeComponent::DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms, double* value,
-                                                geo::Vec3* gradient) const {
+void VmfKdeComponent::DensityAndGradientOfTerms(const geo::Vec3& x, const TermSubset& terms,
+                                                double* value, geo::Vec3* gradient) const {
   KernelSumAndGradient(Gather(terms), x, half_kappa_, value, gradient);
   *value *= norm_;
   *gradient = norm_ * *gradient;
 }
 
-TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeometry& disc,
-                                            TermSubset terms, double negligible,
-                                            std::vector<int32_t>* kept) const {
+void VmfKdeComponent::KernelBounds(const cells::CellGeometry& disc, const TermSubset& terms,
+                                   double* lo, double* hi, double* near) const {
   const KernelCentres k = Gather(terms);
+  if (!terms.all) {
+    KernelSumBounds(k, disc.centre, disc.outer_chord, half_kappa_, lo, hi, near);
+    return;
+  }
   Scratch& b = ThreadScratch();
-  b.near.resize(k.n);
+  if (b.distances_of != kernels_id_ || b.distances_from.x != disc.centre.x ||
+      b.distances_from.y != disc.centre.y || b.distances_from.z != disc.centre.z) {
+    b.distances.resize(k.n);
+    KernelDistances(k, disc.centre, b.distances.data());
+    b.distances_of = kernels_id_;
+    b.distances_from = disc.centre;
+  }
+  KernelSumBoundsFromDistances(k, b.distances.data(), disc.outer_chord, half_kappa_, lo, hi, near);
+}
+
+TermBounds VmfKdeComponent::BoundsOverTerms(cells::CellId, const cells::CellGeometry& disc,
+                                            const TermSubset& terms, double negligible,
+                                            std::vector<int32_t>* kept) const {
+  Scratch& b = ThreadScratch();
+  b.near.resize(terms.all ? w_.size() : terms.indices.size());
   double lo = 0, hi = 0;
-  KernelSumBounds(k, disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, b.near.data());
+  KernelBounds(disc, terms, &lo, &hi, b.near.data());
   TermBounds out;
   out.bounds = {norm_ * lo, norm_ * hi};
   Prune(terms, b.near.data(), negligible, kept, &out);
   return out;
 }
 
-void VmfKdeComponent::MemoiseTerms(const cells::CellGeometry& disc, TermSubset terms,
+void VmfKdeComponent::MemoiseTerms(const cells::CellGeometry& disc, const TermSubset& terms,
                                    double* memo) const {
   double lo = 0, hi = 0;
-  KernelSumBounds(Gather(terms), disc.centre, disc.outer_chord, half_kappa_, &lo, &hi, memo + 2);
+  KernelBounds(disc, terms, &lo, &hi, memo + 2);
   memo[0] = norm_ * lo;
   memo[1] = norm_ * hi;
 }
 
-TermBounds VmfKdeComponent::BoundsFromTermsMemo(TermSubset terms, const double* memo,
+TermBounds VmfKdeComponent::BoundsFromTermsMemo(const TermSubset& terms, const double* memo,
                                                 double negligible,
                                                 std::vector<int32_t>* kept) const {
   TermBounds out;
@@ -207,7 +242,7 @@ TermBounds VmfKdeComponent::BoundsFromTermsMemo(TermSubset terms, const double* 
   return out;
 }
 
-void VmfKdeComponent::Prune(TermSubset terms, const double* near, double negligible,
+void VmfKdeComponent::Prune(const TermSubset& terms, const double* near, double negligible,
                             std::vector<int32_t>* kept, TermBounds* out) const {
   if (!(negligible > 0) || kept == nullptr) return;
   // The kernels that cannot reach `negligible` anywhere in the cell are left out of its

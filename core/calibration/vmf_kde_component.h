@@ -18,7 +18,9 @@
 // |                        | the cell's descendants                                           |
 // | MemoiseTerms           | the same bounds, kept with each kernel's near exponent, so that  |
 // |                        | BoundsFromTermsMemo prunes for any `negligible` without          |
-// |                        | evaluating the kernels again                                     |
+// |                        | evaluating the kernels again. Over all the terms, both reuse the |
+// |                        | distances to the cell's centre of the last component with the    |
+// |                        | same kernels (WithBandwidth) bounded there on the thread         |
 // | AppendSuperlevelCover  | one cap per kernel, of the chord where C exp(-kappa r^2 / 2) = t |
 // |                        | (a weighted mean of kernels reaches t only where one of them does)|
 // | MassWithin             | per kernel, the planar mass of a Gaussian of deviation h within  |
@@ -34,6 +36,7 @@
 #ifndef GEOLOC_CORE_CALIBRATION_VMF_KDE_COMPONENT_H_
 #define GEOLOC_CORE_CALIBRATION_VMF_KDE_COMPONENT_H_
 
+#include <cstdint>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -59,18 +62,20 @@ class VmfKdeComponent final : public DensityComponent {
   double Density(const geo::Vec3& x) const override;
   double LogDensity(const geo::Vec3& x) const override;
   int32_t NumTerms() const override { return static_cast<int32_t>(w_.size()); }
-  double DensityOfTerms(const geo::Vec3& x, TermSubset terms) const override;
-  void DensityAndGradientOfTerms(const geo::Vec3& x, TermSubset terms, double* value,
+  double DensityOfTerms(const geo::Vec3& x, const TermSubset& terms) const override;
+  void DensityAndGradientOfTerms(const geo::Vec3& x, const TermSubset& terms, double* value,
                                  geo::Vec3* gradient) const override;
-  TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc, TermSubset terms,
-                             double negligible, std::vector<int32_t>* kept) const override;
+  TermBounds BoundsOverTerms(cells::CellId id, const cells::CellGeometry& disc,
+                             const TermSubset& terms, double negligible,
+                             std::vector<int32_t>* kept) const override;
   // The memo: the bounds of the kernels over the cell, then each kernel's near exponent
   // (KernelSumBounds), 2 + (number of kernels) doubles.
-  int64_t TermsMemoSize(TermSubset terms) const override {
+  int64_t TermsMemoSize(const TermSubset& terms) const override {
     return 2 + static_cast<int64_t>(terms.all ? w_.size() : terms.indices.size());
   }
-  void MemoiseTerms(const cells::CellGeometry& disc, TermSubset terms, double* memo) const override;
-  TermBounds BoundsFromTermsMemo(TermSubset terms, const double* memo, double negligible,
+  void MemoiseTerms(const cells::CellGeometry& disc, const TermSubset& terms,
+                    double* memo) const override;
+  TermBounds BoundsFromTermsMemo(const TermSubset& terms, const double* memo, double negligible,
                                  std::vector<int32_t>* kept) const override;
   void AppendSuperlevelCover(double t, std::vector<cells::SphereCap>* caps) const override;
   double MassWithin(const geo::Vec3& x, double distance_km) const override;
@@ -87,14 +92,24 @@ class VmfKdeComponent final : public DensityComponent {
   // Sets the bandwidth and what follows from it (kappa, C, log(C w_i)).
   void SetBandwidth(double bandwidth_km);
   // The terms' centres and weights as arrays (the subset gathered into per-thread scratch).
-  KernelCentres Gather(TermSubset terms) const;
+  KernelCentres Gather(const TermSubset& terms) const;
+  // KernelSumBounds of the terms over the cell; over all the terms, the distances to the cell's
+  // centre are reused from the last component with the same kernels bounded over the same centre
+  // on this thread (the same numbers: they do not depend on the bandwidth).
+  void KernelBounds(const cells::CellGeometry& disc, const TermSubset& terms, double* lo,
+                    double* hi, double* near) const;
+  // A process-wide id for a set of kernels (positions and weights): Create makes a new one,
+  // WithBandwidth and copies keep it.
+  static uint64_t NewKernelsId();
   // Leaves out of a cell's descendants the terms whose near exponents (in the order of `terms`)
   // say they cannot reach `negligible` anywhere in the cell (BoundsOverTerms).
-  void Prune(TermSubset terms, const double* near, double negligible, std::vector<int32_t>* kept,
-             TermBounds* out) const;
+  void Prune(const TermSubset& terms, const double* near, double negligible,
+             std::vector<int32_t>* kept, TermBounds* out) const;
 
   // Kernel centres as unit vectors (structure of arrays) and their normalised weights.
   std::vector<double> x_, y_, z_, w_;
+  double w_sum_ = 0;  // WeightSum(w_): the all-terms view's
+  uint64_t kernels_id_ = 0;
   // log(C w_i): a kernel's upper bound over a cell is below b when kappa near^2 / 2 >= this - log
   // b.
   std::vector<double> log_cw_;

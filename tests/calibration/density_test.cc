@@ -183,6 +183,76 @@ TEST(VmfKdeComponentTest, TermsMemoGivesExactlyTheBoundsOverTheTerms) {
   EXPECT_EQ(cells_only.TermsMemoSize(TermSubset{}), 0);
 }
 
+TEST(VmfKdeComponentTest, BoundsFarAwayCountTheWeightsOfTheTermsGiven) {
+  // Far from every kernel each term underflows and only the allowance for underflow is left: C
+  // times the given terms' weight sum times 1e-304 (kernel_sums.h), the subset's own, not all the
+  // kernels' (the weight sum of the terms is kept with the component, and gathered with a subset).
+  std::mt19937_64 rng(21);
+  const std::vector<geo::LatLon> pos = Cluster({48.1, 11.6}, 12, 20, rng);
+  std::vector<double> weights;
+  for (size_t i = 0; i < pos.size(); ++i) weights.push_back(1.0 + static_cast<double>(i));
+  const VmfKdeComponent kde = *VmfKdeComponent::Create(pos, weights, 0.5);
+  ASSERT_EQ(kde.size(), pos.size());
+  const cells::CellId cell = cells::CellIdAt({-48.1, -168.4}, 9);
+  const cells::CellGeometry disc = cells::CellGeometryOf(cell);
+  const std::vector<int32_t> some = {0, 3, 7};
+  const TermBounds all = kde.BoundsOverTerms(cell, disc, TermSubset{}, 0.0, nullptr);
+  const TermBounds part = kde.BoundsOverTerms(cell, disc, TermSubset{false, some}, 0.0, nullptr);
+  EXPECT_EQ(all.bounds.lo, 0.0);
+  EXPECT_EQ(part.bounds.lo, 0.0);
+  EXPECT_NEAR(all.bounds.hi, kde.peak_density() * 1e-304, 1e-12 * kde.peak_density() * 1e-304);
+  // 3 of 20 kernels of weights 1..20 (normalised): at most 18 + 19 + 20 = 57 of 210.
+  EXPECT_GT(part.bounds.hi, 0.0);
+  EXPECT_LT(part.bounds.hi, 0.28 * all.bounds.hi);
+  std::vector<double> memo(kde.TermsMemoSize(TermSubset{false, some}));
+  kde.MemoiseTerms(disc, TermSubset{false, some}, memo.data());
+  EXPECT_EQ(memo[1], part.bounds.hi);
+}
+
+TEST(VmfKdeComponentTest, BoundsOverACellDoNotDependOnWhatWasBoundedBefore) {
+  // Bounds over all the terms reuse the distances to the cell's centre of the last component with
+  // the same kernels bounded over the same centre on this thread (an answer's three bandwidths).
+  // Interleaved over cells and components (shared kernels, other kernels, a copy), every bound and
+  // exponent is exactly the one the terms give listed one by one (which never reuses distances).
+  std::mt19937_64 rng(23);
+  const geo::LatLon centre{35.7, 139.7};
+  std::vector<double> weights;
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int i = 0; i < 37; ++i) weights.push_back(0.1 + unit(rng));
+  const VmfKdeComponent a = *VmfKdeComponent::Create(Cluster(centre, 30, 37, rng), weights, 0.5);
+  const VmfKdeComponent other =
+      *VmfKdeComponent::Create(Cluster(centre, 30, 37, rng), weights, 0.5);
+  const VmfKdeComponent broad = *a.WithBandwidth(5.0);
+  const VmfKdeComponent regional = *a.WithBandwidth(400.0);
+  const VmfKdeComponent copy = a;
+  std::vector<cells::CellId> cells;
+  for (int level : {6, 9, 12, 15}) {
+    for (int c = 0; c < 5; ++c) {
+      cells.push_back(cells::CellIdAt(RandomPointAround(centre, 0, 40, rng), level));
+    }
+  }
+  int checked = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (const cells::CellId cell : cells) {
+      const cells::CellGeometry disc = cells::CellGeometryOf(cell);
+      for (const VmfKdeComponent* c : {&a, &broad, &other, &regional, &copy, &a}) {
+        std::vector<int32_t> every(c->size());
+        for (int32_t i = 0; i < static_cast<int32_t>(every.size()); ++i) every[i] = i;
+        const TermSubset listed{false, every};
+        std::vector<double> memo(c->TermsMemoSize(TermSubset{})), expected(memo.size());
+        c->MemoiseTerms(disc, listed, expected.data());
+        c->MemoiseTerms(disc, TermSubset{}, memo.data());
+        ASSERT_EQ(memo, expected) << "cell " << cell << " round " << round;
+        const TermBounds direct = c->BoundsOverTerms(cell, disc, TermSubset{}, 0.0, nullptr);
+        EXPECT_EQ(direct.bounds.lo, expected[0]);
+        EXPECT_EQ(direct.bounds.hi, expected[1]);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2 * 20 * 6);
+}
+
 TEST(VmfKdeComponentTest, WithBandwidthIsCreateAtThatBandwidth) {
   std::mt19937_64 rng(14);
   const geo::LatLon centre{59.3, 18.1};

@@ -26,7 +26,9 @@ TEST(KernelSumsTest, ExpMatchesStdExp) {
 
 struct Kernels {
   std::vector<double> x, y, z, w;
-  KernelCentres View() const { return {x.data(), y.data(), z.data(), w.data(), w.size()}; }
+  KernelCentres View() const {
+    return {x.data(), y.data(), z.data(), w.data(), w.size(), WeightSum(w.data(), w.size())};
+  }
 };
 
 Kernels RandomKernels(int n, geo::LatLon around, double spread_km, std::mt19937_64& rng) {
@@ -98,6 +100,31 @@ TEST(KernelSumsTest, SumsGradientsAndBounds) {
       }
     }
   }
+}
+
+TEST(KernelSumsTest, BoundsFarFromEveryKernelAreTheUnderflowAllowance) {
+  // Every term underflows over a cell on the other side of the Earth: the bounds are [0, the view's
+  // w_sum x 1e-304], the allowance for terms counted as 0, taken from the view's weight sum.
+  std::mt19937_64 rng(9);
+  const double half_kappa = 0.5 * (geo::kEarthRadiusKm / 1.0) * (geo::kEarthRadiusKm / 1.0);
+  const Kernels k = RandomKernels(19, {12, 34}, 5, rng);
+  const cells::CellGeometry far = cells::CellGeometryOf(cells::CellIdAt({-12, -146}, 10));
+  std::vector<double> near(19);
+  double lo = -1, hi = -1;
+  KernelSumBounds(k.View(), far.centre, far.outer_chord, half_kappa, &lo, &hi, near.data());
+  EXPECT_EQ(lo, 0.0);
+  EXPECT_EQ(hi, WeightSum(k.w.data(), k.w.size()) * 1e-304);
+  EXPECT_GT(hi, 0.0);
+  KernelCentres half = k.View();
+  half.w_sum *= 0.5;
+  KernelSumBounds(half, far.centre, far.outer_chord, half_kappa, &lo, &hi, near.data());
+  EXPECT_EQ(hi, 0.5 * WeightSum(k.w.data(), k.w.size()) * 1e-304);
+}
+
+TEST(KernelSumsTest, WeightSumAddsInIndexOrder) {
+  const std::vector<double> w = {1.0, 1e-17, 1e-17, 3.0};
+  EXPECT_EQ(WeightSum(w.data(), w.size()), ((1.0 + 1e-17) + 1e-17) + 3.0);
+  EXPECT_EQ(WeightSum(w.data(), 0), 0.0);
 }
 
 }  // namespace
