@@ -19,6 +19,7 @@
 #include "core/geo/distance.h"
 #include "core/index/bundle_writer.h"
 #include "tools/eval/incident_eval.h"
+#include "tools/eval/region_tally.h"
 
 namespace geoloc::eval {
 namespace {
@@ -60,15 +61,6 @@ files::CalibrationSplitSummary Summary(const calibration::proto::SplitInfo& s) {
   out.set_photos(s.photos());
   out.set_with_place(s.with_truth());
   return out;
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  const size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + mid, v.end());
-  double m = v[mid];
-  if (v.size() % 2 == 0) m = (m + *std::max_element(v.begin(), v.begin() + mid)) / 2;
-  return m;
 }
 
 double CapAreaKm2(double radius_km) {

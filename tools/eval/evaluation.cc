@@ -26,6 +26,7 @@
 #include "core/model/image_decoder.h"
 #include "core/model/model_info.h"
 #include "core/model/preprocess.h"
+#include "tools/eval/region_tally.h"
 
 namespace geoloc::eval {
 namespace {
@@ -63,12 +64,8 @@ void Summarise(const RetrievalRun& run, EstimatorReport& report) {
   report.median_error_km = geo::MedianError(errors);
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return kNaN;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+// The median, NaN for none (a report field without data).
+double MedianOrNaN(std::vector<double> v) { return v.empty() ? kNaN : Median(std::move(v)); }
 
 class BundleCells : public LeafCells {
  public:
@@ -456,8 +453,8 @@ DistractorSeparation SeparateDistractors(const RetrievalRun& run) {
   }
   DistractorSeparation d;
   d.distractors = static_cast<int64_t>(bad.size());
-  d.median_top1_localizable = Median(good);
-  d.median_top1_distractor = Median(bad);
+  d.median_top1_localizable = MedianOrNaN(good);
+  d.median_top1_distractor = MedianOrNaN(bad);
   if (good.empty() || bad.empty()) {
     d.auroc = kNaN;
     return d;
@@ -500,9 +497,9 @@ RetrievalStats ComputeRetrievalStats(const RetrievalRun& run, int k) {
     any_near += within_100m > 0;
   }
   if (n == 0) return s;
-  s.median_top1_score = Median(top1);
-  s.median_kth_score = Median(kth);
-  s.median_weight_ratio = ratio.empty() ? 0 : Median(ratio);
+  s.median_top1_score = MedianOrNaN(top1);
+  s.median_kth_score = MedianOrNaN(kth);
+  s.median_weight_ratio = Median(ratio);
   s.top1_within_100m = static_cast<double>(top1_near) / n;
   s.any_within_100m = static_cast<double>(any_near) / n;
   s.mean_within_100m = static_cast<double>(near_100m) / n;
