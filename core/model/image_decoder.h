@@ -13,7 +13,9 @@
 //      short (no JPEG EOI, no PNG IEND, ...) fails with INVALID_ARGUMENT.
 //   2. JPEG only: when the image is at least 2x larger than target_min_side on its shorter side,
 //      it is decoded at 1/2, 1/4 or 1/8 scale by libjpeg's DCT scaling (OpenCV IMREAD_REDUCED_*),
-//      the largest reduction that keeps the shorter side >= target_min_side.
+//      the largest reduction that keeps the shorter side >= target_min_side. The fast path
+//      (jpeg_decoder.h) decodes most JPEGs to the same pixels without OpenCV's layers; the rest
+//      go through cv::imdecode.
 //   3. EXIF orientation is applied (the result is upright as a viewer shows it).
 //   4. Grayscale, alpha (composited on white) and 16-bit inputs become 8-bit 3-channel BGR.
 // docs/IMAGES.md describes the pipeline, the limits and the EXIF rule in full.
