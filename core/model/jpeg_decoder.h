@@ -15,8 +15,9 @@
 //   CMYK / YCCK (OpenCV converts those itself), 12-bit samples            -> nullopt
 //   a libjpeg error (corrupt data) or warning (data it patched over)      -> nullopt
 //   a tables-only stream, reduction not 1, 2, 4 or 8                      -> nullopt
-// The caller has already checked the header's size against its limits: this function allocates
-// the decoded image without further checks.
+// A handed-back file costs up to one decode more (a warning may come at the last scanline); such
+// files are rare (damaged ones, CMYK). The caller has already checked the header's size against
+// its limits: this function allocates the decoded image without further checks.
 //
 // Thread-safe (no shared state); libjpeg's errors never leave this function (they unwind by
 // longjmp to it, through libjpeg's C frames only).
