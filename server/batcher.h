@@ -1,8 +1,9 @@
-// A dynamic batcher: many request threads submit items, one worker thread takes them in batches
-// (up to max_batch, waiting at most max_wait after the first item) and hands each batch to a
+// A dynamic batcher: many request threads submit items, worker threads take them in batches
+// (up to max_batch, waiting at most max_wait after the first item) and hand each batch to a
 // process function. Concurrent requests thus share one CNN forward pass and one index search.
 //
-//   DynamicBatcher<Work> batcher(options, [](std::vector<Work>& batch) { RunBatch(batch); },
+//   DynamicBatcher<Work> batcher(options,
+//                                [](std::vector<Work>& batch, int worker) { RunBatch(batch); },
 //                                [](Work& expired, absl::Status why) { Reply(expired, why); });
 //   Work rejected;
 //   if (absl::Status st = batcher.Submit(std::move(work), &rejected); !st.ok()) {
@@ -12,8 +13,9 @@
 // Lifetime and threading:
 //   - Submit() is thread-safe and never blocks: a full queue returns RESOURCE_EXHAUSTED at once,
 //     a stopped batcher returns UNAVAILABLE. A rejected item is not consumed (the caller replies).
-//   - The process function runs on the batcher's worker thread(s), one batch at a time per worker;
-//     it must complete every item it is given (success or error).
+//   - The process function runs on the batcher's worker threads, one batch at a time per worker,
+//     and is told which worker runs it (0 .. num_workers - 1); it must complete every item it is
+//     given (success or error).
 //   - Before a batch is handed over, items whose deadline has passed or whose caller went away are
 //     removed and passed to the expire function instead (DEADLINE_EXCEEDED / CANCELLED), so no
 //     inference is spent on them. An item past its deadline is DEADLINE_EXCEEDED even when it is
@@ -24,10 +26,15 @@
 // Item requirements: movable; `absl::Time deadline() const`; `bool cancelled() const`.
 //
 // Batch formation (case table):
-//   queue empty                   -> worker sleeps until an item arrives
+//   queue empty                   -> workers sleep until an item arrives
 //   >= max_batch items queued     -> a full batch is taken at once
 //   fewer than max_batch queued   -> wait until max_batch or until max_wait after the oldest item
 //   Stop() while items queued     -> they are still processed (drain), without waiting
+//
+// Which worker takes a batch (num_workers > 1): worker 0, the primary, takes every batch it is free
+// for; the others (overflow workers) take batches only while the primary is processing one. So a
+// lone call always runs on the primary, and a second batch runs beside the first only under load
+// (the Locate pipeline gives the primary's lone batches every forward thread: locate_pipeline.h).
 #ifndef GEOLOC_SERVER_BATCHER_H_
 #define GEOLOC_SERVER_BATCHER_H_
 
@@ -50,19 +57,19 @@ struct BatcherOptions {
   int max_batch = 16;
   absl::Duration max_wait = absl::Milliseconds(2);
   int queue_capacity = 256;  // items waiting, not counting the batch being processed
-  int num_workers = 1;
+  int num_workers = 1;  // worker 0 is the primary (above)
 };
 
 template <typename Item>
 class DynamicBatcher {
  public:
-  using ProcessFn = std::function<void(std::vector<Item>& batch)>;
+  using ProcessFn = std::function<void(std::vector<Item>& batch, int worker)>;
   // Receives items dropped before processing, with the reason.
   using ExpireFn = std::function<void(Item& item, absl::Status reason)>;
 
   DynamicBatcher(BatcherOptions options, ProcessFn process, ExpireFn expire)
       : options_(Sanitize(options)), process_(std::move(process)), expire_(std::move(expire)) {
-    for (int i = 0; i < options_.num_workers; ++i) workers_.emplace_back([this] { Run(); });
+    for (int i = 0; i < options_.num_workers; ++i) workers_.emplace_back([this, i] { Run(i); });
   }
   ~DynamicBatcher() { Stop(); }
   DynamicBatcher(const DynamicBatcher&) = delete;
@@ -85,8 +92,9 @@ class DynamicBatcher {
         return st;
       }
       queue_.push_back(Entry{std::move(item), absl::Now()});
+      // The primary takes it when free; else an overflow worker may.
+      (primary_busy_ ? overflow_cv_ : primary_cv_).Signal();
     }
-    cv_.Signal();
     return absl::OkStatus();
   }
 
@@ -98,13 +106,19 @@ class DynamicBatcher {
       stopping_ = true;
       workers.swap(workers_);
     }
-    cv_.SignalAll();
+    primary_cv_.SignalAll();
+    overflow_cv_.SignalAll();
     for (auto& w : workers) w.join();
   }
 
   int queue_depth() const {
     MutexLock lock(&mu_);
     return static_cast<int>(queue_.size());
+  }
+  // Workers processing a batch now.
+  int busy_workers() const {
+    MutexLock lock(&mu_);
+    return busy_workers_;
   }
   const BatcherOptions& options() const { return options_; }
 
@@ -122,7 +136,13 @@ class DynamicBatcher {
     return o;
   }
 
-  void Run() {
+  // Whether `worker` may take queued items now (the primary always; the others while it is busy).
+  bool MayTake(int worker) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return worker == 0 || primary_busy_ || stopping_;
+  }
+
+  void Run(int worker) {
+    CondVar& cv = worker == 0 ? primary_cv_ : overflow_cv_;
     std::vector<Item> batch;
     std::vector<std::pair<Item, absl::Status>> dropped;
     for (;;) {
@@ -130,16 +150,17 @@ class DynamicBatcher {
       dropped.clear();
       {
         MutexLock lock(&mu_);
-        while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
+        while (!stopping_ && (queue_.empty() || !MayTake(worker))) cv.Wait(&mu_);
         if (queue_.empty()) return;  // stopping and drained
         // Wait for a fuller batch, bounded by max_wait after the oldest queued item.
         const absl::Time flush_at = queue_.front().enqueued + options_.max_wait;
         while (!stopping_ && static_cast<int>(queue_.size()) < options_.max_batch) {
           const absl::Duration left = flush_at - absl::Now();
           if (left <= absl::ZeroDuration()) break;
-          cv_.WaitWithTimeout(&mu_, left);
+          cv.WaitWithTimeout(&mu_, left);
           if (queue_.empty()) break;  // another worker took them
         }
+        if (queue_.empty()) continue;
         const absl::Time now = absl::Now();
         while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
           Entry entry = std::move(queue_.front());
@@ -157,9 +178,20 @@ class DynamicBatcher {
             batch.push_back(std::move(entry.item));
           }
         }
+        if (!batch.empty()) {
+          ++busy_workers_;
+          if (worker == 0) {
+            primary_busy_ = true;
+            if (!queue_.empty()) overflow_cv_.Signal();  // what is left may go beside this batch
+          }
+        }
       }
       for (auto& [item, reason] : dropped) expire_(item, reason);
-      if (!batch.empty()) process_(batch);
+      if (batch.empty()) continue;
+      process_(batch, worker);
+      MutexLock lock(&mu_);
+      --busy_workers_;
+      if (worker == 0) primary_busy_ = false;
     }
   }
 
@@ -167,9 +199,14 @@ class DynamicBatcher {
   const ProcessFn process_;
   const ExpireFn expire_;
   mutable Mutex mu_;
-  CondVar cv_;  // signalled when an item is queued and when stopping_ is set
+  // Signalled when an item is queued (the primary's when it is free, else the overflow workers'),
+  // when the primary leaves items behind, and when stopping_ is set.
+  CondVar primary_cv_;
+  CondVar overflow_cv_;
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool primary_busy_ ABSL_GUARDED_BY(mu_) = false;  // worker 0 is processing a batch
+  int busy_workers_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);  // started by the constructor
 };
 

@@ -37,6 +37,15 @@ int ForwardThreads(int flag) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+// --batch_workers 0 resolved: two when the forward pass has two threads, the case measured on the
+// 2-core machines (docs/SERVER.md "Batch workers"); one otherwise, as before it existed.
+ServerConfig WithResolvedBatchWorkers(ServerConfig config) {
+  if (config.batch_workers == 0) {
+    config.batch_workers = ForwardThreads(config.intra_op_threads) == 2 ? 2 : 1;
+  }
+  return config;
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const ServerConfig& config) {
   if (config.tls_cert.empty()) return grpc::InsecureServerCredentials();
@@ -62,7 +71,7 @@ std::string CanonicalOrSelf(const std::string& path) {
 }  // namespace
 
 Geolocd::Geolocd(ServerConfig config)
-    : config_(std::move(config)),
+    : config_(WithResolvedBatchWorkers(std::move(config))),
       auth_(config_.token_file, "GEOLOC_TOKEN", config_.admin_token_file, "GEOLOC_ADMIN_TOKEN"),
       snapshots_([this](const std::string& path) { return LoadSnapshot(path); }),
       pipeline_(config_, &snapshots_, &metrics_),
@@ -208,7 +217,8 @@ absl::Status Geolocd::Load() {
   model::EncoderOptions options;
   GEOLOC_ASSIGN_OR_RETURN(options.precision, model::ParsePrecision(config_.precision));
   options.intra_op_threads = ForwardThreads(config_.intra_op_threads);
-  GEOLOC_LOG(INFO) << "LibTorch intra-op threads: " << options.intra_op_threads;
+  GEOLOC_LOG(INFO) << "LibTorch intra-op threads: " << options.intra_op_threads
+                   << "; batch workers: " << config_.batch_workers;
   GEOLOC_ASSIGN_OR_RETURN(std::shared_ptr<const model::Encoder> encoder,
                           model::Encoder::Load(config_.model_path, options));
   std::shared_ptr<const model::GradCam> cam;

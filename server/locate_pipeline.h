@@ -1,9 +1,24 @@
 // The Locate pipeline behind every Geolocator call: the server's threads, batching and admission
 // around the engine's Locate.
 //
-//   Submit ─► decode pool (Snapshot::PrepareImage; parallel) ─► DynamicBatcher ─► worker:
+//   Submit ─► decode pool (Snapshot::PrepareImage; parallel) ─► DynamicBatcher ─► workers:
 //   Snapshot::LocateBatch per batch (one forward pass + one batched search) ─► estimate pool
 //   (each image's finish; parallel) ─► job.done(result)
+//
+// Batch workers and forward threads (config.batch_workers = W; batcher.h says which worker takes
+// a batch: the primary, worker 0, whenever it is free):
+//   W = 1                                       -> one batch at a time, with every forward thread
+//   W > 1, the primary's batch, no other batch   -> every forward thread (a lone call's shortest
+//     in flight and no image admitted behind it     path)
+//   W > 1, any other batch                      -> one thread for its forward pass and search
+//                                                  (model::OpenMpThreadCap), beside the others
+// With W > 1 a batch holds at most ceil(max_batch / W) images, so the images being encoded at once
+// stay within max_batch and a one-thread batch is no slower than a full batch on every thread
+// (fp32 at c = 16: p99 511 ms with whole batches, 367 ms with halves, 333 ms with one worker).
+// On two cores, two one-thread passes beside the decoding threads do more than one two-thread
+// pass, whose barriers wait for a team member the decoders descheduled (docs/SERVER.md
+// "Batch workers"); only the primary ever forms a team, so libgomp's count of managed threads
+// stays at the forward threads and its waits keep spinning (docs/MODEL.md "Threads").
 //
 //   EngineLocatePipeline pipeline(config, &snapshots, &metrics);  // geolocator_service.h
 //   pipeline.Submit(std::move(job));  // job.done is called exactly once, on some pool thread
@@ -47,6 +62,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +74,7 @@
 #include "core/common/mutex.h"
 #include "core/common/thread_pool.h"
 #include "core/engine/locate_params.h"
+#include "core/model/openmp_threads.h"
 #include "server/batcher.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
@@ -99,12 +116,16 @@ class LocatePipeline {
     decode_pool_ = std::make_unique<ThreadPool>(config_.decode_threads);
     estimate_pool_ = std::make_unique<ThreadPool>(config_.estimate_threads);
     BatcherOptions options;
-    options.max_batch = config_.max_batch;
+    // max_batch bounds the images in forward passes at once: with several workers each batch holds
+    // its share, so a one-thread batch takes no longer than a full one on every thread.
+    const int workers = std::max(1, config_.batch_workers);
+    options.max_batch = (config_.max_batch + workers - 1) / workers;
     options.max_wait = absl::Microseconds(static_cast<int64_t>(config_.max_batch_wait_ms * 1000));
     // Admission (admitted_) already bounds what can reach the batcher; this is a second guard.
     options.queue_capacity = config_.queue_capacity;
+    options.num_workers = config_.batch_workers;
     batcher_ = std::make_unique<DynamicBatcher<WorkItem>>(
-        options, [this](std::vector<WorkItem>& batch) { RunBatch(batch); },
+        options, [this](std::vector<WorkItem>& batch, int worker) { RunBatch(batch, worker); },
         [this](WorkItem& item, absl::Status reason) { Fail(*item.work(), std::move(reason)); });
   }
   ~LocatePipeline() { Stop(); }
@@ -123,6 +144,8 @@ class LocatePipeline {
   }
   // Jobs admitted and not yet taken into a batch (at most queue_capacity).
   int queue_depth() const { return admitted_.load(); }
+  // Batch workers processing a batch now (0 once every batch has fully returned).
+  int busy_batch_workers() const { return batcher_->busy_workers(); }
 
  private:
   // A job between admission and its answer.
@@ -149,7 +172,7 @@ class LocatePipeline {
   };
 
   void Decode(std::shared_ptr<Work> work);
-  void RunBatch(std::vector<WorkItem>& batch);
+  void RunBatch(std::vector<WorkItem>& batch, int worker);
   void Deliver(Work& work, absl::StatusOr<Result> result);
   void Fail(Work& work, absl::Status status);
   void Release(Work& work);
@@ -160,6 +183,7 @@ class LocatePipeline {
   SnapshotManager<Snapshot>* const snapshots_;
   ServerMetrics* const metrics_;
   std::atomic<int> admitted_{0};  // admitted and not yet taken into a batch; <= queue_capacity
+  std::atomic<int> batches_in_flight_{0};  // batches between formation and their last search
   // Orders the geoloc_queue_depth updates: admitted_ changes on many threads at once, and
   // publishing the value each thread computed could leave the gauge stale when two updates land
   // out of order (e.g. 1 after 0 with the queue empty); re-reading the counter under this lock
@@ -252,7 +276,7 @@ void LocatePipeline<Snapshot, Result>::Decode(std::shared_ptr<Work> work) {
 }
 
 template <typename Snapshot, typename Result>
-void LocatePipeline<Snapshot, Result>::RunBatch(std::vector<WorkItem>& batch) {
+void LocatePipeline<Snapshot, Result>::RunBatch(std::vector<WorkItem>& batch, int worker) {
   const absl::Time formed = absl::Now();
   for (auto& item : batch) {
     Work& w = *item.work();
@@ -262,6 +286,12 @@ void LocatePipeline<Snapshot, Result>::RunBatch(std::vector<WorkItem>& batch) {
     metrics_->RecordStage("queue", w.times.queue_ms / 1000.0);
   }
   metrics_->RecordBatch(static_cast<int>(batch.size()));
+  // Forward threads (the case table above); the cap also holds the batch's search to one thread.
+  const int others_in_flight = batches_in_flight_.fetch_add(1);
+  std::optional<model::OpenMpThreadCap> one_thread;
+  if (config_.batch_workers > 1 && (worker != 0 || others_in_flight > 0 || admitted_.load() > 0)) {
+    one_thread.emplace(1);
+  }
 
   // Group by snapshot (more than one only while a swap is happening), keeping arrival order.
   std::vector<std::vector<std::shared_ptr<Work>>> groups;
@@ -303,6 +333,7 @@ void LocatePipeline<Snapshot, Result>::RunBatch(std::vector<WorkItem>& batch) {
       for (auto& w : group) Fail(*w, st);
     }
   }
+  batches_in_flight_.fetch_sub(1);
 }
 
 template <typename Snapshot, typename Result>

@@ -17,6 +17,9 @@ inline constexpr char kServerVersion[] = "geolocd 0.1.0";
 inline constexpr char kDrainingMessage[] =
     "geolocd is draining (shutting down); retry on another replica";
 
+// --batch_workers' upper bound: each worker holds a batch's images and descriptors.
+inline constexpr int kMaxBatchWorkers = 16;
+
 struct ServerConfig {
   // Listening
   std::string listen_address = "0.0.0.0:50051";
@@ -52,6 +55,9 @@ struct ServerConfig {
   double max_batch_wait_ms = 2.0;
   int queue_capacity = 64;        // Locate images admitted and not yet in a batch
   int decode_threads = 2;
+  // Batches encoded and searched at once (server/locate_pipeline.h); 0: two when the forward
+  // pass has two threads (the measured case, docs/SERVER.md "Batch workers"), else one.
+  int batch_workers = 0;  // at most kMaxBatchWorkers
   int estimate_threads = 2;
   int explain_threads = 1;
   int explain_queue_capacity = 4;

@@ -67,6 +67,9 @@ ABSL_FLAG(double, max_batch_wait_ms, 2.0,
 ABSL_FLAG(int32_t, queue_capacity, 64,
           "Locate images admitted and waiting for a batch; beyond it RESOURCE_EXHAUSTED");
 ABSL_FLAG(int32_t, decode_threads, 2, "threads decoding and preprocessing images");
+ABSL_FLAG(int32_t, batch_workers, 0,
+          "batches encoded and searched at once: under load each further batch runs beside the "
+          "first on one thread (0: 2 when the forward pass has 2 threads, else 1)");
 ABSL_FLAG(int32_t, estimate_threads, 2, "threads running estimators and cell confidences");
 ABSL_FLAG(int32_t, explain_threads, 1, "Explain calls computed at once (Grad-CAM is heavy)");
 ABSL_FLAG(int32_t, explain_queue_capacity, 4, "Explain calls waiting; beyond it RESOURCE_EXHAUSTED");
@@ -176,6 +179,9 @@ absl::Status ValidateServerConfig(const ServerConfig& c) {
     return Bad("max_batch_wait_ms", "must be in [0, 1000]");
   }
   if (c.queue_capacity < 1) return Bad("queue_capacity", "must be >= 1");
+  if (c.batch_workers < 0 || c.batch_workers > kMaxBatchWorkers) {
+    return Bad("batch_workers", absl::StrCat("must be in [0, ", kMaxBatchWorkers, "] (0: automatic)"));
+  }
   if (c.decode_threads < 1 || c.estimate_threads < 1 || c.explain_threads < 1) {
     return Bad("*_threads", "thread counts must be >= 1");
   }
@@ -258,6 +264,7 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   c.max_batch_wait_ms = absl::GetFlag(FLAGS_max_batch_wait_ms);
   c.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
   c.decode_threads = absl::GetFlag(FLAGS_decode_threads);
+  c.batch_workers = absl::GetFlag(FLAGS_batch_workers);
   c.estimate_threads = absl::GetFlag(FLAGS_estimate_threads);
   c.explain_threads = absl::GetFlag(FLAGS_explain_threads);
   c.explain_queue_capacity = absl::GetFlag(FLAGS_explain_queue_capacity);

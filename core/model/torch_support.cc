@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "core/common/logging.h"
 #include "core/common/status_macros.h"
+#include "core/model/openmp_threads.h"
 
 namespace geoloc::model {
 namespace {
@@ -217,6 +218,7 @@ absl::Status SetIntraOpThreads(int threads) {
 }
 
 void ApplyIntraOpThreads(int threads) {
+  threads = CappedThreads(threads);
   if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
 }
 

@@ -55,7 +55,8 @@ at::Tensor WrapHwcBatch(const float* images, int batch, const ModelInfo& info);
 
 // LibTorch's intra-op thread count is process-wide, but under OpenMP each OS thread picks the
 // value up lazily, once. SetIntraOpThreads sets it (0 leaves the default); ApplyIntraOpThreads
-// re-applies it on a forwarding thread whose own count differs. Both are no-ops for 0.
+// re-applies it on a forwarding thread whose own count differs, never above the thread's
+// OpenMpThreadCap (openmp_threads.h). Both are no-ops for 0.
 absl::Status SetIntraOpThreads(int threads);
 void ApplyIntraOpThreads(int threads);
 

@@ -1,5 +1,7 @@
 #include "core/model/encoder.h"
 
+#include <omp.h>
+
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "core/model/cpu_features.h"
+#include "core/model/openmp_threads.h"
 #include "core/model/preprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -231,6 +234,29 @@ TEST(EncoderTest, Bf16GuardCatchesAModelThatBf16Breaks) {
       Encoder::Load(DataPath("bf16_fragile.pt"), bf16);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("bf16 descriptors drift"));
+}
+
+// The server caps a batch worker's OpenMP threads around a forward pass (server/locate_pipeline.h);
+// Encode re-applies the intra-op setting first, and must not lift the cap.
+TEST(EncoderTest, AThreadCapHoldsThroughEncodeWithTheSameDescriptors) {
+  EncoderOptions two_threads = Fp32();
+  two_threads.intra_op_threads = 2;
+  std::unique_ptr<Encoder> encoder = LoadOrDie("resnet18-gem.pt", two_threads);
+  ASSERT_NE(encoder, nullptr);
+  const Tensor inputs = ReadTensor(DataPath("resnet18-gem.inputs.glt"));
+  const int batch = static_cast<int>(inputs.dim(0));
+  const int dim = encoder->info().dim;
+  std::vector<float> uncapped(batch * dim);
+  std::vector<float> capped(batch * dim);
+  ASSERT_TRUE(encoder->Encode(inputs.data.data(), batch, uncapped.data()).ok());
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  {
+    OpenMpThreadCap one(1);
+    ASSERT_TRUE(encoder->Encode(inputs.data.data(), batch, capped.data()).ok());
+    EXPECT_EQ(omp_get_max_threads(), 1);
+  }
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  EXPECT_LT(MaxAbsDiff(uncapped, capped), 1e-5);
 }
 
 TEST(EncoderTest, BatchedEqualsOneByOne) {

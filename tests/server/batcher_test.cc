@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "core/common/mutex.h"
 #include "gtest/gtest.h"
 
 namespace geoloc::server {
@@ -40,7 +41,7 @@ TEST(BatcherTest, ConcurrentSubmissionsShareBatches) {
   options.queue_capacity = 100;
   DynamicBatcher<Item> batcher(
       options,
-      [&](std::vector<Item>& batch) {
+      [&](std::vector<Item>& batch, int) {
         release.WaitForNotification();  // hold the worker so the queue fills up
         std::lock_guard<std::mutex> lock(rec.mu);
         std::vector<int> ids;
@@ -82,7 +83,7 @@ TEST(BatcherTest, FullQueueIsRejectedAtOnceAndHandsTheItemBack) {
   absl::Notification first_taken;
   DynamicBatcher<Item> batcher(
       options,
-      [&](std::vector<Item>& batch) {
+      [&](std::vector<Item>& batch, int) {
         if (!first_taken.HasBeenNotified()) first_taken.Notify();
         release.WaitForNotification();
         processed += static_cast<int>(batch.size());
@@ -113,7 +114,7 @@ TEST(BatcherTest, ExpiredAndCancelledItemsAreDroppedBeforeProcessing) {
   options.max_wait = absl::ZeroDuration();
   DynamicBatcher<Item> batcher(
       options,
-      [&](std::vector<Item>& batch) {
+      [&](std::vector<Item>& batch, int) {
         if (!first_taken.HasBeenNotified()) first_taken.Notify();
         release.WaitForNotification();
         std::lock_guard<std::mutex> lock(rec.mu);
@@ -152,7 +153,7 @@ TEST(BatcherTest, WaitsForAFullerBatchButNotLongerThanMaxWait) {
   options.max_wait = absl::Seconds(2);
   DynamicBatcher<Item> batcher(
       options,
-      [&](std::vector<Item>& batch) {
+      [&](std::vector<Item>& batch, int) {
         std::lock_guard<std::mutex> lock(rec.mu);
         std::vector<int> ids;
         for (auto& i : batch) ids.push_back(i.id);
@@ -178,13 +179,93 @@ TEST(BatcherTest, StopDrainsEverythingQueued) {
   options.max_batch = 3;
   options.max_wait = absl::Seconds(10);  // Stop must not wait for it
   auto batcher = std::make_unique<DynamicBatcher<Item>>(
-      options, [&](std::vector<Item>& batch) { processed += static_cast<int>(batch.size()); },
+      options, [&](std::vector<Item>& batch, int) { processed += static_cast<int>(batch.size()); },
       [](Item&, absl::Status) {});
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(batcher->Submit(Item{i}).ok());
   const absl::Time start = absl::Now();
   batcher.reset();
   EXPECT_EQ(processed.load(), 10);
   EXPECT_LT(absl::Now() - start, absl::Seconds(9));
+}
+
+TEST(BatcherTest, ALoneItemAlwaysRunsOnThePrimary) {
+  BatcherOptions options;
+  options.max_batch = 1;
+  options.max_wait = absl::ZeroDuration();
+  options.num_workers = 3;
+  Mutex mu;
+  CondVar done_cv;
+  std::vector<int> workers;
+  DynamicBatcher<Item> batcher(
+      options,
+      [&](std::vector<Item>&, int worker) {
+        MutexLock lock(&mu);
+        workers.push_back(worker);
+        done_cv.SignalAll();
+      },
+      [](Item&, absl::Status) {});
+  // One item at a time, each submitted after the last was processed: with any worker free to
+  // take it, 20 items would land on the overflow workers about 13 times.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(batcher.Submit(Item{i}).ok());
+    {
+      MutexLock lock(&mu);
+      while (static_cast<int>(workers.size()) < i + 1) done_cv.Wait(&mu);
+    }
+    // The primary is busy until its process function has returned: an item submitted before
+    // then rightly goes to an overflow worker.
+    while (batcher.busy_workers() > 0) absl::SleepFor(absl::Milliseconds(1));
+  }
+  batcher.Stop();
+  EXPECT_EQ(workers, std::vector<int>(20, 0));
+}
+
+TEST(BatcherTest, OverflowWorkersTakeBatchesWhileThePrimaryIsBusy) {
+  BatcherOptions options;
+  options.max_batch = 1;
+  options.max_wait = absl::ZeroDuration();
+  options.num_workers = 2;
+  absl::Notification primary_holds, release_primary, overflow_ran;
+  Mutex mu;
+  std::vector<std::pair<int, int>> runs;  // (item, worker)
+  DynamicBatcher<Item> batcher(
+      options,
+      [&](std::vector<Item>& batch, int worker) {
+        {
+          MutexLock lock(&mu);
+          runs.emplace_back(batch.front().id, worker);
+        }
+        if (batch.front().id == 1) {
+          primary_holds.Notify();
+          release_primary.WaitForNotification();
+        }
+        if (worker == 1) overflow_ran.Notify();
+      },
+      [](Item&, absl::Status) {});
+  ASSERT_TRUE(batcher.Submit(Item{1}).ok());
+  primary_holds.WaitForNotification();  // the primary is busy with item 1
+  ASSERT_TRUE(batcher.Submit(Item{2}).ok());
+  overflow_ran.WaitForNotification();   // item 2 ran beside it, on the overflow worker
+  release_primary.Notify();
+  batcher.Stop();
+  MutexLock lock(&mu);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0], std::make_pair(1, 0));
+  EXPECT_EQ(runs[1], std::make_pair(2, 1));
+}
+
+TEST(BatcherTest, StopDrainsEverythingQueuedWithSeveralWorkers) {
+  std::atomic<int> processed{0};
+  BatcherOptions options;
+  options.max_batch = 2;
+  options.max_wait = absl::Seconds(10);
+  options.num_workers = 3;
+  auto batcher = std::make_unique<DynamicBatcher<Item>>(
+      options, [&](std::vector<Item>& batch, int) { processed += static_cast<int>(batch.size()); },
+      [](Item&, absl::Status) {});
+  for (int i = 0; i < 11; ++i) ASSERT_TRUE(batcher->Submit(Item{i}).ok());
+  batcher.reset();
+  EXPECT_EQ(processed.load(), 11);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // Stop() processes what is left at once.
 #include "server/locate_pipeline.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "absl/types/span.h"
 #include "core/common/mutex.h"
+#include "core/model/openmp_threads.h"
 #include "gtest/gtest.h"
 
 namespace geoloc::server {
@@ -31,6 +33,7 @@ struct SeenBatch {
   std::string snapshot;
   std::vector<int> images;  // the image numbers, in the order the batch held them
   std::vector<int> ks;      // each image's own params.k
+  int thread_cap = 0;       // the worker's OpenMP thread cap during the batch (0: none)
 };
 
 class EngineLog {
@@ -52,11 +55,36 @@ class EngineLog {
     MutexLock lock(&mu_);
     return std::exchange(fail_next_, false);
   }
+  // A batch holding image `image` waits in LocateBatch until Release(); WaitHeld() returns once it
+  // is waiting there.
+  void Hold(int image) {
+    MutexLock lock(&mu_);
+    hold_ = image;
+  }
+  void HoldIfAsked(const std::vector<int>& images) {
+    MutexLock lock(&mu_);
+    if (std::find(images.begin(), images.end(), hold_) == images.end()) return;
+    held_ = true;
+    changed_.SignalAll();
+    while (hold_ >= 0) changed_.Wait(&mu_);
+  }
+  void WaitHeld() {
+    MutexLock lock(&mu_);
+    while (!held_) changed_.Wait(&mu_);
+  }
+  void Release() {
+    MutexLock lock(&mu_);
+    hold_ = -1;
+    changed_.SignalAll();
+  }
 
  private:
   mutable Mutex mu_;
+  CondVar changed_;
   std::vector<SeenBatch> batches_ ABSL_GUARDED_BY(mu_);
   bool fail_next_ ABSL_GUARDED_BY(mu_) = false;
+  int hold_ ABSL_GUARDED_BY(mu_) = -1;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 struct FakeTimes {
@@ -102,7 +130,9 @@ class FakeSnapshot {
       seen.images.push_back(static_cast<int>(images[i * kImageFloats]));
       seen.ks.push_back(params[i].k);
     }
+    seen.thread_cap = model::CurrentOpenMpThreadCap();
     log_->Record(seen);
+    log_->HoldIfAsked(seen.images);
     if (log_->TakeFailure()) return absl::InternalError("encoder: the forward pass failed");
     searched(FakeTimes{1.5, 2.5});
     for (size_t i = 0; i < seen.images.size(); ++i) {
@@ -195,6 +225,11 @@ class LocatePipelineTest : public ::testing::Test {
       answers_.Add(id, std::move(answer));
     };
     return job;
+  }
+
+  // A worker is busy until RunBatch has returned, a little after its batch was answered.
+  void WaitUntilNoBatchInFlight() {
+    while (pipeline_->busy_batch_workers() > 0) absl::SleepFor(absl::Milliseconds(1));
   }
 
   ServerConfig config_;
@@ -376,6 +411,57 @@ TEST_F(LocatePipelineTest, ABatchSpanningASwapLocatesEachJobWithItsOwnSnapshot) 
   EXPECT_EQ(batches[0].images, (std::vector<int>{1, 2}));
   EXPECT_EQ(batches[1].snapshot, "v2");
   EXPECT_EQ(batches[1].images, (std::vector<int>{3, 4}));
+}
+
+// The thread cap of each image's batch, by image number.
+std::map<int, int> CapsByImage(const std::vector<SeenBatch>& batches) {
+  std::map<int, int> caps;
+  for (const SeenBatch& b : batches) {
+    for (int image : b.images) caps[image] = b.thread_cap;
+  }
+  return caps;
+}
+
+TEST_F(LocatePipelineTest, ALoneBatchGetsEveryThreadAndABatchBesideItOne) {
+  config_.batch_workers = 2;
+  config_.max_batch = 1;
+  config_.max_batch_wait_ms = 0;
+  Start();
+  Serve("v1");
+  pipeline_->Submit(Job("1", "img:1"));
+  answers_.Wait(1);  // a lone call: no cap
+  WaitUntilNoBatchInFlight();  // its worker may still be leaving RunBatch
+  log_.Hold(2);
+  pipeline_->Submit(Job("2", "img:2"));
+  log_.WaitHeld();   // image 2's batch is in flight on the primary, formed with nothing behind it
+  pipeline_->Submit(Job("3", "img:3"));
+  const std::map<std::string, Answer> answers = answers_.Wait(2);
+  EXPECT_EQ(answers.count("3"), 1u);  // answered while image 2 is still held: it ran beside it
+  log_.Release();
+  answers_.Wait(3);
+  const std::map<int, int> caps = CapsByImage(log_.batches());
+  EXPECT_EQ(caps.at(1), 0);
+  EXPECT_EQ(caps.at(2), 0);
+  EXPECT_EQ(caps.at(3), 1);
+  EXPECT_EQ(model::CurrentOpenMpThreadCap(), 0);  // the cap lives on the workers only
+}
+
+TEST_F(LocatePipelineTest, OneBatchWorkerNeverCapsItsBatches) {
+  config_.batch_workers = 1;
+  config_.max_batch = 1;
+  config_.max_batch_wait_ms = 0;
+  Start();
+  Serve("v1");
+  log_.Hold(1);
+  pipeline_->Submit(Job("1", "img:1"));
+  log_.WaitHeld();
+  pipeline_->Submit(Job("2", "img:2"));  // these wait behind image 1: admitted, not batched
+  pipeline_->Submit(Job("3", "img:3"));
+  log_.Release();
+  answers_.Wait(3);
+  const std::map<int, int> caps = CapsByImage(log_.batches());
+  ASSERT_EQ(caps.size(), 3u);
+  for (const auto& [image, cap] : caps) EXPECT_EQ(cap, 0) << image;
 }
 
 }  // namespace
