@@ -227,6 +227,15 @@ class LocatePipelineTest : public ::testing::Test {
     return job;
   }
 
+  // One image per batch, formed as soon as it is queued, on `workers` batch workers; serving "v1".
+  void StartOneImageBatches(int workers) {
+    config_.batch_workers = workers;
+    config_.max_batch = 1;
+    config_.max_batch_wait_ms = 0;
+    Start();
+    Serve("v1");
+  }
+
   // A worker is busy until RunBatch has returned, a little after its batch was answered.
   void WaitUntilNoBatchInFlight() {
     while (pipeline_->busy_batch_workers() > 0) absl::SleepFor(absl::Milliseconds(1));
@@ -423,11 +432,7 @@ std::map<int, int> CapsByImage(const std::vector<SeenBatch>& batches) {
 }
 
 TEST_F(LocatePipelineTest, ALoneBatchGetsEveryThreadAndABatchBesideItOne) {
-  config_.batch_workers = 2;
-  config_.max_batch = 1;
-  config_.max_batch_wait_ms = 0;
-  Start();
-  Serve("v1");
+  StartOneImageBatches(/*workers=*/2);
   pipeline_->Submit(Job("1", "img:1"));
   answers_.Wait(1);  // a lone call: no cap
   WaitUntilNoBatchInFlight();  // its worker may still be leaving RunBatch
@@ -447,11 +452,7 @@ TEST_F(LocatePipelineTest, ALoneBatchGetsEveryThreadAndABatchBesideItOne) {
 }
 
 TEST_F(LocatePipelineTest, OneBatchWorkerNeverCapsItsBatches) {
-  config_.batch_workers = 1;
-  config_.max_batch = 1;
-  config_.max_batch_wait_ms = 0;
-  Start();
-  Serve("v1");
+  StartOneImageBatches(/*workers=*/1);
   log_.Hold(1);
   pipeline_->Submit(Job("1", "img:1"));
   log_.WaitHeld();
