@@ -71,6 +71,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "core/common/mutex.h"
 #include "core/common/thread_pool.h"
 #include "core/engine/locate_params.h"
@@ -308,11 +309,14 @@ void LocatePipeline<Snapshot, Result>::RunBatch(std::vector<WorkItem>& batch, in
 
   for (auto& group : groups) {
     const size_t image_floats = group.front()->pixels.size();
-    std::vector<float> images(image_floats * group.size());
+    // Every float is copied in below, so the few MB per batch are not zero-filled first (a vector
+    // would: 0.7% of geolocd's CPU at c = 16 in int8, by perf).
+    const size_t batch_floats = image_floats * group.size();
+    std::unique_ptr<float[]> images(new float[batch_floats]);
     std::vector<engine::LocateParams> params;
     params.reserve(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
-      std::memcpy(images.data() + i * image_floats, group[i]->pixels.data(),
+      std::memcpy(images.get() + i * image_floats, group[i]->pixels.data(),
                   image_floats * sizeof(float));
       std::vector<float>().swap(group[i]->pixels);
       params.push_back(group[i]->job.params);
@@ -320,7 +324,7 @@ void LocatePipeline<Snapshot, Result>::RunBatch(std::vector<WorkItem>& batch, in
     // Encode and search metrics are recorded before any image is finished, so a scrape that
     // follows an answer sees them.
     absl::Status st = group.front()->snapshot->LocateBatch(
-        images, std::move(params),
+        absl::MakeConstSpan(images.get(), batch_floats), std::move(params),
         [this](const auto& times) {
           metrics_->RecordStage("encode", times.encode_ms / 1000.0);
           metrics_->RecordStage("search", times.search_ms / 1000.0);
