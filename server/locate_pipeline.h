@@ -184,7 +184,6 @@ class LocatePipeline {
   SnapshotManager<Snapshot>* const snapshots_;
   ServerMetrics* const metrics_;
   std::atomic<int> admitted_{0};  // admitted and not yet taken into a batch; <= queue_capacity
-  std::atomic<int> batches_in_flight_{0};  // batches between formation and their last search
   // Orders the geoloc_queue_depth updates: admitted_ changes on many threads at once, and
   // publishing the value each thread computed could leave the gauge stale when two updates land
   // out of order (e.g. 1 after 0 with the queue empty); re-reading the counter under this lock
@@ -288,9 +287,10 @@ void LocatePipeline<Snapshot, Result>::RunBatch(std::vector<WorkItem>& batch, in
   }
   metrics_->RecordBatch(static_cast<int>(batch.size()));
   // Forward threads (the case table above); the cap also holds the batch's search to one thread.
-  const int others_in_flight = batches_in_flight_.fetch_add(1);
+  // The batcher counts this worker among its busy ones, so more than one means another batch.
   std::optional<model::OpenMpThreadCap> one_thread;
-  if (config_.batch_workers > 1 && (worker != 0 || others_in_flight > 0 || admitted_.load() > 0)) {
+  if (config_.batch_workers > 1 &&
+      (worker != 0 || batcher_->busy_workers() > 1 || admitted_.load() > 0)) {
     one_thread.emplace(1);
   }
 
@@ -337,7 +337,6 @@ void LocatePipeline<Snapshot, Result>::RunBatch(std::vector<WorkItem>& batch, in
       for (auto& w : group) Fail(*w, st);
     }
   }
-  batches_in_flight_.fetch_sub(1);
 }
 
 template <typename Snapshot, typename Result>
