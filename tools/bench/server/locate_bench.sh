@@ -14,7 +14,8 @@
 #   c. queries: geoloc-synth --preset fixed-tiny at 1024x768 (96 JPEGs, flattened into WORK/jpegs)
 #   d. encoder_bench (fp32_optimized, batch 1 and 16, ENCODER_THREADS threads) and
 #      flat_search_bench (the geoloc kernel, batch 1 and 16) and flat_store_bench (the fp32 and sq8
-#      stores through the bundle, batch 1 and 16): the offline references; and each
+#      stores through the bundle, batch 1 and 16, and batch 1 with the store evicted from cache
+#      first, as a lone call to an idle server finds it): the offline references; and each
 #      stage's CPU cost per image on ONE core (taskset -c 0, one thread): decode_bench (a 1024x768
 #      JPEG decoded at reduced scale and preprocessed), encoder_bench at batch 16 and
 #      flat_store_bench (the served flat store, batch 16) -> the pipeline limit

@@ -127,6 +127,10 @@ def main():
         served = load_json(store_path)[run.get("flat_store", "fp32")]
         search.update(kernel=f"flat_store_bench {run.get('flat_store', 'fp32')} store",
                       b1_ms=served["batch1_ms"], b16_ms_per_query=served["batch16_ms_per_query"])
+        # The same single search with the store evicted from cache first: what a lone call to an
+        # idle server meets (the goal keeps the in-cache figure above).
+        if served.get("batch1_from_memory_ms"):
+            search["b1_from_memory_ms"] = served["batch1_from_memory_ms"]
     for q in (50, 90, 99):
         if f"p{q}_ms" in enc1:
             enc[f"b1_call_p{q}_ms"] = enc1[f"p{q}_ms"]
@@ -217,6 +221,9 @@ def main():
                 1000.0 * by_c[16]["server_cpu_s"] / by_c[16]["count"])
     if 1 in by_c:
         ratios["c1_p99_vs_encode_plus_search"] = by_c[1]["p99_ms"] / (enc["b1_ms"] + search["b1_ms"])
+        if "b1_from_memory_ms" in search:
+            ratios["c1_p99_vs_encode_plus_search_from_memory"] = by_c[1]["p99_ms"] / (
+                enc["b1_ms"] + search["b1_from_memory_ms"])
     summary["ratios"] = ratios
     with open(os.path.join(rd, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
@@ -264,6 +271,9 @@ def main():
               f"pass's own tail: p99 / p50 = {enc['b1_call_p99_ms'] / enc['b1_call_p50_ms']:.2f})")
     print(f"search ({search['kernel']}, 100k x 512, k 100): batch 1 "
           f"{search['b1_ms']:.2f} ms/query; batch 16 {search['b16_ms_per_query']:.2f} ms/query")
+    if "b1_from_memory_ms" in search:
+        print(f"  batch 1 with the store evicted from cache first (a lone call to an idle server): "
+              f"{search['b1_from_memory_ms']:.2f} ms/query")
     print(f"plain Python baseline: {py['images_per_s_median']:.2f} images/s "
           f"({py['torch_threads']} torch thread(s), torch's default; passes {py['images_per_s']})")
     for o in py_others:
@@ -288,6 +298,10 @@ def main():
         print(f"| c1 p99 / (batch-1 encode + search) | {by_c[1]['p99_ms']:.1f} / "
               f"({enc['b1_ms']:.1f} + {search['b1_ms']:.1f}) = {v:.2f} | <= {GOAL_LATENCY} | "
               f"{'yes' if v <= GOAL_LATENCY else 'NO'} |")
+    if "c1_p99_vs_encode_plus_search_from_memory" in ratios:
+        v = ratios["c1_p99_vs_encode_plus_search_from_memory"]
+        print(f"| c1 p99 / (batch-1 encode + search from memory) | {by_c[1]['p99_ms']:.1f} / "
+              f"({enc['b1_ms']:.1f} + {search['b1_from_memory_ms']:.1f}) = {v:.2f} | (reported) | - |")
     if "c16_vs_python" in ratios:
         v = ratios["c16_vs_python"]
         print(f"| c16 Locate throughput / plain Python with {py_equal['torch_threads']} torch "
