@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -13,6 +15,7 @@
 #include "core/common/json_proto.h"
 #include "core/common/logging.h"
 #include "core/common/status_macros.h"
+#include "core/index/bundle.h"
 #include "core/model/encoder.h"
 #include "core/model/grad_cam.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -267,6 +270,14 @@ absl::Status Geolocd::SwapTo(const std::string& path, const std::string& trigger
   loaded_path_ = path;
   metrics_.SetBundle(current.bundle_version(), path, current.bundle().manifest().index().type(),
                      current.bundle().size());
+  metrics_.SetSq8Source([bundle = std::weak_ptr<const index::Bundle>(current.shared_bundle())]()
+                            -> std::optional<Sq8Series> {
+    const std::shared_ptr<const index::Bundle> held = bundle.lock();
+    if (held == nullptr) return std::nullopt;
+    const std::optional<index::Sq8Counters> c = held->sq8_counters();
+    if (!c.has_value()) return std::nullopt;
+    return Sq8Series{held->version(), c->queries, c->second_scans, c->rows_reranked};
+  });
   GEOLOC_LOG(INFO) << "serving bundle " << current.bundle_version() << " (" << path << ", "
                    << current.bundle().size() << " vectors) after " << trigger << ", loaded in "
                    << result->load_seconds << " s";

@@ -5,7 +5,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -105,9 +109,48 @@ class ProcessCollector : public prometheus::Collectable {
 
 }  // namespace
 
+// The sq8 counters at scrape time, labelled with the bundle's version (a new series from 0 after
+// each swap, as after a restart).
+class Sq8Collector : public prometheus::Collectable {
+ public:
+  void SetSource(std::function<std::optional<Sq8Series>()> source) {
+    MutexLock lock(&mu_);
+    source_ = std::move(source);
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::function<std::optional<Sq8Series>()> source;
+    {
+      MutexLock lock(&mu_);
+      source = source_;
+    }
+    const std::optional<Sq8Series> series = source ? source() : std::nullopt;
+    if (!series.has_value()) return {};
+    auto family = [&](const std::string& name, const std::string& help, int64_t value) {
+      prometheus::MetricFamily f = CounterFamily(name, help, static_cast<double>(value));
+      f.metric[0].label.push_back({"bundle", series->bundle_version});
+      return f;
+    };
+    return {family("geoloc_sq8_queries_total",
+                   "Queries the serving bundle's sq8 flat store searched (once per shard).",
+                   series->queries),
+            family("geoloc_sq8_second_scans_total",
+                   "Of those, queries the short list could not prove: the codes scanned again.",
+                   series->second_scans),
+            family("geoloc_sq8_rows_reranked_total",
+                   "Float32 vectors the sq8 flat store scored exactly (short lists and bands).",
+                   series->rows_reranked)};
+  }
+
+ private:
+  mutable Mutex mu_;
+  std::function<std::optional<Sq8Series>()> source_ ABSL_GUARDED_BY(mu_);
+};
+
 ServerMetrics::ServerMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       process_collector_(std::make_shared<ProcessCollector>()),
+      sq8_collector_(std::make_shared<Sq8Collector>()),
       requests_(prometheus::BuildCounter()
                     .Name("geoloc_requests_total")
                     .Help("Calls handled, by method, gRPC status code and transport (grpc, http).")
@@ -189,8 +232,12 @@ absl::Status ServerMetrics::Expose(const std::string& address) {
       address,
       [this] {
         std::vector<prometheus::MetricFamily> families = registry_->Collect();
-        std::vector<prometheus::MetricFamily> process = process_collector_->Collect();
-        families.insert(families.end(), process.begin(), process.end());
+        for (const prometheus::Collectable* collector :
+             {static_cast<const prometheus::Collectable*>(process_collector_.get()),
+              static_cast<const prometheus::Collectable*>(sq8_collector_.get())}) {
+          std::vector<prometheus::MetricFamily> more = collector->Collect();
+          families.insert(families.end(), more.begin(), more.end());
+        }
         return prometheus::TextSerializer().Serialize(families);
       },
       [this](absl::string_view reason) { RecordHttpCut("metrics", reason); });
@@ -256,6 +303,10 @@ void ServerMetrics::SetModel(const std::string& name, const std::string& fingerp
                                          {"precision", precision},
                                          {"device", device}});
   model_info_series_->Set(1);
+}
+
+void ServerMetrics::SetSq8Source(std::function<std::optional<Sq8Series>()> source) {
+  sq8_collector_->SetSource(std::move(source));
 }
 
 void ServerMetrics::RecordSwap(bool ok, absl::string_view trigger, double unix_time) {

@@ -22,6 +22,10 @@
 //   geoloc_swaps_total{result,trigger}                 counter
 //   geoloc_last_swap_timestamp_seconds                 gauge
 //   geoloc_last_swap_success                           gauge (1 ok, 0 failed)
+//   geoloc_sq8_queries_total{bundle}                   counter; with the next two, the serving
+//   geoloc_sq8_second_scans_total{bundle}              bundle's sq8 flat store (Bundle::
+//   geoloc_sq8_rows_reranked_total{bundle}             sq8_counters), read at scrape time, from 0
+//                                                      at each load; absent without an sq8 store
 //   geoloc_http_connections_cut_total{listener,reason} counter (HTTP connections closed by a
 //                                                      whole-request limit: http_transport.h)
 //   process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
@@ -32,7 +36,10 @@
 #define GEOLOC_SERVER_METRICS_H_
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -46,6 +53,17 @@
 #include "server/metrics_http.h"
 
 namespace geoloc::server {
+
+class Sq8Collector;  // metrics.cc
+
+// The serving bundle's sq8 flat store counters (core/index/bundle.h Sq8Counters), as /metrics
+// reports them.
+struct Sq8Series {
+  std::string bundle_version;
+  int64_t queries = 0;
+  int64_t second_scans = 0;
+  int64_t rows_reranked = 0;
+};
 
 class ServerMetrics {
  public:
@@ -79,12 +97,17 @@ class ServerMetrics {
   void SetModel(const std::string& name, const std::string& fingerprint,
                 const std::string& precision, const std::string& device);
   void RecordSwap(bool ok, absl::string_view trigger, double unix_time);
+  // Where /metrics reads the sq8 counters at each scrape (nullopt: no series); replaced at each
+  // swap. Called on the scraping thread: it must be thread-safe and must not keep a swapped-out
+  // bundle alive.
+  void SetSq8Source(std::function<std::optional<Sq8Series>()> source);
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<prometheus::Collectable> process_collector_;
+  std::shared_ptr<Sq8Collector> sq8_collector_;
 
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& request_duration_;

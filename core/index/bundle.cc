@@ -15,6 +15,7 @@
 #include "core/index/flat_kernel.h"
 #include "core/index/row_set_selector.h"
 #include "core/index/shard_loader.h"
+#include "core/index/sq8_flat_index.h"
 #include "faiss/Index.h"
 #include "faiss/IndexHNSW.h"
 #include "faiss/IndexIVF.h"
@@ -133,6 +134,24 @@ absl::StatusOr<std::vector<float>> Bundle::Reconstruct(absl::Span<const int64_t>
     }
   }
   return out;
+}
+
+std::optional<Sq8Counters> Bundle::sq8_counters() const {
+  if (index_->on_gpu) return std::nullopt;
+  std::optional<Sq8Counters> sum;
+  for (const ShardEntry& shard : manifest_.shards()) {
+    if (shard.count() == 0) continue;
+    int64_t local = 0;
+    const auto* sq8 =
+        dynamic_cast<const Sq8FlatIndex*>(ShardOf(*index_, manifest_, shard.first_row(), &local));
+    if (sq8 == nullptr) continue;
+    const Sq8SearchStats stats = sq8->stats();
+    if (!sum.has_value()) sum.emplace();
+    sum->queries += stats.queries;
+    sum->second_scans += stats.fallbacks;
+    sum->rows_reranked += stats.rows_reranked;
+  }
+  return sum;
 }
 
 bool Bundle::HasExtra(absl::string_view name) const {

@@ -52,6 +52,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,14 @@ struct SearchParams {
   // Search only these rows (a search area's photos; row_set.h): the filter runs inside the
   // index search, so the k results are the k best of the set. Borrowed for the call; null: all.
   const RowSet* filter = nullptr;
+};
+
+// What the sq8 flat store's searches did since the bundle was loaded, summed over its shards
+// (docs/INDEX.md "The sq8 flat store"): exact totals once the searches counted have returned.
+struct Sq8Counters {
+  int64_t queries = 0;        // queries searched (a query counts once per shard)
+  int64_t second_scans = 0;   // of those, the ones the short list could not prove (step 4)
+  int64_t rows_reranked = 0;  // float32 vectors scored exactly
 };
 
 // One retrieved database vector.
@@ -125,6 +134,9 @@ class Bundle {
   // Top-k neighbours of each of the queries.size() / dim() queries, best first.
   absl::StatusOr<std::vector<std::vector<Neighbor>>> Search(absl::Span<const float> queries,
                                                             const SearchParams& params) const;
+  // The sq8 flat store's counters; nullopt for a bundle without one.
+  std::optional<Sq8Counters> sq8_counters() const;
+
   // The stored descriptors of `rows` (rows.size() * dim() floats): exact for flat, HNSW and
   // re-ranked IVF-PQ, the quantized approximation for plain IVF-PQ. Used by Explain to compare the
   // query with a neighbour. INVALID_ARGUMENT for a row outside the bundle; UNIMPLEMENTED on GPU.

@@ -267,6 +267,30 @@ TEST_F(Sq8Bundle, RoundTripRecordsTheStoreAndReconstructsExactVectors) {
   EXPECT_NE(ComputeContentDigest(without), manifest_.content_digest());
 }
 
+TEST_F(Sq8Bundle, CountersAddUpOverShardsAndAFloat32BundleHasNone) {
+  auto sq8 = MustLoad(path());
+  ASSERT_NE(sq8, nullptr);
+  ASSERT_TRUE(sq8->sq8_counters().has_value());
+  EXPECT_EQ(sq8->sq8_counters()->queries, 0);
+  const int64_t nq = 5;
+  const int k = 20;
+  const std::vector<float> q = GaussianVectors(nq, d_, 9, true);
+  SearchAll(*sq8, q, k);
+  SearchAll(*sq8, std::vector<float>(q.begin(), q.begin() + d_), k);  // one more query
+  const Sq8Counters c = *sq8->sq8_counters();
+  EXPECT_EQ(c.queries, (nq + 1) * 2) << "each query counts once in each of the 2 shards";
+  EXPECT_GE(c.second_scans, 0);
+  EXPECT_LE(c.second_scans, c.queries);
+  // Every shard re-ranks at least k rows per query (its short list holds at least k).
+  EXPECT_GE(c.rows_reranked, c.queries * k);
+
+  ScratchDir dir;
+  MustWrite(dir.file("fp32"), x_, n_, d_, model::Metric::kInnerProduct, FlatStore::kFp32, 2);
+  auto fp32 = MustLoad(dir.file("fp32"));
+  ASSERT_NE(fp32, nullptr);
+  EXPECT_FALSE(fp32->sq8_counters().has_value());
+}
+
 TEST_F(Sq8Bundle, CorruptStoreIsDataLossNamingIt) {
   std::string bytes = ReadTestFile(file(manifest_.shards(1).sq8().file()));
   bytes[bytes.size() - 5] ^= 0x21;

@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <atomic>
+#include <string>
 #include <filesystem>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -92,6 +94,59 @@ TEST_F(ServerSwapTest, RepeatedSwapsUnderLoadFailNoRequest) {
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ(MetricValue(*metrics, "geoloc_swaps_total{result=\"ok\",trigger=\"rpc\"}").value_or(0),
             9);
+}
+
+// The sq8 flat store answers as the float32 one does, and /metrics counts its searches for the
+// serving bundle only: no series without an sq8 store, a fresh one for each sq8 bundle loaded.
+TEST_F(ServerSwapTest, AnSq8BundleAnswersAsFloat32AndItsSearchesAreCounted) {
+  ServerProcess server(ServerProcess::DefaultFlags(fixture_));
+  ASSERT_TRUE(server.Start().ok()) << server.Log();
+  auto c = server.NewClient();
+  constexpr int kCalls = 3;
+  auto neighbours = [&]() {
+    std::vector<std::vector<std::pair<int64_t, float>>> all;
+    for (int i = 0; i < kCalls; ++i) {
+      v1::LocateRequest request = Request(i);
+      request.mutable_options()->set_return_neighbors(true);
+      auto r = c->Locate(request);
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (!r.ok()) continue;
+      all.emplace_back();
+      for (const v1::Neighbor& n : r->neighbors()) all.back().push_back({n.id(), n.similarity()});
+    }
+    return all;
+  };
+  auto sq8_series = [&]() {
+    auto metrics = HttpGet(server.metrics_port(), "/metrics");
+    EXPECT_TRUE(metrics.ok());
+    return metrics.ok() && absl::StrContains(*metrics, "geoloc_sq8_");
+  };
+  const auto float32 = neighbours();
+  ASSERT_EQ(float32.size(), static_cast<size_t>(kCalls));
+  ASSERT_FALSE(float32[0].empty());
+  EXPECT_FALSE(sq8_series()) << "v1 has no sq8 store";
+
+  v1::SwapIndexRequest swap;
+  swap.set_bundle_path("v1-sq8");
+  auto swapped = c->SwapIndex(swap, {absl::Seconds(60), false});
+  ASSERT_TRUE(swapped.ok()) << swapped.status();
+  const std::string version = swapped->bundle_version();
+  EXPECT_EQ(neighbours(), float32) << "the sq8 store must return the float32 store's neighbours";
+  auto metrics = HttpGet(server.metrics_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  const std::string label = absl::StrCat("{bundle=\"", version, "\"}");
+  EXPECT_EQ(MetricValue(*metrics, "geoloc_sq8_queries_total" + label).value_or(-1), kCalls)
+      << *metrics;
+  const double second = MetricValue(*metrics, "geoloc_sq8_second_scans_total" + label).value_or(-1);
+  EXPECT_GE(second, 0);
+  EXPECT_LE(second, kCalls);
+  // Each query re-ranks at least its k neighbours from the float32 vectors.
+  EXPECT_GE(MetricValue(*metrics, "geoloc_sq8_rows_reranked_total" + label).value_or(-1),
+            kCalls * static_cast<double>(float32.at(0).size()));
+
+  swap.set_bundle_path("v1");
+  ASSERT_TRUE(c->SwapIndex(swap, {absl::Seconds(60), false}).ok());
+  EXPECT_FALSE(sq8_series()) << "the series leave with the sq8 bundle";
 }
 
 TEST_F(ServerSwapTest, BadBundlesAreRejectedAndTheOldOneKeepsServing) {

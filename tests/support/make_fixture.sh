@@ -7,6 +7,7 @@
 #     model.pt, other_model.pt   ResNet-18 + GeM at 128x128, seeds 0 and 1
 #     world/                     geoloc-synth --preset fixed-tiny --seed 3
 #     bundles/v1, bundles/v2     the world's database split, under two names (v2: 2 shards)
+#     bundles/v1-sq8             the same as v1 with the sq8 flat store (--flat_store sq8)
 #     bundles/corrupt            v1 with one byte of its shard flipped (must be rejected)
 #     bundles/mismatch           built with other_model.pt (must be rejected)
 #     bundles/classified         v1 with adaptive cells and a trained HMC cell classifier head
@@ -34,7 +35,7 @@ index="$build/tools/index/geoloc-index"
 cells="$build/tools/cells/geoloc-cells"
 
 case "$kind" in
-  server) layout=2 ;;
+  server) layout=3 ;;
   cells_classifier) layout=1 ;;
   *)
     echo "make_fixture.sh: unknown fixture '$kind' (server or cells_classifier)" >&2
@@ -70,6 +71,7 @@ case "$kind" in
     "$synth" --preset fixed-tiny --seed 3 --out "$out/world" >/dev/null
     build_bundle "$out/model.pt" v1 --encoder_threads 1
     build_bundle "$out/model.pt" v2 --shards 2 --encoder_threads 1
+    build_bundle "$out/model.pt" v1-sq8 --flat_store sq8 --encoder_threads 1
     build_bundle "$out/other_model.pt" mismatch --encoder_threads 1
     cp -r "$out/bundles/v1" "$out/bundles/corrupt"
     shard="$(ls "$out/bundles/corrupt/shards/"*.faiss | head -n 1)"
