@@ -44,7 +44,7 @@ def exported_metrics():
     for line in text.splitlines():
         if not line.startswith("//"):
             continue
-        for name in re.findall(r"\b((?:geoloc|process)_[a-z_]+)\b", line):
+        for name in re.findall(r"\b((?:geoloc|process)_[a-z0-9_]+)\b", line):
             names.add(name)
             if re.search(re.escape(name) + r"(\{[^}]*\})?\s+histogram", line):
                 histograms.add(name)
