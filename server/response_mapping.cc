@@ -118,6 +118,7 @@ void SetCalibrationStatus(const engine::Locator& locator, const engine::LocatePa
   const engine::BundleCalibration& bc = locator.calibration();
   for (double level : defaults.region_levels) out->add_region_levels(level);
   out->set_abstain_below(defaults.abstain_below);
+  out->set_region_cells_per_level(static_cast<uint32_t>(defaults.region_cells_per_level));
   out->set_present(bc.present());
   const calibration::EstimatorSettings served = locator.AnswerSettingsFor(defaults);
   if (absl::Status st = bc.CheckServes(served); !st.ok()) {

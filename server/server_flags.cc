@@ -95,6 +95,11 @@ ABSL_FLAG(std::string, region_levels, "0.5,0.68,0.9,0.95",
                        "comma-separated, increasing, at most ",
                        geoloc::engine::kMaxRegionLevels, ", each ",
                        geoloc::DescribeRange(geoloc::engine::kRegionLevelRange)));
+ABSL_FLAG(int32_t, region_cells_per_level, geoloc::engine::kDefaultRegionCellsPerLevel,
+          absl::StrCat("cells each confidence region may evaluate (",
+                       geoloc::DescribeRange(geoloc::engine::kRegionCellsPerLevelRange),
+                       "): fewer is faster with coarser, larger regions, the coverage guarantee "
+                       "kept (docs/CALIBRATION.md \"Cost\")"));
 ABSL_FLAG(double, abstain_below, 0,
           absl::StrCat("mark a calibrated answer abstained when its P(localizable) is below this (",
                        geoloc::DescribeRange(geoloc::engine::kAbstainBelowRange),
@@ -308,6 +313,7 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   d.max_classifier_cells = absl::GetFlag(FLAGS_max_classifier_cells);
   GEOLOC_ASSIGN_OR_RETURN(d.region_levels,
                           ParseRegionLevels(absl::GetFlag(FLAGS_region_levels)));
+  d.region_cells_per_level = absl::GetFlag(FLAGS_region_cells_per_level);
   d.abstain_below = absl::GetFlag(FLAGS_abstain_below);
   d.nprobe = absl::GetFlag(FLAGS_nprobe);
   d.ef_search = absl::GetFlag(FLAGS_ef_search);

@@ -15,6 +15,9 @@
 
 namespace geoloc::engine {
 
+static_assert(calibration::SuperlevelOptions{}.max_cells == kDefaultRegionCellsPerLevel,
+              "the engine's default region budget is the library's");
+
 calibration::EstimatorSettings AnswerSettings(const LocateParams& params, geo::ScoreKind kind,
                                               bool classifier) {
   calibration::EstimatorSettings s;
@@ -76,6 +79,7 @@ absl::StatusOr<calibration::CalibratedAnswer> CalibrateAnswer(
   // the cells shown at the 50% level on the medium proving ground, where the cell budget left the
   // boundaries coarse (docs/CALIBRATION.md).
   options.region.boundary = calibration::BoundaryRule::kInclude;
+  options.region.max_cells = params.region_cells_per_level;
   GEOLOC_ASSIGN_OR_RETURN(calibration::CalibratedAnswer answer,
                           calibrator.Apply(example.Evidence(), options));
   if (params.area.hard()) {

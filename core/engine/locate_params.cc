@@ -53,6 +53,7 @@ absl::Status ValidateLocateParams(const LocateParams& p, int max_k) {
                                                      p.region_levels[i - 1]));
     }
   }
+  GEOLOC_RETURN_IF_ERROR(CheckRange(kRegionCellsPerLevelRange, p.region_cells_per_level));
   GEOLOC_RETURN_IF_ERROR(CheckRange(kAbstainBelowRange, p.abstain_below));
   GEOLOC_RETURN_IF_ERROR(geo::ValidateSearchAreaValues(p.area));
   return geo::ValidateEstimatorOptions(p.estimator);

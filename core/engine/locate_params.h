@@ -43,6 +43,13 @@ inline constexpr IntRange kEfSearchRange{"ef_search", 0, std::numeric_limits<int
 inline constexpr int kMaxRegionLevels = 8;
 inline constexpr RealRange kRegionLevelRange{"region_levels", 0, 1, true, true, ""};
 inline constexpr double kDefaultRegionLevels[] = {0.50, 0.68, 0.90, 0.95};
+// The cells each confidence region's traversal may evaluate (calibration::SuperlevelOptions::
+// max_cells; bundle_calibration.cc checks the two defaults agree): the knob that trades the
+// regions' sharpness for time, the stage's cost growing with it about linearly (docs/CALIBRATION.md
+// "Cost"). The coverage guarantee holds at every budget: a smaller one only coarsens the boundary
+// cells, which are counted inside.
+inline constexpr int kDefaultRegionCellsPerLevel = 1000;
+inline constexpr IntRange kRegionCellsPerLevelRange{"region_cells_per_level", 16, 4096};
 // Abstention: a calibrated answer whose P(localizable) is below this is marked abstained. 0 never
 // abstains; 1 would abstain always and is refused.
 inline constexpr RealRange kAbstainBelowRange{"abstain_below", 0, 1, false, true, ""};
@@ -59,11 +66,12 @@ struct LocateParams {
   int nprobe = 0;                     // IVF lists to probe (0: the bundle's default)
   int ef_search = 0;                  // HNSW search depth (0: the bundle's default)
   // Calibrated answers only (the bundle has a calibration for these settings): the levels of the
-  // confidence regions, whether to keep their cell unions, and the abstention threshold on
-  // P(localizable) (a server setting, never a request's).
+  // confidence regions, whether to keep their cell unions, the cell budget of each region, and
+  // the abstention threshold on P(localizable) (the last two server settings, never a request's).
   std::vector<double> region_levels{std::begin(kDefaultRegionLevels),
                                     std::end(kDefaultRegionLevels)};
   bool region_cells = false;
+  int region_cells_per_level = kDefaultRegionCellsPerLevel;
   double abstain_below = 0;
   // Copy the neighbours' thumbnails (LocateResult::neighbor_thumbnails) when the bundle has them.
   bool neighbor_thumbnails = false;

@@ -124,6 +124,52 @@ TEST_F(LocatorCalibrationTest, CalibratedAnswersHaveNestedRegionsAndNoCertainty)
   }
 }
 
+// The region budget (LocateParams::region_cells_per_level) only coarsens the regions: a smaller
+// one evaluates fewer cells and gives regions that contain the default budget's (its traversal is
+// a prefix of theirs, its undecided cells counted inside), with the same thresholds, guarantees
+// and probabilities.
+TEST_F(LocatorCalibrationTest, ASmallerRegionBudgetCoarsensTheRegionsAndChangesNothingElse) {
+  ScratchDir dir("region-budget");
+  auto locator = LoadCalibrated(dir);
+  ASSERT_NE(locator, nullptr);
+  LocateParams params = Params(geo::EstimatorKind::kSphericalKde);
+  auto fine = locator->LocateImages(Images(), params);
+  params.region_cells_per_level = kRegionCellsPerLevelRange.min;
+  auto coarse = locator->LocateImages(Images(), params);
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  ASSERT_TRUE(coarse.ok()) << coarse.status();
+  ASSERT_EQ(fine->size(), coarse->size());
+  int coarser = 0;
+  for (size_t i = 0; i < fine->size(); ++i) {
+    ASSERT_TRUE((*fine)[i].calibration.has_value());
+    ASSERT_TRUE((*coarse)[i].calibration.has_value());
+    const calibration::CalibratedAnswer& f = *(*fine)[i].calibration;
+    const calibration::CalibratedAnswer& c = *(*coarse)[i].calibration;
+    EXPECT_TRUE(c.regions_capped);
+    EXPECT_LT(c.cells_evaluated, f.cells_evaluated);
+    EXPECT_DOUBLE_EQ(c.p_localizable, f.p_localizable);
+    ASSERT_EQ(c.within.size(), f.within.size());
+    for (size_t t = 0; t < f.within.size(); ++t) {
+      EXPECT_DOUBLE_EQ(c.within[t].probability, f.within[t].probability);
+    }
+    ASSERT_EQ(c.regions.size(), f.regions.size());
+    for (size_t j = 0; j < f.regions.size(); ++j) {
+      const calibration::ConfidenceRegion& cr = c.regions[j];
+      const calibration::ConfidenceRegion& fr = f.regions[j];
+      EXPECT_DOUBLE_EQ(cr.density_threshold, fr.density_threshold);
+      EXPECT_DOUBLE_EQ(cr.guaranteed_coverage, fr.guaranteed_coverage);
+      EXPECT_GE(cr.area_km2, fr.area_km2 * (1 - 1e-9)) << "answer " << i << " region " << j;
+      EXPECT_FALSE(fr.cells.empty());
+      for (cells::CellId cell : fr.cells) {
+        EXPECT_GE(cells::FindContainingCell(cr.cells, cell), 0)
+            << "answer " << i << " region " << j << ": a cell outside the coarser region";
+      }
+      if (cr.area_km2 > fr.area_km2 * (1 + 1e-6)) ++coarser;
+    }
+  }
+  EXPECT_GT(coarser, 0) << "the budget changed no region";
+}
+
 TEST_F(LocatorCalibrationTest, SinglePeakAnswersNoLongerReportCertainty) {
   ScratchDir dir("single-peak");
   auto locator = LoadCalibrated(dir);

@@ -13,6 +13,7 @@ import numpy as np
 from proving_ground import calibration_diagnostics as diag
 from proving_ground import calibration_report
 from proving_ground import protocol
+from proving_ground import region_budget
 from proving_ground.bundle_vectors import read_flat_bundle
 from proving_ground.probe import probe_levels
 
@@ -250,6 +251,42 @@ class CalibrationReportTest(unittest.TestCase):
                 [self._report({"draws": 1000, "median": 0.02, "p95": 0.03}), self._report(None)],
                 path)
             self.assertGreater(os.path.getsize(path), 1000)
+
+
+class RegionBudgetTest(unittest.TestCase):
+    """The budget table reads each run's report of the asked estimator, largest budget first."""
+
+    @staticmethod
+    def _run(d, name, ms, areas):
+        def report(estimator, scale):
+            return {"settings": f"{estimator} k=60 m=5 h=0.5km similarity",
+                    "calibrate_ms_per_answer": ms * scale,
+                    "levels": [{"level": a, "coverage": 0.6 + a / 4, "exact_coverage": a,
+                                "median_area_km2": area * scale}
+                               for a, area in zip((0.5, 0.9), areas)]}
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            json.dump({"reports": [report("nearest", 10), report("spherical_kde", 1)]}, f)
+        return path
+
+    def test_rows_follow_the_budget_and_the_estimator(self):
+        with tempfile.TemporaryDirectory() as d:
+            small = self._run(d, "small.json", 0.8, (120000, 9e6))
+            large = self._run(d, "large.json", 1.9, (7700, 4e6))
+            rows = region_budget.load([f"250={small}", f"1000={large}"], "spherical_kde")
+            self.assertEqual([b for b, _ in rows], [1000, 250])
+            text = region_budget.table(rows).splitlines()
+            self.assertEqual(len(text), 4)
+            self.assertIn("| 1,000 | 1.90 | 0.725 / 0.500, 7,700 | 0.825 / 0.900, 4,000,000 |",
+                          text[2])
+            self.assertIn("| 250 | 0.80 | 0.725 / 0.500, 120,000 |", text[3])
+            png = os.path.join(d, "b.png")
+            region_budget.plot(rows, "t", png)
+            self.assertGreater(os.path.getsize(png), 1000)
+            with self.assertRaises(SystemExit):
+                region_budget.load([f"x={small}"], "spherical_kde")
+            with self.assertRaises(SystemExit):
+                region_budget.load([f"250={small}"], "grid_kde")
 
 
 if __name__ == "__main__":

@@ -316,6 +316,21 @@ TEST(RequestOptionsTest, TheAbstentionThresholdIsTheServersAndChecked) {
   }
 }
 
+TEST(RequestOptionsTest, TheRegionBudgetIsTheServersAndChecked) {
+  engine::LocateParams d = Defaults();
+  EXPECT_EQ(d.region_cells_per_level, engine::kDefaultRegionCellsPerLevel);
+  d.region_cells_per_level = 250;
+  absl::StatusOr<engine::LocateParams> p = ToLocateParams(LocateOptions(), d, kMaxK);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->region_cells_per_level, 250);
+  for (int bad : {0, 15, 4097}) {
+    d.region_cells_per_level = bad;
+    absl::Status st = engine::ValidateLocateParams(d, kMaxK);
+    EXPECT_FALSE(st.ok()) << bad;
+    EXPECT_THAT(std::string(st.message()), HasSubstr("region_cells_per_level")) << bad;
+  }
+}
+
 TEST(RequestOptionsTest, AHugeLevelListIsRefusedCheaply) {
   LocateOptions o;
   for (int i = 0; i < 100000; ++i) o.add_cell_levels(10);

@@ -252,6 +252,7 @@ TEST_F(ServerSwapTest, CalibrationSwapsInAndOutWithItsBundle) {
   flags.push_back("--default_k=10");
   flags.push_back("--region_levels=0.5,0.9");
   flags.push_back("--abstain_below=0.999");  // above every calibrated P(localizable) here
+  flags.push_back("--region_cells_per_level=500");
   ServerProcess server(flags);
   ASSERT_TRUE(server.Start().ok()) << server.Log();
   auto c = server.NewClient();
@@ -288,6 +289,7 @@ TEST_F(ServerSwapTest, CalibrationSwapsInAndOutWithItsBundle) {
   EXPECT_GT(cs.entries(0).score_group_sizes_size(), 0);
   EXPECT_EQ(cs.region_levels_size(), 2);
   EXPECT_DOUBLE_EQ(cs.abstain_below(), 0.999);
+  EXPECT_EQ(cs.region_cells_per_level(), 500u);
 
   v1::LocateRequest request = Request(0);
   request.mutable_options()->set_return_region_cells(true);

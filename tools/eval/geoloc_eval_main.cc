@@ -128,6 +128,8 @@ ABSL_FLAG(bool, per_photo, false,
           "coverage: also report every photo's score, group, error and probabilities (--json)");
 ABSL_FLAG(double, abstain_below, 0,
           "coverage: the abstention threshold on P(localizable) to report (as geolocd's flag)");
+ABSL_FLAG(int32_t, region_cells_per_level, geoloc::engine::kDefaultRegionCellsPerLevel,
+          "coverage: the cells each confidence region may evaluate (as geolocd's flag)");
 ABSL_FLAG(std::string, reference_model, "",
           "quant-check: the fp32 original of --model (always run in fp32)");
 ABSL_FLAG(std::string, reference_bundle, "",
@@ -606,6 +608,7 @@ absl::StatusOr<std::vector<engine::LocateParams>> ServedConfigs(
       p.region_levels.push_back(level);
     }
     p.abstain_below = absl::GetFlag(FLAGS_abstain_below);
+    p.region_cells_per_level = absl::GetFlag(FLAGS_region_cells_per_level);
     GEOLOC_RETURN_IF_ERROR(engine::ValidateLocateParams(p, engine::kMaxK));
     configs.push_back(std::move(p));
   }
