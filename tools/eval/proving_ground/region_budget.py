@@ -16,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .calibration_report import _table  # noqa: E402
+
 GOAL_MS = 1.0  # the goal: calibration adds under 1 ms per Locate
 
 
@@ -39,14 +41,11 @@ def table(rows):
     levels = [lv["level"] for lv in rows[0][1]["levels"]]
     head = ["cells per region", "calibrate ms / answer"] + [
         f"{round(100 * a)}%: shown / exact, median km²" for a in levels]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for budget, r in rows:
-        cells = [f"{budget:,}", f"{r['calibrate_ms_per_answer']:.2f}"]
-        for lv in r["levels"]:
-            cells.append(f"{lv['coverage']:.3f} / {lv['exact_coverage']:.3f}, "
-                         f"{lv['median_area_km2']:,.0f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    body = [[f"{budget:,}", f"{r['calibrate_ms_per_answer']:.2f}"]
+            + [f"{lv['coverage']:.3f} / {lv['exact_coverage']:.3f}, {lv['median_area_km2']:,.0f}"
+               for lv in r["levels"]]
+            for budget, r in rows]
+    return _table(head, body)
 
 
 def plot(rows, title, path):
